@@ -1,0 +1,1 @@
+"""Quality-assurance workflow engine for micro-credentials."""

@@ -1,0 +1,48 @@
+"""Write and read audit rows. Writing only appends; nothing here updates or deletes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.audit.models import AuditEvent
+
+
+def record(
+    session: Session,
+    *,
+    actor_id: int | None,
+    entity_type: str,
+    entity_id: int,
+    action: str,
+    actor_role: str = "",
+    from_state: str | None = None,
+    to_state: str | None = None,
+    policy_version: str | None = None,
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    row = AuditEvent(
+        actor_id=actor_id,
+        actor_role=actor_role,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        policy_version=policy_version,
+        comment=comment,
+        data=data or {},
+    )
+    session.add(row)
+    return row
+
+
+def history(session: Session, entity_type: str, entity_id: int) -> list[AuditEvent]:
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+        .order_by(col(AuditEvent.id))
+    )
+    return list(session.exec(stmt))

@@ -1,0 +1,93 @@
+"""Command-line tool: ``python -m app.cli <command>`` (also installed as ``mcqa``).
+
+Commands: migrate, demo, create-admin, import-users, import-programmes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlmodel import Session
+
+from app.db import make_engine
+from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, database_is_empty, load_demo
+from app.errors import DomainError
+from app.settings import ROOT, get_settings
+from app.users import service as users
+from app.users.models import Role, UserCreate
+
+
+def alembic_config(url: str | None = None) -> Config:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.attributes["url"] = url or get_settings().database_url
+    return cfg
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if settings.is_sqlite:
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(), "head")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as session:
+        if not database_is_empty(session):
+            if args.if_empty:
+                print("Database already has accounts; demo data not loaded.")
+                return 0
+            print("Refusing to load demo data into a database that already has accounts.", file=sys.stderr)
+            return 1
+        load_demo(session)
+        session.commit()
+    print(f"Demo data loaded. Log in with any of these accounts, password '{DEMO_PASSWORD}':")
+    for email, name, roles, _ in DEMO_ACCOUNTS:
+        print(f"  {email:<26} {name} ({', '.join(r.value for r in roles) or 'committee member'})")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    password = args.password or getpass.getpass("Password for the new administrator: ")
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as session:
+        try:
+            data = UserCreate(email=args.email, name=args.name, password=password, roles=[Role.admin])
+            user = users.create_user(session, data, by=None)
+        except (DomainError, ValueError) as exc:
+            print(f"Not created: {exc}", file=sys.stderr)
+            return 1
+        session.commit()
+        print(f"Administrator {user.email} created (id {user.id}).")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mcqa", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    demo = sub.add_parser("demo", help="load demo data")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when the database already has accounts")
+    demo.set_defaults(func=cmd_demo)
+    admin = sub.add_parser("create-admin", help="create an administrator account")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", required=True)
+    admin.add_argument("--password", help="prompted for when omitted")
+    admin.set_defaults(func=cmd_create_admin)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

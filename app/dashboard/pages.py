@@ -1,0 +1,20 @@
+"""The home page: a dashboard with one panel per role the user holds."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.dashboard import service
+from app.db import SessionDep
+from app.security import OptionalActor
+from app.web import redirect, render
+
+router = APIRouter()
+
+
+@router.get("/")
+def dashboard(request: Request, session: SessionDep, actor: OptionalActor) -> Response:
+    if actor is None:
+        return redirect(request, "/login")
+    return render(request, "dashboard/index.html", {"panels": service.panels(session, actor)})

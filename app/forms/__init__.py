@@ -1,0 +1,81 @@
+"""Form handling: validate a posted form with a pydantic model, keep what the user typed, explain errors.
+
+A handler calls ``parse_form(Model, await request.form())``. On success ``result.data`` is the model; on
+failure the handler re-renders the same template with ``result.values`` and ``result.errors`` (status 422),
+so nothing the user typed is lost and every message sits next to its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T", bound=BaseModel)
+
+_MESSAGES = {
+    "missing": "This field is required.",
+    "string_too_short": "This field is required.",
+    "value_error": "{msg}",
+    "int_parsing": "Enter a whole number.",
+    "float_parsing": "Enter a number.",
+    "greater_than_equal": "Must be at least {ge}.",
+    "less_than_equal": "Must be at most {le}.",
+    "greater_than": "Must be more than {gt}.",
+    "enum": "Choose one of the options.",
+    "literal_error": "Choose one of the options.",
+}
+
+
+def humanise(err: Mapping[str, Any]) -> str:
+    template = _MESSAGES.get(err["type"])
+    if template is None:
+        return str(err["msg"])
+    ctx = dict(err.get("ctx") or {})
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    try:
+        return template.format(msg=msg, **ctx)
+    except (KeyError, IndexError):
+        return msg
+
+
+def errors_by_field(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else "__all__"
+        errors.setdefault(name, humanise(err))
+    return errors
+
+
+@dataclass
+class FormResult(Generic[T]):
+    data: T | None
+    values: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.data is not None
+
+
+def form_values(form: Any, multi: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Flatten a multidict, keeping lists for multi-valued fields and dropping the CSRF token."""
+    values: dict[str, Any] = {}
+    for key in form:
+        if key == "csrftoken":
+            continue
+        values[key] = form.getlist(key) if key in multi else form.get(key)
+    return values
+
+
+def parse_form(model: type[T], form: Any, *, multi: frozenset[str] = frozenset()) -> FormResult[T]:
+    values = form_values(form, multi)
+    cleaned = {k: (None if v == "" else v) for k, v in values.items()}
+    for name in multi:
+        cleaned.setdefault(name, [])
+    try:
+        return FormResult(data=model.model_validate(cleaned), values=values)
+    except ValidationError as exc:
+        return FormResult(data=None, values=values, errors=errors_by_field(exc))

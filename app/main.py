@@ -1,0 +1,109 @@
+"""Application factory: settings, policies, database, middleware, routers, scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from asgi_csrf import asgi_csrf
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Receive, Scope, Send
+
+from app import web
+from app.db import make_engine
+from app.errors import install_handlers, wants_json
+from app.logs import RequestLogMiddleware, configure_logging, log
+from app.policies import load_policies
+from app.scheduler import start_scheduler
+from app.settings import ROOT, Settings, get_settings
+
+CSRF_MESSAGE = "This form has expired or did not come from this site. Reload the page and try again."
+
+
+async def _csrf_failed(scope: Scope, send: Send, _message_id: Any) -> None:
+    request = Request(scope)
+    response: Response
+    if wants_json(request):
+        response = JSONResponse({"title": "Not allowed", "detail": CSRF_MESSAGE}, status_code=403)
+    else:
+        response = web.render_error(request, status=403, title="Not allowed", message=CSRF_MESSAGE)
+
+    async def _no_body() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    await response(scope, _no_body, send)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    policies = load_policies(settings.policy_dir)  # a bad policy file stops start-up here
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = start_scheduler(engine, settings.scheduler_interval_seconds) if settings.run_scheduler else None
+        log.info("started", mode=settings.mode.value, database=engine.dialect.name, policies=policies.versions)
+        yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        engine.dispose()
+
+    app = FastAPI(
+        title="MC-QA: quality assurance of micro-credentials",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/v1/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.policies = policies
+    app.state.engine = engine
+    install_handlers(app)
+
+    app.add_middleware(
+        asgi_csrf,  # type: ignore[arg-type]
+        signing_secret=settings.secret_key,
+        always_protect={"/login"},
+        cookie_secure=settings.cookie_secure,
+        send_csrf_failed=_csrf_failed,
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="mcqa_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    app.add_middleware(RequestLogMiddleware)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+
+    from app.dashboard import pages as dashboard_pages
+    from app.org import pages as org_pages
+    from app.org import routes as org_routes
+    from app.users import pages as user_pages
+    from app.users import routes as user_routes
+
+    for router in (user_pages.router, dashboard_pages.router, org_pages.router):
+        app.include_router(router, include_in_schema=False)
+    for router in (user_routes.router, org_routes.router):
+        app.include_router(router, prefix="/api/v1")
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> JSONResponse:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.error("health check failed", error=str(exc))
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": engine.dialect.name})
+
+    return app

@@ -1,0 +1,165 @@
+"""Institution rules as data.
+
+Every YAML file in the policy directory is parsed at start-up into a frozen pydantic model. A file that
+is missing, unknown or invalid stops start-up with a message naming the file and the field. Each policy
+carries a version (a hash of its content) that decisions record, so an audit row says which rules applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from app.org.models import CommitteeKind
+
+
+class PolicyError(Exception):
+    """A policy file is missing or invalid. The message names the file and the field."""
+
+
+class PolicyModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _version: str = PrivateAttr(default="unversioned")
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+
+# --- institution.yaml ----------------------------------------------------------------------------
+
+
+class InstitutionPolicy(PolicyModel):
+    name: str = Field(min_length=1)
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 code of the issuer")
+    region: str = ""
+    awarding_body: str = Field(min_length=1)
+    quality_assurance: str = Field(min_length=1, description="Default 'type of quality assurance' element")
+    national_framework: str = ""
+
+
+# --- approval.yaml -------------------------------------------------------------------------------
+
+
+class VotingRule(StrEnum):
+    chair = "chair"  # the chair's vote is the body's decision
+    majority = "majority"  # more than half of the votes cast, once a quorum has voted
+    unanimous = "unanimous"  # every eligible member, all on the same side
+    m_of_n = "m_of_n"  # the first side to reach m votes
+
+
+class VotingPolicy(PolicyModel):
+    rule: VotingRule
+    quorum: float = Field(default=0.5, gt=0, le=1, description="Share of eligible members who must vote")
+    m: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _m_given_for_m_of_n(self) -> Self:
+        if (self.rule is VotingRule.m_of_n) != (self.m is not None):
+            raise ValueError("'m' is required for rule m_of_n and only allowed there")
+        return self
+
+
+class ApprovalPolicy(PolicyModel):
+    routes: dict[Literal["standalone", "unbundled"], list[CommitteeKind]]
+    minor_change_route: list[CommitteeKind]
+    voting: dict[CommitteeKind, VotingPolicy]
+    resubmit_to: Literal["same_body", "start"] = "same_body"
+
+    @model_validator(mode="after")
+    def _routes_are_usable(self) -> Self:
+        for kind in ("standalone", "unbundled"):
+            if not self.routes.get(kind):  # type: ignore[call-overload]
+                raise ValueError(f"routes.{kind} must list at least one body")
+        for name, route in [*self.routes.items(), ("minor_change_route", self.minor_change_route)]:
+            if len(set(route)) != len(route):
+                raise ValueError(f"route {name} lists a body twice")
+            for body in route:
+                if body not in self.voting:
+                    raise ValueError(f"route {name} uses {body.value}, which has no voting rule")
+        return self
+
+
+# --- credentials.yaml ----------------------------------------------------------------------------
+
+
+class Band(PolicyModel):
+    min: float = Field(ge=0)
+    max: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+class CredentialPolicy(PolicyModel):
+    ects: Band = Field(description="Hard bounds: a proposal outside them cannot be submitted")
+    ects_recommended: Band = Field(description="Recommended band: outside it the form warns only")
+    hours_per_ects: Band
+    eqf_levels: list[int] = Field(min_length=1)
+    required_fields: dict[Literal["common", "standalone", "unbundled"], list[str]]
+    major_change_fields: list[str]
+
+    @model_validator(mode="after")
+    def _levels_valid(self) -> Self:
+        if any(level < 1 or level > 8 for level in self.eqf_levels):
+            raise ValueError("eqf_levels must be between 1 and 8")
+        return self
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+POLICY_FILES: dict[str, type[PolicyModel]] = {
+    "institution.yaml": InstitutionPolicy,
+    "approval.yaml": ApprovalPolicy,
+    "credentials.yaml": CredentialPolicy,
+}
+
+
+@dataclass(frozen=True)
+class Policies:
+    institution: InstitutionPolicy
+    approval: ApprovalPolicy
+    credentials: CredentialPolicy
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {name: getattr(self, name.removesuffix(".yaml")).version for name in POLICY_FILES}
+
+
+def load_policy_file(path: Path, model: type[PolicyModel]) -> PolicyModel:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: policy file is missing") from None
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"field '{'.'.join(str(p) for p in err['loc']) or '(top level)'}': {err['msg']}" for err in exc.errors()
+        )
+        raise PolicyError(f"{path}: {problems}") from None
+    parsed._version = f"{path.stem}@{hashlib.sha256(raw).hexdigest()[:12]}"
+    return parsed
+
+
+def load_policies(directory: Path) -> Policies:
+    if not directory.is_dir():
+        raise PolicyError(f"{directory}: policy directory does not exist")
+    unknown = sorted(p.name for p in directory.glob("*.y*ml") if p.name not in POLICY_FILES)
+    if unknown:
+        raise PolicyError(f"{directory / unknown[0]}: unknown policy file (expected one of {', '.join(POLICY_FILES)})")
+    loaded = {name.removesuffix(".yaml"): load_policy_file(directory / name, model) for name, model in POLICY_FILES.items()}
+    return Policies(**loaded)  # type: ignore[arg-type]

@@ -1,0 +1,208 @@
+"""Who is asking: password hashing, login throttling, session and bearer-token authentication.
+
+The *actor* of a request is the user plus everything that decides what they may do: global roles and
+committee memberships. It is loaded once per request and used by permission checks and navigation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, Request
+from sqlmodel import Session, col, func, select
+
+from app.db import SessionDep, utcnow
+from app.errors import NotAuthenticated, PermissionDenied, TooManyAttempts
+from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
+from app.settings import Settings, get_settings
+from app.users.models import ApiToken, LoginAttempt, Role, User, UserRole
+
+_hasher = PasswordHasher()
+SESSION_USER_KEY = "uid"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "mcqa_" + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Membership:
+    committee_id: int
+    committee_name: str
+    kind: CommitteeKind
+    org_unit_id: int | None
+    is_chair: bool
+
+    @property
+    def kind_label(self) -> str:
+        return COMMITTEE_KIND_LABELS[self.kind]
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int
+    name: str
+    email: str
+    org_unit_id: int | None
+    roles: frozenset[Role]
+    memberships: tuple[Membership, ...] = field(default=())
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.admin in self.roles
+
+    @property
+    def is_qa_officer(self) -> bool:
+        return Role.qa_officer in self.roles
+
+    @property
+    def is_academic(self) -> bool:
+        return Role.academic in self.roles
+
+    def member_of(self, committee_id: int) -> Membership | None:
+        return next((m for m in self.memberships if m.committee_id == committee_id), None)
+
+    @property
+    def committee_kinds(self) -> frozenset[CommitteeKind]:
+        return frozenset(m.kind for m in self.memberships)
+
+    @property
+    def role_labels(self) -> list[str]:
+        labels = [r.value.replace("_", " ") for r in sorted(self.roles)]
+        labels += [("chair, " if m.is_chair else "") + m.committee_name for m in self.memberships]
+        return labels
+
+
+def load_actor(session: Session, user: User) -> Actor:
+    assert user.id is not None
+    roles = frozenset(Role(r) for r in session.exec(select(UserRole.role).where(UserRole.user_id == user.id)))
+    rows = session.exec(
+        select(CommitteeMember, Committee)
+        .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
+        .where(CommitteeMember.user_id == user.id)
+        .order_by(col(Committee.name))
+    ).all()
+    memberships = tuple(
+        Membership(
+            committee_id=c.id or 0,
+            committee_name=c.name,
+            kind=CommitteeKind(c.kind),
+            org_unit_id=c.org_unit_id,
+            is_chair=m.is_chair,
+        )
+        for m, c in rows
+    )
+    return Actor(
+        id=user.id,
+        name=user.name,
+        email=user.email,
+        org_unit_id=user.org_unit_id,
+        roles=roles,
+        memberships=memberships,
+    )
+
+
+# --- login throttling ----------------------------------------------------------------------------
+
+
+def check_login_allowed(session: Session, email: str, settings: Settings) -> None:
+    """Refuse further attempts once an address has had too many recent failures (any worker, any host)."""
+    since = utcnow() - timedelta(seconds=settings.login_window_seconds)
+    failures = session.exec(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.email == email.lower(), LoginAttempt.at >= since, col(LoginAttempt.succeeded).is_(False))
+    ).one()
+    if failures >= settings.login_max_failures:
+        minutes = max(1, settings.login_window_seconds // 60)
+        raise TooManyAttempts(
+            f"Too many failed logins for this address. Please wait {minutes} minutes and try again, "
+            "or ask an administrator to reset your password."
+        )
+
+
+def authenticate(session: Session, email: str, password: str, ip: str, settings: Settings) -> User | None:
+    email = email.strip().lower()
+    check_login_allowed(session, email, settings)
+    user = session.exec(select(User).where(User.email == email)).first()
+    ok = user is not None and user.is_active and verify_password(user.password_hash, password)
+    session.add(LoginAttempt(email=email, ip=ip, succeeded=ok))
+    return user if ok else None
+
+
+# --- request dependencies ------------------------------------------------------------------------
+
+
+def _user_from_bearer(session: Session, header: str) -> User | None:
+    token = header.removeprefix("Bearer ").strip()
+    row = session.exec(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
+    ).first()
+    if row is None:
+        raise NotAuthenticated("The API token is not valid or has been revoked.")
+    row.last_used_at = utcnow()
+    session.add(row)
+    return session.get(User, row.user_id)
+
+
+def optional_actor(request: Request, session: SessionDep) -> Actor | None:
+    header = request.headers.get("authorization", "")
+    user: User | None = None
+    if header.startswith("Bearer "):
+        user = _user_from_bearer(session, header)
+    elif (uid := request.session.get(SESSION_USER_KEY)) is not None:
+        user = session.get(User, uid)
+        if user is None or not user.is_active:
+            request.session.clear()
+            user = None
+    actor = load_actor(session, user) if user is not None and user.is_active else None
+    request.state.actor = actor
+    return actor
+
+
+OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
+
+
+def current_actor(actor: OptionalActor) -> Actor:
+    if actor is None:
+        raise NotAuthenticated("Please log in to continue.")
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def require_admin(actor: CurrentActor) -> Actor:
+    if not actor.is_admin:
+        raise PermissionDenied("Only administrators can manage accounts and the organisation.")
+    return actor
+
+
+AdminActor = Annotated[Actor, Depends(require_admin)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,58 @@
+"""One settings class for the whole application, read from the environment (prefix ``MCQA_``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+
+
+class Mode(StrEnum):
+    demo = "demo"
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MCQA_", env_file=".env", extra="ignore", frozen=True)
+
+    mode: Mode = Mode.demo
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'mcqa.db'}"
+    secret_key: str = DEFAULT_SECRET_KEY
+    policy_dir: Path = ROOT / "policies"
+    run_scheduler: bool = True
+    scheduler_interval_seconds: int = 60
+    cookie_secure: bool = False
+    session_max_age_seconds: int = 8 * 3600
+    log_level: str = "INFO"
+    log_json: bool = False
+    # Failed logins for one e-mail address within the window before further attempts are refused.
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    host: str = "127.0.0.1"
+    port: int = 8000
+    page_size: int = 25
+
+    @model_validator(mode="after")
+    def _refuse_default_key_in_production(self) -> Settings:
+        if self.mode is Mode.production and self.secret_key == DEFAULT_SECRET_KEY:
+            raise ValueError(
+                "MCQA_SECRET_KEY must be set to a long random value in production mode "
+                "(the built-in development key is refused)."
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,159 @@
+"""HTML pages: login and logout, the account page with API tokens, and user administration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from app.db import SessionDep
+from app.errors import DomainError, TooManyAttempts
+from app.forms import parse_form
+from app.org import service as org_service
+from app.pagination import PageDep
+from app.security import (
+    SESSION_USER_KEY,
+    AdminActor,
+    CurrentActor,
+    OptionalActor,
+    SettingsDep,
+    authenticate,
+)
+from app.users import service
+from app.users.forms import LoginForm, NewUserForm, UserForm
+from app.users.models import ROLE_LABELS, TokenCreate
+from app.web import redirect, render, with_toast
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+@router.get("/login")
+def login_page(request: Request, actor: OptionalActor, next: str | None = None) -> Response:
+    if actor is not None:
+        return redirect(request, _safe_next(next))
+    return render(request, "auth/login.html", {"values": {"next": next or ""}, "errors": {}})
+
+
+@router.post("/login")
+async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    form = parse_form(LoginForm, await request.form())
+    values = {"email": form.values.get("email", ""), "next": form.values.get("next", "")}
+    if form.data is None:
+        return render(request, "auth/login.html", {"values": values, "errors": form.errors}, status=422)
+    ip = request.client.host if request.client else ""
+    try:
+        user = authenticate(session, form.data.email, form.data.password, ip, settings)
+    except TooManyAttempts as exc:
+        return render(request, "auth/login.html", {"values": values, "errors": {"__all__": exc.message}}, status=429)
+    if user is None:
+        message = "The e-mail address or password is not correct."
+        return render(request, "auth/login.html", {"values": values, "errors": {"__all__": message}}, status=401)
+    request.session.clear()
+    request.session[SESSION_USER_KEY] = user.id
+    return redirect(request, _safe_next(form.data.next))
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return redirect(request, "/login", message="You have been logged out.")
+
+
+@router.get("/account")
+def account(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
+    tokens = service.list_tokens(session, actor)
+    return render(request, "auth/account.html", {"tokens": tokens, "issued": None, "errors": {}})
+
+
+@router.post("/account/tokens")
+async def account_issue_token(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
+    form = parse_form(TokenCreate, await request.form())
+    if form.data is None:
+        tokens = service.list_tokens(session, actor)
+        ctx = {"tokens": tokens, "issued": None, "errors": form.errors, "values": form.values}
+        return render(request, "auth/account.html", ctx, status=422, block="tokens")
+    issued = service.issue_token(session, actor, form.data.name)
+    tokens = service.list_tokens(session, actor)
+    response = render(request, "auth/account.html", {"tokens": tokens, "issued": issued, "errors": {}}, block="tokens")
+    return with_toast(response, "Token created. Copy it now: it is shown only once.")
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def account_revoke_token(request: Request, token_id: int, session: SessionDep, actor: CurrentActor) -> Response:
+    service.revoke_token(session, actor, token_id)
+    tokens = service.list_tokens(session, actor)
+    response = render(request, "auth/account.html", {"tokens": tokens, "issued": None, "errors": {}}, block="tokens")
+    return with_toast(response, "Token revoked.")
+
+
+# --- administration ------------------------------------------------------------------------------
+
+
+def _user_form_context(session: SessionDep, **extra: object) -> dict[str, object]:
+    org_options = [(u.id, u.name) for u in org_service.list_org_units(session)]
+    return {"role_labels": ROLE_LABELS, "org_options": org_options, **extra}
+
+
+@router.get("/admin/users")
+def admin_users(
+    request: Request,
+    session: SessionDep,
+    _admin: AdminActor,
+    page: PageDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    users, total = service.list_users(session, q=q, offset=page.offset, limit=page.limit)
+    ctx = {"users": service.to_public(session, users), "total": total, "page": page, "q": q}
+    ctx["org_names"] = {u.id: u.name for u in org_service.list_org_units(session)}
+    block = "results" if request.headers.get("hx-target") == "user-results" else None
+    return render(request, "admin/users.html", ctx, block=block)
+
+
+@router.get("/admin/users/new")
+def admin_user_new(request: Request, session: SessionDep, _admin: AdminActor) -> Response:
+    ctx = _user_form_context(session, user=None, values={"is_active": "true", "roles": []}, errors={})
+    return render(request, "admin/user_form.html", ctx)
+
+
+@router.post("/admin/users/new")
+async def admin_user_create(request: Request, session: SessionDep, admin: AdminActor) -> Response:
+    form = parse_form(NewUserForm, await request.form(), multi=frozenset({"roles"}))
+    if form.data is not None:
+        try:
+            user = service.create_user(session, form.data.to_create(), by=admin)
+        except DomainError as exc:
+            form.errors = exc.errors or {"__all__": exc.message}
+        else:
+            return redirect(request, f"/admin/users/{user.id}", message=f"Account for {user.email} created.")
+    ctx = _user_form_context(session, user=None, values=form.values, errors=form.errors)
+    return render(request, "admin/user_form.html", ctx, status=422)
+
+
+@router.get("/admin/users/{user_id}")
+def admin_user_edit(request: Request, user_id: int, session: SessionDep, _admin: AdminActor) -> Response:
+    user = service.to_public(session, [service.get_user(session, user_id)])[0]
+    values = {**user.model_dump(), "is_active": "true" if user.is_active else "false"}
+    return render(request, "admin/user_form.html", _user_form_context(session, user=user, values=values, errors={}))
+
+
+@router.post("/admin/users/{user_id}")
+async def admin_user_update(request: Request, user_id: int, session: SessionDep, admin: AdminActor) -> Response:
+    user = service.get_user(session, user_id)
+    form = parse_form(UserForm, await request.form(), multi=frozenset({"roles"}))
+    if form.data is not None:
+        try:
+            service.update_user(session, user, form.data.to_update(), by=admin)
+        except DomainError as exc:
+            form.errors = exc.errors or {"__all__": exc.message}
+        else:
+            return redirect(request, "/admin/users", message=f"Account {user.email} saved.")
+    public = service.to_public(session, [user])[0]
+    ctx = _user_form_context(session, user=public, values={**form.values, "email": user.email}, errors=form.errors)
+    return render(request, "admin/user_form.html", ctx, status=422)

@@ -1,0 +1,69 @@
+"""JSON API for accounts and API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.db import SessionDep
+from app.pagination import Page, PageDep
+from app.security import AdminActor, CurrentActor
+from app.users import service
+from app.users.models import TokenCreate, TokenIssued, TokenPublic, UserCreate, UserPublic, UserUpdate
+
+router = APIRouter(tags=["accounts"])
+
+
+class MePublic(UserPublic):
+    committees: list[dict[str, object]]
+
+
+@router.get("/me", response_model=MePublic)
+def me(session: SessionDep, actor: CurrentActor) -> MePublic:
+    user = service.get_user(session, actor.id)
+    public = service.to_public(session, [user])[0]
+    committees = [
+        {"committee_id": m.committee_id, "name": m.committee_name, "kind": m.kind.value, "is_chair": m.is_chair}
+        for m in actor.memberships
+    ]
+    return MePublic(**public.model_dump(), committees=committees)
+
+
+@router.get("/users", response_model=Page[UserPublic])
+def list_users(
+    session: SessionDep, _admin: AdminActor, page: PageDep, q: Annotated[str, Query(max_length=100)] = ""
+) -> Page[UserPublic]:
+    users, total = service.list_users(session, q=q, offset=page.offset, limit=page.limit)
+    return Page(items=service.to_public(session, users), total=total, offset=page.offset, limit=page.limit)
+
+
+@router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+def create_user(data: UserCreate, session: SessionDep, admin: AdminActor) -> UserPublic:
+    return service.to_public(session, [service.create_user(session, data, by=admin)])[0]
+
+
+@router.get("/users/{user_id}", response_model=UserPublic)
+def get_user(user_id: int, session: SessionDep, _admin: AdminActor) -> UserPublic:
+    return service.to_public(session, [service.get_user(session, user_id)])[0]
+
+
+@router.patch("/users/{user_id}", response_model=UserPublic)
+def update_user(user_id: int, data: UserUpdate, session: SessionDep, admin: AdminActor) -> UserPublic:
+    user = service.update_user(session, service.get_user(session, user_id), data, by=admin)
+    return service.to_public(session, [user])[0]
+
+
+@router.get("/auth/tokens", response_model=list[TokenPublic])
+def list_tokens(session: SessionDep, actor: CurrentActor) -> list[TokenPublic]:
+    return service.list_tokens(session, actor)
+
+
+@router.post("/auth/tokens", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)
+def issue_token(data: TokenCreate, session: SessionDep, actor: CurrentActor) -> TokenIssued:
+    return service.issue_token(session, actor, data.name)
+
+
+@router.delete("/auth/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token(token_id: int, session: SessionDep, actor: CurrentActor) -> None:
+    service.revoke_token(session, actor, token_id)

@@ -1,0 +1,86 @@
+"""HTMX and template plumbing in one place: rendering, fragments, redirects, toasts, error pages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2_fragments.fastapi import Jinja2Blocks
+
+from app.settings import ROOT
+
+templates = Jinja2Blocks(directory=str(ROOT / "templates"))
+templates.env.globals["app_name"] = "MC-QA"
+FLASH_KEY = "_flash"
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def csrf_token(request: Request) -> str:
+    getter = request.scope.get("csrftoken")
+    return str(getter()) if getter else ""
+
+
+def _base_context(request: Request) -> dict[str, Any]:
+    flashes: list[str] = []
+    if "session" in request.scope:
+        flashes = request.session.pop(FLASH_KEY, [])
+    return {
+        "actor": getattr(request.state, "actor", None),
+        "csrf_token": csrf_token(request),
+        "flashes": flashes,
+        "path": request.url.path,
+    }
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    block: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page, or only one of its named blocks (the fragment htmx asked for)."""
+    ctx = {**_base_context(request), **(context or {})}
+    if block is not None:
+        response = templates.TemplateResponse(request, name, ctx, status_code=status, block_name=block)
+    else:
+        response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    response.headers["Vary"] = "HX-Request"
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def render_error(request: Request, *, status: int, title: str, message: str) -> HTMLResponse:
+    if is_htmx(request):
+        return render(request, "_partials/toast.html", {"kind": "error", "message": message}, status=status)
+    return render(request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status)
+
+
+def flash(request: Request, message: str) -> None:
+    """Queue a message for the next full page (used after a plain, non-htmx form post)."""
+    request.session.setdefault(FLASH_KEY, [])
+    request.session[FLASH_KEY] = [*request.session[FLASH_KEY], message]
+
+
+def redirect(request: Request, url: str, *, message: str | None = None) -> Response:
+    """303 after a POST; htmx follows HX-Redirect instead of swapping the redirect target."""
+    if message:
+        flash(request, message)
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def with_toast(response: Response, message: str, *, events: dict[str, Any] | None = None) -> Response:
+    """Attach a success toast (and any domain events such as ``credential.approved``) for htmx to raise."""
+    triggers: dict[str, Any] = {"toast": {"message": message}, **(events or {})}
+    response.headers["HX-Trigger"] = json.dumps(triggers)
+    return response
