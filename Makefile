@@ -1,0 +1,55 @@
+# Two commands: `make run` (serve the app with demo data) and `make test` (every test, both databases).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint migrate demo bench clean test-sqlite test-postgres browser-deps
+
+$(VENV)/.runtime: requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
+	$(PY) -m pip install -q -r requirements-dev.lock
+	@touch $@
+
+migrate: $(VENV)/.runtime
+	$(PY) -m app.cli migrate
+
+demo: migrate
+	$(PY) -m app.cli demo --if-empty
+
+run: demo
+	$(VENV)/bin/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check app tests bench migrations/env.py
+	$(VENV)/bin/mypy app tests bench
+
+browser-deps:
+	@scripts/ensure-chromium.sh
+
+# Every test on SQLite (browser tests included), then every non-browser test on a real PostgreSQL:
+# TEST_DATABASE_URL when given, otherwise a throwaway cluster started and removed by scripts/with-postgres.sh.
+test: $(VENV)/.dev browser-deps lint
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: $(VENV)/.dev
+	TEST_DATABASE_URL= $(PY) -m pytest
+
+test-postgres: $(VENV)/.dev
+	scripts/with-postgres.sh $(PY) -m pytest -m "not browser"
+
+bench: $(VENV)/.dev
+	scripts/with-postgres.sh $(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) var/*.db var/pg* .mypy_cache .ruff_cache

@@ -1,0 +1,203 @@
+"""Test fixtures: a migrated database (SQLite, or PostgreSQL via TEST_DATABASE_URL) with demo data,
+one rolled-back transaction per test, an HTTP client, and small factories.
+
+Every test sees the demo organisation (accounts, committees, programmes) and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, make_url, text
+from sqlmodel import Session, select
+
+from app.cli import alembic_config
+from app.db import get_session, make_engine
+from app.demo import DEMO_PASSWORD, load_demo
+from app.main import create_app
+from app.security import Actor, hash_password, load_actor
+from app.settings import ROOT, Settings
+from app.users.models import Role, User, UserRole
+
+TEST_SECRET = "test-secret-key-not-for-production"
+
+
+# --- CI: a skipped test proves nothing -----------------------------------------------------------
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("CI") == "true" and _skipped:
+        print(f"\nCI refuses skipped tests ({len(_skipped)}): " + ", ".join(_skipped))
+        session.exitstatus = 1
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+def fresh_database_url(tmp_dir: Path, label: str) -> tuple[str, object]:
+    """A new, empty database on the configured server (or a new SQLite file) and a function to drop it."""
+    server = os.environ.get("TEST_DATABASE_URL", "")
+    if not server.startswith("postgresql"):
+        path = tmp_dir / f"{label}-{uuid.uuid4().hex[:8]}.db"
+        return f"sqlite:///{path}", lambda: None
+    name = f"mcqa_{label}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(server).set(database=name).render_as_string(hide_password=False), drop
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    cfg = alembic_config(url)
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, revision)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url, drop = fresh_database_url(tmp_path_factory.mktemp("db"), "test")
+    migrate(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        load_demo(session)
+        session.commit()
+    engine.dispose()
+    yield url
+    drop()  # type: ignore[operator]
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        run_scheduler=False,
+        policy_dir=ROOT / "policies",
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test; commits become savepoints."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    yield session
+    session.close()
+    transaction.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def client(app, db: Session) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    def _session() -> Iterator[Session]:
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = _session
+    with TestClient(app, follow_redirects=False) as c:
+        yield c
+    app.dependency_overrides.clear()
+
+
+# --- factories and helpers -----------------------------------------------------------------------
+
+
+def make_user(
+    db: Session,
+    *,
+    email: str | None = None,
+    name: str = "Test Person",
+    roles: tuple[Role, ...] = (),
+    password: str = "correct-horse",
+    org_unit_id: int | None = None,
+    active: bool = True,
+) -> User:
+    user = User(
+        email=email or f"user-{uuid.uuid4().hex[:8]}@example.org",
+        name=name,
+        password_hash=hash_password(password),
+        is_active=active,
+        org_unit_id=org_unit_id,
+    )
+    db.add(user)
+    db.flush()
+    for role in roles:
+        db.add(UserRole(user_id=user.id or 0, role=role.value))
+    db.flush()
+    return user
+
+
+def demo_user(db: Session, email: str) -> User:
+    user = db.exec(select(User).where(User.email == email)).one()
+    return user
+
+
+def actor_for(db: Session, email: str) -> Actor:
+    return load_actor(db, demo_user(db, email))
+
+
+def csrf_token(client: TestClient) -> str:
+    if "csrftoken" not in client.cookies:
+        client.get("/login")
+    return str(client.cookies["csrftoken"])
+
+
+def login(client: TestClient, email: str, password: str = DEMO_PASSWORD) -> None:
+    response = client.post("/login", data={"email": email, "password": password, "csrftoken": csrf_token(client)})
+    assert response.status_code == 303, response.text
+
+
+def post_form(client: TestClient, url: str, data: dict[str, object] | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
+    """POST a form the way the browser does: with the CSRF token field."""
+    payload = {**(data or {}), "csrftoken": csrf_token(client)}
+    return client.post(url, data=payload, **kwargs)  # type: ignore[arg-type]
+
+
+def api_headers(client: TestClient) -> dict[str, str]:
+    """Headers for a cookie-authenticated JSON call, as the htmx pages send them."""
+    return {"x-csrftoken": csrf_token(client), "accept": "application/json"}
+
+
+def field_error(html: str, field: str) -> str:
+    match = re.search(rf'id="e-{field}">([^<]*)<', html)
+    return match.group(1) if match else ""
