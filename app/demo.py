@@ -6,12 +6,19 @@ from __future__ import annotations
 from sqlmodel import Session, func, select
 
 from app.org import service as org
-from app.org.models import CommitteeCreate, CommitteeKind, MemberSet, ModuleCreate, OrgUnitCreate, ProgrammeCreate
+from app.org.models import (
+    CommitteeCreate,
+    CommitteeKind,
+    MemberSet,
+    ModuleCreate,
+    OrgUnitCreate,
+    ProgrammeCreate,
+)
 from app.security import hash_password
 from app.users import service as users
 from app.users.models import Role, User, UserCreate
 
-DEMO_PASSWORD = "demo"  # noqa: S105  (demo mode only; documented in the README)
+DEMO_PASSWORD = "demo"
 
 DEMO_ACCOUNTS: list[tuple[str, str, list[Role], str | None]] = [
     ("admin@example.org", "Ada Admin", [Role.admin], None),
@@ -26,12 +33,34 @@ DEMO_ACCOUNTS: list[tuple[str, str, list[Role], str | None]] = [
 ]
 
 PROGRAMMES = [
-    ("BSC-CS", "BSc Computer Science", "SCI", 6, 180,
-     [("CS210", "Data Science Foundations", 6), ("CS320", "Machine Learning", 6), ("CS330", "Cybersecurity Essentials", 5)]),
-    ("MSC-ENV", "MSc Environmental Science", "SCI", 7, 120,
-     [("ENV510", "Climate Data Analysis", 6), ("ENV520", "Sustainability Assessment", 5)]),
-    ("BA-HIS", "BA History", "HUM", 6, 180,
-     [("HIS230", "Digital Humanities Methods", 5), ("HIS240", "Public History", 5)]),
+    (
+        "BSC-CS",
+        "BSc Computer Science",
+        "SCI",
+        6,
+        180,
+        [
+            ("CS210", "Data Science Foundations", 6),
+            ("CS320", "Machine Learning", 6),
+            ("CS330", "Cybersecurity Essentials", 5),
+        ],
+    ),
+    (
+        "MSC-ENV",
+        "MSc Environmental Science",
+        "SCI",
+        7,
+        120,
+        [("ENV510", "Climate Data Analysis", 6), ("ENV520", "Sustainability Assessment", 5)],
+    ),
+    (
+        "BA-HIS",
+        "BA History",
+        "HUM",
+        6,
+        180,
+        [("HIS230", "Digital Humanities Methods", 5), ("HIS240", "Public History", 5)],
+    ),
 ]
 
 
@@ -54,23 +83,37 @@ def load_demo(session: Session) -> None:
         user.password_hash = hash_password(DEMO_PASSWORD)
         people[email] = user
 
-    def committee(name: str, kind: CommitteeKind, faculty: str | None, members: list[tuple[str, bool]]) -> None:
+    def committee(
+        name: str, kind: CommitteeKind, faculty: str | None, members: list[tuple[str, bool]]
+    ) -> None:
         unit_id = faculties[faculty].id if faculty else None
         c = org.create_committee(session, CommitteeCreate(name=name, kind=kind, org_unit_id=unit_id), by=None)
         for email, chair in members:
             org.set_member(session, c, MemberSet(user_id=people[email].id or 0, is_chair=chair), by=None)
 
-    committee("Science Faculty Council", CommitteeKind.faculty_council, "SCI",
-              [("council1@example.org", True), ("council2@example.org", False), ("council3@example.org", False)])
-    committee("Humanities Faculty Council", CommitteeKind.faculty_council, "HUM", [("humanities@example.org", True)])
-    committee("Lifelong-Learning Committee", CommitteeKind.lll_committee, None,
-              [("lll1@example.org", True), ("lll2@example.org", False)])
+    committee(
+        "Science Faculty Council",
+        CommitteeKind.faculty_council,
+        "SCI",
+        [("council1@example.org", True), ("council2@example.org", False), ("council3@example.org", False)],
+    )
+    committee(
+        "Humanities Faculty Council", CommitteeKind.faculty_council, "HUM", [("humanities@example.org", True)]
+    )
+    committee(
+        "Lifelong-Learning Committee",
+        CommitteeKind.lll_committee,
+        None,
+        [("lll1@example.org", True), ("lll2@example.org", False)],
+    )
     committee("QA Office", CommitteeKind.qa_office, None, [("qa@example.org", True)])
 
     for code, name, faculty, level, ects, modules in PROGRAMMES:
         programme = org.create_programme(
             session,
-            ProgrammeCreate(code=code, name=name, org_unit_id=faculties[faculty].id or 0, eqf_level=level, ects=ects),
+            ProgrammeCreate(
+                code=code, name=name, org_unit_id=faculties[faculty].id or 0, eqf_level=level, ects=ects
+            ),
             by=None,
         )
         for m_code, m_name, m_ects in modules:

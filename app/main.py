@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from app import web
 from app.db import make_engine
@@ -47,8 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scheduler = start_scheduler(engine, settings.scheduler_interval_seconds) if settings.run_scheduler else None
-        log.info("started", mode=settings.mode.value, database=engine.dialect.name, policies=policies.versions)
+        scheduler = (
+            start_scheduler(engine, settings.scheduler_interval_seconds) if settings.run_scheduler else None
+        )
+        log.info(
+            "started", mode=settings.mode.value, database=engine.dialect.name, policies=policies.versions
+        )
         yield
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -68,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
 
     app.add_middleware(
-        asgi_csrf,  # type: ignore[arg-type]
+        asgi_csrf,
         signing_secret=settings.secret_key,
         always_protect={"/login"},
         cookie_secure=settings.cookie_secure,

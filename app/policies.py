@@ -75,7 +75,7 @@ class ApprovalPolicy(PolicyModel):
     @model_validator(mode="after")
     def _routes_are_usable(self) -> Self:
         for kind in ("standalone", "unbundled"):
-            if not self.routes.get(kind):  # type: ignore[call-overload]
+            if not self.routes.get(kind):
                 raise ValueError(f"routes.{kind} must list at least one body")
         for name, route in [*self.routes.items(), ("minor_change_route", self.minor_change_route)]:
             if len(set(route)) != len(route):
@@ -148,7 +148,8 @@ def load_policy_file(path: Path, model: type[PolicyModel]) -> PolicyModel:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"field '{'.'.join(str(p) for p in err['loc']) or '(top level)'}': {err['msg']}" for err in exc.errors()
+            f"field '{'.'.join(str(p) for p in err['loc']) or '(top level)'}': {err['msg']}"
+            for err in exc.errors()
         )
         raise PolicyError(f"{path}: {problems}") from None
     parsed._version = f"{path.stem}@{hashlib.sha256(raw).hexdigest()[:12]}"
@@ -160,6 +161,11 @@ def load_policies(directory: Path) -> Policies:
         raise PolicyError(f"{directory}: policy directory does not exist")
     unknown = sorted(p.name for p in directory.glob("*.y*ml") if p.name not in POLICY_FILES)
     if unknown:
-        raise PolicyError(f"{directory / unknown[0]}: unknown policy file (expected one of {', '.join(POLICY_FILES)})")
-    loaded = {name.removesuffix(".yaml"): load_policy_file(directory / name, model) for name, model in POLICY_FILES.items()}
+        raise PolicyError(
+            f"{directory / unknown[0]}: unknown policy file (expected one of {', '.join(POLICY_FILES)})"
+        )
+    loaded = {
+        name.removesuffix(".yaml"): load_policy_file(directory / name, model)
+        for name, model in POLICY_FILES.items()
+    }
     return Policies(**loaded)  # type: ignore[arg-type]

@@ -137,7 +137,11 @@ def check_login_allowed(session: Session, email: str, settings: Settings) -> Non
     failures = session.exec(
         select(func.count())
         .select_from(LoginAttempt)
-        .where(LoginAttempt.email == email.lower(), LoginAttempt.at >= since, col(LoginAttempt.succeeded).is_(False))
+        .where(
+            LoginAttempt.email == email.lower(),
+            LoginAttempt.at >= since,
+            col(LoginAttempt.succeeded).is_(False),
+        )
     ).one()
     if failures >= settings.login_max_failures:
         minutes = max(1, settings.login_window_seconds // 60)

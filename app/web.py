@@ -6,13 +6,15 @@ import json
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.settings import ROOT
 
 templates = Jinja2Blocks(directory=str(ROOT / "templates"))
 templates.env.globals["app_name"] = "MC-QA"
+# Form macros as a global, so a block rendered alone (an htmx fragment) can use them without an import.
+templates.env.globals["f"] = templates.env.get_template("_components/forms.html").module
 FLASH_KEY = "_flash"
 
 
@@ -45,7 +47,7 @@ def render(
     status: int = 200,
     block: str | None = None,
     headers: dict[str, str] | None = None,
-) -> HTMLResponse:
+) -> Response:
     """Render a page, or only one of its named blocks (the fragment htmx asked for)."""
     ctx = {**_base_context(request), **(context or {})}
     if block is not None:
@@ -58,10 +60,12 @@ def render(
     return response
 
 
-def render_error(request: Request, *, status: int, title: str, message: str) -> HTMLResponse:
+def render_error(request: Request, *, status: int, title: str, message: str) -> Response:
     if is_htmx(request):
         return render(request, "_partials/toast.html", {"kind": "error", "message": message}, status=status)
-    return render(request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status)
+    return render(
+        request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status
+    )
 
 
 def flash(request: Request, message: str) -> None:

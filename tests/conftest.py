@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -48,7 +49,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # --- databases -----------------------------------------------------------------------------------
 
 
-def fresh_database_url(tmp_dir: Path, label: str) -> tuple[str, object]:
+def fresh_database_url(tmp_dir: Path, label: str) -> tuple[str, Callable[[], None]]:
     """A new, empty database on the configured server (or a new SQLite file) and a function to drop it."""
     server = os.environ.get("TEST_DATABASE_URL", "")
     if not server.startswith("postgresql"):
@@ -83,7 +84,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         session.commit()
     engine.dispose()
     yield url
-    drop()  # type: ignore[operator]
+    drop()
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +106,7 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings):  # type: ignore[no-untyped-def]
+def app(settings: Settings):
     application = create_app(settings)
     yield application
     application.state.engine.dispose()
@@ -124,7 +125,7 @@ def db(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def client(app, db: Session) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(app, db: Session) -> Iterator[TestClient]:
     def _session() -> Iterator[Session]:
         try:
             yield db
@@ -168,8 +169,7 @@ def make_user(
 
 
 def demo_user(db: Session, email: str) -> User:
-    user = db.exec(select(User).where(User.email == email)).one()
-    return user
+    return db.exec(select(User).where(User.email == email)).one()
 
 
 def actor_for(db: Session, email: str) -> Actor:
@@ -183,14 +183,16 @@ def csrf_token(client: TestClient) -> str:
 
 
 def login(client: TestClient, email: str, password: str = DEMO_PASSWORD) -> None:
-    response = client.post("/login", data={"email": email, "password": password, "csrftoken": csrf_token(client)})
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrftoken": csrf_token(client)}
+    )
     assert response.status_code == 303, response.text
 
 
-def post_form(client: TestClient, url: str, data: dict[str, object] | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
+def post_form(client: TestClient, url: str, data: Mapping[str, object] | None = None, **kwargs: Any):
     """POST a form the way the browser does: with the CSRF token field."""
     payload = {**(data or {}), "csrftoken": csrf_token(client)}
-    return client.post(url, data=payload, **kwargs)  # type: ignore[arg-type]
+    return client.post(url, data=payload, **kwargs)
 
 
 def api_headers(client: TestClient) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -45,13 +46,30 @@ def test_version_is_a_hash_of_the_content(tmp_path: Path) -> None:
     ("file", "old", "new", "expected"),
     [
         ("credentials.yaml", "ects: {min: 1, max: 30}", "ects: {min: 40, max: 30}", "field 'ects'"),
-        ("approval.yaml", "qa_office: {rule: m_of_n, m: 1}", "qa_office: {rule: m_of_n}", "field 'voting.qa_office'"),
-        ("approval.yaml", "rule: majority, quorum: 0.5}", "rule: plurality}", "field 'voting.faculty_council.rule'"),
+        (
+            "approval.yaml",
+            "qa_office: {rule: m_of_n, m: 1}",
+            "qa_office: {rule: m_of_n}",
+            "field 'voting.qa_office'",
+        ),
+        (
+            "approval.yaml",
+            "rule: majority, quorum: 0.5}",
+            "rule: plurality}",
+            "field 'voting.faculty_council.rule'",
+        ),
         ("institution.yaml", "country: BE", "country: Belgium", "field 'country'"),
-        ("credentials.yaml", "eqf_levels: [4, 5, 6, 7, 8]", "eqf_levels: [4, 9]", "eqf_levels must be between 1 and 8"),
+        (
+            "credentials.yaml",
+            "eqf_levels: [4, 5, 6, 7, 8]",
+            "eqf_levels: [4, 9]",
+            "eqf_levels must be between 1 and 8",
+        ),
     ],
 )
-def test_invalid_field_names_file_and_field(tmp_path: Path, file: str, old: str, new: str, expected: str) -> None:
+def test_invalid_field_names_file_and_field(
+    tmp_path: Path, file: str, old: str, new: str, expected: str
+) -> None:
     directory = copy_policies(tmp_path)
     path = directory / file
     text = path.read_text()
@@ -66,17 +84,17 @@ def test_invalid_field_names_file_and_field(tmp_path: Path, file: str, old: str,
 def test_missing_unknown_and_malformed_files(tmp_path: Path) -> None:
     directory = copy_policies(tmp_path)
     (directory / "approval.yaml").unlink()
-    with pytest.raises(PolicyError, match="approval.yaml: policy file is missing"):
+    with pytest.raises(PolicyError, match=re.escape("approval.yaml: policy file is missing")):
         load_policies(directory)
 
     directory = copy_policies(tmp_path / "b")
     (directory / "typo.yaml").write_text("a: 1\n")
-    with pytest.raises(PolicyError, match="typo.yaml: unknown policy file"):
+    with pytest.raises(PolicyError, match=re.escape("typo.yaml: unknown policy file")):
         load_policies(directory)
 
     directory = copy_policies(tmp_path / "c")
     (directory / "institution.yaml").write_text("name: [unclosed\n")
-    with pytest.raises(PolicyError, match="institution.yaml: not valid YAML"):
+    with pytest.raises(PolicyError, match=re.escape("institution.yaml: not valid YAML")):
         load_policies(directory)
 
 
@@ -84,5 +102,5 @@ def test_bad_policy_stops_application_start_up(tmp_path: Path) -> None:
     directory = copy_policies(tmp_path)
     (directory / "approval.yaml").write_text("routes: {}\n")
     settings = Settings(policy_dir=directory, database_url=f"sqlite:///{tmp_path}/x.db", run_scheduler=False)
-    with pytest.raises(PolicyError, match="approval.yaml"):
+    with pytest.raises(PolicyError, match=re.escape("approval.yaml")):
         create_app(settings)

@@ -13,11 +13,15 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from app.errors import DomainError
+
 T = TypeVar("T", bound=BaseModel)
 
 _MESSAGES = {
     "missing": "This field is required.",
-    "string_too_short": "This field is required.",
+    "string_too_short": "Must be at least {min_length} characters.",
+    "string_too_long": "Must be at most {max_length} characters.",
+    "too_short": "Give at least {min_length}.",
     "value_error": "{msg}",
     "int_parsing": "Enter a whole number.",
     "float_parsing": "Enter a number.",
@@ -30,6 +34,8 @@ _MESSAGES = {
 
 
 def humanise(err: Mapping[str, Any]) -> str:
+    if err["type"] == "string_too_short" and (err.get("ctx") or {}).get("min_length") == 1:
+        return "This field is required."
     template = _MESSAGES.get(err["type"])
     if template is None:
         return str(err["msg"])
@@ -60,6 +66,11 @@ class FormResult(Generic[T]):
         return self.data is not None
 
 
+def domain_errors(exc: DomainError) -> dict[str, str]:
+    """A refused service call as form errors: the message on top, field messages next to their fields."""
+    return {"__all__": exc.message, **exc.errors}
+
+
 def form_values(form: Any, multi: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Flatten a multidict, keeping lists for multi-valued fields and dropping the CSRF token."""
     values: dict[str, Any] = {}
@@ -72,7 +83,8 @@ def form_values(form: Any, multi: frozenset[str] = frozenset()) -> dict[str, Any
 
 def parse_form(model: type[T], form: Any, *, multi: frozenset[str] = frozenset()) -> FormResult[T]:
     values = form_values(form, multi)
-    cleaned = {k: (None if v == "" else v) for k, v in values.items()}
+    # An empty input means "not given": the model's default applies, or "This field is required."
+    cleaned = {k: v for k, v in values.items() if v != ""}
     for name in multi:
         cleaned.setdefault(name, [])
     try:

@@ -56,8 +56,14 @@ def create_org_unit(session: Session, data: OrgUnitCreate, *, by: Actor | None) 
     session.add(unit)
     _flush_unique(session, f"A faculty with code {unit.code} or name {unit.name}", "code")
     assert unit.id is not None
-    audit.record(session, actor_id=by.id if by else None, entity_type="org_unit", entity_id=unit.id,
-                 action="org_unit.created", data=data.model_dump())
+    audit.record(
+        session,
+        actor_id=by.id if by else None,
+        entity_type="org_unit",
+        entity_id=unit.id,
+        action="org_unit.created",
+        data=data.model_dump(),
+    )
     return unit
 
 
@@ -83,17 +89,29 @@ def committee_public(session: Session, committee: Committee) -> CommitteePublic:
         .order_by(col(CommitteeMember.is_chair).desc(), col(User.name))
     ).all()
     members = [
-        MemberPublic(user_id=u.id or 0, name=u.name, email=u.email, is_chair=m.is_chair,
-                     is_learner_representative=m.is_learner_representative)
+        MemberPublic(
+            user_id=u.id or 0,
+            name=u.name,
+            email=u.email,
+            is_chair=m.is_chair,
+            is_learner_representative=m.is_learner_representative,
+        )
         for m, u in rows
     ]
-    return CommitteePublic(id=committee.id or 0, name=committee.name, kind=CommitteeKind(committee.kind),
-                           org_unit_id=committee.org_unit_id, members=members)
+    return CommitteePublic(
+        id=committee.id or 0,
+        name=committee.name,
+        kind=CommitteeKind(committee.kind),
+        org_unit_id=committee.org_unit_id,
+        members=members,
+    )
 
 
 def create_committee(session: Session, data: CommitteeCreate, *, by: Actor | None) -> Committee:
     if data.kind is CommitteeKind.faculty_council and data.org_unit_id is None:
-        raise PolicyViolation("A faculty council belongs to a faculty.", errors={"org_unit_id": "Choose the faculty."})
+        raise PolicyViolation(
+            "A faculty council belongs to a faculty.", errors={"org_unit_id": "Choose the faculty."}
+        )
     if data.kind is not CommitteeKind.faculty_council and data.org_unit_id is not None:
         raise PolicyViolation(
             "Only a faculty council belongs to a faculty; this kind of body is institution-wide.",
@@ -101,34 +119,53 @@ def create_committee(session: Session, data: CommitteeCreate, *, by: Actor | Non
         )
     if data.org_unit_id is not None:
         get_org_unit(session, data.org_unit_id)
-        if session.exec(select(Committee.id).where(Committee.kind == data.kind.value,
-                                                   Committee.org_unit_id == data.org_unit_id)).first():
-            raise Conflict("This faculty already has a council.", errors={"org_unit_id": "Already has a council."})
-    elif data.kind is not CommitteeKind.faculty_council and session.exec(
-        select(Committee.id).where(Committee.kind == data.kind.value)
-    ).first():
-        raise Conflict("There is already a body of this kind.", errors={"kind": "Only one body of this kind exists."})
+        if session.exec(
+            select(Committee.id).where(
+                Committee.kind == data.kind.value, Committee.org_unit_id == data.org_unit_id
+            )
+        ).first():
+            raise Conflict(
+                "This faculty already has a council.", errors={"org_unit_id": "Already has a council."}
+            )
+    elif (
+        data.kind is not CommitteeKind.faculty_council
+        and session.exec(select(Committee.id).where(Committee.kind == data.kind.value)).first()
+    ):
+        raise Conflict(
+            "There is already a body of this kind.", errors={"kind": "Only one body of this kind exists."}
+        )
     committee = Committee(name=data.name.strip(), kind=data.kind.value, org_unit_id=data.org_unit_id)
     session.add(committee)
     _flush_unique(session, f"A committee named {committee.name}", "name")
     assert committee.id is not None
-    audit.record(session, actor_id=by.id if by else None, entity_type="committee", entity_id=committee.id,
-                 action="committee.created", data=data.model_dump(mode="json"))
+    audit.record(
+        session,
+        actor_id=by.id if by else None,
+        entity_type="committee",
+        entity_id=committee.id,
+        action="committee.created",
+        data=data.model_dump(mode="json"),
+    )
     return committee
 
 
-def set_member(session: Session, committee: Committee, data: MemberSet, *, by: Actor | None) -> CommitteeMember:
+def set_member(
+    session: Session, committee: Committee, data: MemberSet, *, by: Actor | None
+) -> CommitteeMember:
     """Add a member or change their flags. Making someone chair takes the chair from the previous one."""
     assert committee.id is not None
     if session.get(User, data.user_id) is None:
         raise NotFound(f"There is no user with id {data.user_id}.", errors={"user_id": "Unknown user."})
     member = session.exec(
-        select(CommitteeMember).where(CommitteeMember.committee_id == committee.id,
-                                      CommitteeMember.user_id == data.user_id)
+        select(CommitteeMember).where(
+            CommitteeMember.committee_id == committee.id, CommitteeMember.user_id == data.user_id
+        )
     ).first()
     if data.is_chair:
         for other in session.exec(
-            select(CommitteeMember).where(CommitteeMember.committee_id == committee.id, col(CommitteeMember.is_chair))
+            select(CommitteeMember).where(
+                CommitteeMember.committee_id == committee.id, col(CommitteeMember.is_chair)
+            )
         ):
             if other.user_id != data.user_id:
                 other.is_chair = False
@@ -139,21 +176,35 @@ def set_member(session: Session, committee: Committee, data: MemberSet, *, by: A
     member.is_learner_representative = data.is_learner_representative
     session.add(member)
     session.flush()
-    audit.record(session, actor_id=by.id if by else None, entity_type="committee", entity_id=committee.id,
-                 action="committee.member_set", data=data.model_dump())
+    audit.record(
+        session,
+        actor_id=by.id if by else None,
+        entity_type="committee",
+        entity_id=committee.id,
+        action="committee.member_set",
+        data=data.model_dump(),
+    )
     return member
 
 
 def remove_member(session: Session, committee: Committee, user_id: int, *, by: Actor) -> None:
     member = session.exec(
-        select(CommitteeMember).where(CommitteeMember.committee_id == committee.id, CommitteeMember.user_id == user_id)
+        select(CommitteeMember).where(
+            CommitteeMember.committee_id == committee.id, CommitteeMember.user_id == user_id
+        )
     ).first()
     if member is None:
         raise NotFound("This person is not a member of the committee.")
     session.delete(member)
     assert committee.id is not None
-    audit.record(session, actor_id=by.id, entity_type="committee", entity_id=committee.id,
-                 action="committee.member_removed", data={"user_id": user_id})
+    audit.record(
+        session,
+        actor_id=by.id,
+        entity_type="committee",
+        entity_id=committee.id,
+        action="committee.member_removed",
+        data={"user_id": user_id},
+    )
     session.flush()
 
 
@@ -186,7 +237,9 @@ def programmes_public(session: Session, programmes: list[Programme]) -> list[Pro
     return [
         ProgrammePublic(
             **p.model_dump(exclude={"created_at"}),
-            modules=[ModulePublic.model_validate(m, from_attributes=True) for m in modules.get(p.id or 0, [])],
+            modules=[
+                ModulePublic.model_validate(m, from_attributes=True) for m in modules.get(p.id or 0, [])
+            ],
         )
         for p in programmes
     ]
@@ -199,16 +252,30 @@ def create_programme(session: Session, data: ProgrammeCreate, *, by: Actor | Non
     session.add(programme)
     _flush_unique(session, f"A programme with code {programme.code}", "code")
     assert programme.id is not None
-    audit.record(session, actor_id=by.id if by else None, entity_type="programme", entity_id=programme.id,
-                 action="programme.created", data=data.model_dump())
+    audit.record(
+        session,
+        actor_id=by.id if by else None,
+        entity_type="programme",
+        entity_id=programme.id,
+        action="programme.created",
+        data=data.model_dump(),
+    )
     return programme
 
 
 def add_module(session: Session, programme: Programme, data: ModuleCreate, *, by: Actor | None) -> Module:
     assert programme.id is not None
-    module = Module(programme_id=programme.id, code=data.code.strip().upper(), name=data.name.strip(), ects=data.ects)
+    module = Module(
+        programme_id=programme.id, code=data.code.strip().upper(), name=data.name.strip(), ects=data.ects
+    )
     session.add(module)
     _flush_unique(session, f"Module {module.code} in this programme", "code")
-    audit.record(session, actor_id=by.id if by else None, entity_type="programme", entity_id=programme.id,
-                 action="programme.module_added", data=data.model_dump())
+    audit.record(
+        session,
+        actor_id=by.id if by else None,
+        entity_type="programme",
+        entity_id=programme.id,
+        action="programme.module_added",
+        data=data.model_dump(),
+    )
     return module

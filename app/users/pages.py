@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from app.db import SessionDep
 from app.errors import DomainError, TooManyAttempts
-from app.forms import parse_form
+from app.forms import domain_errors, parse_form
 from app.org import service as org_service
 from app.pagination import PageDep
 from app.security import (
@@ -51,10 +51,14 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     try:
         user = authenticate(session, form.data.email, form.data.password, ip, settings)
     except TooManyAttempts as exc:
-        return render(request, "auth/login.html", {"values": values, "errors": {"__all__": exc.message}}, status=429)
+        return render(
+            request, "auth/login.html", {"values": values, "errors": {"__all__": exc.message}}, status=429
+        )
     if user is None:
         message = "The e-mail address or password is not correct."
-        return render(request, "auth/login.html", {"values": values, "errors": {"__all__": message}}, status=401)
+        return render(
+            request, "auth/login.html", {"values": values, "errors": {"__all__": message}}, status=401
+        )
     request.session.clear()
     request.session[SESSION_USER_KEY] = user.id
     return redirect(request, _safe_next(form.data.next))
@@ -81,15 +85,21 @@ async def account_issue_token(request: Request, session: SessionDep, actor: Curr
         return render(request, "auth/account.html", ctx, status=422, block="tokens")
     issued = service.issue_token(session, actor, form.data.name)
     tokens = service.list_tokens(session, actor)
-    response = render(request, "auth/account.html", {"tokens": tokens, "issued": issued, "errors": {}}, block="tokens")
+    response = render(
+        request, "auth/account.html", {"tokens": tokens, "issued": issued, "errors": {}}, block="tokens"
+    )
     return with_toast(response, "Token created. Copy it now: it is shown only once.")
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def account_revoke_token(request: Request, token_id: int, session: SessionDep, actor: CurrentActor) -> Response:
+def account_revoke_token(
+    request: Request, token_id: int, session: SessionDep, actor: CurrentActor
+) -> Response:
     service.revoke_token(session, actor, token_id)
     tokens = service.list_tokens(session, actor)
-    response = render(request, "auth/account.html", {"tokens": tokens, "issued": None, "errors": {}}, block="tokens")
+    response = render(
+        request, "auth/account.html", {"tokens": tokens, "issued": None, "errors": {}}, block="tokens"
+    )
     return with_toast(response, "Token revoked.")
 
 
@@ -129,7 +139,7 @@ async def admin_user_create(request: Request, session: SessionDep, admin: AdminA
         try:
             user = service.create_user(session, form.data.to_create(), by=admin)
         except DomainError as exc:
-            form.errors = exc.errors or {"__all__": exc.message}
+            form.errors = domain_errors(exc)
         else:
             return redirect(request, f"/admin/users/{user.id}", message=f"Account for {user.email} created.")
     ctx = _user_form_context(session, user=None, values=form.values, errors=form.errors)
@@ -140,20 +150,26 @@ async def admin_user_create(request: Request, session: SessionDep, admin: AdminA
 def admin_user_edit(request: Request, user_id: int, session: SessionDep, _admin: AdminActor) -> Response:
     user = service.to_public(session, [service.get_user(session, user_id)])[0]
     values = {**user.model_dump(), "is_active": "true" if user.is_active else "false"}
-    return render(request, "admin/user_form.html", _user_form_context(session, user=user, values=values, errors={}))
+    return render(
+        request, "admin/user_form.html", _user_form_context(session, user=user, values=values, errors={})
+    )
 
 
 @router.post("/admin/users/{user_id}")
-async def admin_user_update(request: Request, user_id: int, session: SessionDep, admin: AdminActor) -> Response:
+async def admin_user_update(
+    request: Request, user_id: int, session: SessionDep, admin: AdminActor
+) -> Response:
     user = service.get_user(session, user_id)
     form = parse_form(UserForm, await request.form(), multi=frozenset({"roles"}))
     if form.data is not None:
         try:
             service.update_user(session, user, form.data.to_update(), by=admin)
         except DomainError as exc:
-            form.errors = exc.errors or {"__all__": exc.message}
+            form.errors = domain_errors(exc)
         else:
             return redirect(request, "/admin/users", message=f"Account {user.email} saved.")
     public = service.to_public(session, [user])[0]
-    ctx = _user_form_context(session, user=public, values={**form.values, "email": user.email}, errors=form.errors)
+    ctx = _user_form_context(
+        session, user=public, values={**form.values, "email": user.email}, errors=form.errors
+    )
     return render(request, "admin/user_form.html", ctx, status=422)

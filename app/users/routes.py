@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from pydantic import BaseModel
 
 from app.db import SessionDep
 from app.pagination import Page, PageDep
@@ -15,8 +16,15 @@ from app.users.models import TokenCreate, TokenIssued, TokenPublic, UserCreate, 
 router = APIRouter(tags=["accounts"])
 
 
+class CommitteeRef(BaseModel):
+    committee_id: int
+    name: str
+    kind: str
+    is_chair: bool
+
+
 class MePublic(UserPublic):
-    committees: list[dict[str, object]]
+    committees: list[CommitteeRef]
 
 
 @router.get("/me", response_model=MePublic)
@@ -24,7 +32,9 @@ def me(session: SessionDep, actor: CurrentActor) -> MePublic:
     user = service.get_user(session, actor.id)
     public = service.to_public(session, [user])[0]
     committees = [
-        {"committee_id": m.committee_id, "name": m.committee_name, "kind": m.kind.value, "is_chair": m.is_chair}
+        CommitteeRef(
+            committee_id=m.committee_id, name=m.committee_name, kind=m.kind.value, is_chair=m.is_chair
+        )
         for m in actor.memberships
     ]
     return MePublic(**public.model_dump(), committees=committees)

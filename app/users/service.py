@@ -32,7 +32,9 @@ def roles_of(session: Session, user_ids: list[int]) -> dict[int, list[Role]]:
     result: dict[int, list[Role]] = {uid: [] for uid in user_ids}
     if user_ids:
         rows = session.exec(
-            select(UserRole.user_id, UserRole.role).where(col(UserRole.user_id).in_(user_ids)).order_by(UserRole.role)
+            select(UserRole.user_id, UserRole.role)
+            .where(col(UserRole.user_id).in_(user_ids))
+            .order_by(UserRole.role)
         )
         for uid, role in rows:
             result[uid].append(Role(role))
@@ -78,7 +80,9 @@ def _set_roles(session: Session, user: User, roles: list[Role]) -> None:
 def create_user(session: Session, data: UserCreate, *, by: Actor | None) -> User:
     email = str(data.email).lower()
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
-        raise Conflict(f"An account for {email} already exists.", errors={"email": "This e-mail is already in use."})
+        raise Conflict(
+            f"An account for {email} already exists.", errors={"email": "This e-mail is already in use."}
+        )
     user = User(
         email=email,
         name=data.name.strip(),
@@ -105,7 +109,9 @@ def create_user(session: Session, data: UserCreate, *, by: Actor | None) -> User
 def update_user(session: Session, user: User, data: UserUpdate, *, by: Actor) -> User:
     assert user.id is not None
     changed = data.model_dump(exclude_unset=True, exclude={"password"})
-    if by.id == user.id and (data.is_active is False or (data.roles is not None and Role.admin not in data.roles)):
+    if by.id == user.id and (
+        data.is_active is False or (data.roles is not None and Role.admin not in data.roles)
+    ):
         raise PolicyViolation(
             "You cannot deactivate yourself or remove your own administrator role.",
             errors={"roles": "Ask another administrator to do this."},
@@ -123,7 +129,9 @@ def update_user(session: Session, user: User, data: UserUpdate, *, by: Actor) ->
         _set_roles(session, user, data.roles)
         changed["roles"] = sorted(r.value for r in data.roles)
     session.add(user)
-    audit.record(session, actor_id=by.id, entity_type="user", entity_id=user.id, action="user.updated", data=changed)
+    audit.record(
+        session, actor_id=by.id, entity_type="user", entity_id=user.id, action="user.updated", data=changed
+    )
     session.flush()
     return user
 
@@ -134,8 +142,14 @@ def issue_token(session: Session, actor: Actor, name: str) -> TokenIssued:
     session.add(row)
     session.flush()
     assert row.id is not None
-    audit.record(session, actor_id=actor.id, entity_type="user", entity_id=actor.id, action="token.issued",
-                 data={"token_id": row.id, "name": row.name})
+    audit.record(
+        session,
+        actor_id=actor.id,
+        entity_type="user",
+        entity_id=actor.id,
+        action="token.issued",
+        data={"token_id": row.id, "name": row.name},
+    )
     return TokenIssued(id=row.id, name=row.name, token=secret)
 
 
@@ -151,5 +165,11 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> None:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
-        audit.record(session, actor_id=actor.id, entity_type="user", entity_id=actor.id, action="token.revoked",
-                     data={"token_id": token_id})
+        audit.record(
+            session,
+            actor_id=actor.id,
+            entity_type="user",
+            entity_id=actor.id,
+            action="token.revoked",
+            data={"token_id": token_id},
+        )
