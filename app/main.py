@@ -89,15 +89,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLogMiddleware)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
+    from app.credentials import catalogue_pages, catalogue_routes
+    from app.credentials import pages as credential_pages
+    from app.credentials import routes as credential_routes
     from app.dashboard import pages as dashboard_pages
     from app.org import pages as org_pages
     from app.org import routes as org_routes
     from app.users import pages as user_pages
     from app.users import routes as user_routes
 
-    for router in (user_pages.router, dashboard_pages.router, org_pages.router):
+    for router in (
+        user_pages.router,
+        dashboard_pages.router,
+        org_pages.router,
+        credential_pages.router,
+        catalogue_pages.router,
+    ):
         app.include_router(router, include_in_schema=False)
-    for router in (user_routes.router, org_routes.router):
+    for router in (user_routes.router, org_routes.router, credential_routes.router, catalogue_routes.router):
         app.include_router(router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["operations"])

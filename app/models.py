@@ -1,18 +1,40 @@
 """Imports every table module so SQLModel.metadata is complete (for Alembic and tests)."""
 
 from app.audit.models import AuditEvent
+from app.credentials.models import (
+    Comment,
+    CommentEdit,
+    Condition,
+    CoProposer,
+    Credential,
+    CredentialVersion,
+    Decision,
+    Proposal,
+    ProposalVersion,
+    Vote,
+)
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
 from app.users.models import ApiToken, LoginAttempt, User, UserRole
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "CoProposer",
+    "Comment",
+    "CommentEdit",
     "Committee",
     "CommitteeMember",
+    "Condition",
+    "Credential",
+    "CredentialVersion",
+    "Decision",
     "LoginAttempt",
     "Module",
     "OrgUnit",
     "Programme",
+    "Proposal",
+    "ProposalVersion",
     "User",
     "UserRole",
+    "Vote",
 ]

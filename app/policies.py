@@ -66,11 +66,16 @@ class VotingPolicy(PolicyModel):
         return self
 
 
+# Bodies always meet in this order; a route is a selection from it (the state machine has one state per body).
+BODY_ORDER = [CommitteeKind.faculty_council, CommitteeKind.lll_committee, CommitteeKind.qa_office, CommitteeKind.final_body]
+
+
 class ApprovalPolicy(PolicyModel):
     routes: dict[Literal["standalone", "unbundled"], list[CommitteeKind]]
     minor_change_route: list[CommitteeKind]
     voting: dict[CommitteeKind, VotingPolicy]
     resubmit_to: Literal["same_body", "start"] = "same_body"
+    publish_on_approval: bool = True
 
     @model_validator(mode="after")
     def _routes_are_usable(self) -> Self:
@@ -80,6 +85,8 @@ class ApprovalPolicy(PolicyModel):
         for name, route in [*self.routes.items(), ("minor_change_route", self.minor_change_route)]:
             if len(set(route)) != len(route):
                 raise ValueError(f"route {name} lists a body twice")
+            if route != sorted(route, key=BODY_ORDER.index):
+                raise ValueError(f"route {name} must keep the order {' -> '.join(b.value for b in BODY_ORDER)}")
             for body in route:
                 if body not in self.voting:
                     raise ValueError(f"route {name} uses {body.value}, which has no voting rule")
@@ -107,11 +114,20 @@ class CredentialPolicy(PolicyModel):
     eqf_levels: list[int] = Field(min_length=1)
     required_fields: dict[Literal["common", "standalone", "unbundled"], list[str]]
     major_change_fields: list[str]
+    outcome_verbs: list[str] = Field(default_factory=list, description="Action verbs an outcome may start with")
+    outcome_verbs_discouraged: list[str] = Field(default_factory=list, description="Verbs that cannot be assessed")
 
     @model_validator(mode="after")
-    def _levels_valid(self) -> Self:
+    def _levels_and_fields_valid(self) -> Self:
+        from app.credentials.elements import Elements  # the elements are code; the policy names them
+
         if any(level < 1 or level > 8 for level in self.eqf_levels):
             raise ValueError("eqf_levels must be between 1 and 8")
+        known = set(Elements.model_fields)
+        for group, names in [*self.required_fields.items(), ("major_change_fields", self.major_change_fields)]:
+            unknown = sorted(set(names) - known)
+            if unknown:
+                raise ValueError(f"{group} names unknown element(s): {', '.join(unknown)}")
         return self
 
 

@@ -1,0 +1,190 @@
+"""Micro-credentials, their proposals (one pass through approval), frozen versions, votes, decisions,
+conditions and comments.
+
+A *credential* is the lasting offer: its published editions are ``credential_version`` rows and its catalogue
+columns mirror the current edition. A *proposal* is one pass through the approval workflow: the first one creates
+the offer, later ones revise it. Its ``content`` holds the standard elements being edited; each submission freezes
+a ``proposal_version``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import utcnow
+
+
+class Credential(SQLModel, table=True):
+    __tablename__ = "credential"
+    __table_args__ = (Index("ix_credential_catalogue", "current_version_no", "title"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    org_unit_id: int = Field(foreign_key="org_unit.id", index=True)
+    owner_id: int = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    # Mirror of the current published edition, for the catalogue's search and filters (0: never published).
+    current_version_no: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    title: str = Field(default="", max_length=200)
+    ects: float | None = Field(default=None, index=True)
+    eqf_level: int | None = Field(default=None, index=True)
+    participation_form: str | None = Field(default=None, max_length=20)
+    search_text: str = Field(default="")
+    published_at: datetime | None = None
+
+
+_lock_version = Column("lock_version", Integer, nullable=False, server_default="1")
+
+
+class Proposal(SQLModel, table=True):
+    __tablename__ = "proposal"
+    __table_args__ = (
+        Index("ix_proposal_stage", "status", "current_body", "org_unit_id"),
+        UniqueConstraint("credential_id", "revision_no"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    credential_id: int = Field(foreign_key="credential.id", index=True)
+    revision_no: int = 1
+    change_type: str = Field(default="new", max_length=10)  # new | major | minor
+    kind: str = Field(max_length=20)
+    org_unit_id: int = Field(foreign_key="org_unit.id")
+    owner_id: int = Field(foreign_key="user_account.id", index=True)
+    title: str = Field(default="", max_length=200)
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="draft", max_length=30)
+    route: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    current_body: str | None = Field(default=None, max_length=30)
+    return_to_body: str | None = Field(default=None, max_length=30)
+    review_round: int = 0
+    submission_count: int = 0
+    stage_entered_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+    lock_version: int = Field(default=1, sa_column=_lock_version)
+
+    # Compare-and-set on every UPDATE: a concurrent change makes the second writer fail instead of overwriting.
+    __mapper_args__ = {"version_id_col": _lock_version}
+
+
+class CoProposer(SQLModel, table=True):
+    __tablename__ = "co_proposer"
+    __table_args__ = (UniqueConstraint("proposal_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+
+
+class ProposalVersion(SQLModel, table=True):
+    """The content as it was submitted, frozen: what reviewers voted on."""
+
+    __tablename__ = "proposal_version"
+    __table_args__ = (UniqueConstraint("proposal_id", "version_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True, ondelete="CASCADE")
+    version_no: int
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    submitted_at: datetime = Field(default_factory=utcnow)
+    submitted_by_id: int = Field(foreign_key="user_account.id")
+
+
+class CredentialVersion(SQLModel, table=True):
+    """A published edition in the catalogue, with the dates it was in force and what changed."""
+
+    __tablename__ = "credential_version"
+    __table_args__ = (UniqueConstraint("credential_id", "version_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    credential_id: int = Field(foreign_key="credential.id", index=True)
+    version_no: int
+    proposal_id: int = Field(foreign_key="proposal.id")
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    change_type: str = Field(default="new", max_length=10)
+    changes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    effective_from: datetime = Field(default_factory=utcnow)
+    effective_to: datetime | None = None
+
+
+class Vote(SQLModel, table=True):
+    __tablename__ = "vote"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "review_round", "voter_id"),
+        Index("ix_vote_round", "proposal_id", "review_round"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", ondelete="CASCADE")
+    review_round: int
+    body: str = Field(max_length=30)
+    committee_id: int = Field(foreign_key="committee.id")
+    voter_id: int = Field(foreign_key="user_account.id", index=True)
+    choice: str = Field(max_length=30)
+    comment: str = ""
+    conditions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Decision(SQLModel, table=True):
+    """A body's decision on one review round: the outcome, the rule that produced it and the tally."""
+
+    __tablename__ = "decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True, ondelete="CASCADE")
+    review_round: int
+    body: str = Field(max_length=30)
+    committee_id: int = Field(foreign_key="committee.id")
+    outcome: str = Field(max_length=30)
+    rule: str = Field(max_length=30)
+    tally: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    comment: str = ""
+    policy_version: str = Field(max_length=80)
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+class Condition(SQLModel, table=True):
+    __tablename__ = "condition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True, ondelete="CASCADE")
+    decision_id: int | None = Field(default=None, foreign_key="decision.id")
+    text: str
+    due_on: date
+    status: str = Field(default="open", max_length=20)  # open | met | confirmed
+    evidence: str = ""
+    met_at: datetime | None = None
+    met_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    confirmed_at: datetime | None = None
+    confirmed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Comment(SQLModel, table=True):
+    """Threaded discussion on a proposal. Comments are never deleted; edits keep the earlier text."""
+
+    __tablename__ = "comment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True, ondelete="CASCADE")
+    parent_id: int | None = Field(default=None, foreign_key="comment.id")
+    author_id: int = Field(foreign_key="user_account.id")
+    body: str
+    created_at: datetime = Field(default_factory=utcnow)
+    edited_at: datetime | None = None
+
+
+class CommentEdit(SQLModel, table=True):
+    __tablename__ = "comment_edit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    comment_id: int = Field(foreign_key="comment.id", index=True, ondelete="CASCADE")
+    previous_body: str
+    edited_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,108 @@
+"""How a body reaches its decision from its members' votes. Pure functions; the rule comes from policy.
+
+Votes are counted by *side*: approve and approve-with-conditions are one side, request changes and reject are
+the others. The decision fires the moment the body's rule is met:
+
+- chair: the chair's vote is the decision (when the chair may not vote on this proposal, majority applies);
+- majority: once the quorum has voted, a side with more than half of the votes cast; when every eligible member
+  has voted without a majority, the chair's side breaks the tie, else the proposal goes back for changes;
+- unanimous: every eligible member has voted; all on one side gives that side, otherwise changes are requested;
+- m_of_n: the first side to reach m votes.
+Proposers and co-proposers are not eligible and are not counted for the quorum.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.policies import VotingPolicy, VotingRule
+
+
+class Choice(StrEnum):
+    approve = "approve"
+    approve_with_conditions = "approve_with_conditions"
+    request_changes = "request_changes"
+    reject = "reject"
+
+
+CHOICE_LABELS = {
+    Choice.approve: "Approve",
+    Choice.approve_with_conditions: "Approve with conditions",
+    Choice.request_changes: "Request changes",
+    Choice.reject: "Reject",
+}
+
+
+class Side(StrEnum):
+    approve = "approve"
+    request_changes = "request_changes"
+    reject = "reject"
+
+
+def side_of(choice: Choice) -> Side:
+    return Side.approve if choice in (Choice.approve, Choice.approve_with_conditions) else Side(choice.value)
+
+
+@dataclass(frozen=True)
+class Ballot:
+    voter_id: int
+    choice: Choice
+
+
+@dataclass(frozen=True)
+class Outcome:
+    side: Side
+    reason: str
+    tally: dict[str, int]
+
+
+def tally(ballots: list[Ballot]) -> dict[str, int]:
+    counts = {side.value: 0 for side in Side}
+    for ballot in ballots:
+        counts[side_of(ballot.choice).value] += 1
+    return counts
+
+
+def decide(rule: VotingPolicy, ballots: list[Ballot], eligible: set[int], chair_id: int | None) -> Outcome | None:
+    """The body's outcome, or None while the rule is not met yet. Ballots from ineligible voters are ignored."""
+    counted = [b for b in ballots if b.voter_id in eligible]
+    counts = tally(counted)
+    chair = next((b for b in counted if b.voter_id == chair_id), None)
+    all_voted = len(counted) == len(eligible) and len(eligible) > 0
+
+    if rule.rule is VotingRule.chair and chair_id in eligible:
+        if chair is None:
+            return None
+        return Outcome(side_of(chair.choice), "decided by the chair", counts)
+
+    if rule.rule is VotingRule.m_of_n:
+        assert rule.m is not None
+        needed = min(rule.m, len(eligible)) if eligible else rule.m
+        for side in Side:
+            if counts[side.value] >= needed:
+                return Outcome(side, f"{counts[side.value]} of {len(eligible)} members chose it (needed {needed})", counts)
+        return None
+
+    if rule.rule is VotingRule.unanimous:
+        if not all_voted:
+            return None
+        sides = {side_of(b.choice) for b in counted}
+        if len(sides) == 1:
+            return Outcome(sides.pop(), "unanimous", counts)
+        return Outcome(Side.request_changes, "no unanimity: sent back for changes", counts)
+
+    # majority (also the chair rule's fallback when the chair is a proposer)
+    quorum = max(1, math.ceil(rule.quorum * len(eligible)))
+    cast = len(counted)
+    if cast < quorum:
+        return None
+    leader = max(Side, key=lambda s: counts[s.value])
+    if counts[leader.value] * 2 > cast:
+        return Outcome(leader, f"majority of {counts[leader.value]} of {cast} votes (quorum {quorum})", counts)
+    if all_voted:
+        if chair is not None:
+            return Outcome(side_of(chair.choice), "tie broken by the chair", counts)
+        return Outcome(Side.request_changes, "no majority: sent back for changes", counts)
+    return None

@@ -1,0 +1,1 @@
+"""State machines: the only code that changes a status. One class per process."""
