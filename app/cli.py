@@ -15,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 from sqlmodel import Session
 
+from app import imports
 from app.db import make_engine
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, database_is_empty, load_demo
 from app.errors import DomainError
@@ -69,6 +70,37 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_import(args: argparse.Namespace, run: imports.Importer) -> int:
+    """Exit 0 when every row was imported, 1 when some were rejected (the good ones are kept), 2 when the file
+    could not be used at all (nothing imported)."""
+    path = Path(args.file)
+    try:
+        # utf-8-sig: spreadsheet programs often start a UTF-8 CSV file with a byte-order mark.
+        stream = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        print(f"Cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    engine = make_engine(get_settings().database_url)
+    try:
+        with stream, Session(engine, expire_on_commit=False) as session:
+            report = run(session, stream, dry_run=args.dry_run)
+            if report.exit_code != 2 and not args.dry_run:
+                session.commit()
+    finally:
+        engine.dispose()
+    for line in report.lines():
+        print(line, file=sys.stderr if report.fatal else sys.stdout)
+    return report.exit_code
+
+
+def cmd_import_users(args: argparse.Namespace) -> int:
+    return _run_import(args, imports.import_users)
+
+
+def cmd_import_programmes(args: argparse.Namespace) -> int:
+    return _run_import(args, imports.import_programmes)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcqa", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +113,25 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--name", required=True)
     admin.add_argument("--password", help="prompted for when omitted")
     admin.set_defaults(func=cmd_create_admin)
+    for name, func, what, columns in [
+        ("import-users", cmd_import_users, "accounts", imports.USER_COLUMNS),
+        (
+            "import-programmes",
+            cmd_import_programmes,
+            "programmes and their modules",
+            imports.PROGRAMME_COLUMNS,
+        ),
+    ]:
+        sub_parser = sub.add_parser(
+            name,
+            help=f"create {what} from a CSV file",
+            description=f"Create {what} from a UTF-8 CSV file with the columns {','.join(columns)}. "
+            "Rows that cannot be imported are reported by line; the others are imported. "
+            "Exit status: 0 all imported, 1 some rows rejected, 2 file unusable.",
+        )
+        sub_parser.add_argument("file", metavar="FILE.csv")
+        sub_parser.add_argument("--dry-run", action="store_true", help="check and report, but save nothing")
+        sub_parser.set_defaults(func=func)
     return parser
 
 

@@ -76,16 +76,12 @@ def load_demo(session: Session) -> None:
     people: dict[str, User] = {}
     for email, name, roles, faculty in DEMO_ACCOUNTS:
         unit_id = faculties[faculty].id if faculty else None
-        user = users.create_user(
-            session, UserCreate(email=email, name=name, roles=roles, org_unit_id=unit_id), by=None
-        )
+        user = users.create_user(session, UserCreate(email=email, name=name, roles=roles, org_unit_id=unit_id), by=None)
         # Set directly: the demo password is shorter than the API's minimum on purpose.
         user.password_hash = hash_password(DEMO_PASSWORD)
         people[email] = user
 
-    def committee(
-        name: str, kind: CommitteeKind, faculty: str | None, members: list[tuple[str, bool]]
-    ) -> None:
+    def committee(name: str, kind: CommitteeKind, faculty: str | None, members: list[tuple[str, bool]]) -> None:
         unit_id = faculties[faculty].id if faculty else None
         c = org.create_committee(session, CommitteeCreate(name=name, kind=kind, org_unit_id=unit_id), by=None)
         for email, chair in members:
@@ -97,9 +93,7 @@ def load_demo(session: Session) -> None:
         "SCI",
         [("council1@example.org", True), ("council2@example.org", False), ("council3@example.org", False)],
     )
-    committee(
-        "Humanities Faculty Council", CommitteeKind.faculty_council, "HUM", [("humanities@example.org", True)]
-    )
+    committee("Humanities Faculty Council", CommitteeKind.faculty_council, "HUM", [("humanities@example.org", True)])
     committee(
         "Lifelong-Learning Committee",
         CommitteeKind.lll_committee,
@@ -111,9 +105,7 @@ def load_demo(session: Session) -> None:
     for code, name, faculty, level, ects, modules in PROGRAMMES:
         programme = org.create_programme(
             session,
-            ProgrammeCreate(
-                code=code, name=name, org_unit_id=faculties[faculty].id or 0, eqf_level=level, ects=ects
-            ),
+            ProgrammeCreate(code=code, name=name, org_unit_id=faculties[faculty].id or 0, eqf_level=level, ects=ects),
             by=None,
         )
         for m_code, m_name, m_ects in modules:

@@ -62,9 +62,7 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _error_response(
-    request: Request, status: int, title: str, message: str, errors: dict[str, Any]
-) -> Response:
+def _error_response(request: Request, status: int, title: str, message: str, errors: dict[str, Any]) -> Response:
     from app.web import render_error  # late import: web imports settings and templates
 
     if wants_json(request):
@@ -96,9 +94,7 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = {
-            ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")) or "request": err[
-                "msg"
-            ]
+            ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")) or "request": err["msg"]
             for err in exc.errors()
         }
         message = "Some fields are not valid: " + "; ".join(f"{k}: {v}" for k, v in errors.items())

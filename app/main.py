@@ -47,12 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scheduler = (
-            start_scheduler(engine, settings.scheduler_interval_seconds) if settings.run_scheduler else None
-        )
-        log.info(
-            "started", mode=settings.mode.value, database=engine.dialect.name, policies=policies.versions
-        )
+        scheduler = start_scheduler(engine, settings.scheduler_interval_seconds) if settings.run_scheduler else None
+        log.info("started", mode=settings.mode.value, database=engine.dialect.name, policies=policies.versions)
         yield
         if scheduler is not None:
             scheduler.shutdown(wait=False)

@@ -67,7 +67,12 @@ class VotingPolicy(PolicyModel):
 
 
 # Bodies always meet in this order; a route is a selection from it (the state machine has one state per body).
-BODY_ORDER = [CommitteeKind.faculty_council, CommitteeKind.lll_committee, CommitteeKind.qa_office, CommitteeKind.final_body]
+BODY_ORDER = [
+    CommitteeKind.faculty_council,
+    CommitteeKind.lll_committee,
+    CommitteeKind.qa_office,
+    CommitteeKind.final_body,
+]
 
 
 class ApprovalPolicy(PolicyModel):
@@ -164,8 +169,7 @@ def load_policy_file(path: Path, model: type[PolicyModel]) -> PolicyModel:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"field '{'.'.join(str(p) for p in err['loc']) or '(top level)'}': {err['msg']}"
-            for err in exc.errors()
+            f"field '{'.'.join(str(p) for p in err['loc']) or '(top level)'}': {err['msg']}" for err in exc.errors()
         )
         raise PolicyError(f"{path}: {problems}") from None
     parsed._version = f"{path.stem}@{hashlib.sha256(raw).hexdigest()[:12]}"
@@ -177,11 +181,8 @@ def load_policies(directory: Path) -> Policies:
         raise PolicyError(f"{directory}: policy directory does not exist")
     unknown = sorted(p.name for p in directory.glob("*.y*ml") if p.name not in POLICY_FILES)
     if unknown:
-        raise PolicyError(
-            f"{directory / unknown[0]}: unknown policy file (expected one of {', '.join(POLICY_FILES)})"
-        )
+        raise PolicyError(f"{directory / unknown[0]}: unknown policy file (expected one of {', '.join(POLICY_FILES)})")
     loaded = {
-        name.removesuffix(".yaml"): load_policy_file(directory / name, model)
-        for name, model in POLICY_FILES.items()
+        name.removesuffix(".yaml"): load_policy_file(directory / name, model) for name, model in POLICY_FILES.items()
     }
     return Policies(**loaded)  # type: ignore[arg-type]

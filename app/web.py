@@ -63,9 +63,7 @@ def render(
 def render_error(request: Request, *, status: int, title: str, message: str) -> Response:
     if is_htmx(request):
         return render(request, "_partials/toast.html", {"kind": "error", "message": message}, status=status)
-    return render(
-        request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status
-    )
+    return render(request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status)
 
 
 def flash(request: Request, message: str) -> None:

@@ -54,7 +54,7 @@ def test_version_is_a_hash_of_the_content(tmp_path: Path) -> None:
         ),
         (
             "approval.yaml",
-            "rule: majority, quorum: 0.5}",
+            "rule: majority, quorum: 0.51}",
             "rule: plurality}",
             "field 'voting.faculty_council.rule'",
         ),
@@ -67,9 +67,7 @@ def test_version_is_a_hash_of_the_content(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_invalid_field_names_file_and_field(
-    tmp_path: Path, file: str, old: str, new: str, expected: str
-) -> None:
+def test_invalid_field_names_file_and_field(tmp_path: Path, file: str, old: str, new: str, expected: str) -> None:
     directory = copy_policies(tmp_path)
     path = directory / file
     text = path.read_text()

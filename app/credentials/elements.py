@@ -73,7 +73,12 @@ CHOICES: dict[str, dict[str, str]] = {
         "peer_assessment": "Peer assessment",
     },
     "stackability": {"standalone": "Standalone", "stackable": "Stackable towards a larger credential"},
-    "qf_ehea_cycle": {"short": "Short cycle", "first": "First cycle", "second": "Second cycle", "third": "Third cycle"},
+    "qf_ehea_cycle": {
+        "short": "Short cycle",
+        "first": "First cycle",
+        "second": "Second cycle",
+        "third": "Third cycle",
+    },
 }
 
 
@@ -181,9 +186,7 @@ FIELDS: list[FieldSpec] = [
     FieldSpec("lo_assessment", "Which assessment covers which outcome", Section.assessment, "checks"),
     FieldSpec("participation_form", "Form of participation", Section.assessment, "select", eu_element=True),
     FieldSpec("participation_description", "Participation: description", Section.assessment, "textarea"),
-    FieldSpec(
-        "supervision", "Supervision and identity verification", Section.assessment, "select", eu_element=True
-    ),
+    FieldSpec("supervision", "Supervision and identity verification", Section.assessment, "select", eu_element=True),
     FieldSpec("quality_assurance", "Type of quality assurance", Section.assessment, "textarea", eu_element=True),
     FieldSpec("target_group", "Target group", Section.need, "textarea", "Who is this for?"),
     FieldSpec("need", "Need it answers", Section.need, "textarea", "Why learners and society need it."),
@@ -200,7 +203,14 @@ FIELDS: list[FieldSpec] = [
     FieldSpec("parent_module_id", "Parent module", Section.context, "module"),
     FieldSpec("prerequisites", "Prerequisites", Section.context, "textarea", eu_element=True),
     FieldSpec("stackability", "Integration / stackability", Section.context, "select", eu_element=True),
-    FieldSpec("stackable_towards", "Stackable towards", Section.context, "text", "Named programme or credential.", True),
+    FieldSpec(
+        "stackable_towards",
+        "Stackable towards",
+        Section.context,
+        "text",
+        "Named programme or credential.",
+        True,
+    ),
     FieldSpec("further_information", "Further information", Section.context, "textarea", eu_element=True),
     FieldSpec("languages", "Language(s)", Section.delivery, "lines", "Comma-separated, e.g. English, Dutch."),
     FieldSpec("planned_start", "Planned start", Section.delivery, "date"),

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, false, func, or_
 from sqlmodel import Session, col, select
 
-from app.credentials.models import CoProposer, Condition, Proposal, Vote
+from app.credentials.models import Condition, CoProposer, Proposal, Vote
 from app.credentials.service import REVIEW_STATES
 from app.org.models import CommitteeKind, OrgUnit
 from app.security import Actor
@@ -20,9 +20,9 @@ def _awaiting_filter(actor: Actor) -> ColumnElement[bool]:
     """Proposals now before one of the actor's bodies, not their own, without their vote in this round."""
     bodies = []
     for m in actor.memberships:
-        clause = Proposal.current_body == m.kind.value
+        clause: ColumnElement[bool] = col(Proposal.current_body) == m.kind.value
         if m.kind is CommitteeKind.faculty_council:
-            clause = and_(clause, Proposal.org_unit_id == m.org_unit_id)
+            clause = and_(clause, col(Proposal.org_unit_id) == m.org_unit_id)
         bodies.append(clause)
     if not bodies:
         return false()
@@ -33,7 +33,7 @@ def _awaiting_filter(actor: Actor) -> ColumnElement[bool]:
     return and_(
         col(Proposal.status).in_(REVIEW_STATES),
         or_(*bodies),
-        Proposal.owner_id != actor.id,
+        col(Proposal.owner_id) != actor.id,
         col(Proposal.id).not_in(mine),
         ~voted.exists(),
     )
@@ -95,7 +95,11 @@ def awaiting(session: Session, actor: Actor, *, offset: int, limit: int, now: da
     where = _awaiting_filter(actor)
     total = session.exec(select(func.count()).select_from(Proposal).where(where)).one()
     proposals = session.exec(
-        select(Proposal).where(where).order_by(col(Proposal.stage_entered_at), col(Proposal.id)).offset(offset).limit(limit)
+        select(Proposal)
+        .where(where)
+        .order_by(col(Proposal.stage_entered_at), col(Proposal.id))
+        .offset(offset)
+        .limit(limit)
     ).all()
     return _rows(session, list(proposals), now), total
 
@@ -116,15 +120,13 @@ def pipeline(
     Also returns the count per status for the stage summary."""
     active = col(Proposal.status).not_in(["published", "rejected", "withdrawn"])
     has_open = (
-        select(Condition.id)
-        .where(Condition.proposal_id == Proposal.id, Condition.status != "confirmed")
-        .exists()
+        select(Condition.id).where(Condition.proposal_id == Proposal.id, Condition.status != "confirmed").exists()
     )
     where: list[ColumnElement[bool]] = [or_(active, has_open)]
     if filters.org_unit_id:
-        where.append(Proposal.org_unit_id == filters.org_unit_id)
+        where.append(col(Proposal.org_unit_id) == filters.org_unit_id)
     if filters.kind:
-        where.append(Proposal.kind == filters.kind)
+        where.append(col(Proposal.kind) == filters.kind)
     if filters.with_open_conditions:
         where.append(has_open)
     if filters.q:
@@ -133,9 +135,13 @@ def pipeline(
         session.exec(select(Proposal.status, func.count()).where(*where).group_by(col(Proposal.status))).all()
     )
     if filters.status:
-        where.append(Proposal.status == filters.status)
+        where.append(col(Proposal.status) == filters.status)
     total = session.exec(select(func.count()).select_from(Proposal).where(*where)).one()
     proposals = session.exec(
-        select(Proposal).where(*where).order_by(col(Proposal.stage_entered_at), col(Proposal.id)).offset(offset).limit(limit)
+        select(Proposal)
+        .where(*where)
+        .order_by(col(Proposal.stage_entered_at), col(Proposal.id))
+        .offset(offset)
+        .limit(limit)
     ).all()
     return _rows(session, list(proposals), now), total, counts

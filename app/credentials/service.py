@@ -22,10 +22,10 @@ from app.audit import service as audit
 from app.audit.models import AuditEvent
 from app.credentials import elements as el
 from app.credentials.models import (
-    CoProposer,
     Comment,
     CommentEdit,
     Condition,
+    CoProposer,
     Credential,
     CredentialVersion,
     Decision,
@@ -53,9 +53,17 @@ STATE_LABELS = {s.id: s.name for s in ApprovalWorkflow.states}
 class AuditListener:
     """Writes one audit row per transition, in the same transaction as the status change."""
 
-    def __init__(self, session: Session, actor: Actor | None, role: str, policy_version: str, comment: str) -> None:
+    def __init__(
+        self,
+        session: Session,
+        actor: Actor | None,
+        role: str,
+        policy_version: str,
+        comment: str,
+        data: dict[str, Any],
+    ) -> None:
         self.session, self.actor, self.role = session, actor, role
-        self.policy_version, self.comment = policy_version, comment
+        self.policy_version, self.comment, self.data = policy_version, comment, data
 
     def after_transition(self, event: str, source: Any, target: Any, model: Proposal) -> None:
         assert model.id is not None
@@ -70,6 +78,7 @@ class AuditListener:
             to_state=target.id,
             policy_version=self.policy_version,
             comment=self.comment,
+            data=self.data,
         )
 
 
@@ -82,9 +91,9 @@ def _guard_status_changes(session: OrmSession, _context: Any, _instances: Any) -
         if isinstance(obj, AuditEvent) and obj.entity_type == "proposal"
     }
     for obj in session.dirty:
-        if isinstance(obj, Proposal) and attributes.get_history(obj, "status").has_changes():
-            if (obj.id, obj.status) not in audited:
-                raise RuntimeError(f"proposal {obj.id}: status changed to {obj.status} without an audit row")
+        changed = isinstance(obj, Proposal) and attributes.get_history(obj, "status").has_changes()
+        if changed and (obj.id, obj.status) not in audited:
+            raise RuntimeError(f"proposal {obj.id}: status changed to {obj.status} without an audit row")
 
 
 # --- who is who on a proposal --------------------------------------------------------------------
@@ -140,11 +149,11 @@ def can_view(session: Session, proposal: Proposal, actor: Actor) -> bool:
         select(CoProposer.id).where(CoProposer.proposal_id == proposal.id, CoProposer.user_id == actor.id)
     ).first():
         return True
-    for m in actor.memberships:
-        if m.kind.value in proposal.route or m.kind.value == proposal.current_body:
-            if m.kind is not CommitteeKind.faculty_council or m.org_unit_id == proposal.org_unit_id:
-                return True
-    return False
+    return any(
+        (m.kind.value in proposal.route or m.kind.value == proposal.current_body)
+        and (m.kind is not CommitteeKind.faculty_council or m.org_unit_id == proposal.org_unit_id)
+        for m in actor.memberships
+    )
 
 
 def get_proposal(session: Session, proposal_id: int, actor: Actor) -> Proposal:
@@ -201,7 +210,7 @@ def refusal(ctx: Ctx, action: str, actor: Actor | None) -> DomainErrorLike | Non
             return PermissionDenied("You cannot vote on your own proposal.")
         if actor.id not in ctx.member_ids:
             body = COMMITTEE_KIND_LABELS[CommitteeKind(p.current_body or "")]
-            return PermissionDenied(f"Only members of the {body.lower()} reviewing it now can vote.")
+            return PermissionDenied(f"Only members of the body reviewing it now ({body}) can vote.")
     if action == "publish" and not (actor.is_qa_officer or CommitteeKind.qa_office in actor.committee_kinds):
         return PermissionDenied("Only the QA office can publish.")
     return None
@@ -247,9 +256,12 @@ def fire(
     *,
     comment: str = "",
     role: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> None:
     proposal = ctx.proposal
-    listener = AuditListener(session, actor, role or role_of(ctx, actor), policies.approval.version, comment)
+    listener = AuditListener(
+        session, actor, role or role_of(ctx, actor), policies.approval.version, comment, data or {}
+    )
     machine = ApprovalWorkflow(model=proposal, state_field="status", listeners=[listener])
     if event_name not in {e.id for e in machine.allowed_events}:
         raise TransitionNotAllowed(
@@ -310,8 +322,16 @@ def create_proposal(
     session.flush()
     assert proposal.id is not None
     _set_co_proposers(session, proposal, actor, co_proposer_ids or [])
-    audit.record(session, actor_id=actor.id, actor_role="proposer", entity_type="proposal", entity_id=proposal.id,
-                 action="created", to_state="draft", policy_version=policies.credentials.version)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role="proposer",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="created",
+        to_state="draft",
+        policy_version=policies.credentials.version,
+    )
     session.flush()
     return proposal, check
 
@@ -399,9 +419,16 @@ def update_proposal(
     session.add(proposal)
     if changed:
         assert proposal.id is not None
-        audit.record(session, actor_id=actor.id, actor_role=role_of(ctx, actor), entity_type="proposal",
-                     entity_id=proposal.id, action="edited", data={"fields": changed},
-                     policy_version=policies.credentials.version)
+        audit.record(
+            session,
+            actor_id=actor.id,
+            actor_role=role_of(ctx, actor),
+            entity_type="proposal",
+            entity_id=proposal.id,
+            action="edited",
+            data={"fields": changed},
+            policy_version=policies.credentials.version,
+        )
     session.flush()
     return proposal, check
 
@@ -419,8 +446,12 @@ def published_content(session: Session, credential_id: int) -> dict[str, Any] | 
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    return [f.name for f in el.FIELDS if el.is_filled(old.get(f.name)) or el.is_filled(new.get(f.name))
-            if old.get(f.name) != new.get(f.name)]
+    return [
+        f.name
+        for f in el.FIELDS
+        if el.is_filled(old.get(f.name)) or el.is_filled(new.get(f.name))
+        if old.get(f.name) != new.get(f.name)
+    ]
 
 
 def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> Proposal:
@@ -440,16 +471,30 @@ def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies)
             parts.append("to correct: " + ", ".join(el.LABELS.get(n, n) for n in problems))
         raise PolicyViolation(
             "The proposal cannot be submitted yet; " + "; ".join(parts) + ".",
-            errors={**{name: "Required for submission." for name in result.missing}, **problems},
+            errors={**dict.fromkeys(result.missing, "Required for submission."), **problems},
         )
     if proposal.submission_count == 0:
         proposal.route = [b.value for b in _route_for(session, proposal, policies)]
     proposal.submission_count += 1
     assert proposal.id is not None
-    session.add(ProposalVersion(proposal_id=proposal.id, version_no=proposal.submission_count,
-                                content=proposal.content, submitted_by_id=actor.id))
+    session.add(
+        ProposalVersion(
+            proposal_id=proposal.id,
+            version_no=proposal.submission_count,
+            content=proposal.content,
+            submitted_by_id=actor.id,
+        )
+    )
     fire(session, ctx, "submit", actor, policies, comment=f"version {proposal.submission_count}")
-    fire(session, ctx, "route", None, policies, role="system (route from policy)")
+    fire(
+        session,
+        ctx,
+        "route",
+        None,
+        policies,
+        role="system",
+        data={"route": proposal.route, "change_type": proposal.change_type},
+    )
     return proposal
 
 
@@ -495,14 +540,20 @@ def _parse_conditions(choice: Choice, conditions: list[dict[str, Any]]) -> list[
         try:
             due_on = due if isinstance(due, date) else date.fromisoformat(str(due))
         except ValueError:
-            raise PolicyViolation(f"Condition {number} needs a due date.", errors={"conditions": "Give a due date."}) from None
+            raise PolicyViolation(
+                f"Condition {number} needs a due date.", errors={"conditions": "Give a due date."}
+            ) from None
         if due_on <= date.today():
-            raise PolicyViolation(f"Condition {number} must be due in the future.",
-                                  errors={"conditions": "The due date must be in the future."})
+            raise PolicyViolation(
+                f"Condition {number} must be due in the future.",
+                errors={"conditions": "The due date must be in the future."},
+            )
         cleaned.append({"text": text, "due_on": due_on.isoformat()})
     if choice is Choice.approve_with_conditions and not cleaned:
-        raise PolicyViolation("Approving with conditions needs at least one condition with a due date.",
-                              errors={"conditions": "Add at least one condition."})
+        raise PolicyViolation(
+            "Approving with conditions needs at least one condition with a due date.",
+            errors={"conditions": "Add at least one condition."},
+        )
     if choice is not Choice.approve_with_conditions and cleaned:
         raise PolicyViolation("Conditions go with 'approve with conditions'.", errors={"conditions": "Not expected."})
     return cleaned
@@ -528,29 +579,53 @@ def cast_vote(
     cleaned = _parse_conditions(choice, conditions or [])
     assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
     vote = session.exec(
-        select(Vote).where(Vote.proposal_id == proposal.id, Vote.review_round == proposal.review_round,
-                           Vote.voter_id == actor.id)
+        select(Vote).where(
+            Vote.proposal_id == proposal.id,
+            Vote.review_round == proposal.review_round,
+            Vote.voter_id == actor.id,
+        )
     ).first()
     action = "vote.changed" if vote else "vote.cast"
     if vote is None:
-        vote = Vote(proposal_id=proposal.id, review_round=proposal.review_round, body=proposal.current_body or "",
-                    committee_id=ctx.committee.id, voter_id=actor.id, choice=choice.value)
+        vote = Vote(
+            proposal_id=proposal.id,
+            review_round=proposal.review_round,
+            body=proposal.current_body or "",
+            committee_id=ctx.committee.id,
+            voter_id=actor.id,
+            choice=choice.value,
+        )
     vote.choice, vote.comment, vote.conditions, vote.updated_at = choice.value, comment, cleaned, utcnow()
     session.add(vote)
-    audit.record(session, actor_id=actor.id, actor_role=role_of(ctx, actor), entity_type="proposal",
-                 entity_id=proposal.id, action=action, comment=comment, policy_version=policies.approval.version,
-                 data={"choice": choice.value, "body": proposal.current_body, "round": proposal.review_round,
-                       "conditions": cleaned})
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role=role_of(ctx, actor),
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action=action,
+        comment=comment,
+        policy_version=policies.approval.version,
+        data={
+            "choice": choice.value,
+            "body": proposal.current_body,
+            "round": proposal.review_round,
+            "conditions": cleaned,
+        },
+    )
     session.flush()
     decision = _decide_if_ready(session, ctx, policies)
     return VoteResult(proposal=proposal, vote=vote, decision=decision)
 
 
 def round_votes(session: Session, proposal: Proposal) -> list[Vote]:
-    return list(session.exec(
-        select(Vote).where(Vote.proposal_id == proposal.id, Vote.review_round == proposal.review_round)
-        .order_by(col(Vote.created_at))
-    ))
+    return list(
+        session.exec(
+            select(Vote)
+            .where(Vote.proposal_id == proposal.id, Vote.review_round == proposal.review_round)
+            .order_by(col(Vote.created_at))
+        )
+    )
 
 
 def _decide_if_ready(session: Session, ctx: Ctx, policies: Policies) -> Decision | None:
@@ -562,26 +637,58 @@ def _decide_if_ready(session: Session, ctx: Ctx, policies: Policies) -> Decision
     outcome = decide(rule, ballots, ctx.eligible_ids, ctx.chair_id)
     if outcome is None:
         return None
-    winning = [v for v in votes if v.voter_id in ctx.eligible_ids and
-               (Side.approve if v.choice in ("approve", "approve_with_conditions") else Side(v.choice)) is outcome.side]
+    winning = [
+        v
+        for v in votes
+        if v.voter_id in ctx.eligible_ids
+        and (Side.approve if v.choice in ("approve", "approve_with_conditions") else Side(v.choice)) is outcome.side
+    ]
     conditions = [c for v in winning for c in v.conditions]
     outcome_name = "approve_with_conditions" if outcome.side is Side.approve and conditions else outcome.side.value
     comment = "; ".join(v.comment for v in winning if v.comment) or CHOICE_LABELS[Choice(outcome_name)]
     assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
-    decision = Decision(proposal_id=proposal.id, review_round=proposal.review_round, body=body.value,
-                        committee_id=ctx.committee.id, outcome=outcome_name, rule=rule.rule.value,
-                        tally={**outcome.tally, "eligible": len(ctx.eligible_ids), "reason": outcome.reason},
-                        comment=comment, policy_version=policies.approval.version)
+    decision = Decision(
+        proposal_id=proposal.id,
+        review_round=proposal.review_round,
+        body=body.value,
+        committee_id=ctx.committee.id,
+        outcome=outcome_name,
+        rule=rule.rule.value,
+        tally={**outcome.tally, "eligible": len(ctx.eligible_ids), "reason": outcome.reason},
+        comment=comment,
+        policy_version=policies.approval.version,
+    )
     session.add(decision)
     session.flush()
     for cond in conditions:
-        session.add(Condition(proposal_id=proposal.id, decision_id=decision.id, text=cond["text"],
-                              due_on=date.fromisoformat(cond["due_on"])))
-    role = f"{COMMITTEE_KIND_LABELS[body].lower()} ({outcome.reason})"
+        session.add(
+            Condition(
+                proposal_id=proposal.id,
+                decision_id=decision.id,
+                text=cond["text"],
+                due_on=date.fromisoformat(cond["due_on"]),
+            )
+        )
+    role = f"{COMMITTEE_KIND_LABELS[body]} decision"
     if outcome.side is Side.request_changes and policies.approval.resubmit_to == "same_body":
         proposal.return_to_body = body.value
     event_name = "approve" if outcome.side is Side.approve else outcome.side.value
-    fire(session, ctx, event_name, None, policies, comment=comment, role=role)
+    fire(
+        session,
+        ctx,
+        event_name,
+        None,
+        policies,
+        comment=comment,
+        role=role,
+        data={
+            "decision_id": decision.id,
+            "outcome": outcome_name,
+            "rule": rule.rule.value,
+            "reason": outcome.reason,
+            "tally": outcome.tally,
+        },
+    )
     if proposal.status == "approved" and policies.approval.publish_on_approval:
         publish(session, ctx, None, policies)
     return decision
@@ -604,8 +711,9 @@ def publish(session: Session, ctx: Ctx, actor: Actor | None, policies: Policies)
     assert credential is not None and proposal.id is not None
     now = utcnow()
     previous = session.exec(
-        select(CredentialVersion).where(CredentialVersion.credential_id == credential.id,
-                                        col(CredentialVersion.effective_to).is_(None))
+        select(CredentialVersion).where(
+            CredentialVersion.credential_id == credential.id, col(CredentialVersion.effective_to).is_(None)
+        )
     ).first()
     if previous is not None:
         previous.effective_to = now
@@ -626,11 +734,20 @@ def publish(session: Session, ctx: Ctx, actor: Actor | None, policies: Policies)
     credential.ects = elements.ects
     credential.eqf_level = elements.eqf_level
     credential.participation_form = elements.participation_form.value if elements.participation_form else None
-    credential.search_text = " ".join([elements.title or "", *elements.learning_outcomes, elements.target_group or ""]).lower()
+    credential.search_text = " ".join(
+        [elements.title or "", *elements.learning_outcomes, elements.target_group or ""]
+    ).lower()
     credential.published_at = now
     session.add(credential)
-    fire(session, ctx, "publish", actor, policies, comment=f"edition {version.version_no}",
-         role=None if actor else "system (publish on approval)")
+    fire(
+        session,
+        ctx,
+        "publish",
+        actor,
+        policies,
+        comment=f"edition {version.version_no}",
+        role=None if actor else "system",
+    )
     return version
 
 
@@ -644,8 +761,10 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
     if content is None:
         raise TransitionNotAllowed("Only a published micro-credential can be revised.")
     open_one = session.exec(
-        select(Proposal.id).where(Proposal.credential_id == credential_id,
-                                  col(Proposal.status).not_in(["published", "rejected", "withdrawn"]))
+        select(Proposal.id).where(
+            Proposal.credential_id == credential_id,
+            col(Proposal.status).not_in(["published", "rejected", "withdrawn"]),
+        )
     ).first()
     if open_one is not None:
         raise Conflict(f"Revision {open_one} is already open for this micro-credential.")
@@ -653,16 +772,31 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
         select(Proposal).where(Proposal.credential_id == credential_id).order_by(col(Proposal.revision_no).desc())
     ).first()
     assert last is not None
-    proposal = Proposal(credential_id=credential_id, revision_no=last.revision_no + 1, change_type="minor",
-                        kind=credential.kind, org_unit_id=credential.org_unit_id, owner_id=actor.id,
-                        content=dict(content), title=content.get("title") or "")
+    proposal = Proposal(
+        credential_id=credential_id,
+        revision_no=last.revision_no + 1,
+        change_type="minor",
+        kind=credential.kind,
+        org_unit_id=credential.org_unit_id,
+        owner_id=actor.id,
+        content=dict(content),
+        title=content.get("title") or "",
+    )
     session.add(proposal)
     session.flush()
     assert proposal.id is not None
     for uid in co_proposer_ids(session, last):
         session.add(CoProposer(proposal_id=proposal.id, user_id=uid))
-    audit.record(session, actor_id=actor.id, actor_role="proposer", entity_type="proposal", entity_id=proposal.id,
-                 action="revision_opened", to_state="draft", data={"credential_id": credential_id})
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role="proposer",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="revision_opened",
+        to_state="draft",
+        data={"credential_id": credential_id},
+    )
     session.flush()
     return proposal
 
@@ -689,8 +823,16 @@ def mark_condition_met(session: Session, condition_id: int, actor: Actor, eviden
     condition.met_at, condition.met_by_id = utcnow(), actor.id
     session.add(condition)
     assert proposal.id is not None
-    audit.record(session, actor_id=actor.id, actor_role="proposer", entity_type="proposal", entity_id=proposal.id,
-                 action="condition.met", comment=condition.evidence, data={"condition_id": condition_id})
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role="proposer",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="condition.met",
+        comment=condition.evidence,
+        data={"condition_id": condition_id},
+    )
     session.flush()
     return condition
 
@@ -704,8 +846,15 @@ def confirm_condition(session: Session, condition_id: int, actor: Actor) -> Cond
     condition.status, condition.confirmed_at, condition.confirmed_by_id = "confirmed", utcnow(), actor.id
     session.add(condition)
     assert proposal.id is not None
-    audit.record(session, actor_id=actor.id, actor_role="QA office", entity_type="proposal", entity_id=proposal.id,
-                 action="condition.confirmed", data={"condition_id": condition_id})
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role="QA office",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="condition.confirmed",
+        data={"condition_id": condition_id},
+    )
     session.flush()
     return condition
 
@@ -713,8 +862,9 @@ def confirm_condition(session: Session, condition_id: int, actor: Actor) -> Cond
 def conditions_of(session: Session, proposal_ids: list[int]) -> dict[int, list[Condition]]:
     result: dict[int, list[Condition]] = {pid: [] for pid in proposal_ids}
     if proposal_ids:
-        for c in session.exec(select(Condition).where(col(Condition.proposal_id).in_(proposal_ids))
-                              .order_by(col(Condition.due_on))):
+        for c in session.exec(
+            select(Condition).where(col(Condition.proposal_id).in_(proposal_ids)).order_by(col(Condition.due_on))
+        ):
             result[c.proposal_id].append(c)
     return result
 
@@ -733,9 +883,16 @@ def add_comment(session: Session, proposal_id: int, actor: Actor, body: str, par
     comment = Comment(proposal_id=proposal_id, parent_id=parent_id, author_id=actor.id, body=body.strip())
     session.add(comment)
     session.flush()
-    audit.record(session, actor_id=actor.id, actor_role=role_of(load_ctx(session, proposal), actor),
-                 entity_type="proposal", entity_id=proposal_id, action="comment.added", comment=comment.body,
-                 data={"comment_id": comment.id, "parent_id": parent_id})
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role=role_of(load_ctx(session, proposal), actor),
+        entity_type="proposal",
+        entity_id=proposal_id,
+        action="comment.added",
+        comment=comment.body,
+        data={"comment_id": comment.id, "parent_id": parent_id},
+    )
     return comment
 
 
@@ -751,8 +908,15 @@ def edit_comment(session: Session, comment_id: int, actor: Actor, body: str) -> 
     session.add(CommentEdit(comment_id=comment_id, previous_body=comment.body))
     comment.body, comment.edited_at = body.strip(), utcnow()
     session.add(comment)
-    audit.record(session, actor_id=actor.id, entity_type="proposal", entity_id=comment.proposal_id,
-                 action="comment.edited", comment=comment.body, data={"comment_id": comment_id})
+    audit.record(
+        session,
+        actor_id=actor.id,
+        entity_type="proposal",
+        entity_id=comment.proposal_id,
+        action="comment.edited",
+        comment=comment.body,
+        data={"comment_id": comment_id},
+    )
     session.flush()
     return comment
 
@@ -764,8 +928,13 @@ def my_proposals(session: Session, actor: Actor, *, offset: int = 0, limit: int 
     from sqlmodel import func
 
     co = select(CoProposer.proposal_id).where(CoProposer.user_id == actor.id)
-    where = or_(Proposal.owner_id == actor.id, col(Proposal.id).in_(co))
+    where = or_(col(Proposal.owner_id) == actor.id, col(Proposal.id).in_(co))
     total = session.exec(select(func.count()).select_from(Proposal).where(where)).one()
-    rows = session.exec(select(Proposal).where(where).order_by(col(Proposal.updated_at).desc(), col(Proposal.id).desc())
-                        .offset(offset).limit(limit))
+    rows = session.exec(
+        select(Proposal)
+        .where(where)
+        .order_by(col(Proposal.updated_at).desc(), col(Proposal.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
     return list(rows), total

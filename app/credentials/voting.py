@@ -82,7 +82,11 @@ def decide(rule: VotingPolicy, ballots: list[Ballot], eligible: set[int], chair_
         needed = min(rule.m, len(eligible)) if eligible else rule.m
         for side in Side:
             if counts[side.value] >= needed:
-                return Outcome(side, f"{counts[side.value]} of {len(eligible)} members chose it (needed {needed})", counts)
+                return Outcome(
+                    side,
+                    f"{counts[side.value]} of {len(eligible)} members chose it (needed {needed})",
+                    counts,
+                )
         return None
 
     if rule.rule is VotingRule.unanimous:

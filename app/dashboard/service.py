@@ -28,9 +28,7 @@ def panels(session: Session, actor: Actor) -> list[Panel]:
     if actor.is_academic:
         result.append(Panel("My proposals", empty="You have no micro-credential proposals yet."))
     for m in actor.memberships:
-        result.append(
-            Panel(f"Awaiting my decision: {m.committee_name}", empty="Nothing is waiting for your vote.")
-        )
+        result.append(Panel(f"Awaiting my decision: {m.committee_name}", empty="Nothing is waiting for your vote."))
     if actor.is_qa_officer:
         result.append(Panel("Pipeline", empty="No proposals are in the approval pipeline."))
     if actor.is_admin:

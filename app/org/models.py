@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import ConfigDict
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -88,6 +89,8 @@ class Module(SQLModel, table=True):
 
 
 class OrgUnitCreate(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
     code: str = Field(min_length=1, max_length=20)
     name: str = Field(min_length=1, max_length=200)
 
@@ -99,6 +102,8 @@ class OrgUnitPublic(SQLModel):
 
 
 class CommitteeCreate(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
     name: str = Field(min_length=1, max_length=200)
     kind: CommitteeKind
     org_unit_id: int | None = None
@@ -127,6 +132,8 @@ class CommitteePublic(SQLModel):
 
 
 class ModuleCreate(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
     code: str = Field(min_length=1, max_length=30)
     name: str = Field(min_length=1, max_length=200)
     ects: float = Field(gt=0, le=60)
@@ -141,6 +148,8 @@ class ModulePublic(SQLModel):
 
 
 class ProgrammeCreate(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
     code: str = Field(min_length=1, max_length=30)
     name: str = Field(min_length=1, max_length=200)
     org_unit_id: int

@@ -29,9 +29,7 @@ def list_org_units(session: SessionDep, _actor: CurrentActor) -> list[OrgUnitPub
 
 @router.post("/org-units", response_model=OrgUnitPublic, status_code=status.HTTP_201_CREATED)
 def create_org_unit(data: OrgUnitCreate, session: SessionDep, admin: AdminActor) -> OrgUnitPublic:
-    return OrgUnitPublic.model_validate(
-        service.create_org_unit(session, data, by=admin), from_attributes=True
-    )
+    return OrgUnitPublic.model_validate(service.create_org_unit(session, data, by=admin), from_attributes=True)
 
 
 @router.get("/committees", response_model=list[CommitteePublic])
@@ -73,11 +71,7 @@ def create_programme(data: ProgrammeCreate, session: SessionDep, admin: AdminAct
     return service.programmes_public(session, [service.create_programme(session, data, by=admin)])[0]
 
 
-@router.post(
-    "/programmes/{programme_id}/modules", response_model=ModulePublic, status_code=status.HTTP_201_CREATED
-)
+@router.post("/programmes/{programme_id}/modules", response_model=ModulePublic, status_code=status.HTTP_201_CREATED)
 def add_module(programme_id: int, data: ModuleCreate, session: SessionDep, admin: AdminActor) -> ModulePublic:
     programme = service.get_programme(session, programme_id)
-    return ModulePublic.model_validate(
-        service.add_module(session, programme, data, by=admin), from_attributes=True
-    )
+    return ModulePublic.model_validate(service.add_module(session, programme, data, by=admin), from_attributes=True)

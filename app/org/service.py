@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app.audit import service as audit
 from app.errors import Conflict, NotFound, PolicyViolation
@@ -28,10 +28,11 @@ from app.security import Actor
 from app.users.models import User
 
 
-def _flush_unique(session: Session, what: str, field: str) -> None:
-    """Flush inside a savepoint so a uniqueness clash becomes a clear 409, not a broken transaction."""
+def _add_unique(session: Session, row: SQLModel, what: str, field: str) -> None:
+    """Add and flush inside a savepoint so a uniqueness clash becomes a clear 409, not a broken transaction."""
     try:
         with session.begin_nested():
+            session.add(row)
             session.flush()
     except IntegrityError:
         raise Conflict(f"{what} already exists.", errors={field: "This value is already in use."}) from None
@@ -53,8 +54,7 @@ def get_org_unit(session: Session, unit_id: int) -> OrgUnit:
 
 def create_org_unit(session: Session, data: OrgUnitCreate, *, by: Actor | None) -> OrgUnit:
     unit = OrgUnit(code=data.code.strip().upper(), name=data.name.strip())
-    session.add(unit)
-    _flush_unique(session, f"A faculty with code {unit.code} or name {unit.name}", "code")
+    _add_unique(session, unit, f"A faculty with code {unit.code} or name {unit.name}", "code")
     assert unit.id is not None
     audit.record(
         session,
@@ -109,9 +109,7 @@ def committee_public(session: Session, committee: Committee) -> CommitteePublic:
 
 def create_committee(session: Session, data: CommitteeCreate, *, by: Actor | None) -> Committee:
     if data.kind is CommitteeKind.faculty_council and data.org_unit_id is None:
-        raise PolicyViolation(
-            "A faculty council belongs to a faculty.", errors={"org_unit_id": "Choose the faculty."}
-        )
+        raise PolicyViolation("A faculty council belongs to a faculty.", errors={"org_unit_id": "Choose the faculty."})
     if data.kind is not CommitteeKind.faculty_council and data.org_unit_id is not None:
         raise PolicyViolation(
             "Only a faculty council belongs to a faculty; this kind of body is institution-wide.",
@@ -120,23 +118,16 @@ def create_committee(session: Session, data: CommitteeCreate, *, by: Actor | Non
     if data.org_unit_id is not None:
         get_org_unit(session, data.org_unit_id)
         if session.exec(
-            select(Committee.id).where(
-                Committee.kind == data.kind.value, Committee.org_unit_id == data.org_unit_id
-            )
+            select(Committee.id).where(Committee.kind == data.kind.value, Committee.org_unit_id == data.org_unit_id)
         ).first():
-            raise Conflict(
-                "This faculty already has a council.", errors={"org_unit_id": "Already has a council."}
-            )
+            raise Conflict("This faculty already has a council.", errors={"org_unit_id": "Already has a council."})
     elif (
         data.kind is not CommitteeKind.faculty_council
         and session.exec(select(Committee.id).where(Committee.kind == data.kind.value)).first()
     ):
-        raise Conflict(
-            "There is already a body of this kind.", errors={"kind": "Only one body of this kind exists."}
-        )
+        raise Conflict("There is already a body of this kind.", errors={"kind": "Only one body of this kind exists."})
     committee = Committee(name=data.name.strip(), kind=data.kind.value, org_unit_id=data.org_unit_id)
-    session.add(committee)
-    _flush_unique(session, f"A committee named {committee.name}", "name")
+    _add_unique(session, committee, f"A committee named {committee.name}", "name")
     assert committee.id is not None
     audit.record(
         session,
@@ -149,9 +140,7 @@ def create_committee(session: Session, data: CommitteeCreate, *, by: Actor | Non
     return committee
 
 
-def set_member(
-    session: Session, committee: Committee, data: MemberSet, *, by: Actor | None
-) -> CommitteeMember:
+def set_member(session: Session, committee: Committee, data: MemberSet, *, by: Actor | None) -> CommitteeMember:
     """Add a member or change their flags. Making someone chair takes the chair from the previous one."""
     assert committee.id is not None
     if session.get(User, data.user_id) is None:
@@ -163,9 +152,7 @@ def set_member(
     ).first()
     if data.is_chair:
         for other in session.exec(
-            select(CommitteeMember).where(
-                CommitteeMember.committee_id == committee.id, col(CommitteeMember.is_chair)
-            )
+            select(CommitteeMember).where(CommitteeMember.committee_id == committee.id, col(CommitteeMember.is_chair))
         ):
             if other.user_id != data.user_id:
                 other.is_chair = False
@@ -189,9 +176,7 @@ def set_member(
 
 def remove_member(session: Session, committee: Committee, user_id: int, *, by: Actor) -> None:
     member = session.exec(
-        select(CommitteeMember).where(
-            CommitteeMember.committee_id == committee.id, CommitteeMember.user_id == user_id
-        )
+        select(CommitteeMember).where(CommitteeMember.committee_id == committee.id, CommitteeMember.user_id == user_id)
     ).first()
     if member is None:
         raise NotFound("This person is not a member of the committee.")
@@ -237,9 +222,7 @@ def programmes_public(session: Session, programmes: list[Programme]) -> list[Pro
     return [
         ProgrammePublic(
             **p.model_dump(exclude={"created_at"}),
-            modules=[
-                ModulePublic.model_validate(m, from_attributes=True) for m in modules.get(p.id or 0, [])
-            ],
+            modules=[ModulePublic.model_validate(m, from_attributes=True) for m in modules.get(p.id or 0, [])],
         )
         for p in programmes
     ]
@@ -249,8 +232,7 @@ def create_programme(session: Session, data: ProgrammeCreate, *, by: Actor | Non
     get_org_unit(session, data.org_unit_id)
     programme = Programme(**data.model_dump())
     programme.code = programme.code.strip().upper()
-    session.add(programme)
-    _flush_unique(session, f"A programme with code {programme.code}", "code")
+    _add_unique(session, programme, f"A programme with code {programme.code}", "code")
     assert programme.id is not None
     audit.record(
         session,
@@ -265,11 +247,8 @@ def create_programme(session: Session, data: ProgrammeCreate, *, by: Actor | Non
 
 def add_module(session: Session, programme: Programme, data: ModuleCreate, *, by: Actor | None) -> Module:
     assert programme.id is not None
-    module = Module(
-        programme_id=programme.id, code=data.code.strip().upper(), name=data.name.strip(), ects=data.ects
-    )
-    session.add(module)
-    _flush_unique(session, f"Module {module.code} in this programme", "code")
+    module = Module(programme_id=programme.id, code=data.code.strip().upper(), name=data.name.strip(), ects=data.ects)
+    _add_unique(session, module, f"Module {module.code} in this programme", "code")
     audit.record(
         session,
         actor_id=by.id if by else None,

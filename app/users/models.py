@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import EmailStr
+from pydantic import ConfigDict, EmailStr
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -74,6 +74,8 @@ class LoginAttempt(SQLModel, table=True):
 
 
 class UserCreate(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
     email: EmailStr
     name: str = Field(min_length=1, max_length=200)
     password: str | None = Field(default=None, min_length=8, max_length=200)
@@ -83,6 +85,8 @@ class UserCreate(SQLModel):
 
 
 class UserUpdate(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     password: str | None = Field(default=None, min_length=8, max_length=200)
     roles: list[Role] | None = None
@@ -100,6 +104,8 @@ class UserPublic(SQLModel):
 
 
 class TokenCreate(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
     name: str = Field(min_length=1, max_length=100)
 
 

@@ -51,14 +51,10 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     try:
         user = authenticate(session, form.data.email, form.data.password, ip, settings)
     except TooManyAttempts as exc:
-        return render(
-            request, "auth/login.html", {"values": values, "errors": {"__all__": exc.message}}, status=429
-        )
+        return render(request, "auth/login.html", {"values": values, "errors": {"__all__": exc.message}}, status=429)
     if user is None:
         message = "The e-mail address or password is not correct."
-        return render(
-            request, "auth/login.html", {"values": values, "errors": {"__all__": message}}, status=401
-        )
+        return render(request, "auth/login.html", {"values": values, "errors": {"__all__": message}}, status=401)
     request.session.clear()
     request.session[SESSION_USER_KEY] = user.id
     return redirect(request, _safe_next(form.data.next))
@@ -85,21 +81,15 @@ async def account_issue_token(request: Request, session: SessionDep, actor: Curr
         return render(request, "auth/account.html", ctx, status=422, block="tokens")
     issued = service.issue_token(session, actor, form.data.name)
     tokens = service.list_tokens(session, actor)
-    response = render(
-        request, "auth/account.html", {"tokens": tokens, "issued": issued, "errors": {}}, block="tokens"
-    )
+    response = render(request, "auth/account.html", {"tokens": tokens, "issued": issued, "errors": {}}, block="tokens")
     return with_toast(response, "Token created. Copy it now: it is shown only once.")
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def account_revoke_token(
-    request: Request, token_id: int, session: SessionDep, actor: CurrentActor
-) -> Response:
+def account_revoke_token(request: Request, token_id: int, session: SessionDep, actor: CurrentActor) -> Response:
     service.revoke_token(session, actor, token_id)
     tokens = service.list_tokens(session, actor)
-    response = render(
-        request, "auth/account.html", {"tokens": tokens, "issued": None, "errors": {}}, block="tokens"
-    )
+    response = render(request, "auth/account.html", {"tokens": tokens, "issued": None, "errors": {}}, block="tokens")
     return with_toast(response, "Token revoked.")
 
 
@@ -150,15 +140,11 @@ async def admin_user_create(request: Request, session: SessionDep, admin: AdminA
 def admin_user_edit(request: Request, user_id: int, session: SessionDep, _admin: AdminActor) -> Response:
     user = service.to_public(session, [service.get_user(session, user_id)])[0]
     values = {**user.model_dump(), "is_active": "true" if user.is_active else "false"}
-    return render(
-        request, "admin/user_form.html", _user_form_context(session, user=user, values=values, errors={})
-    )
+    return render(request, "admin/user_form.html", _user_form_context(session, user=user, values=values, errors={}))
 
 
 @router.post("/admin/users/{user_id}")
-async def admin_user_update(
-    request: Request, user_id: int, session: SessionDep, admin: AdminActor
-) -> Response:
+async def admin_user_update(request: Request, user_id: int, session: SessionDep, admin: AdminActor) -> Response:
     user = service.get_user(session, user_id)
     form = parse_form(UserForm, await request.form(), multi=frozenset({"roles"}))
     if form.data is not None:
@@ -169,7 +155,5 @@ async def admin_user_update(
         else:
             return redirect(request, "/admin/users", message=f"Account {user.email} saved.")
     public = service.to_public(session, [user])[0]
-    ctx = _user_form_context(
-        session, user=public, values={**form.values, "email": user.email}, errors=form.errors
-    )
+    ctx = _user_form_context(session, user=public, values={**form.values, "email": user.email}, errors=form.errors)
     return render(request, "admin/user_form.html", ctx, status=422)

@@ -32,9 +32,7 @@ def me(session: SessionDep, actor: CurrentActor) -> MePublic:
     user = service.get_user(session, actor.id)
     public = service.to_public(session, [user])[0]
     committees = [
-        CommitteeRef(
-            committee_id=m.committee_id, name=m.committee_name, kind=m.kind.value, is_chair=m.is_chair
-        )
+        CommitteeRef(committee_id=m.committee_id, name=m.committee_name, kind=m.kind.value, is_chair=m.is_chair)
         for m in actor.memberships
     ]
     return MePublic(**public.model_dump(), committees=committees)

@@ -32,9 +32,7 @@ def roles_of(session: Session, user_ids: list[int]) -> dict[int, list[Role]]:
     result: dict[int, list[Role]] = {uid: [] for uid in user_ids}
     if user_ids:
         rows = session.exec(
-            select(UserRole.user_id, UserRole.role)
-            .where(col(UserRole.user_id).in_(user_ids))
-            .order_by(UserRole.role)
+            select(UserRole.user_id, UserRole.role).where(col(UserRole.user_id).in_(user_ids)).order_by(UserRole.role)
         )
         for uid, role in rows:
             result[uid].append(Role(role))
@@ -80,9 +78,7 @@ def _set_roles(session: Session, user: User, roles: list[Role]) -> None:
 def create_user(session: Session, data: UserCreate, *, by: Actor | None) -> User:
     email = str(data.email).lower()
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
-        raise Conflict(
-            f"An account for {email} already exists.", errors={"email": "This e-mail is already in use."}
-        )
+        raise Conflict(f"An account for {email} already exists.", errors={"email": "This e-mail is already in use."})
     user = User(
         email=email,
         name=data.name.strip(),
@@ -109,9 +105,7 @@ def create_user(session: Session, data: UserCreate, *, by: Actor | None) -> User
 def update_user(session: Session, user: User, data: UserUpdate, *, by: Actor) -> User:
     assert user.id is not None
     changed = data.model_dump(exclude_unset=True, exclude={"password"})
-    if by.id == user.id and (
-        data.is_active is False or (data.roles is not None and Role.admin not in data.roles)
-    ):
+    if by.id == user.id and (data.is_active is False or (data.roles is not None and Role.admin not in data.roles)):
         raise PolicyViolation(
             "You cannot deactivate yourself or remove your own administrator role.",
             errors={"roles": "Ask another administrator to do this."},
@@ -129,9 +123,7 @@ def update_user(session: Session, user: User, data: UserUpdate, *, by: Actor) ->
         _set_roles(session, user, data.roles)
         changed["roles"] = sorted(r.value for r in data.roles)
     session.add(user)
-    audit.record(
-        session, actor_id=by.id, entity_type="user", entity_id=user.id, action="user.updated", data=changed
-    )
+    audit.record(session, actor_id=by.id, entity_type="user", entity_id=user.id, action="user.updated", data=changed)
     session.flush()
     return user
 

@@ -64,10 +64,18 @@ class ApprovalWorkflow(StateMachine):
         | final_body_review.to(approved)
     )
     request_changes = changes_requested.from_(
-        faculty_council_review, lll_committee_review, qa_office_review, final_body_review, validators="comment_given"
+        faculty_council_review,
+        lll_committee_review,
+        qa_office_review,
+        final_body_review,
+        validators="comment_given",
     )
     reject = rejected.from_(
-        faculty_council_review, lll_committee_review, qa_office_review, final_body_review, validators="reason_given"
+        faculty_council_review,
+        lll_committee_review,
+        qa_office_review,
+        final_body_review,
+        validators="reason_given",
     )
     withdraw = withdrawn.from_(
         draft,
