@@ -44,9 +44,7 @@ def test_secure_cookie_when_configured(settings: Settings) -> None:
             "/login",
             data={"email": "admin@example.org", "password": "demo", "csrftoken": c.cookies["csrftoken"]},
         )
-        cookie = next(
-            v for k, v in response.headers.multi_items() if k == "set-cookie" and "mcqa_session" in v
-        )
+        cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and "mcqa_session" in v)
         assert "secure" in cookie.lower()
     app.state.engine.dispose()
 
@@ -66,9 +64,7 @@ def test_wrong_password_is_refused_and_recorded(client: TestClient, db: Session)
 
 def test_login_is_throttled_after_repeated_failures(client: TestClient, settings: Settings) -> None:
     for _ in range(settings.login_max_failures):
-        assert (
-            post_form(client, "/login", {"email": "qa@example.org", "password": "wrong"}).status_code == 401
-        )
+        assert post_form(client, "/login", {"email": "qa@example.org", "password": "wrong"}).status_code == 401
     # Even the right password is refused now: guessing must not continue.
     response = post_form(client, "/login", {"email": "qa@example.org", "password": "demo"})
     assert response.status_code == 429
@@ -136,10 +132,7 @@ def test_bearer_token_for_integrations(client: TestClient, db: Session) -> None:
         assert "administrators" in denied.json()["detail"]
 
         assert (
-            client.delete(
-                f"/api/v1/auth/tokens/{issued.json()['id']}", headers=api_headers(client)
-            ).status_code
-            == 204
+            client.delete(f"/api/v1/auth/tokens/{issued.json()['id']}", headers=api_headers(client)).status_code == 204
         )
         revoked = integration.get("/api/v1/me", headers=headers)
         assert revoked.status_code == 401
@@ -160,10 +153,7 @@ def test_token_page_issues_and_revokes(client: TestClient, db: Session) -> None:
     post_form(client, f"/account/tokens/{token.id}/revoke", headers={"hx-request": "true"})
     db.refresh(token)
     assert token.revoked_at is not None
-    assert (
-        db.exec(select(func.count()).select_from(ApiToken).where(col(ApiToken.revoked_at).is_(None))).one()
-        == 0
-    )
+    assert db.exec(select(func.count()).select_from(ApiToken).where(col(ApiToken.revoked_at).is_(None))).one() == 0
 
 
 def test_error_pages_and_json_errors(client: TestClient) -> None:
@@ -197,9 +187,7 @@ def test_passwords_never_logged(client: TestClient, caplog: pytest.LogCaptureFix
     caplog.set_level(logging.DEBUG)
     post_form(client, "/login", {"email": "admin@example.org", "password": "s3cret-Pa55"})
     login(client, "admin@example.org")
-    post_form(
-        client, "/admin/users/new", {"email": "pw@example.org", "name": "P W", "password": "another-s3cret"}
-    )
+    post_form(client, "/admin/users/new", {"email": "pw@example.org", "name": "P W", "password": "another-s3cret"})
     assert "s3cret" not in caplog.text
 
 
@@ -214,8 +202,6 @@ def test_healthz_checks_the_database(app, settings: Settings) -> None:
         response = c.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
-    broken = create_app(
-        settings.model_copy(update={"database_url": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
-    )
+    broken = create_app(settings.model_copy(update={"database_url": "postgresql+psycopg://nobody@127.0.0.1:1/none"}))
     with TestClient(broken) as c:
         assert c.get("/healthz").status_code == 503

@@ -32,9 +32,7 @@ def test_admin_creates_account_through_the_form(client: TestClient, db: Session)
     user = db.exec(select(User).where(User.email == "dana@example.org")).one()
     assert user.is_active
     assert [r.role for r in db.exec(select(UserRole).where(UserRole.user_id == user.id))] == ["academic"]
-    audit = db.exec(
-        select(AuditEvent).where(AuditEvent.entity_type == "user", AuditEvent.entity_id == user.id)
-    ).one()
+    audit = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "user", AuditEvent.entity_id == user.id)).one()
     assert audit.action == "user.created"
     assert "Account for dana@example.org created." in client.get(response.headers["location"]).text
 
@@ -94,10 +92,7 @@ def test_users_api_crud_search_and_pagination(client: TestClient) -> None:
     assert created.status_code == 201
     uid = created.json()["id"]
     assert (
-        client.post(
-            "/api/v1/users", json={"email": "api@example.org", "name": "X"}, headers=headers
-        ).status_code
-        == 409
+        client.post("/api/v1/users", json={"email": "api@example.org", "name": "X"}, headers=headers).status_code == 409
     )
     bad = client.post("/api/v1/users", json={"email": "nope", "name": ""}, headers=headers)
     assert bad.status_code == 422
