@@ -57,6 +57,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 def get_session(request: Request) -> Iterator[Session]:
     """One request, one transaction: commit when the handler returns, roll back when it raises."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
+        request.state.db = session  # for page-wide context such as navigation badges
         try:
             yield session
             session.commit()

@@ -11,9 +11,10 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 import yaml
+from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from app.org.models import CommitteeKind
@@ -186,3 +187,12 @@ def load_policies(directory: Path) -> Policies:
         name.removesuffix(".yaml"): load_policy_file(directory / name, model) for name, model in POLICY_FILES.items()
     }
     return Policies(**loaded)  # type: ignore[arg-type]
+
+
+def get_policies(request: Request) -> Policies:
+    """The policies loaded at start-up (a request dependency)."""
+    policies: Policies = request.app.state.policies
+    return policies
+
+
+PoliciesDep = Annotated[Policies, Depends(get_policies)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -16,6 +17,9 @@ templates.env.globals["app_name"] = "MC-QA"
 # Form macros as a global, so a block rendered alone (an htmx fragment) can use them without an import.
 templates.env.globals["f"] = templates.env.get_template("_components/forms.html").module
 FLASH_KEY = "_flash"
+# Functions adding page-wide context (e.g. a count in the navigation); domains register theirs at import.
+ContextHook = Callable[[Request], dict[str, Any]]
+CONTEXT_HOOKS: list[ContextHook] = []
 
 
 def is_htmx(request: Request) -> bool:
@@ -31,12 +35,15 @@ def _base_context(request: Request) -> dict[str, Any]:
     flashes: list[str] = []
     if "session" in request.scope:
         flashes = request.session.pop(FLASH_KEY, [])
-    return {
+    ctx = {
         "actor": getattr(request.state, "actor", None),
         "csrf_token": csrf_token(request),
         "flashes": flashes,
         "path": request.url.path,
     }
+    for hook in CONTEXT_HOOKS:
+        ctx.update(hook(request))
+    return ctx
 
 
 def render(

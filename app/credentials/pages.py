@@ -1,7 +1,493 @@
-"""Placeholder router (filled in by the credentials work)."""
+"""HTML pages for proposals: my proposals, the proposal form with inline checks, the proposal page with its
+decision panel, awaiting my decision, and the QA office's pipeline. Handlers are thin: parse, call one service
+function, render; a refused action re-renders the same page or fragment with the reason."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlmodel import Session, col, select
+
+from app.credentials import elements as el
+from app.credentials import queries, service, views
+from app.credentials.diff import diff_contents
+from app.credentials.display import display_list, display_value, load_lookups
+from app.credentials.models import Proposal
+from app.credentials.voting import CHOICE_LABELS, Choice
+from app.credentials.workflow_diagram import steps
+from app.db import SessionDep, utcnow
+from app.errors import DomainError, PermissionDenied, PolicyViolation
+from app.forms import domain_errors
+from app.forms.proposal import content_to_values, parse_proposal_form, require_kind
+from app.org import service as org_service
+from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
+from app.pagination import PageDep
+from app.policies import Policies, PoliciesDep
+from app.security import Actor, CurrentActor
+from app.users.models import Role, User, UserRole
+from app.web import CONTEXT_HOOKS, is_htmx, redirect, render, templates
 
 router = APIRouter()
+
+
+def _awaiting_badge(request: Request) -> dict[str, Any]:
+    actor: Actor | None = getattr(request.state, "actor", None)
+    session: Session | None = getattr(request.state, "db", None)
+    if actor is None or session is None or not actor.memberships:
+        return {}
+    return {"awaiting_count": queries.awaiting_count(session, actor)}
+
+
+CONTEXT_HOOKS.append(_awaiting_badge)
+templates.env.filters["element_label"] = lambda name: el.LABELS.get(name, name)
+
+
+# --- the proposal form ---------------------------------------------------------------------------
+
+
+def _form_options(session: Session, policies: Policies, actor: Actor) -> dict[str, Any]:
+    programmes = org_service.list_programmes(session)
+    modules = org_service.modules_of(session, [p.id for p in programmes if p.id is not None])
+    academics = session.exec(
+        select(User.id, User.name)
+        .join(UserRole, col(UserRole.user_id) == User.id)
+        .where(UserRole.role == Role.academic.value, col(User.is_active), User.id != actor.id)
+        .order_by(col(User.name))
+    ).all()
+    return {
+        "fields": el.FIELDS,
+        "sections": list(el.Section),
+        "choices": el.CHOICES,
+        "eqf_options": [(level, f"EQF level {level}") for level in policies.credentials.eqf_levels],
+        "programmes": [(p.id, f"{p.code} {p.name}") for p in programmes],
+        "modules": [
+            (p.name, [(m.id, f"{m.code} {m.name} ({m.ects:g} ECTS)") for m in modules[p.id or 0]]) for p in programmes
+        ],
+        "faculties": [(u.id, u.name) for u in org_service.list_org_units(session)],
+        "academics": list(academics),
+        "kinds": el.KIND_LABELS,
+    }
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    policies: Policies,
+    actor: Actor,
+    *,
+    proposal: Proposal | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    kind = el.Kind(values.get("kind") or el.Kind.standalone)
+    check = service.check_values(session, _as_elements(values), policies, kind)
+    ctx = {
+        **_form_options(session, policies, actor),
+        "proposal": proposal,
+        "values": values,
+        "errors": errors,
+        "warnings": check.warnings,
+        "check": check,
+    }
+    return render(request, "credentials/form.html", ctx, status=status)
+
+
+def _as_elements(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values (strings) as element input, dropping empties, for checks while re-rendering."""
+    result: dict[str, Any] = {}
+    for spec in el.FIELDS:
+        value = values.get(spec.name)
+        if value not in (None, "", [], {}):
+            result[spec.name] = value
+    return result
+
+
+@router.get("/proposals")
+def my_proposals(request: Request, session: SessionDep, actor: CurrentActor, page: PageDep) -> Response:
+    rows, total = service.my_proposals(session, actor, offset=page.offset, limit=page.limit)
+    return render(
+        request,
+        "credentials/mine.html",
+        {"rows": rows, "total": total, "page": page, "labels": service.STATE_LABELS, "kinds": el.KIND_LABELS},
+    )
+
+
+@router.get("/proposals/new")
+def new_proposal(
+    request: Request, session: SessionDep, actor: CurrentActor, policies: PoliciesDep, kind: str = "standalone"
+) -> Response:
+    if not actor.is_academic:
+        raise PermissionDenied("Only academics can propose micro-credentials.")
+    values = content_to_values(service.default_content(policies))
+    values.update(
+        kind=kind if kind in el.Kind.__members__ else "standalone", org_unit_id=actor.org_unit_id or "", co_proposers=[]
+    )
+    return _form_page(request, session, policies, actor, proposal=None, values=values, errors={})
+
+
+@router.post("/proposals/new")
+async def create_proposal(
+    request: Request, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    form = parse_proposal_form(await request.form())
+    try:
+        proposal, _ = service.create_proposal(
+            session,
+            actor,
+            policies,
+            kind=require_kind(form),
+            values=form.elements,
+            org_unit_id=form.org_unit_id,
+            co_proposer_ids=form.co_proposers,
+        )
+    except DomainError as exc:
+        return _form_page(
+            request, session, policies, actor, proposal=None, values=form.values, errors=domain_errors(exc), status=422
+        )
+    return redirect(request, f"/proposals/{proposal.id}", message="Draft saved.")
+
+
+@router.post("/proposals/check")
+async def check_field(
+    request: Request, session: SessionDep, actor: CurrentActor, policies: PoliciesDep, field: str = ""
+) -> Response:
+    """Inline validation while typing: the field's fragment (422 when invalid) and the completeness meter."""
+    form = parse_proposal_form(await request.form())
+    check = service.check_values(session, form.elements, policies, form.kind or el.Kind.standalone)
+    spec = el.FIELD_BY_NAME.get(field)
+    ctx = {
+        **_form_options(session, policies, actor),
+        "values": form.values,
+        "errors": check.errors,
+        "warnings": check.warnings,
+        "check": check,
+        "spec": spec,
+    }
+    status = 422 if spec is not None and spec.name in check.errors else 200
+    return render(request, "credentials/_check.html", ctx, status=status)
+
+
+@router.get("/proposals/{proposal_id}/edit")
+def edit_proposal(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    proposal = service.get_proposal(session, proposal_id, actor)
+    ctx = service.load_ctx(session, proposal)
+    refusal = service.refusal(ctx, "edit", actor)
+    if refusal is not None:
+        raise refusal
+    values = content_to_values(proposal.content)
+    values.update(
+        kind=proposal.kind,
+        org_unit_id=proposal.org_unit_id,
+        co_proposers=[str(u) for u in sorted(ctx.proposer_ids - {proposal.owner_id})],
+    )
+    return _form_page(request, session, policies, actor, proposal=proposal, values=values, errors={})
+
+
+@router.post("/proposals/{proposal_id}/edit")
+async def save_proposal(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    proposal = service.get_proposal(session, proposal_id, actor)
+    form = parse_proposal_form(await request.form())
+    form.values["kind"] = proposal.kind
+    try:
+        service.update_proposal(session, proposal_id, actor, policies, form.elements, form.co_proposers)
+    except DomainError as exc:
+        return _form_page(
+            request,
+            session,
+            policies,
+            actor,
+            proposal=proposal,
+            values=form.values,
+            errors=domain_errors(exc),
+            status=422,
+        )
+    return redirect(request, f"/proposals/{proposal_id}", message="Changes saved.")
+
+
+# --- the proposal page ---------------------------------------------------------------------------
+
+
+def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: Policies) -> dict[str, Any]:
+    assert proposal.id is not None
+    ctx = service.load_ctx(session, proposal)
+    lookups = load_lookups(session)
+    elements, _ = el.parse(proposal.content)
+    check = el.check(elements, policies.credentials, el.Kind(proposal.kind))
+    versions = views.versions(session, proposal.id)
+    published = service.published_content(session, proposal.credential_id)
+    redlines = []
+    if len(versions) >= 2:
+        redlines.append(
+            (
+                f"Changes in submission {versions[-1].version_no} against submission {versions[-2].version_no}",
+                diff_contents(versions[-2].content, versions[-1].content, lookups),
+            )
+        )
+    if published is not None and proposal.status != "published":
+        redlines.append(("Changes against the published edition", diff_contents(published, proposal.content, lookups)))
+    workflow_steps, side = steps(proposal.route, proposal.status)
+    names = views.user_names(session, ctx.proposer_ids)
+    return {
+        "proposal": proposal,
+        "ctx": ctx,
+        "actions": service.allowed_actions(ctx, actor),
+        "status_label": service.STATE_LABELS[proposal.status],
+        "body_label": COMMITTEE_KIND_LABELS[CommitteeKind(proposal.current_body)] if proposal.current_body else None,
+        "days_in_stage": max(0, (utcnow() - proposal.stage_entered_at).days),
+        "owner_name": names.get(proposal.owner_id, "?"),
+        "co_proposer_names": [names[u] for u in sorted(ctx.proposer_ids - {proposal.owner_id}) if u in names],
+        "faculty": next((u.name for u in org_service.list_org_units(session) if u.id == proposal.org_unit_id), "?"),
+        "kind_label": el.KIND_LABELS[el.Kind(proposal.kind)],
+        "sections": [(s, [f for f in el.FIELDS if f.section is s]) for s in el.Section],
+        "content": proposal.content,
+        "lookups": lookups,
+        "display_value": display_value,
+        "display_list": display_list,
+        "check": check,
+        "labels": el.LABELS,
+        "redlines": redlines,
+        "workflow_steps": workflow_steps,
+        "side": side,
+        "votes": views.votes_with_names(session, proposal),
+        "my_vote": next((v for v, _ in views.votes_with_names(session, proposal) if v.voter_id == actor.id), None),
+        "decisions": views.decisions(session, proposal.id),
+        "conditions": views.conditions(session, proposal.id),
+        "timeline": views.timeline(session, proposal.id),
+        "comments": views.comment_tree(session, proposal.id),
+        "choices": CHOICE_LABELS,
+        "committee_labels": COMMITTEE_KIND_LABELS,
+        "state_labels": service.STATE_LABELS,
+        "is_proposer": actor.id in ctx.proposer_ids,
+        "is_qa": actor.is_qa_officer or CommitteeKind.qa_office in actor.committee_kinds,
+        "can_revise": proposal.status == "published" and actor.id == proposal.owner_id,
+    }
+
+
+def _proposal_page(
+    request: Request,
+    session: Session,
+    proposal: Proposal,
+    actor: Actor,
+    policies: Policies,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+    block: str | None = None,
+) -> Response:
+    ctx = {**_page_context(session, proposal, actor, policies), "errors": errors or {}, "values": values or {}}
+    return render(request, "credentials/proposal.html", ctx, status=status, block=block)
+
+
+@router.get("/proposals/{proposal_id}")
+def proposal_page(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    return _proposal_page(request, session, service.get_proposal(session, proposal_id, actor), actor, policies)
+
+
+async def _act(
+    request: Request,
+    session: Session,
+    proposal_id: int,
+    actor: Actor,
+    policies: Policies,
+    action: Any,
+    success: str,
+    *,
+    block: str = "decision_panel",
+) -> Response:
+    """Run one action on a proposal; on refusal re-render the panel (htmx) or the page with the reason."""
+    proposal = service.get_proposal(session, proposal_id, actor)
+    form = await request.form()
+    values = {k: form.get(k) for k in form if k != "csrftoken"}
+    try:
+        with session.begin_nested():
+            action(form)
+    except DomainError as exc:
+        session.refresh(proposal)
+        status = exc.status_code if exc.status_code != 400 else 422
+        if is_htmx(request):
+            status = 422  # swapped into the page (other 4xx are shown as a toast only)
+        return _proposal_page(
+            request,
+            session,
+            proposal,
+            actor,
+            policies,
+            errors=domain_errors(exc),
+            values=values,
+            status=status,
+            block=block if is_htmx(request) else None,
+        )
+    return redirect(request, f"/proposals/{proposal_id}", message=success)
+
+
+@router.post("/proposals/{proposal_id}/submit")
+async def submit(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    return await _act(
+        request,
+        session,
+        proposal_id,
+        actor,
+        policies,
+        lambda form: service.submit(session, proposal_id, actor, policies),
+        "Submitted. The first body has been asked to review it.",
+    )
+
+
+@router.post("/proposals/{proposal_id}/withdraw")
+async def withdraw(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    return await _act(
+        request,
+        session,
+        proposal_id,
+        actor,
+        policies,
+        lambda form: service.withdraw(session, proposal_id, actor, policies, str(form.get("comment") or "")),
+        "The proposal has been withdrawn.",
+    )
+
+
+@router.post("/proposals/{proposal_id}/publish")
+async def publish(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    return await _act(
+        request,
+        session,
+        proposal_id,
+        actor,
+        policies,
+        lambda form: service.publish_by(session, proposal_id, actor, policies),
+        "Published in the catalogue.",
+    )
+
+
+@router.post("/proposals/{proposal_id}/votes")
+async def vote(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    def cast(form: Any) -> None:
+        choice = str(form.get("choice") or "")
+        if choice not in Choice.__members__:
+            raise PolicyViolation("Choose your vote.", errors={"choice": "Choose one."})
+        conditions = [
+            {"text": text, "due_on": due}
+            for text, due in zip(form.getlist("condition_text"), form.getlist("condition_due"), strict=False)
+        ]
+        service.cast_vote(
+            session,
+            proposal_id,
+            actor,
+            policies,
+            choice=Choice(choice),
+            comment=str(form.get("comment") or ""),
+            conditions=conditions,
+        )
+
+    return await _act(request, session, proposal_id, actor, policies, cast, "Your vote has been recorded.")
+
+
+@router.post("/proposals/{proposal_id}/comments")
+async def add_comment(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    def add(form: Any) -> None:
+        parent = form.get("parent_id")
+        service.add_comment(session, proposal_id, actor, str(form.get("body") or ""), int(parent) if parent else None)
+
+    return await _act(request, session, proposal_id, actor, policies, add, "Comment added.", block="comments")
+
+
+@router.post("/comments/{comment_id}/edit")
+async def edit_comment(
+    request: Request, comment_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    form = await request.form()
+    comment = service.edit_comment(session, comment_id, actor, str(form.get("body") or ""))
+    return redirect(request, f"/proposals/{comment.proposal_id}#comment-{comment_id}", message="Comment updated.")
+
+
+@router.post("/conditions/{condition_id}/met")
+async def condition_met(
+    request: Request, condition_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    form = await request.form()
+    condition = service.mark_condition_met(session, condition_id, actor, str(form.get("evidence") or ""))
+    return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition reported as met.")
+
+
+@router.post("/conditions/{condition_id}/confirm")
+def condition_confirm(request: Request, condition_id: int, session: SessionDep, actor: CurrentActor) -> Response:
+    condition = service.confirm_condition(session, condition_id, actor)
+    return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition confirmed.")
+
+
+@router.post("/credentials/{credential_id}/revisions")
+def open_revision(
+    request: Request, credential_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    proposal = service.open_revision(session, credential_id, actor, policies)
+    return redirect(request, f"/proposals/{proposal.id}/edit", message="Revision opened as a new draft.")
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+
+@router.get("/awaiting")
+def awaiting(request: Request, session: SessionDep, actor: CurrentActor, page: PageDep) -> Response:
+    rows, total = queries.awaiting(session, actor, offset=page.offset, limit=page.limit, now=utcnow())
+    return render(
+        request,
+        "credentials/awaiting.html",
+        {"rows": rows, "total": total, "page": page, "labels": service.STATE_LABELS},
+    )
+
+
+@router.get("/pipeline")
+def pipeline(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    page: PageDep,
+    status: Annotated[str, Query(max_length=40)] = "",
+    org_unit_id: Annotated[str, Query(max_length=12)] = "",
+    kind: Annotated[str, Query(max_length=20)] = "",
+    open_conditions: Annotated[str, Query(max_length=10)] = "",
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    if not (actor.is_qa_officer or actor.is_admin or CommitteeKind.qa_office in actor.committee_kinds):
+        raise PermissionDenied("The pipeline is for the QA office.")
+    filters = queries.PipelineFilter(
+        status=status if status in service.STATE_LABELS else None,
+        org_unit_id=int(org_unit_id) if org_unit_id.isdigit() else None,
+        kind=kind if kind in el.Kind.__members__ else None,
+        with_open_conditions=open_conditions in ("1", "true", "on"),
+        q=q,
+    )
+    rows, total, counts = queries.pipeline(session, filters, offset=page.offset, limit=page.limit, now=utcnow())
+    ctx = {
+        "rows": rows,
+        "total": total,
+        "page": page,
+        "counts": counts,
+        "labels": service.STATE_LABELS,
+        "filters": filters,
+        "faculties": org_service.list_org_units(session),
+        "kinds": el.KIND_LABELS,
+        "query": request.url.query,
+    }
+    block = "results" if request.headers.get("hx-target") == "pipeline-results" else None
+    return render(request, "credentials/pipeline.html", ctx, block=block)

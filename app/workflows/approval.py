@@ -85,7 +85,6 @@ class ApprovalWorkflow(StateMachine):
         lll_committee_review,
         qa_office_review,
         final_body_review,
-        approved,
     )
     publish = approved.to(published)
 
