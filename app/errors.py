@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -90,6 +91,11 @@ def install_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = "There is nothing at this address. It may have been moved, or the link is wrong."
         return _error_response(request, exc.status_code, titles.get(exc.status_code, "Error"), message, {})
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> Response:
+        message = "Someone else changed this at the same moment. Reload the page to see the change, then try again."
+        return _error_response(request, 409, "Changed meanwhile", message, {})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, make_url, text
 from sqlmodel import Session, select
@@ -126,7 +127,8 @@ def db(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def client(app, db: Session) -> Iterator[TestClient]:
-    def _session() -> Iterator[Session]:
+    def _session(request: Request) -> Iterator[Session]:
+        request.state.db = db
         try:
             yield db
             db.commit()
@@ -183,9 +185,7 @@ def csrf_token(client: TestClient) -> str:
 
 
 def login(client: TestClient, email: str, password: str = DEMO_PASSWORD) -> None:
-    response = client.post(
-        "/login", data={"email": email, "password": password, "csrftoken": csrf_token(client)}
-    )
+    response = client.post("/login", data={"email": email, "password": password, "csrftoken": csrf_token(client)})
     assert response.status_code == 303, response.text
 
 

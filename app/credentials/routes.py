@@ -81,7 +81,8 @@ def update_proposal(
     proposal_id: int, data: ProposalUpdate, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> ProposalPublic:
     proposal = service.get_proposal(session, proposal_id, actor)
-    values = data.elements.model_dump(mode="json") if data.elements is not None else dict(proposal.content)
+    changes = data.elements.model_dump(mode="json", exclude_unset=True) if data.elements is not None else {}
+    values = {**proposal.content, **changes}
     proposal, _ = service.update_proposal(session, proposal_id, actor, policies, values, data.co_proposer_ids)
     return views.proposal_public(session, proposal, actor, policies)
 

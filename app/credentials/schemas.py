@@ -19,7 +19,9 @@ class ProposalCreate(BaseModel):
 
 
 class ProposalUpdate(BaseModel):
-    elements: Elements | None = Field(default=None, description="Replaces the elements (send them all)")
+    elements: Elements | None = Field(
+        default=None, description="Elements to change; those not sent stay as they are, null clears one"
+    )
     co_proposer_ids: list[int] | None = None
 
 

@@ -1,11 +1,14 @@
-"""What each role sees first. Each panel is a title, a few figures and links; domains add their own."""
+"""What each role sees first. Each panel is a title, a few figures and links."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, or_, select
 
+from app.credentials import queries
+from app.credentials.models import Condition, CoProposer, Proposal
+from app.credentials.service import STATE_LABELS
 from app.org.models import Committee, Programme
 from app.security import Actor
 from app.users.models import User
@@ -23,14 +26,53 @@ def _count(session: Session, model: type) -> int:
     return session.exec(select(func.count()).select_from(model)).one()
 
 
+def _by_status(session: Session, *where: object) -> list[tuple[str, int]]:
+    rows = session.exec(
+        select(Proposal.status, func.count()).where(*where).group_by(col(Proposal.status))  # type: ignore[arg-type]
+    ).all()
+    counts = dict(rows)
+    return [(STATE_LABELS[s].lower(), counts[s]) for s in STATE_LABELS if counts.get(s)]
+
+
 def panels(session: Session, actor: Actor) -> list[Panel]:
     result: list[Panel] = []
     if actor.is_academic:
-        result.append(Panel("My proposals", empty="You have no micro-credential proposals yet."))
-    for m in actor.memberships:
-        result.append(Panel(f"Awaiting my decision: {m.committee_name}", empty="Nothing is waiting for your vote."))
+        co = select(CoProposer.proposal_id).where(CoProposer.user_id == actor.id)
+        mine = or_(col(Proposal.owner_id) == actor.id, col(Proposal.id).in_(co))
+        result.append(
+            Panel(
+                "My proposals",
+                figures=_by_status(session, mine),
+                links=[("/proposals", "All my proposals"), ("/proposals/new", "New proposal")],
+                empty="You have no micro-credential proposals yet.",
+            )
+        )
+    if actor.memberships:
+        waiting = queries.awaiting_count(session, actor)
+        result.append(
+            Panel(
+                "Awaiting my decision",
+                figures=[("waiting for your vote", waiting)] if waiting else [],
+                links=[("/awaiting", "Open the list")] if waiting else [],
+                empty="Nothing is waiting for your vote.",
+            )
+        )
     if actor.is_qa_officer:
-        result.append(Panel("Pipeline", empty="No proposals are in the approval pipeline."))
+        active = col(Proposal.status).not_in(["published", "rejected", "withdrawn", "draft"])
+        open_conditions = session.exec(
+            select(func.count()).select_from(Condition).where(Condition.status != "confirmed")
+        ).one()
+        figures = _by_status(session, active)
+        if open_conditions:
+            figures.append(("open conditions", open_conditions))
+        result.append(
+            Panel(
+                "Pipeline",
+                figures=figures,
+                links=[("/pipeline", "Open the pipeline")],
+                empty="No proposals are in the approval pipeline.",
+            )
+        )
     if actor.is_admin:
         result.append(
             Panel(

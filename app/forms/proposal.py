@@ -1,6 +1,6 @@
 """The proposal form: turn a posted form into element values, and stored content back into form values.
 
-Lists are typed one per line (languages comma-separated), assessment types are checkboxes, and the outcome ×
+Lists are typed one per line (languages comma-separated), assessment types are checkboxes, and the outcome-by-
 assessment matrix posts one checkbox group per outcome (``lo_1``, ``lo_2``, ...). Empty inputs mean "not given".
 """
 
