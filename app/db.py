@@ -51,7 +51,12 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for reads that must not wait for a writer (SQLite: a deferred transaction in WAL mode)."""
+    return engine.execution_options(read_only=True)
 
 
 def get_session(request: Request) -> Iterator[Session]:

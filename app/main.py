@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Scope, Send
 
 from app import web
-from app.db import make_engine
+from app.db import make_engine, read_only
 from app.errors import install_handlers, wants_json
 from app.logs import RequestLogMiddleware, configure_logging, log
 from app.policies import load_policies
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:
         try:
-            with engine.connect() as conn:
+            with read_only(engine).connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:
             log.error("health check failed", error=str(exc))

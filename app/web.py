@@ -68,9 +68,27 @@ def render(
 
 
 def render_error(request: Request, *, status: int, title: str, message: str) -> Response:
+    if not hasattr(request.state, "actor"):
+        _load_actor_for_error_page(request)
     if is_htmx(request):
         return render(request, "_partials/toast.html", {"kind": "error", "message": message}, status=status)
     return render(request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status)
+
+
+def _load_actor_for_error_page(request: Request) -> None:
+    """An error raised before authentication (an unknown address) still shows the logged-in header."""
+    from sqlmodel import Session
+
+    from app.db import read_only
+    from app.security import SESSION_USER_KEY, load_actor
+    from app.users.models import User
+
+    uid = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
+    if uid is None or not hasattr(request.app.state, "engine"):
+        return
+    with Session(read_only(request.app.state.engine)) as session:
+        user = session.get(User, uid)
+        request.state.actor = load_actor(session, user) if user is not None and user.is_active else None
 
 
 def flash(request: Request, message: str) -> None:

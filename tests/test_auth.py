@@ -205,3 +205,12 @@ def test_healthz_checks_the_database(app, settings: Settings) -> None:
     broken = create_app(settings.model_copy(update={"database_url": "postgresql+psycopg://nobody@127.0.0.1:1/none"}))
     with TestClient(broken) as c:
         assert c.get("/healthz").status_code == 503
+
+
+def test_not_found_page_keeps_the_logged_in_header(app) -> None:
+    with TestClient(app, follow_redirects=False) as c:
+        login(c, "academic@example.org")
+        page = c.get("/no/such/page")
+        assert page.status_code == 404
+        assert "Log out" in page.text
+        assert "Alex Academic" in page.text

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -52,20 +52,37 @@ def _is_long_text(name: str) -> bool:
     return spec is not None and spec.widget == "textarea"
 
 
+def _segments(old: str, new: str) -> list[tuple[bool, str, str]]:
+    """(same?, old text, new text) runs of a word-level diff. A space between two changed words joins them,
+    so "a written" -> "an oral" reads as one change rather than two."""
+    a, b = _TOKENS.findall(old), _TOKENS.findall(new)
+    runs: list[tuple[bool, str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        runs.append((op == "equal", "".join(a[i1:i2]), "".join(b[j1:j2])))
+    merged: list[tuple[bool, str, str]] = []
+    for index, run in enumerate(runs):
+        same, removed, added = run
+        between_changes = 0 < index < len(runs) - 1 and not runs[index + 1][0] and merged and not merged[-1][0]
+        if same and between_changes and not removed.strip():
+            run = (False, removed, added)
+        if merged and not run[0] and not merged[-1][0]:
+            _, prev_removed, prev_added = merged.pop()
+            run = (False, prev_removed + run[1], prev_added + run[2])
+        merged.append(run)
+    return merged
+
+
 def word_diff(old: str, new: str) -> tuple[Markup, Markup, Markup]:
     """Word-level diff of two texts: (old with <del>, new with <ins>, combined). Whitespace is kept."""
-    a, b = _TOKENS.findall(old), _TOKENS.findall(new)
     before: list[Markup] = []
     after: list[Markup] = []
     both: list[Markup] = []
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        removed, added = "".join(a[i1:i2]), "".join(b[j1:j2])
-        if op == "equal":
-            same = escape(removed)
-            before.append(same)
-            after.append(same)
-            both.append(same)
+    for same, removed, added in _segments(old, new):
+        if same:
+            text = escape(removed)
+            before.append(text)
+            after.append(text)
+            both.append(text)
             continue
         if removed:
             marked = Markup("<del>{}</del>").format(removed)
@@ -125,11 +142,20 @@ def field_diff(name: str, old_value: Any, new_value: Any, lookups: Lookups) -> F
     return FieldDiff(name=name, label=label, change=change, old=old_text, new=new_text)
 
 
-def diff_contents(old: Mapping[str, Any] | None, new: Mapping[str, Any], lookups: Lookups) -> list[FieldDiff]:
-    """Every element that differs, in form order. ``old`` None (a first edition): every filled one is added."""
+def diff_contents(
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+    lookups: Lookups,
+    *,
+    fields: Collection[str] | None = None,
+) -> list[FieldDiff]:
+    """Every element that differs, in form order. ``old`` None (a first edition): every filled one is added.
+    ``fields`` limits the comparison to some elements (the public ones, in the catalogue)."""
     before: Mapping[str, Any] = old or {}
     diffs = []
     for spec in el.FIELDS:
+        if fields is not None and spec.name not in fields:
+            continue
         diff = field_diff(spec.name, before.get(spec.name), new.get(spec.name), lookups)
         if diff is not None:
             diffs.append(diff)
