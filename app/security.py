@@ -82,6 +82,11 @@ class Actor:
         return Role.qa_officer in self.roles
 
     @property
+    def in_qa_office(self) -> bool:
+        """A QA officer, or a member of the QA office committee: who checks, confirms and publishes."""
+        return Role.qa_officer in self.roles or CommitteeKind.qa_office in self.committee_kinds
+
+    @property
     def is_academic(self) -> bool:
         return Role.academic in self.roles
 

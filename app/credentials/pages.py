@@ -265,7 +265,7 @@ def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: 
         "committee_labels": COMMITTEE_KIND_LABELS,
         "state_labels": service.STATE_LABELS,
         "is_proposer": actor.id in ctx.proposer_ids,
-        "is_qa": actor.is_qa_officer or CommitteeKind.qa_office in actor.committee_kinds,
+        "is_qa": actor.in_qa_office,
         "can_revise": proposal.status == "published" and actor.id == proposal.owner_id,
     }
 
@@ -468,7 +468,7 @@ def pipeline(
     open_conditions: Annotated[str, Query(max_length=10)] = "",
     q: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
-    if not (actor.is_qa_officer or actor.is_admin or CommitteeKind.qa_office in actor.committee_kinds):
+    if not (actor.in_qa_office or actor.is_admin):
         raise PermissionDenied("The pipeline is for the QA office.")
     filters = queries.PipelineFilter(
         status=status if status in service.STATE_LABELS else None,

@@ -234,7 +234,7 @@ def pipeline(
     open_conditions: bool = False,
     q: Annotated[str, Query(max_length=100)] = "",
 ) -> Page[RowPublic]:
-    if not (actor.is_qa_officer or actor.is_admin):
+    if not (actor.in_qa_office or actor.is_admin):
         raise PermissionDenied("The pipeline is for the QA office.")
     filters = queries.PipelineFilter(status_, org_unit_id, kind.value if kind else None, open_conditions, q)
     rows, total, _ = queries.pipeline(session, filters, offset=page.offset, limit=page.limit, now=utcnow())

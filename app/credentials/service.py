@@ -211,7 +211,7 @@ def refusal(ctx: Ctx, action: str, actor: Actor | None) -> DomainErrorLike | Non
         if actor.id not in ctx.member_ids:
             body = COMMITTEE_KIND_LABELS[CommitteeKind(p.current_body or "")]
             return PermissionDenied(f"Only members of the body reviewing it now ({body}) can vote.")
-    if action == "publish" and not (actor.is_qa_officer or CommitteeKind.qa_office in actor.committee_kinds):
+    if action == "publish" and not actor.in_qa_office:
         return PermissionDenied("Only the QA office can publish.")
     return None
 
@@ -839,7 +839,7 @@ def mark_condition_met(session: Session, condition_id: int, actor: Actor, eviden
 
 def confirm_condition(session: Session, condition_id: int, actor: Actor) -> Condition:
     condition, proposal = _condition(session, condition_id, actor)
-    if not (actor.is_qa_officer or CommitteeKind.qa_office in actor.committee_kinds):
+    if not actor.in_qa_office:
         raise PermissionDenied("Only the QA office confirms that a condition is met.")
     if condition.status != "met":
         raise TransitionNotAllowed("Only a condition reported as met can be confirmed.")
