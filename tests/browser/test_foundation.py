@@ -16,9 +16,7 @@ ACADEMIC = "academic@example.org"
 
 
 def test_accessibility_check_can_fail(page: Page) -> None:
-    page.set_content(
-        '<!doctype html><html lang="en"><title>Broken</title><main><img src="x.png"></main></html>'
-    )
+    page.set_content('<!doctype html><html lang="en"><title>Broken</title><main><img src="x.png"></main></html>')
     with pytest.raises(AssertionError, match="image-alt"):
         check_a11y(page)
 
