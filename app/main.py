@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -15,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Scope, Send
 
 from app import web
+from app.csrf import csrf_middleware
 from app.db import make_engine, read_only
 from app.errors import install_handlers, wants_json
 from app.logs import RequestLogMiddleware, configure_logging, log
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
 
     app.add_middleware(
-        asgi_csrf,
+        csrf_middleware,
         signing_secret=settings.secret_key,
         always_protect={"/login"},
         cookie_secure=settings.cookie_secure,

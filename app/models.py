@@ -2,6 +2,7 @@
 
 from app.audit.models import AuditEvent
 from app.credentials.models import (
+    Attachment,
     Comment,
     CommentEdit,
     Condition,
@@ -18,6 +19,7 @@ from app.users.models import ApiToken, LoginAttempt, User, UserRole
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "AuditEvent",
     "CoProposer",
     "Comment",

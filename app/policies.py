@@ -113,6 +113,11 @@ class Band(PolicyModel):
         return self
 
 
+class AttachmentPolicy(PolicyModel):
+    max_mb: float = Field(gt=0, le=100)
+    allowed_types: dict[str, str] = Field(min_length=1, description="Media type -> file extension shown to users")
+
+
 class CredentialPolicy(PolicyModel):
     ects: Band = Field(description="Hard bounds: a proposal outside them cannot be submitted")
     ects_recommended: Band = Field(description="Recommended band: outside it the form warns only")
@@ -122,6 +127,7 @@ class CredentialPolicy(PolicyModel):
     major_change_fields: list[str]
     outcome_verbs: list[str] = Field(default_factory=list, description="Action verbs an outcome may start with")
     outcome_verbs_discouraged: list[str] = Field(default_factory=list, description="Verbs that cannot be assessed")
+    attachments: AttachmentPolicy
 
     @model_validator(mode="after")
     def _levels_and_fields_valid(self) -> Self:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
@@ -188,3 +188,20 @@ class CommentEdit(SQLModel, table=True):
     comment_id: int = Field(foreign_key="comment.id", index=True, ondelete="CASCADE")
     previous_body: str
     edited_at: datetime = Field(default_factory=utcnow)
+
+
+class Attachment(SQLModel, table=True):
+    """A file given as evidence (an employer's letter, a survey). Stored in the database, so every worker on every
+    host serves it; size and types are limited by policy."""
+
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True, ondelete="CASCADE")
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=120)
+    size: int
+    description: str = Field(default="", max_length=500)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uploaded_by_id: int = Field(foreign_key="user_account.id")
+    uploaded_at: datetime = Field(default_factory=utcnow)

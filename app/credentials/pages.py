@@ -4,14 +4,16 @@ function, render; a refused action re-renders the same page or fragment with the
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
+from starlette.datastructures import UploadFile
 
+from app.credentials import attachments, queries, service, views
 from app.credentials import elements as el
-from app.credentials import queries, service, views
 from app.credentials.diff import diff_contents
 from app.credentials.display import display_list, display_value, load_lookups
 from app.credentials.models import Proposal
@@ -267,6 +269,9 @@ def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: 
         "is_proposer": actor.id in ctx.proposer_ids,
         "is_qa": actor.in_qa_office,
         "can_revise": proposal.status == "published" and actor.id == proposal.owner_id,
+        "attachments": attachments.list_for(session, proposal.id),
+        "attachment_types": policies.credentials.attachments.allowed_types,
+        "attachment_max_mb": policies.credentials.attachments.max_mb,
     }
 
 
@@ -409,6 +414,33 @@ async def add_comment(
         service.add_comment(session, proposal_id, actor, str(form.get("body") or ""), int(parent) if parent else None)
 
     return await _act(request, session, proposal_id, actor, policies, add, "Comment added.", block="comments")
+
+
+@router.post("/proposals/{proposal_id}/attachments")
+async def attach(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    def add(form: Any) -> None:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            upload = UploadFile(file=io.BytesIO(b""), filename="")
+        attachments.add(
+            session,
+            proposal_id,
+            actor,
+            policies,
+            filename=upload.filename or "",
+            content_type=upload.content_type or "",
+            data=upload.file.read(),
+            description=str(form.get("description") or ""),
+        )
+
+    return await _act(request, session, proposal_id, actor, policies, add, "File attached.", block="attachments")
+
+
+@router.get("/attachments/{attachment_id}")
+def download(attachment_id: int, session: SessionDep, actor: CurrentActor) -> Response:
+    return attachments.download(attachments.get(session, attachment_id, actor))
 
 
 @router.post("/comments/{comment_id}/edit")

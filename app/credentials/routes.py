@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Form, Query, Response, UploadFile, status
 from fastapi.responses import PlainTextResponse
 
 from app.audit.models import AuditEventPublic
+from app.credentials import attachments, queries, service, views
 from app.credentials import elements as el
-from app.credentials import queries, service, views
+from app.credentials.attachments import AttachmentPublic
 from app.credentials.schemas import (
     CheckIn,
     CheckOut,
@@ -215,6 +216,39 @@ def open_revision(
 ) -> ProposalPublic:
     proposal = service.open_revision(session, credential_id, actor, policies)
     return views.proposal_public(session, proposal, actor, policies)
+
+
+@router.get("/proposals/{proposal_id}/attachments", response_model=list[AttachmentPublic])
+def list_attachments(proposal_id: int, session: SessionDep, actor: CurrentActor) -> list[AttachmentPublic]:
+    service.get_proposal(session, proposal_id, actor)
+    return attachments.list_for(session, proposal_id)
+
+
+@router.post("/proposals/{proposal_id}/attachments", response_model=AttachmentPublic, status_code=201)
+def add_attachment(
+    proposal_id: int,
+    file: UploadFile,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+    description: Annotated[str, Form(max_length=500)] = "",
+) -> AttachmentPublic:
+    row = attachments.add(
+        session,
+        proposal_id,
+        actor,
+        policies,
+        filename=file.filename or "",
+        content_type=file.content_type or "",
+        data=file.file.read(),
+        description=description,
+    )
+    return AttachmentPublic.model_validate(row, from_attributes=True)
+
+
+@router.get("/attachments/{attachment_id}", response_class=Response, summary="Download an evidence file")
+def download_attachment(attachment_id: int, session: SessionDep, actor: CurrentActor) -> Response:
+    return attachments.download(attachments.get(session, attachment_id, actor))
 
 
 @router.get("/awaiting", response_model=Page[RowPublic], summary="Awaiting my decision")

@@ -51,9 +51,7 @@ def upgrade() -> None:
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("org_unit_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["org_unit_id"], ["org_unit.id"], name=op.f("fk_committee_org_unit_id_org_unit")
-        ),
+        sa.ForeignKeyConstraint(["org_unit_id"], ["org_unit.id"], name=op.f("fk_committee_org_unit_id_org_unit")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_committee")),
         sa.UniqueConstraint("name", name=op.f("uq_committee_name")),
     )
@@ -70,9 +68,7 @@ def upgrade() -> None:
         sa.Column("eqf_level", sa.Integer(), nullable=False),
         sa.Column("ects", sa.Integer(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["org_unit_id"], ["org_unit.id"], name=op.f("fk_programme_org_unit_id_org_unit")
-        ),
+        sa.ForeignKeyConstraint(["org_unit_id"], ["org_unit.id"], name=op.f("fk_programme_org_unit_id_org_unit")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_programme")),
         sa.UniqueConstraint("code", name=op.f("uq_programme_code")),
     )
@@ -88,9 +84,7 @@ def upgrade() -> None:
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("org_unit_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["org_unit_id"], ["org_unit.id"], name=op.f("fk_user_account_org_unit_id_org_unit")
-        ),
+        sa.ForeignKeyConstraint(["org_unit_id"], ["org_unit.id"], name=op.f("fk_user_account_org_unit_id_org_unit")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_account")),
     )
     with op.batch_alter_table("user_account", schema=None) as batch_op:
@@ -132,9 +126,7 @@ def upgrade() -> None:
         sa.Column("policy_version", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
         sa.Column("comment", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["actor_id"], ["user_account.id"], name=op.f("fk_audit_event_actor_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["actor_id"], ["user_account.id"], name=op.f("fk_audit_event_actor_id_user_account")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:

@@ -35,12 +35,8 @@ def upgrade() -> None:
         sa.Column("participation_form", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("search_text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("published_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["org_unit_id"], ["org_unit.id"], name=op.f("fk_credential_org_unit_id_org_unit")
-        ),
-        sa.ForeignKeyConstraint(
-            ["owner_id"], ["user_account.id"], name=op.f("fk_credential_owner_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["org_unit_id"], ["org_unit.id"], name=op.f("fk_credential_org_unit_id_org_unit")),
+        sa.ForeignKeyConstraint(["owner_id"], ["user_account.id"], name=op.f("fk_credential_owner_id_user_account")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credential")),
     )
     with op.batch_alter_table("credential", schema=None) as batch_op:
@@ -75,12 +71,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["credential_id"], ["credential.id"], name=op.f("fk_proposal_credential_id_credential")
         ),
-        sa.ForeignKeyConstraint(
-            ["org_unit_id"], ["org_unit.id"], name=op.f("fk_proposal_org_unit_id_org_unit")
-        ),
-        sa.ForeignKeyConstraint(
-            ["owner_id"], ["user_account.id"], name=op.f("fk_proposal_owner_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["org_unit_id"], ["org_unit.id"], name=op.f("fk_proposal_org_unit_id_org_unit")),
+        sa.ForeignKeyConstraint(["owner_id"], ["user_account.id"], name=op.f("fk_proposal_owner_id_user_account")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_proposal")),
         sa.UniqueConstraint("credential_id", "revision_no", name=op.f("uq_proposal_credential_id")),
     )
@@ -100,9 +92,7 @@ def upgrade() -> None:
             name=op.f("fk_co_proposer_proposal_id_proposal"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user_account.id"], name=op.f("fk_co_proposer_user_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], name=op.f("fk_co_proposer_user_id_user_account")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_co_proposer")),
         sa.UniqueConstraint("proposal_id", "user_id", name=op.f("uq_co_proposer_proposal_id")),
     )
@@ -119,9 +109,7 @@ def upgrade() -> None:
         sa.Column("body", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("edited_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["author_id"], ["user_account.id"], name=op.f("fk_comment_author_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["author_id"], ["user_account.id"], name=op.f("fk_comment_author_id_user_account")),
         sa.ForeignKeyConstraint(["parent_id"], ["comment.id"], name=op.f("fk_comment_parent_id_comment")),
         sa.ForeignKeyConstraint(
             ["proposal_id"], ["proposal.id"], name=op.f("fk_comment_proposal_id_proposal"), ondelete="CASCADE"
@@ -152,9 +140,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("credential_id", "version_no", name=op.f("uq_credential_version_credential_id")),
     )
     with op.batch_alter_table("credential_version", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_credential_version_credential_id"), ["credential_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_credential_version_credential_id"), ["credential_id"], unique=False)
 
     op.create_table(
         "decision",
@@ -169,9 +155,7 @@ def upgrade() -> None:
         sa.Column("comment", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("policy_version", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
         sa.Column("decided_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["committee_id"], ["committee.id"], name=op.f("fk_decision_committee_id_committee")
-        ),
+        sa.ForeignKeyConstraint(["committee_id"], ["committee.id"], name=op.f("fk_decision_committee_id_committee")),
         sa.ForeignKeyConstraint(
             ["proposal_id"],
             ["proposal.id"],
@@ -221,15 +205,11 @@ def upgrade() -> None:
         sa.Column("conditions", sa.JSON(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["committee_id"], ["committee.id"], name=op.f("fk_vote_committee_id_committee")
-        ),
+        sa.ForeignKeyConstraint(["committee_id"], ["committee.id"], name=op.f("fk_vote_committee_id_committee")),
         sa.ForeignKeyConstraint(
             ["proposal_id"], ["proposal.id"], name=op.f("fk_vote_proposal_id_proposal"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["voter_id"], ["user_account.id"], name=op.f("fk_vote_voter_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["voter_id"], ["user_account.id"], name=op.f("fk_vote_voter_id_user_account")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vote")),
         sa.UniqueConstraint("proposal_id", "review_round", "voter_id", name=op.f("uq_vote_proposal_id")),
     )
@@ -271,12 +251,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["confirmed_by_id"], ["user_account.id"], name=op.f("fk_condition_confirmed_by_id_user_account")
         ),
-        sa.ForeignKeyConstraint(
-            ["decision_id"], ["decision.id"], name=op.f("fk_condition_decision_id_decision")
-        ),
-        sa.ForeignKeyConstraint(
-            ["met_by_id"], ["user_account.id"], name=op.f("fk_condition_met_by_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["decision_id"], ["decision.id"], name=op.f("fk_condition_decision_id_decision")),
+        sa.ForeignKeyConstraint(["met_by_id"], ["user_account.id"], name=op.f("fk_condition_met_by_id_user_account")),
         sa.ForeignKeyConstraint(
             ["proposal_id"],
             ["proposal.id"],
