@@ -175,8 +175,11 @@ def _user_from_bearer(session: Session, header: str) -> User | None:
     ).first()
     if row is None:
         raise NotAuthenticated("The API token is not valid or has been revoked.")
-    row.last_used_at = utcnow()
-    session.add(row)
+    now = utcnow()
+    # Recorded at most once a minute: a write on every call would serialise an integration's parallel requests.
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        row.last_used_at = now
+        session.add(row)
     return session.get(User, row.user_id)
 
 

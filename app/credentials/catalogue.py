@@ -15,7 +15,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -118,13 +118,8 @@ class CatalogueSummary(BaseModel):
 
 def _conditions(filters: CatalogueFilters) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [col(Credential.current_version_no) > 0]
-    for term in filters.q.lower().split():
-        where.append(
-            or_(
-                col(Credential.search_text).contains(term, autoescape=True),
-                func.lower(Credential.title).contains(term, autoescape=True),
-            )
-        )
+    # search_text holds the lower-cased title, outcomes and target group of the current edition.
+    where += [col(Credential.search_text).contains(term, autoescape=True) for term in filters.q.lower().split()]
     if filters.faculty is not None:
         where.append(col(Credential.org_unit_id) == filters.faculty)
     if filters.ects_min is not None:

@@ -43,7 +43,9 @@ _lock_version = Column("lock_version", Integer, nullable=False, server_default="
 class Proposal(SQLModel, table=True):
     __tablename__ = "proposal"
     __table_args__ = (
-        Index("ix_proposal_stage", "status", "current_body", "org_unit_id"),
+        # Covers the "awaiting my decision" and pipeline filters, so counts read the index only.
+        Index("ix_proposal_stage", "status", "current_body", "org_unit_id", "owner_id", "review_round", "id"),
+        Index("ix_proposal_stage_entered", "stage_entered_at", "id"),
         UniqueConstraint("credential_id", "revision_no"),
     )
 

@@ -39,7 +39,8 @@ def _awaiting_badge(request: Request) -> dict[str, Any]:
     session: Session | None = getattr(request.state, "db", None)
     if actor is None or session is None or not actor.memberships:
         return {}
-    return {"awaiting_count": queries.awaiting_count(session, actor)}
+    known = getattr(request.state, "awaiting_count", None)  # the awaiting page has just counted them
+    return {"awaiting_count": known if known is not None else queries.awaiting_count(session, actor)}
 
 
 CONTEXT_HOOKS.append(_awaiting_badge)
@@ -481,6 +482,7 @@ def open_revision(
 @router.get("/awaiting")
 def awaiting(request: Request, session: SessionDep, actor: CurrentActor, page: PageDep) -> Response:
     rows, total = queries.awaiting(session, actor, offset=page.offset, limit=page.limit, now=utcnow())
+    request.state.awaiting_count = total
     return render(
         request,
         "credentials/awaiting.html",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app.credentials.models import Condition, CoProposer, Proposal, Vote
@@ -96,6 +97,7 @@ def awaiting(session: Session, actor: Actor, *, offset: int, limit: int, now: da
     total = session.exec(select(func.count()).select_from(Proposal).where(where)).one()
     proposals = session.exec(
         select(Proposal)
+        .options(defer(Proposal.content))  # type: ignore[arg-type]  # lists never show the elements
         .where(where)
         .order_by(col(Proposal.stage_entered_at), col(Proposal.id))
         .offset(offset)
@@ -119,9 +121,8 @@ def pipeline(
     """Every proposal not yet finished (and published ones with open conditions), oldest in stage first.
     Also returns the count per status for the stage summary."""
     active = col(Proposal.status).not_in(["published", "rejected", "withdrawn"])
-    has_open = (
-        select(Condition.id).where(Condition.proposal_id == Proposal.id, Condition.status != "confirmed").exists()
-    )
+    # Uncorrelated IN: evaluated once (a hashed subplan on PostgreSQL), not once per proposal row.
+    has_open = col(Proposal.id).in_(select(Condition.proposal_id).where(Condition.status != "confirmed"))
     where: list[ColumnElement[bool]] = [or_(active, has_open)]
     if filters.org_unit_id:
         where.append(col(Proposal.org_unit_id) == filters.org_unit_id)
@@ -136,9 +137,10 @@ def pipeline(
     )
     if filters.status:
         where.append(col(Proposal.status) == filters.status)
-    total = session.exec(select(func.count()).select_from(Proposal).where(*where)).one()
+    total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
     proposals = session.exec(
         select(Proposal)
+        .options(defer(Proposal.content))  # type: ignore[arg-type]
         .where(*where)
         .order_by(col(Proposal.stage_entered_at), col(Proposal.id))
         .offset(offset)

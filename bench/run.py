@@ -1,0 +1,349 @@
+"""``python -m bench.run`` (``make bench``): the HTTP load test against the real app on PostgreSQL.
+
+Creates a fresh database ``mcqa_bench_<random>`` on the server of ``TEST_DATABASE_URL``, migrates it, fills it
+with ``bench.generate``, starts the app under uvicorn with two worker processes, warms it up, then sends a fixed
+number of requests per scenario from concurrent clients (threads, each with its own ``httpx.Client`` and bearer
+token) and writes ``bench/results.json``. The server is stopped and the database dropped at the end, whatever
+happened. The exit code is 0 even when a latency target is missed: the table says which.
+
+Settings (environment):
+  TEST_DATABASE_URL   a PostgreSQL server URL (required; ``make bench`` starts a throwaway one)
+  BENCH_REQUESTS      requests per scenario (500)
+  BENCH_CONCURRENCY   concurrent clients (10)
+  BENCH_SCALE         dataset scale, 1.0 = 10,000 proposals, 100,000 audit rows, 50,000 votes
+  BENCH_WARMUP        requests per scenario before measuring (30)
+  BENCH_WORKERS       uvicorn worker processes (2)
+  BENCH_SHARED_TOKEN  1: every client of a role sends the same API token (default: one token per client)
+  BENCH_RESULTS       where to write the results (bench/results.json)
+  BENCH_KEEP_DB       1: keep the database afterwards (its URL is printed) to look at query plans
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from alembic import command
+from sqlalchemy import make_url, text
+
+from app.cli import alembic_config
+from app.db import make_engine
+from app.settings import ROOT
+from bench.generate import Generated, Sizes, generate
+
+TARGET_P95_MS = 100.0
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    json: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    role: str | None  # whose API token the clients send; None: anonymous
+    call: Callable[[int], Call]  # the i-th request
+
+
+@dataclass
+class Result:
+    name: str
+    concurrency: int
+    requests: int
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    throughput_rps: float
+    statuses: Counter[int]
+    sample_error: str
+
+    def row(self) -> dict[str, Any]:
+        """The fields of results.json, floats rounded to 0.1."""
+        return {
+            "name": self.name,
+            "concurrency": self.concurrency,
+            "requests": self.requests,
+            "errors": self.errors,
+            "p50_ms": round(self.p50_ms, 1),
+            "p95_ms": round(self.p95_ms, 1),
+            "p99_ms": round(self.p99_ms, 1),
+            "throughput_rps": round(self.throughput_rps, 1),
+        }
+
+
+def scenarios(data: Generated) -> list[Scenario]:
+    targets = data.vote_target_ids or [0]
+    words = data.search_words
+    return [
+        Scenario("awaiting", "council", lambda i: Call("GET", "/awaiting")),
+        Scenario("pipeline", "qa", lambda i: Call("GET", "/pipeline")),
+        Scenario("catalogue_search", None, lambda i: Call("GET", f"/catalogue?q={words[i % len(words)]}&eqf_level=6")),
+        # Changing one's own vote on proposals where nobody else has voted never reaches the quorum.
+        Scenario(
+            "vote",
+            "council",
+            lambda i: Call(
+                "POST",
+                f"/api/v1/proposals/{targets[i % len(targets)]}/votes",
+                {"choice": "approve", "comment": "bench"},
+            ),
+        ),
+    ]
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (the 'inclusive' method)."""
+    if not sorted_values:
+        return 0.0
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    cuts = statistics.quantiles(sorted_values, n=100, method="inclusive")
+    return cuts[round(q) - 1]
+
+
+def run_scenario(
+    base_url: str, scenario: Scenario, tokens: list[str], *, requests: int, concurrency: int, warmup: int
+) -> Result:
+    def client(k: int) -> httpx.Client:
+        headers = {"accept": "text/html" if scenario.call(0).method == "GET" else "application/json"}
+        if scenario.role is not None:
+            headers["authorization"] = f"Bearer {tokens[k % len(tokens)]}"
+        return httpx.Client(base_url=base_url, headers=headers, timeout=60.0, follow_redirects=False)
+
+    clients = [client(k) for k in range(concurrency)]
+    for i in range(warmup):
+        call = scenario.call(i)
+        with contextlib.suppress(httpx.HTTPError):
+            clients[i % concurrency].request(call.method, call.path, json=call.json)
+
+    lock = threading.Lock()
+    next_index = iter(range(requests))
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    sample_error = ""
+    start = threading.Barrier(concurrency + 1)
+
+    def work(http: httpx.Client) -> None:
+        nonlocal sample_error
+        start.wait()
+        while True:
+            with lock:
+                i = next(next_index, None)
+            if i is None:
+                return
+            call = scenario.call(i)
+            began = time.perf_counter()
+            try:
+                response = http.request(call.method, call.path, json=call.json)
+                status, body = response.status_code, response.text
+            except httpx.HTTPError as exc:
+                status, body = 0, f"{type(exc).__name__}: {exc}"
+            elapsed = (time.perf_counter() - began) * 1000
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] += 1
+                if not 200 <= status < 300 and not sample_error:
+                    sample_error = f"{status}: {' '.join(body.split())[:300]}"
+
+    threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in clients]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - began
+    for c in clients:
+        c.close()
+    latencies.sort()
+    errors = sum(n for status, n in statuses.items() if not 200 <= status < 300)
+    return Result(
+        name=scenario.name,
+        concurrency=concurrency,
+        requests=len(latencies),
+        errors=errors,
+        p50_ms=percentile(latencies, 50),
+        p95_ms=percentile(latencies, 95),
+        p99_ms=percentile(latencies, 99),
+        throughput_rps=len(latencies) / wall if wall > 0 else 0.0,
+        statuses=statuses,
+        sample_error=sample_error,
+    )
+
+
+def print_table(results: list[Result]) -> None:
+    header = f"{'scenario':<18}{'conc':>5}{'reqs':>6}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}"
+    header += "  p95 < 100 ms"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        ok = "yes" if r.p95_ms < TARGET_P95_MS and r.errors == 0 else "NO"
+        print(
+            f"{r.name:<18}{r.concurrency:>5}{r.requests:>6}{r.errors:>8}{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}"
+            f"{r.p99_ms:>9.1f}{r.throughput_rps:>8.1f}  {ok}"
+        )
+    for r in results:
+        if r.errors:
+            codes = ", ".join(f"{status or 'exception'} x{n}" for status, n in sorted(r.statuses.items()))
+            print(f"  {r.name}: {codes}; first error {r.sample_error}")
+
+
+# --- the server and the database -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    """The real app under uvicorn, in its own process group so that stopping it stops its workers too."""
+
+    def __init__(self, database_url: str, workers: int, log_path: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        env = {
+            **os.environ,
+            "MCQA_DATABASE_URL": database_url,
+            "MCQA_RUN_SCHEDULER": "false",
+            "MCQA_LOG_LEVEL": "WARNING",
+            "MCQA_SECRET_KEY": secrets.token_urlsafe(32),
+        }
+        args = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+        args += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
+        self.log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The server exited with {self.process.returncode}:\n{self.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"The server did not answer /healthz within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        self.log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+def main() -> int:
+    started = time.perf_counter()
+    server_url = os.environ.get("TEST_DATABASE_URL", "")
+    if not server_url.startswith("postgresql"):
+        print("bench.run needs TEST_DATABASE_URL=postgresql+psycopg://... (make bench starts one).", file=sys.stderr)
+        return 2
+    requests = env_int("BENCH_REQUESTS", 500)
+    concurrency = env_int("BENCH_CONCURRENCY", 10)
+    warmup = env_int("BENCH_WARMUP", 30)
+    workers = env_int("BENCH_WORKERS", 2)
+    scale = float(os.environ.get("BENCH_SCALE") or 1.0)
+    shared_token = os.environ.get("BENCH_SHARED_TOKEN") == "1"
+    keep = os.environ.get("BENCH_KEEP_DB") == "1"
+    results_path = Path(os.environ.get("BENCH_RESULTS") or ROOT / "bench" / "results.json")
+
+    name = f"mcqa_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    server: Server | None = None
+    try:
+        cfg = alembic_config(url)
+        cfg.attributes["configure_logger"] = False
+        command.upgrade(cfg, "head")
+        sizes = Sizes(tokens_per_role=concurrency).scaled(scale)
+        data = generate(url, sizes)
+        print(
+            f"Bench council member (user {data.council_member_id}): {data.awaiting_count} proposals awaiting, "
+            f"{len(data.vote_target_ids)} vote targets; QA officer: user {data.qa_officer_id}"
+        )
+        log_path = Path(tempfile.gettempdir()) / f"{name}-server.log"
+        server = Server(url, workers, log_path)
+        server.wait_ready()
+        print(f"Server on {server.base_url} ({workers} workers); {requests} requests per scenario, "
+              f"{concurrency} concurrent clients, {warmup} warm-up requests")  # fmt: skip
+        results = []
+        for scenario in scenarios(data):
+            tokens = data.tokens.get(scenario.role or "", [])
+            if shared_token:
+                tokens = tokens[:1]
+            result = run_scenario(
+                server.base_url, scenario, tokens, requests=requests, concurrency=concurrency, warmup=warmup
+            )
+            print(f"  {result.name}: p95 {result.p95_ms:.1f} ms, {result.errors} errors")
+            results.append(result)
+        results_path.write_text(json.dumps([r.row() for r in results], indent=2) + "\n")
+        print()
+        print_table(results)
+        print()
+        for r in results:
+            verdict = "under" if r.p95_ms < TARGET_P95_MS else "OVER"
+            print(f"{r.name}: p95 {r.p95_ms:.1f} ms is {verdict} the {TARGET_P95_MS:.0f} ms target"
+                  + (f" ({r.errors} errors)" if r.errors else ""))  # fmt: skip
+        print(f"\nResults written to {results_path}. Generation {data.seconds:.1f} s, "
+              f"total {time.perf_counter() - started:.1f} s.")  # fmt: skip
+    finally:
+        if server is not None:
+            server.stop()
+            if server.process.returncode in (0, -signal.SIGTERM) and not keep:
+                server.log_path.unlink(missing_ok=True)
+        if keep:
+            print(f"Database kept: {url}")
+        else:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
