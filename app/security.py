@@ -170,17 +170,20 @@ def authenticate(session: Session, email: str, password: str, ip: str, settings:
 
 def _user_from_bearer(session: Session, header: str) -> User | None:
     token = header.removeprefix("Bearer ").strip()
-    row = session.exec(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
+    found = session.exec(
+        select(ApiToken, User)
+        .join(User, col(User.id) == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
     ).first()
-    if row is None:
+    if found is None:
         raise NotAuthenticated("The API token is not valid or has been revoked.")
+    row, user = found
     now = utcnow()
     # Recorded at most once a minute: a write on every call would serialise an integration's parallel requests.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         row.last_used_at = now
         session.add(row)
-    return session.get(User, row.user_id)
+    return user
 
 
 def optional_actor(request: Request, session: SessionDep) -> Actor | None:

@@ -1,12 +1,14 @@
-"""Read-side lists: what awaits a member's decision, and the QA office's pipeline. Each list is one query for
-its rows plus one per related table, whatever the page size (no per-row queries)."""
+"""Read-side lists: what awaits a member's decision, and the QA office's pipeline. A page of rows is one statement
+(owner, faculty, open conditions and votes joined in), whatever the page size."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -56,54 +58,58 @@ class Row:
     votes_cast: int
 
 
-def _rows(session: Session, proposals: list[Proposal], now: datetime) -> list[Row]:
-    ids = [p.id for p in proposals if p.id is not None]
-    owners = {p.owner_id for p in proposals}
-    names = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(owners))).all()) if owners else {}
-    faculties = dict(session.exec(select(OrgUnit.id, OrgUnit.name)).all())
-    open_conditions: dict[int, int] = {}
-    votes: dict[int, int] = {}
-    if ids:
-        open_conditions = dict(
-            session.exec(
-                select(Condition.proposal_id, func.count())
-                .where(col(Condition.proposal_id).in_(ids), Condition.status != "confirmed")
-                .group_by(col(Condition.proposal_id))
-            ).all()
-        )
-        votes = dict(
-            session.exec(
-                select(Vote.proposal_id, func.count())
-                .join(Proposal, col(Proposal.id) == Vote.proposal_id)
-                .where(col(Vote.proposal_id).in_(ids), Vote.review_round == Proposal.review_round)
-                .group_by(col(Vote.proposal_id))
-            ).all()
-        )
-    return [
+def _page(
+    session: Session, where: list[ColumnElement[bool]], *, offset: int, limit: int, now: datetime, counted: bool
+) -> tuple[list[Row], int | None]:
+    """One statement for a page of rows with their owner, faculty, open conditions and votes of the current round
+    (and, when ``counted``, the number of all matching rows), oldest in stage first."""
+    open_conditions = (
+        sa_select(func.count())
+        .where(col(Condition.proposal_id) == Proposal.id, col(Condition.status) != "confirmed")
+        .correlate(Proposal)
+        .scalar_subquery()
+    )
+    votes = (
+        sa_select(func.count())
+        .where(col(Vote.proposal_id) == Proposal.id, col(Vote.review_round) == Proposal.review_round)
+        .correlate(Proposal)
+        .scalar_subquery()
+    )
+    columns: list[Any] = [Proposal, User.name, OrgUnit.name, open_conditions, votes]
+    if counted:
+        columns.append(func.count().over())
+    stmt = (
+        sa_select(*columns)
+        .join(User, col(User.id) == Proposal.owner_id)
+        .join(OrgUnit, col(OrgUnit.id) == Proposal.org_unit_id)
+        .options(defer(Proposal.content))  # type: ignore[arg-type]  # lists never show the elements
+        .where(*where)
+        .order_by(col(Proposal.stage_entered_at), col(Proposal.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    result = session.execute(stmt).all()
+    rows = [
         Row(
-            proposal=p,
-            owner_name=names.get(p.owner_id, "?"),
-            faculty=faculties.get(p.org_unit_id, "?"),
-            days_in_stage=max(0, (now - p.stage_entered_at).days),
-            open_conditions=open_conditions.get(p.id or 0, 0),
-            votes_cast=votes.get(p.id or 0, 0),
+            proposal=r[0],
+            owner_name=r[1],
+            faculty=r[2],
+            days_in_stage=max(0, (now - r[0].stage_entered_at).days),
+            open_conditions=r[3],
+            votes_cast=r[4],
         )
-        for p in proposals
+        for r in result
     ]
+    total = int(result[0][5]) if counted and result else None
+    return rows, total
 
 
 def awaiting(session: Session, actor: Actor, *, offset: int, limit: int, now: datetime) -> tuple[list[Row], int]:
     where = _awaiting_filter(actor)
-    total = session.exec(select(func.count()).select_from(Proposal).where(where)).one()
-    proposals = session.exec(
-        select(Proposal)
-        .options(defer(Proposal.content))  # type: ignore[arg-type]  # lists never show the elements
-        .where(where)
-        .order_by(col(Proposal.stage_entered_at), col(Proposal.id))
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return _rows(session, list(proposals), now), total
+    rows, total = _page(session, [where], offset=offset, limit=limit, now=now, counted=True)
+    if total is None:  # an empty page: count separately (zero, or an offset past the end)
+        total = session.exec(select(func.count()).select_from(Proposal).where(where)).one()
+    return rows, total
 
 
 @dataclass(frozen=True)
@@ -138,12 +144,5 @@ def pipeline(
     if filters.status:
         where.append(col(Proposal.status) == filters.status)
     total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
-    proposals = session.exec(
-        select(Proposal)
-        .options(defer(Proposal.content))  # type: ignore[arg-type]
-        .where(*where)
-        .order_by(col(Proposal.stage_entered_at), col(Proposal.id))
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return _rows(session, list(proposals), now), total, counts
+    rows, _ = _page(session, where, offset=offset, limit=limit, now=now, counted=False)
+    return rows, total, counts
