@@ -33,6 +33,20 @@
     }
     toast(text, "error");
   });
+  // An inline check may refresh another field's message out of band (the hours when the ECTS change): keep that
+  // field's aria-invalid and error styling in step with whether the message says anything.
+  document.addEventListener("htmx:oobAfterSwap", function (evt) {
+    var message = evt.target;
+    if (!message.classList || !message.classList.contains("field-error") || message.id.indexOf("e-") !== 0) { return; }
+    var name = message.id.slice(2);
+    var invalid = message.textContent.trim() !== "";
+    var input = document.getElementById("f-" + name);
+    if (input) {
+      if (invalid) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); }
+    }
+    var field = document.getElementById("field-" + name);
+    if (field) { field.classList.toggle("has-error", invalid); }
+  });
   document.addEventListener("htmx:sendError", function () {
     toast("The server could not be reached. Check your connection and try again.", "error");
   });

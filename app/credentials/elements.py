@@ -234,10 +234,16 @@ class Check:
 
     @property
     def completeness(self) -> int:
-        """Share of required elements filled, in percent."""
+        """Share of required elements filled with a valid value, in percent."""
         if not self.required:
             return 100
-        return round(100 * (len(self.required) - len(self.missing)) / len(self.required))
+        done = [name for name in self.required if name not in self.missing and name not in self.errors]
+        return round(100 * len(done) / len(self.required))
+
+    @property
+    def invalid(self) -> list[str]:
+        """Required elements filled in, but not validly."""
+        return [name for name in self.required if name in self.errors and name not in self.missing]
 
 
 def required_fields(policy: CredentialPolicy, kind: Kind) -> list[str]:

@@ -33,7 +33,7 @@ from app.credentials.models import (
     ProposalVersion,
     Vote,
 )
-from app.credentials.voting import CHOICE_LABELS, Ballot, Choice, Side, decide
+from app.credentials.voting import Ballot, Choice, Side, decide
 from app.db import utcnow
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
@@ -645,7 +645,7 @@ def _decide_if_ready(session: Session, ctx: Ctx, policies: Policies) -> Decision
     ]
     conditions = [c for v in winning for c in v.conditions]
     outcome_name = "approve_with_conditions" if outcome.side is Side.approve and conditions else outcome.side.value
-    comment = "; ".join(v.comment for v in winning if v.comment) or CHOICE_LABELS[Choice(outcome_name)]
+    comment = "; ".join(v.comment for v in winning if v.comment)
     assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
     decision = Decision(
         proposal_id=proposal.id,

@@ -278,3 +278,12 @@ def test_status_cannot_change_without_an_audit_row(db: Session, policies: Polici
     with pytest.raises(RuntimeError, match="without an audit row"):
         db.flush()
     db.rollback()
+
+
+def test_completeness_counts_only_valid_elements(db: Session, policies: Policies) -> None:
+    check = service.check_values(db, complete_content(ects=45), policies, Kind.standalone)
+    assert check.missing == ["awarding_bodies", "issuer_country", "quality_assurance"]
+    assert check.invalid == ["ects"]
+    valid = service.check_values(db, complete_content(ects=5, hours=130), policies, Kind.standalone)
+    assert valid.completeness > check.completeness
+    assert valid.invalid == []
