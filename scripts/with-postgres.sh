@@ -18,6 +18,7 @@ if [ -z "$PGBIN" ]; then
 fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$ROOT/var"
 D=$(mktemp -d "$ROOT/var/pg.XXXXXX")
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 AS=()
