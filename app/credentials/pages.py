@@ -163,6 +163,10 @@ async def check_field(
     spec = el.FIELD_BY_NAME.get(field)
     ctx = {
         **_form_options(session, policies, actor),
+        "kind_fields": {
+            *policies.credentials.required_fields.get("standalone", []),
+            *policies.credentials.required_fields.get("unbundled", []),
+        },
         "values": form.values,
         "errors": check.errors,
         "warnings": check.warnings,

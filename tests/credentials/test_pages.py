@@ -326,3 +326,18 @@ def test_withdraw_from_the_page(client: TestClient, db: Session, policies: Polic
     assert proposal.status == "withdrawn"
     assert "Withdrawn" in client.get(f"/proposals/{proposal.id}").text
     assert actor_for(db, "academic@example.org").is_academic
+
+
+def test_changing_the_kind_updates_which_elements_are_required(client: TestClient) -> None:
+    login(client, "academic@example.org")
+    headers = {"hx-request": "true"}
+    unbundled = post_form(client, "/proposals/check?field=kind", {"kind": "unbundled"}, headers=headers)
+    assert unbundled.status_code == 200
+    programme = unbundled.text.split('id="el-parent_programme_id"')[1].split('id="el-')[0]
+    assert 'hx-swap-oob="true"' in unbundled.text
+    assert 'aria-required="true"' in programme
+    evidence = unbundled.text.split('id="el-labour_market_evidence"')[1].split('id="el-')[0]
+    assert 'aria-required="true"' not in evidence
+    standalone = post_form(client, "/proposals/check?field=kind", {"kind": "standalone"}, headers=headers)
+    evidence = standalone.text.split('id="el-labour_market_evidence"')[1].split('id="el-')[0]
+    assert 'aria-required="true"' in evidence
