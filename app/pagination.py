@@ -17,7 +17,7 @@ class PageParams:
     limit: int
 
 
-def page_params(
+async def page_params(
     offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=200, description="Rows per page")] = 25,
 ) -> PageParams:

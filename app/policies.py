@@ -195,7 +195,7 @@ def load_policies(directory: Path) -> Policies:
     return Policies(**loaded)  # type: ignore[arg-type]
 
 
-def get_policies(request: Request) -> Policies:
+async def get_policies(request: Request) -> Policies:
     """The policies loaded at start-up (a request dependency)."""
     policies: Policies = request.app.state.policies
     return policies

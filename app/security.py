@@ -204,7 +204,7 @@ def optional_actor(request: Request, session: SessionDep) -> Actor | None:
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def current_actor(actor: OptionalActor) -> Actor:
+async def current_actor(actor: OptionalActor) -> Actor:
     if actor is None:
         raise NotAuthenticated("Please log in to continue.")
     return actor
@@ -213,7 +213,7 @@ def current_actor(actor: OptionalActor) -> Actor:
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-def require_admin(actor: CurrentActor) -> Actor:
+async def require_admin(actor: CurrentActor) -> Actor:
     if not actor.is_admin:
         raise PermissionDenied("Only administrators can manage accounts and the organisation.")
     return actor

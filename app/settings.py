@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{ROOT / 'var' / 'mcqa.db'}"
     secret_key: str = DEFAULT_SECRET_KEY
     policy_dir: Path = ROOT / "policies"
+    # Connections per worker process (and as many again under bursts). Keep workers x 2 x this below the server's
+    # max_connections; a small pool queues requests in the app instead of crowding the database.
+    db_pool_size: int = 5
     run_scheduler: bool = True
     scheduler_interval_seconds: int = 60
     cookie_secure: bool = False

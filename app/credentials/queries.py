@@ -1,16 +1,21 @@
-"""Read-side lists: what awaits a member's decision, and the QA office's pipeline. A page of rows is one statement
-(owner, faculty, open conditions and votes joined in), whatever the page size."""
+"""Read-side lists: what awaits a member's decision, and the QA office's pipeline.
+
+A page of rows is one statement (owner, faculty, open conditions and votes of the current round joined in),
+whatever the page size, and returns plain rows rather than ORM objects. The statements are built once per
+*shape* (which filters are present, which bodies the member sits on) with bound parameters for the values, so a
+request only binds values to a statement SQLAlchemy has already compiled: these lists are the busiest pages.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, false, func, or_
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import defer
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.credentials.models import Condition, CoProposer, Proposal, Vote
 from app.credentials.service import REVIEW_STATES
@@ -18,39 +23,16 @@ from app.org.models import CommitteeKind, OrgUnit
 from app.security import Actor
 from app.users.models import User
 
-
-def _awaiting_filter(actor: Actor) -> ColumnElement[bool]:
-    """Proposals now before one of the actor's bodies, not their own, without their vote in this round."""
-    bodies = []
-    for m in actor.memberships:
-        clause: ColumnElement[bool] = col(Proposal.current_body) == m.kind.value
-        if m.kind is CommitteeKind.faculty_council:
-            clause = and_(clause, col(Proposal.org_unit_id) == m.org_unit_id)
-        bodies.append(clause)
-    if not bodies:
-        return false()
-    voted = select(Vote.proposal_id).where(
-        Vote.voter_id == actor.id, Vote.proposal_id == Proposal.id, Vote.review_round == Proposal.review_round
-    )
-    mine = select(CoProposer.proposal_id).where(CoProposer.user_id == actor.id)
-    return and_(
-        col(Proposal.status).in_(REVIEW_STATES),
-        or_(*bodies),
-        col(Proposal.owner_id) != actor.id,
-        col(Proposal.id).not_in(mine),
-        ~voted.exists(),
-    )
+FINISHED = ("published", "rejected", "withdrawn")
 
 
-def awaiting_count(session: Session, actor: Actor) -> int:
-    if not actor.memberships:
-        return 0
-    return session.exec(select(func.count()).select_from(Proposal).where(_awaiting_filter(actor))).one()
-
-
-@dataclass
+@dataclass(frozen=True)
 class Row:
-    proposal: Proposal
+    id: int
+    title: str
+    kind: str
+    status: str
+    current_body: str | None
     owner_name: str
     faculty: str
     days_in_stage: int
@@ -58,11 +40,136 @@ class Row:
     votes_cast: int
 
 
-def _page(
-    session: Session, where: list[ColumnElement[bool]], *, offset: int, limit: int, now: datetime, counted: bool
-) -> tuple[list[Row], int | None]:
-    """One statement for a page of rows with their owner, faculty, open conditions and votes of the current round
-    (and, when ``counted``, the number of all matching rows), oldest in stage first."""
+# --- awaiting my decision ------------------------------------------------------------------------
+
+Shape = tuple[tuple[str, bool], ...]  # (body kind, restricted to the member's faculty) per membership
+
+
+def _shape(actor: Actor) -> tuple[Shape, dict[str, Any]]:
+    shape = tuple((m.kind.value, m.kind is CommitteeKind.faculty_council) for m in actor.memberships)
+    params: dict[str, Any] = {"actor_id": actor.id}
+    params.update({f"unit_{i}": m.org_unit_id for i, m in enumerate(actor.memberships)})
+    return shape, params
+
+
+@lru_cache(maxsize=128)
+def _awaiting_where(shape: Shape) -> ColumnElement[bool]:
+    """Proposals now before one of the actor's bodies, not their own, without their vote in this round."""
+    if not shape:
+        return false()
+    bodies = []
+    for i, (kind, per_faculty) in enumerate(shape):
+        clause: ColumnElement[bool] = col(Proposal.current_body) == kind
+        if per_faculty:
+            clause = and_(clause, col(Proposal.org_unit_id) == bindparam(f"unit_{i}"))
+        bodies.append(clause)
+    actor_id: BindParameter[int] = bindparam("actor_id")
+    voted = sa_select(col(Vote.proposal_id)).where(
+        col(Vote.voter_id) == actor_id,
+        col(Vote.proposal_id) == Proposal.id,
+        col(Vote.review_round) == Proposal.review_round,
+    )
+    mine = sa_select(col(CoProposer.proposal_id)).where(col(CoProposer.user_id) == actor_id)
+    return and_(
+        col(Proposal.status).in_(sorted(REVIEW_STATES)),
+        or_(*bodies),
+        col(Proposal.owner_id) != actor_id,
+        col(Proposal.id).not_in(mine),
+        ~voted.exists(),
+    )
+
+
+@lru_cache(maxsize=128)
+def _awaiting_count_stmt(shape: Shape) -> Select[*tuple[Any, ...]]:
+    return sa_select(func.count()).select_from(Proposal).where(_awaiting_where(shape))
+
+
+def awaiting_count(session: Session, actor: Actor) -> int:
+    if not actor.memberships:
+        return 0
+    shape, params = _shape(actor)
+    return int(session.execute(_awaiting_count_stmt(shape), params).scalar_one())
+
+
+@lru_cache(maxsize=128)
+def _awaiting_page_stmt(shape: Shape) -> Select[*tuple[Any, ...]]:
+    return _page_stmt(_awaiting_where(shape), counted=True)
+
+
+def awaiting(session: Session, actor: Actor, *, offset: int, limit: int, now: datetime) -> tuple[list[Row], int]:
+    shape, params = _shape(actor)
+    result = session.execute(_awaiting_page_stmt(shape), {**params, "offset": offset, "limit": limit}).all()
+    if result:
+        return _rows(result, now), int(result[0][-1])
+    return [], awaiting_count(session, actor)  # an empty page: zero, or an offset past the end
+
+
+# --- the pipeline --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PipelineFilter:
+    status: str | None = None
+    org_unit_id: int | None = None
+    kind: str | None = None
+    with_open_conditions: bool = False
+    q: str = ""
+
+    def shape(self) -> tuple[bool, bool, bool, bool]:
+        return (self.org_unit_id is not None, self.kind is not None, self.with_open_conditions, bool(self.q))
+
+    def params(self) -> dict[str, Any]:
+        escaped = self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return {"org_unit_id": self.org_unit_id, "kind": self.kind, "q": f"%{escaped}%", "status": self.status}
+
+
+@lru_cache(maxsize=64)
+def _pipeline_where(shape: tuple[bool, bool, bool, bool]) -> list[ColumnElement[bool]]:
+    """Every proposal not yet finished, and finished ones with open conditions."""
+    by_faculty, by_kind, open_only, by_title = shape
+    # Uncorrelated IN: evaluated once (a hashed subplan on PostgreSQL), not once per proposal row.
+    has_open = col(Proposal.id).in_(sa_select(col(Condition.proposal_id)).where(col(Condition.status) != "confirmed"))
+    where: list[ColumnElement[bool]] = [or_(col(Proposal.status).not_in(FINISHED), has_open)]
+    if by_faculty:
+        where.append(col(Proposal.org_unit_id) == bindparam("org_unit_id"))
+    if by_kind:
+        where.append(col(Proposal.kind) == bindparam("kind"))
+    if open_only:
+        where.append(has_open)
+    if by_title:
+        where.append(col(Proposal.title).ilike(bindparam("q"), escape="\\"))
+    return where
+
+
+@lru_cache(maxsize=64)
+def _pipeline_counts_stmt(shape: tuple[bool, bool, bool, bool]) -> Select[*tuple[Any, ...]]:
+    return sa_select(col(Proposal.status), func.count()).where(*_pipeline_where(shape)).group_by(col(Proposal.status))
+
+
+@lru_cache(maxsize=128)
+def _pipeline_page_stmt(shape: tuple[bool, bool, bool, bool], by_status: bool) -> Select[*tuple[Any, ...]]:
+    where = _pipeline_where(shape)
+    if by_status:
+        where = [*where, col(Proposal.status) == bindparam("status")]
+    return _page_stmt(and_(*where), counted=False)
+
+
+def pipeline(
+    session: Session, filters: PipelineFilter, *, offset: int, limit: int, now: datetime
+) -> tuple[list[Row], int, dict[str, int]]:
+    """A page of the pipeline, oldest in stage first, its total, and the count per status for the stage summary."""
+    shape, params = filters.shape(), filters.params()
+    counts = {status: int(n) for status, n in session.execute(_pipeline_counts_stmt(shape), params).all()}
+    total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
+    page = _pipeline_page_stmt(shape, filters.status is not None)
+    result = session.execute(page, {**params, "offset": offset, "limit": limit}).all()
+    return _rows(result, now), total, counts
+
+
+# --- one statement per page ----------------------------------------------------------------------
+
+
+def _page_stmt(where: ColumnElement[bool], *, counted: bool) -> Select[*tuple[Any, ...]]:
     open_conditions = (
         sa_select(func.count())
         .where(col(Condition.proposal_id) == Proposal.id, col(Condition.status) != "confirmed")
@@ -75,74 +182,44 @@ def _page(
         .correlate(Proposal)
         .scalar_subquery()
     )
-    columns: list[Any] = [Proposal, User.name, OrgUnit.name, open_conditions, votes]
+    columns: list[Any] = [
+        Proposal.id,
+        Proposal.title,
+        Proposal.kind,
+        Proposal.status,
+        Proposal.current_body,
+        Proposal.stage_entered_at,
+        User.name,
+        OrgUnit.name,
+        open_conditions,
+        votes,
+    ]
     if counted:
         columns.append(func.count().over())
-    stmt = (
+    return (
         sa_select(*columns)
         .join(User, col(User.id) == Proposal.owner_id)
         .join(OrgUnit, col(OrgUnit.id) == Proposal.org_unit_id)
-        .options(defer(Proposal.content))  # type: ignore[arg-type]  # lists never show the elements
-        .where(*where)
+        .where(where)
         .order_by(col(Proposal.stage_entered_at), col(Proposal.id))
-        .offset(offset)
-        .limit(limit)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
     )
-    result = session.execute(stmt).all()
-    rows = [
+
+
+def _rows(result: Any, now: datetime) -> list[Row]:
+    return [
         Row(
-            proposal=r[0],
-            owner_name=r[1],
-            faculty=r[2],
-            days_in_stage=max(0, (now - r[0].stage_entered_at).days),
-            open_conditions=r[3],
-            votes_cast=r[4],
+            id=r[0],
+            title=r[1],
+            kind=r[2],
+            status=r[3],
+            current_body=r[4],
+            owner_name=r[6],
+            faculty=r[7],
+            days_in_stage=max(0, (now - r[5]).days),
+            open_conditions=int(r[8]),
+            votes_cast=int(r[9]),
         )
         for r in result
     ]
-    total = int(result[0][5]) if counted and result else None
-    return rows, total
-
-
-def awaiting(session: Session, actor: Actor, *, offset: int, limit: int, now: datetime) -> tuple[list[Row], int]:
-    where = _awaiting_filter(actor)
-    rows, total = _page(session, [where], offset=offset, limit=limit, now=now, counted=True)
-    if total is None:  # an empty page: count separately (zero, or an offset past the end)
-        total = session.exec(select(func.count()).select_from(Proposal).where(where)).one()
-    return rows, total
-
-
-@dataclass(frozen=True)
-class PipelineFilter:
-    status: str | None = None
-    org_unit_id: int | None = None
-    kind: str | None = None
-    with_open_conditions: bool = False
-    q: str = ""
-
-
-def pipeline(
-    session: Session, filters: PipelineFilter, *, offset: int, limit: int, now: datetime
-) -> tuple[list[Row], int, dict[str, int]]:
-    """Every proposal not yet finished (and published ones with open conditions), oldest in stage first.
-    Also returns the count per status for the stage summary."""
-    active = col(Proposal.status).not_in(["published", "rejected", "withdrawn"])
-    # Uncorrelated IN: evaluated once (a hashed subplan on PostgreSQL), not once per proposal row.
-    has_open = col(Proposal.id).in_(select(Condition.proposal_id).where(Condition.status != "confirmed"))
-    where: list[ColumnElement[bool]] = [or_(active, has_open)]
-    if filters.org_unit_id:
-        where.append(col(Proposal.org_unit_id) == filters.org_unit_id)
-    if filters.kind:
-        where.append(col(Proposal.kind) == filters.kind)
-    if filters.with_open_conditions:
-        where.append(has_open)
-    if filters.q:
-        where.append(col(Proposal.title).ilike(f"%{filters.q}%"))
-    counts = dict(
-        session.exec(select(Proposal.status, func.count()).where(*where).group_by(col(Proposal.status))).all()
-    )
-    if filters.status:
-        where.append(col(Proposal.status) == filters.status)
-    total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
-    rows, _ = _page(session, where, offset=offset, limit=limit, now=now, counted=False)
-    return rows, total, counts

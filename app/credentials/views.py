@@ -52,14 +52,13 @@ def proposal_public(session: Session, proposal: Proposal, actor: Actor, policies
 
 
 def row_public(row: Row) -> RowPublic:
-    p = row.proposal
     return RowPublic(
-        id=p.id or 0,
-        title=p.title,
-        kind=p.kind,
-        status=p.status,
-        status_label=service.STATE_LABELS[p.status],
-        current_body=p.current_body,
+        id=row.id,
+        title=row.title,
+        kind=row.kind,
+        status=row.status,
+        status_label=service.STATE_LABELS[row.status],
+        current_body=row.current_body,
         owner=row.owner_name,
         faculty=row.faculty,
         days_in_stage=row.days_in_stage,

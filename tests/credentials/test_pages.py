@@ -341,3 +341,11 @@ def test_changing_the_kind_updates_which_elements_are_required(client: TestClien
     standalone = post_form(client, "/proposals/check?field=kind", {"kind": "standalone"}, headers=headers)
     evidence = standalone.text.split('id="el-labour_market_evidence"')[1].split('id="el-')[0]
     assert 'aria-required="true"' in evidence
+
+
+def test_pipeline_search_treats_wildcards_literally(client: TestClient, db: Session, policies: Policies) -> None:
+    submitted(db, policies, content=complete_content(title="Rate 100% online"))
+    submitted(db, policies, content=complete_content(title="Rate 1000 online"))
+    login(client, "qa@example.org")
+    rows = client.get("/api/v1/pipeline?q=100%25", headers=api_headers(client)).json()["items"]
+    assert [r["title"] for r in rows] == ["Rate 100% online"]
