@@ -119,6 +119,8 @@ class Vote(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("proposal_id", "review_round", "voter_id"),
         Index("ix_vote_round", "proposal_id", "review_round"),
+        # What a member has voted on, read from the index alone ("awaiting my decision").
+        Index("ix_vote_voter", "voter_id", "proposal_id", "review_round"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -126,7 +128,7 @@ class Vote(SQLModel, table=True):
     review_round: int
     body: str = Field(max_length=30)
     committee_id: int = Field(foreign_key="committee.id")
-    voter_id: int = Field(foreign_key="user_account.id", index=True)
+    voter_id: int = Field(foreign_key="user_account.id")
     choice: str = Field(max_length=30)
     comment: str = ""
     conditions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

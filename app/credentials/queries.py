@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, false, func, or_
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, false, func, or_, tuple_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -64,18 +64,15 @@ def _awaiting_where(shape: Shape) -> ColumnElement[bool]:
             clause = and_(clause, col(Proposal.org_unit_id) == bindparam(f"unit_{i}"))
         bodies.append(clause)
     actor_id: BindParameter[int] = bindparam("actor_id")
-    voted = sa_select(col(Vote.proposal_id)).where(
-        col(Vote.voter_id) == actor_id,
-        col(Vote.proposal_id) == Proposal.id,
-        col(Vote.review_round) == Proposal.review_round,
-    )
+    # Uncorrelated: the member's (proposal, round) pairs are read once from ix_vote_voter and hashed.
+    voted = sa_select(col(Vote.proposal_id), col(Vote.review_round)).where(col(Vote.voter_id) == actor_id)
     mine = sa_select(col(CoProposer.proposal_id)).where(col(CoProposer.user_id) == actor_id)
     return and_(
         col(Proposal.status).in_(sorted(REVIEW_STATES)),
         or_(*bodies),
         col(Proposal.owner_id) != actor_id,
         col(Proposal.id).not_in(mine),
-        ~voted.exists(),
+        tuple_(col(Proposal.id), col(Proposal.review_round)).not_in(voted),
     )
 
 
