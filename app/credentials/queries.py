@@ -122,17 +122,21 @@ class PipelineFilter:
 
 @lru_cache(maxsize=64)
 def _pipeline_where(shape: tuple[bool, bool, bool, bool]) -> list[ColumnElement[bool]]:
-    """Every proposal not yet finished, and finished ones with open conditions."""
+    """Proposals in the approval pipeline (not finished); with ``open_only``, every proposal, finished ones
+    included, that still has a condition to meet."""
     by_faculty, by_kind, open_only, by_title = shape
-    # Uncorrelated IN: evaluated once (a hashed subplan on PostgreSQL), not once per proposal row.
-    has_open = col(Proposal.id).in_(sa_select(col(Condition.proposal_id)).where(col(Condition.status) != "confirmed"))
-    where: list[ColumnElement[bool]] = [or_(col(Proposal.status).not_in(FINISHED), has_open)]
+    where: list[ColumnElement[bool]] = []
+    if open_only:
+        # Uncorrelated IN: evaluated once (a hashed subplan on PostgreSQL), not once per proposal row.
+        where.append(
+            col(Proposal.id).in_(sa_select(col(Condition.proposal_id)).where(col(Condition.status) != "confirmed"))
+        )
+    else:
+        where.append(col(Proposal.status).not_in(FINISHED))
     if by_faculty:
         where.append(col(Proposal.org_unit_id) == bindparam("org_unit_id"))
     if by_kind:
         where.append(col(Proposal.kind) == bindparam("kind"))
-    if open_only:
-        where.append(has_open)
     if by_title:
         where.append(col(Proposal.title).ilike(bindparam("q"), escape="\\"))
     return where

@@ -69,7 +69,8 @@ def panels(session: Session, actor: Actor) -> list[Panel]:
             Panel(
                 "Pipeline",
                 figures=figures,
-                links=[("/pipeline", "Open the pipeline")],
+                links=[("/pipeline", "Open the pipeline")]
+                + ([("/pipeline?open_conditions=1", "Follow up open conditions")] if open_conditions else []),
                 empty="No proposals are in the approval pipeline.",
             )
         )
