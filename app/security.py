@@ -10,11 +10,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
+from sqlalchemy import BindParameter, CompoundSelect, bindparam, false, literal, null, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from app.db import SessionDep, utcnow
@@ -104,32 +106,54 @@ class Actor:
         return labels
 
 
+def _actor_facts_stmt() -> CompoundSelect[Any]:
+    """Roles and committee memberships of one user (``:uid``) in one round trip: every request needs both."""
+    uid: BindParameter[int] = bindparam("uid")
+    roles = sa_select(literal("role"), col(UserRole.role), null(), null(), null(), false()).where(
+        col(UserRole.user_id) == uid
+    )
+    memberships = (
+        sa_select(
+            literal("member"),
+            col(Committee.kind),
+            col(Committee.id),
+            col(Committee.name),
+            col(Committee.org_unit_id),
+            col(CommitteeMember.is_chair),
+        )
+        .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
+        .where(col(CommitteeMember.user_id) == uid)
+    )
+    return union_all(roles, memberships)
+
+
+_ACTOR_FACTS = _actor_facts_stmt()
+
+
 def load_actor(session: Session, user: User) -> Actor:
     assert user.id is not None
-    roles = frozenset(Role(r) for r in session.exec(select(UserRole.role).where(UserRole.user_id == user.id)))
-    rows = session.exec(
-        select(CommitteeMember, Committee)
-        .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
-        .where(CommitteeMember.user_id == user.id)
-        .order_by(col(Committee.name))
-    ).all()
-    memberships = tuple(
-        Membership(
-            committee_id=c.id or 0,
-            committee_name=c.name,
-            kind=CommitteeKind(c.kind),
-            org_unit_id=c.org_unit_id,
-            is_chair=m.is_chair,
-        )
-        for m, c in rows
-    )
+    roles: set[Role] = set()
+    memberships: list[Membership] = []
+    for what, value, committee_id, name, org_unit_id, is_chair in session.execute(_ACTOR_FACTS, {"uid": user.id}):
+        if what == "role":
+            roles.add(Role(value))
+        else:
+            memberships.append(
+                Membership(
+                    committee_id=committee_id,
+                    committee_name=name,
+                    kind=CommitteeKind(value),
+                    org_unit_id=org_unit_id,
+                    is_chair=bool(is_chair),
+                )
+            )
     return Actor(
         id=user.id,
         name=user.name,
         email=user.email,
         org_unit_id=user.org_unit_id,
-        roles=roles,
-        memberships=memberships,
+        roles=frozenset(roles),
+        memberships=tuple(sorted(memberships, key=lambda m: m.committee_name)),
     )
 
 

@@ -2,7 +2,7 @@
 
 Creates a fresh database ``mcqa_bench_<random>`` on the server of ``TEST_DATABASE_URL``, migrates it, fills it
 with ``bench.generate``, starts the app under uvicorn with two worker processes, warms it up, then sends a fixed
-number of requests per scenario from concurrent clients (threads, each with its own ``httpx.Client`` and bearer
+number of requests per scenario from concurrent clients (processes, each with its own ``httpx.Client`` and bearer
 token) and writes ``bench/results.json``. The server is stopped and the database dropped at the end, whatever
 happened. The exit code is 0 even when a latency target is missed: the table says which.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import secrets
 import signal
@@ -30,7 +31,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
@@ -125,36 +125,28 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return cuts[round(q) - 1]
 
 
-def run_scenario(
-    base_url: str, scenario: Scenario, tokens: list[str], *, requests: int, concurrency: int, warmup: int
-) -> Result:
-    def client(k: int) -> httpx.Client:
-        headers = {"accept": "text/html" if scenario.call(0).method == "GET" else "application/json"}
-        if scenario.role is not None:
-            headers["authorization"] = f"Bearer {tokens[k % len(tokens)]}"
-        return httpx.Client(base_url=base_url, headers=headers, timeout=60.0, follow_redirects=False)
-
-    clients = [client(k) for k in range(concurrency)]
-    for i in range(warmup):
-        call = scenario.call(i)
-        with contextlib.suppress(httpx.HTTPError):
-            clients[i % concurrency].request(call.method, call.path, json=call.json)
-
-    lock = threading.Lock()
-    next_index = iter(range(requests))
+def _client_process(
+    base_url: str,
+    scenario: Scenario,
+    headers: dict[str, str],
+    counter: Any,
+    requests: int,
+    barrier: Any,
+    results: Any,
+) -> None:
+    """One client in its own process, so that clients never wait for each other's interpreter lock: what is
+    timed is the server, as for clients on other machines. Takes request numbers from a shared counter."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     sample_error = ""
-    start = threading.Barrier(concurrency + 1)
-
-    def work(http: httpx.Client) -> None:
-        nonlocal sample_error
-        start.wait()
+    with httpx.Client(base_url=base_url, headers=headers, timeout=60.0, follow_redirects=False) as http:
+        barrier.wait()
         while True:
-            with lock:
-                i = next(next_index, None)
-            if i is None:
-                return
+            with counter.get_lock():
+                i = counter.value
+                counter.value += 1
+            if i >= requests:
+                break
             call = scenario.call(i)
             began = time.perf_counter()
             try:
@@ -162,24 +154,49 @@ def run_scenario(
                 status, body = response.status_code, response.text
             except httpx.HTTPError as exc:
                 status, body = 0, f"{type(exc).__name__}: {exc}"
-            elapsed = (time.perf_counter() - began) * 1000
-            with lock:
-                latencies.append(elapsed)
-                statuses[status] += 1
-                if not 200 <= status < 300 and not sample_error:
-                    sample_error = f"{status}: {' '.join(body.split())[:300]}"
+            latencies.append((time.perf_counter() - began) * 1000)
+            statuses[status] += 1
+            if not 200 <= status < 300 and not sample_error:
+                sample_error = f"{status}: {' '.join(body.split())[:300]}"
+    results.put((latencies, dict(statuses), sample_error))
 
-    threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in clients]
-    for t in threads:
-        t.start()
-    start.wait()
+
+def run_scenario(
+    base_url: str, scenario: Scenario, tokens: list[str], *, requests: int, concurrency: int, warmup: int
+) -> Result:
+    def headers(k: int) -> dict[str, str]:
+        result = {"accept": "text/html" if scenario.call(0).method == "GET" else "application/json"}
+        if scenario.role is not None:
+            result["authorization"] = f"Bearer {tokens[k % len(tokens)]}"
+        return result
+
+    with httpx.Client(base_url=base_url, headers=headers(0), timeout=60.0) as warm:
+        for i in range(warmup):
+            call = scenario.call(i)
+            with contextlib.suppress(httpx.HTTPError):
+                warm.request(call.method, call.path, json=call.json)
+
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("i", 0)
+    barrier = ctx.Barrier(concurrency + 1)
+    queue = ctx.Queue()
+    processes = [
+        ctx.Process(target=_client_process, args=(base_url, scenario, headers(k), counter, requests, barrier, queue))
+        for k in range(concurrency)
+    ]
+    for process in processes:
+        process.start()
+    barrier.wait()
     began = time.perf_counter()
-    for t in threads:
-        t.join()
+    collected = [queue.get(timeout=600) for _ in processes]
     wall = time.perf_counter() - began
-    for c in clients:
-        c.close()
-    latencies.sort()
+    for process in processes:
+        process.join(timeout=30)
+    latencies = sorted(ms for part, _, _ in collected for ms in part)
+    statuses: Counter[int] = Counter()
+    for _, counts, _ in collected:
+        statuses.update(counts)
+    sample_error = next((err for _, _, err in collected if err), "")
     errors = sum(n for status, n in statuses.items() if not 200 <= status < 300)
     return Result(
         name=scenario.name,
