@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -49,6 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = start_scheduler(engine, settings.scheduler_interval_seconds) if settings.run_scheduler else None
         log.info("started", mode=settings.mode.value, database=engine.dialect.name, policies=policies.versions)
+        # Objects made at start-up (modules, templates, compiled statements) live as long as the process:
+        # keep them out of the garbage collector's work, which otherwise pauses requests to re-scan them.
+        gc.collect()
+        gc.freeze()
         yield
         if scheduler is not None:
             scheduler.shutdown(wait=False)

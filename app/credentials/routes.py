@@ -90,7 +90,6 @@ def update_proposal(
 
 @router.post("/proposals/{proposal_id}/submit", response_model=ProposalPublic)
 def submit(proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> ProposalPublic:
-    service.get_proposal(session, proposal_id, actor)
     return views.proposal_public(session, service.submit(session, proposal_id, actor, policies), actor, policies)
 
 
@@ -98,20 +97,17 @@ def submit(proposal_id: int, session: SessionDep, actor: CurrentActor, policies:
 def withdraw(
     proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep, comment: str = ""
 ) -> ProposalPublic:
-    service.get_proposal(session, proposal_id, actor)
     proposal = service.withdraw(session, proposal_id, actor, policies, comment)
     return views.proposal_public(session, proposal, actor, policies)
 
 
 @router.post("/proposals/{proposal_id}/publish", response_model=ProposalPublic)
 def publish(proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> ProposalPublic:
-    service.get_proposal(session, proposal_id, actor)
     return views.proposal_public(session, service.publish_by(session, proposal_id, actor, policies), actor, policies)
 
 
 @router.post("/proposals/{proposal_id}/votes", response_model=VoteOut, summary="Cast or change my vote")
 def vote(proposal_id: int, data: VoteIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> VoteOut:
-    service.get_proposal(session, proposal_id, actor)
     result = service.cast_vote(
         session,
         proposal_id,

@@ -119,15 +119,27 @@ def load_ctx(session: Session, proposal: Proposal) -> Ctx:
     co = set(session.exec(select(CoProposer.user_id).where(CoProposer.proposal_id == proposal.id)))
     ctx = Ctx(proposal=proposal, proposer_ids={proposal.owner_id, *co})
     if proposal.current_body:
-        ctx.committee = committee_for(session, CommitteeKind(proposal.current_body), proposal.org_unit_id)
-        members = session.exec(
-            select(CommitteeMember.user_id, CommitteeMember.is_chair).where(
-                CommitteeMember.committee_id == ctx.committee.id
-            )
-        ).all()
-        ctx.member_ids = {uid for uid, _ in members}
-        ctx.chair_id = next((uid for uid, chair in members if chair), None)
+        body = CommitteeKind(proposal.current_body)
+        stmt = (
+            select(Committee, CommitteeMember.user_id, CommitteeMember.is_chair)
+            .outerjoin(CommitteeMember, col(CommitteeMember.committee_id) == Committee.id)
+            .where(Committee.kind == body.value)
+        )
+        if body is CommitteeKind.faculty_council:
+            stmt = stmt.where(Committee.org_unit_id == proposal.org_unit_id)
+        rows = session.exec(stmt).all()
+        if not rows:
+            raise _no_committee(body)
+        ctx.committee = rows[0][0]
+        ctx.member_ids = {uid for _, uid, _ in rows if uid is not None}
+        ctx.chair_id = next((uid for _, uid, chair in rows if chair), None)
     return ctx
+
+
+def _no_committee(body: CommitteeKind) -> Conflict:
+    return Conflict(
+        f"No {COMMITTEE_KIND_LABELS[body].lower()} is set up for this proposal. Ask an administrator to create it."
+    )
 
 
 def committee_for(session: Session, body: CommitteeKind, org_unit_id: int) -> Committee:
@@ -136,18 +148,24 @@ def committee_for(session: Session, body: CommitteeKind, org_unit_id: int) -> Co
         stmt = stmt.where(Committee.org_unit_id == org_unit_id)
     committee = session.exec(stmt).first()
     if committee is None:
-        raise Conflict(
-            f"No {COMMITTEE_KIND_LABELS[body].lower()} is set up for this proposal. Ask an administrator to create it."
-        )
+        raise _no_committee(body)
     return committee
 
 
 def can_view(session: Session, proposal: Proposal, actor: Actor) -> bool:
-    if actor.is_admin or actor.is_qa_officer or actor.id == proposal.owner_id:
+    if _may_view(proposal, {proposal.owner_id}, actor):
         return True
-    if session.exec(
-        select(CoProposer.id).where(CoProposer.proposal_id == proposal.id, CoProposer.user_id == actor.id)
-    ).first():
+    return (
+        session.exec(
+            select(CoProposer.id).where(CoProposer.proposal_id == proposal.id, CoProposer.user_id == actor.id)
+        ).first()
+        is not None
+    )
+
+
+def _may_view(proposal: Proposal, proposer_ids: set[int], actor: Actor) -> bool:
+    """Proposers, the QA office, administrators and members of the bodies on its route see a proposal."""
+    if actor.is_admin or actor.is_qa_officer or actor.id in proposer_ids:
         return True
     return any(
         (m.kind.value in proposal.route or m.kind.value == proposal.current_body)
@@ -170,6 +188,15 @@ def _lock(session: Session, proposal_id: int) -> Proposal:
     if proposal is None:
         raise NotFound(f"There is no proposal {proposal_id}.")
     return proposal
+
+
+def _locked_ctx(session: Session, proposal_id: int, actor: Actor) -> Ctx:
+    """The locked proposal with its context, or a 404 for someone who may not see it."""
+    proposal = _lock(session, proposal_id)
+    ctx = load_ctx(session, proposal)
+    if not _may_view(proposal, ctx.proposer_ids, actor):
+        raise NotFound(f"There is no proposal {proposal_id} that you can see.")
+    return ctx
 
 
 # --- permissions: evaluated for the buttons, and again before firing ------------------------------
@@ -406,8 +433,8 @@ def update_proposal(
     values: dict[str, Any],
     co_proposers: list[int] | None = None,
 ) -> tuple[Proposal, el.Check]:
-    proposal = _lock(session, proposal_id)
-    ctx = load_ctx(session, proposal)
+    ctx = _locked_ctx(session, proposal_id, actor)
+    proposal = ctx.proposal
     _require(ctx, "edit", actor)
     content, check = _validated(session, values, policies, el.Kind(proposal.kind))
     changed = sorted(k for k in set(content) | set(proposal.content) if content.get(k) != proposal.content.get(k))
@@ -455,8 +482,8 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> Proposal:
-    proposal = _lock(session, proposal_id)
-    ctx = load_ctx(session, proposal)
+    ctx = _locked_ctx(session, proposal_id, actor)
+    proposal = ctx.proposal
     _require(ctx, "submit", actor)
     kind = el.Kind(proposal.kind)
     elements, errors = el.parse(proposal.content)
@@ -511,8 +538,8 @@ def _route_for(session: Session, proposal: Proposal, policies: Policies) -> list
 
 
 def withdraw(session: Session, proposal_id: int, actor: Actor, policies: Policies, comment: str = "") -> Proposal:
-    proposal = _lock(session, proposal_id)
-    ctx = load_ctx(session, proposal)
+    ctx = _locked_ctx(session, proposal_id, actor)
+    proposal = ctx.proposal
     _require(ctx, "withdraw", actor)
     fire(session, ctx, "withdraw", actor, policies, comment=comment)
     return proposal
@@ -569,8 +596,8 @@ def cast_vote(
     comment: str = "",
     conditions: list[dict[str, Any]] | None = None,
 ) -> VoteResult:
-    proposal = _lock(session, proposal_id)
-    ctx = load_ctx(session, proposal)
+    ctx = _locked_ctx(session, proposal_id, actor)
+    proposal = ctx.proposal
     _require(ctx, "vote", actor)
     comment = comment.strip()
     if choice in (Choice.request_changes, Choice.reject) and not comment:
@@ -578,13 +605,8 @@ def cast_vote(
         raise PolicyViolation(f"Say {what}: a comment is required.", errors={"comment": "Required for this vote."})
     cleaned = _parse_conditions(choice, conditions or [])
     assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
-    vote = session.exec(
-        select(Vote).where(
-            Vote.proposal_id == proposal.id,
-            Vote.review_round == proposal.review_round,
-            Vote.voter_id == actor.id,
-        )
-    ).first()
+    votes = round_votes(session, proposal)
+    vote = next((v for v in votes if v.voter_id == actor.id), None)
     action = "vote.changed" if vote else "vote.cast"
     if vote is None:
         vote = Vote(
@@ -595,6 +617,7 @@ def cast_vote(
             voter_id=actor.id,
             choice=choice.value,
         )
+        votes.append(vote)
     vote.choice, vote.comment, vote.conditions, vote.updated_at = choice.value, comment, cleaned, utcnow()
     session.add(vote)
     audit.record(
@@ -614,7 +637,7 @@ def cast_vote(
         },
     )
     session.flush()
-    decision = _decide_if_ready(session, ctx, policies)
+    decision = _decide_if_ready(session, ctx, policies, votes)
     return VoteResult(proposal=proposal, vote=vote, decision=decision)
 
 
@@ -628,11 +651,11 @@ def round_votes(session: Session, proposal: Proposal) -> list[Vote]:
     )
 
 
-def _decide_if_ready(session: Session, ctx: Ctx, policies: Policies) -> Decision | None:
+def _decide_if_ready(session: Session, ctx: Ctx, policies: Policies, votes: list[Vote]) -> Decision | None:
+    """Apply the body's rule to the votes of the current round (just read and updated by the caller)."""
     proposal = ctx.proposal
     body = CommitteeKind(proposal.current_body or "")
     rule = policies.approval.voting[body]
-    votes = round_votes(session, proposal)
     ballots = [Ballot(v.voter_id, Choice(v.choice)) for v in votes]
     outcome = decide(rule, ballots, ctx.eligible_ids, ctx.chair_id)
     if outcome is None:
@@ -698,8 +721,8 @@ def _decide_if_ready(session: Session, ctx: Ctx, policies: Policies) -> Decision
 
 
 def publish_by(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> Proposal:
-    proposal = _lock(session, proposal_id)
-    ctx = load_ctx(session, proposal)
+    ctx = _locked_ctx(session, proposal_id, actor)
+    proposal = ctx.proposal
     _require(ctx, "publish", actor)
     publish(session, ctx, actor, policies)
     return proposal

@@ -1,8 +1,9 @@
 """Every (state, action, actor role) combination: allowed, or refused with the right error.
 
 States are set up directly (with the audit row the flush guard requires); each action is then attempted through
-the service as each kind of actor. A refusal for a state that does not allow the action at all is a 409
-(TransitionNotAllowed); an action possible in that state but not for that actor is a 403 (PermissionDenied).
+the service as each kind of actor. Someone who may not see the proposal gets a 404 (NotFound); a refusal for a
+state that does not allow the action at all is a 409 (TransitionNotAllowed); an action possible in that state
+but not for that actor is a 403 (PermissionDenied).
 final_body_review is left out: the shipped policy routes no kind through a final body.
 """
 
@@ -17,7 +18,7 @@ from app.audit import service as audit
 from app.credentials import service
 from app.credentials.models import Proposal
 from app.credentials.voting import Choice
-from app.errors import DomainError, PermissionDenied, TransitionNotAllowed
+from app.errors import DomainError, NotFound, PermissionDenied, TransitionNotAllowed
 from app.policies import Policies
 from app.security import Actor
 from app.workflows.approval import BODY_OF_REVIEW_STATE
@@ -58,6 +59,8 @@ def role_emails(state: str) -> dict[str, str]:
 
 
 def expected(state: str, action: str, role: str) -> type[DomainError] | None:
+    if role == "outsider":
+        return NotFound  # someone who may not see the proposal learns nothing about it, not even its state
     possible = {
         "edit": state in {"draft", "changes_requested"},
         "submit": state in {"draft", "changes_requested"},
