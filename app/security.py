@@ -192,13 +192,17 @@ def authenticate(session: Session, email: str, password: str, ip: str, settings:
 # --- request dependencies ------------------------------------------------------------------------
 
 
+# Built once: every API request runs it.
+_TOKEN_OWNER = (
+    select(ApiToken, User)
+    .join(User, col(User.id) == ApiToken.user_id)
+    .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
+)
+
+
 def _user_from_bearer(session: Session, header: str) -> User | None:
     token = header.removeprefix("Bearer ").strip()
-    found = session.exec(
-        select(ApiToken, User)
-        .join(User, col(User.id) == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
-    ).first()
+    found = session.exec(_TOKEN_OWNER, params={"token_hash": hash_token(token)}).first()
     if found is None:
         raise NotAuthenticated("The API token is not valid or has been revoked.")
     row, user = found
