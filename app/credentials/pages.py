@@ -515,15 +515,15 @@ def pipeline(
         with_open_conditions=open_conditions in ("1", "true", "on"),
         q=q,
     )
-    rows, total, counts = queries.pipeline(session, filters, offset=page.offset, limit=page.limit, now=utcnow())
+    result = queries.pipeline(session, filters, offset=page.offset, limit=page.limit, now=utcnow())
     ctx = {
-        "rows": rows,
-        "total": total,
+        "rows": result.rows,
+        "total": result.total,
         "page": page,
-        "counts": counts,
+        "counts": result.counts,
         "labels": service.STATE_LABELS,
         "filters": filters,
-        "faculties": org_service.list_org_units(session),
+        "faculties": result.faculties,
         "kinds": el.KIND_LABELS,
         "query": request.url.query,
     }

@@ -144,7 +144,15 @@ def _pipeline_where(shape: tuple[bool, bool, bool, bool]) -> list[ColumnElement[
 
 @lru_cache(maxsize=64)
 def _pipeline_counts_stmt(shape: tuple[bool, bool, bool, bool]) -> Select[*tuple[Any, ...]]:
-    return sa_select(col(Proposal.status), func.count()).where(*_pipeline_where(shape)).group_by(col(Proposal.status))
+    """Counts per faculty and status, every faculty listed even without proposals: one statement gives the stage
+    summary and the faculty filter's options."""
+    matching = and_(col(Proposal.org_unit_id) == OrgUnit.id, *_pipeline_where(shape))
+    return (
+        sa_select(col(OrgUnit.id), col(OrgUnit.name), col(Proposal.status), func.count(col(Proposal.id)))
+        .select_from(OrgUnit)
+        .outerjoin(Proposal, matching)
+        .group_by(col(OrgUnit.id), col(OrgUnit.name), col(Proposal.status))
+    )
 
 
 @lru_cache(maxsize=128)
@@ -155,16 +163,27 @@ def _pipeline_page_stmt(shape: tuple[bool, bool, bool, bool], by_status: bool) -
     return _page_stmt(and_(*where), counted=False)
 
 
-def pipeline(
-    session: Session, filters: PipelineFilter, *, offset: int, limit: int, now: datetime
-) -> tuple[list[Row], int, dict[str, int]]:
-    """A page of the pipeline, oldest in stage first, its total, and the count per status for the stage summary."""
+@dataclass(frozen=True)
+class PipelinePage:
+    rows: list[Row]
+    total: int
+    counts: dict[str, int]  # per status, for the stage summary
+    faculties: list[tuple[int, str]]  # every faculty, for the filter
+
+
+def pipeline(session: Session, filters: PipelineFilter, *, offset: int, limit: int, now: datetime) -> PipelinePage:
+    """A page of the pipeline, oldest in stage first, with its total, the count per status and the faculties."""
     shape, params = filters.shape(), filters.params()
-    counts = {status: int(n) for status, n in session.execute(_pipeline_counts_stmt(shape), params).all()}
+    counts: dict[str, int] = {}
+    faculties: dict[int, str] = {}
+    for unit_id, unit_name, status, n in session.execute(_pipeline_counts_stmt(shape), params):
+        faculties[unit_id] = unit_name
+        if status is not None:
+            counts[status] = counts.get(status, 0) + int(n)
     total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
     page = _pipeline_page_stmt(shape, filters.status is not None)
     result = session.execute(page, {**params, "offset": offset, "limit": limit}).all()
-    return _rows(result, now), total, counts
+    return PipelinePage(_rows(result, now), total, counts, sorted(faculties.items(), key=lambda f: f[1]))
 
 
 # --- one statement per page ----------------------------------------------------------------------

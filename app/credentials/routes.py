@@ -267,8 +267,10 @@ def pipeline(
     if not (actor.in_qa_office or actor.is_admin):
         raise PermissionDenied("The pipeline is for the QA office.")
     filters = queries.PipelineFilter(status_, org_unit_id, kind.value if kind else None, open_conditions, q)
-    rows, total, _ = queries.pipeline(session, filters, offset=page.offset, limit=page.limit, now=utcnow())
-    return Page(items=[views.row_public(r) for r in rows], total=total, offset=page.offset, limit=page.limit)
+    result = queries.pipeline(session, filters, offset=page.offset, limit=page.limit, now=utcnow())
+    return Page(
+        items=[views.row_public(r) for r in result.rows], total=result.total, offset=page.offset, limit=page.limit
+    )
 
 
 @router.get("/workflow/diagram", response_class=PlainTextResponse, summary="The approval workflow as Mermaid")
