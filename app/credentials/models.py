@@ -46,13 +46,16 @@ class Proposal(SQLModel, table=True):
     __table_args__ = (
         # Covers the "awaiting my decision" and pipeline filters, so counts read the index only.
         Index("ix_proposal_stage", "status", "current_body", "org_unit_id", "owner_id", "review_round", "id"),
-        # The pipeline: proposals not finished, oldest in stage first. Partial, so the scan never wades through
-        # years of finished proposals; queries must state the same predicate literally (NOT_FINISHED_SQL).
+        # The pipeline: proposals not finished, oldest in stage first, and its counts by faculty and status from
+        # the index alone. Partial, so scans never wade through years of finished proposals; queries must state
+        # the same predicate literally (NOT_FINISHED_SQL).
         Index(
             "ix_proposal_open_by_age",
             "stage_entered_at",
             "id",
             "status",
+            "org_unit_id",
+            "kind",
             postgresql_where=text(NOT_FINISHED_SQL),
             sqlite_where=text(NOT_FINISHED_SQL),
         ),
