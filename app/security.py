@@ -134,7 +134,9 @@ def load_actor(session: Session, user: User) -> Actor:
     assert user.id is not None
     roles: set[Role] = set()
     memberships: list[Membership] = []
-    for what, value, committee_id, name, org_unit_id, is_chair in session.execute(_ACTOR_FACTS, {"uid": user.id}):
+    for what, value, committee_id, name, org_unit_id, is_chair in session.connection().execute(
+        _ACTOR_FACTS, {"uid": user.id}
+    ):
         if what == "role":
             roles.add(Role(value))
         else:

@@ -1,7 +1,7 @@
 """Read-side lists: what awaits a member's decision, and the QA office's pipeline.
 
 A page of rows is one statement (owner, faculty, open conditions and votes of the current round joined in),
-whatever the page size, and returns plain rows rather than ORM objects. The statements are built once per
+whatever the page size, run on the session's connection as plain Core (no ORM objects, no ORM execution layer). The statements are built once per
 *shape* (which filters are present, which bodies the member sits on) with bound parameters for the values, so a
 request only binds values to a statement SQLAlchemy has already compiled: these lists are the busiest pages.
 """
@@ -84,7 +84,7 @@ def awaiting_count(session: Session, actor: Actor) -> int:
     if not actor.memberships:
         return 0
     shape, params = _shape(actor)
-    return int(session.execute(_awaiting_count_stmt(shape), params).scalar_one())
+    return int(session.connection().execute(_awaiting_count_stmt(shape), params).scalar_one())
 
 
 @lru_cache(maxsize=128)
@@ -94,7 +94,9 @@ def _awaiting_page_stmt(shape: Shape) -> Select[*tuple[Any, ...]]:
 
 def awaiting(session: Session, actor: Actor, *, offset: int, limit: int, now: datetime) -> tuple[list[Row], int]:
     shape, params = _shape(actor)
-    result = session.execute(_awaiting_page_stmt(shape), {**params, "offset": offset, "limit": limit}).all()
+    result = (
+        session.connection().execute(_awaiting_page_stmt(shape), {**params, "offset": offset, "limit": limit}).all()
+    )
     if result:
         return _rows(result, now), int(result[0][-1])
     return [], awaiting_count(session, actor)  # an empty page: zero, or an offset past the end
@@ -176,13 +178,13 @@ def pipeline(session: Session, filters: PipelineFilter, *, offset: int, limit: i
     shape, params = filters.shape(), filters.params()
     counts: dict[str, int] = {}
     faculties: dict[int, str] = {}
-    for unit_id, unit_name, status, n in session.execute(_pipeline_counts_stmt(shape), params):
+    for unit_id, unit_name, status, n in session.connection().execute(_pipeline_counts_stmt(shape), params):
         faculties[unit_id] = unit_name
         if status is not None:
             counts[status] = counts.get(status, 0) + int(n)
     total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
     page = _pipeline_page_stmt(shape, filters.status is not None)
-    result = session.execute(page, {**params, "offset": offset, "limit": limit}).all()
+    result = session.connection().execute(page, {**params, "offset": offset, "limit": limit}).all()
     return PipelinePage(_rows(result, now), total, counts, sorted(faculties.items(), key=lambda f: f[1]))
 
 
