@@ -10,12 +10,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
-from sqlalchemy import BindParameter, CompoundSelect, bindparam, false, literal, null, union_all
+from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, false, literal, null, union_all, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
@@ -130,7 +130,16 @@ def _actor_facts_stmt() -> CompoundSelect[Any]:
 _ACTOR_FACTS = _actor_facts_stmt()
 
 
-def load_actor(session: Session, user: User) -> Actor:
+class UserLike(Protocol):
+    """A user row: the ORM object or a plain row with the same columns."""
+
+    id: int | None
+    name: str
+    email: str
+    org_unit_id: int | None
+
+
+def load_actor(session: Session, user: UserLike) -> Actor:
     assert user.id is not None
     roles: set[Role] = set()
     memberships: list[Membership] = []
@@ -194,35 +203,36 @@ def authenticate(session: Session, email: str, password: str, ip: str, settings:
 # --- request dependencies ------------------------------------------------------------------------
 
 
-# Built once: every API request runs it.
-_TOKEN_OWNER = (
-    select(ApiToken, User)
-    .join(User, col(User.id) == ApiToken.user_id)
+# Built once and run as Core: every request runs one of them.
+_USER_COLUMNS = (col(User.id), col(User.name), col(User.email), col(User.org_unit_id), col(User.is_active))
+_USER_BY_TOKEN: Select[*tuple[Any, ...]] = (
+    sa_select(*_USER_COLUMNS, col(ApiToken.id).label("token_id"), col(ApiToken.last_used_at))
+    .join(ApiToken, col(ApiToken.user_id) == User.id)
     .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
 )
+_USER_BY_ID = sa_select(*_USER_COLUMNS).where(col(User.id) == bindparam("uid"))
+_TOKEN_USED = update(ApiToken).where(col(ApiToken.id) == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
-def _user_from_bearer(session: Session, header: str) -> User | None:
+def _user_from_bearer(session: Session, header: str) -> Any:
     token = header.removeprefix("Bearer ").strip()
-    found = session.exec(_TOKEN_OWNER, params={"token_hash": hash_token(token)}).first()
-    if found is None:
+    row = session.connection().execute(_USER_BY_TOKEN, {"token_hash": hash_token(token)}).first()
+    if row is None:
         raise NotAuthenticated("The API token is not valid or has been revoked.")
-    row, user = found
     now = utcnow()
     # Recorded at most once a minute: a write on every call would serialise an integration's parallel requests.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        row.last_used_at = now
-        session.add(row)
-    return user
+        session.connection().execute(_TOKEN_USED, {"token_id": row.token_id, "now": now})
+    return row
 
 
 def optional_actor(request: Request, session: SessionDep) -> Actor | None:
     header = request.headers.get("authorization", "")
-    user: User | None = None
+    user: Any = None
     if header.startswith("Bearer "):
         user = _user_from_bearer(session, header)
     elif (uid := request.session.get(SESSION_USER_KEY)) is not None:
-        user = session.get(User, uid)
+        user = session.connection().execute(_USER_BY_ID, {"uid": uid}).first()
         if user is None or not user.is_active:
             request.session.clear()
             user = None

@@ -8,7 +8,7 @@ happened. The exit code is 0 even when a latency target is missed: the table say
 
 Settings (environment):
   TEST_DATABASE_URL   a PostgreSQL server URL (required; ``make bench`` starts a throwaway one)
-  BENCH_REQUESTS      requests per scenario (500)
+  BENCH_REQUESTS      requests per scenario (2000)
   BENCH_CONCURRENCY   concurrent clients (10)
   BENCH_SCALE         dataset scale, 1.0 = 10,000 proposals, 100,000 audit rows, 50,000 votes
   BENCH_WARMUP        requests per scenario before measuring (30)
@@ -300,7 +300,7 @@ def main() -> int:
     if not server_url.startswith("postgresql"):
         print("bench.run needs TEST_DATABASE_URL=postgresql+psycopg://... (make bench starts one).", file=sys.stderr)
         return 2
-    requests = env_int("BENCH_REQUESTS", 500)
+    requests = env_int("BENCH_REQUESTS", 2000)
     concurrency = env_int("BENCH_CONCURRENCY", 10)
     warmup = env_int("BENCH_WARMUP", 30)
     workers = env_int("BENCH_WORKERS", 2)

@@ -1,9 +1,10 @@
 """Read-side lists: what awaits a member's decision, and the QA office's pipeline.
 
 A page of rows is one statement (owner, faculty, open conditions and votes of the current round joined in),
-whatever the page size, run on the session's connection as plain Core (no ORM objects, no ORM execution layer). The statements are built once per
-*shape* (which filters are present, which bodies the member sits on) with bound parameters for the values, so a
-request only binds values to a statement SQLAlchemy has already compiled: these lists are the busiest pages.
+whatever the page size, run as plain Core on the session's connection (no ORM objects, no ORM execution layer).
+The statements are built once per *shape* (which filters are present, which bodies the member sits on) with
+bound parameters for the values, so a request only binds values to a statement SQLAlchemy has already compiled:
+these lists are the busiest pages.
 """
 
 from __future__ import annotations
