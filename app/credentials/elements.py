@@ -162,6 +162,10 @@ class FieldSpec:
     hint: str = ""
     eu_element: bool = False  # one of the EU standard elements (Annex I) describing the offer
 
+    @property
+    def unbundled_only(self) -> bool:
+        return self.widget in ("programme", "module")
+
 
 FIELDS: list[FieldSpec] = [
     FieldSpec("title", "Title", Section.identity, "text", eu_element=True),

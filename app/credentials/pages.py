@@ -252,7 +252,10 @@ def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: 
         "co_proposer_names": [names[u] for u in sorted(ctx.proposer_ids - {proposal.owner_id}) if u in names],
         "faculty": next((u.name for u in org_service.list_org_units(session) if u.id == proposal.org_unit_id), "?"),
         "kind_label": el.KIND_LABELS[el.Kind(proposal.kind)],
-        "sections": [(s, [f for f in el.FIELDS if f.section is s]) for s in el.Section],
+        "sections": [
+            (s, [f for f in el.FIELDS if f.section is s and (proposal.kind == "unbundled" or not f.unbundled_only)])
+            for s in el.Section
+        ],
         "content": proposal.content,
         "lookups": lookups,
         "display_value": display_value,
