@@ -83,6 +83,12 @@ class ApprovalPolicy(PolicyModel):
     resubmit_to: Literal["same_body", "start"] = "same_body"
     publish_on_approval: bool = True
 
+    def route_for(self, kind: str) -> list[CommitteeKind]:
+        """The bodies a new proposal of this kind goes through."""
+        if kind not in ("standalone", "unbundled"):
+            raise ValueError(f"unknown kind {kind!r}")
+        return self.routes["standalone" if kind == "standalone" else "unbundled"]
+
     @model_validator(mode="after")
     def _routes_are_usable(self) -> Self:
         for kind in ("standalone", "unbundled"):

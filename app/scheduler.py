@@ -34,8 +34,8 @@ def sweep(engine: Engine) -> dict[str, int]:
     done: dict[str, int] = {}
     with Session(engine) as session:
         if engine.dialect.name == "postgresql":
-            got = session.exec(text("SELECT pg_try_advisory_xact_lock(:k)").bindparams(k=SWEEP_LOCK_KEY)).one()  # type: ignore[call-overload]
-            if not got[0]:
+            locked = session.connection().execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK_KEY})
+            if not locked.scalar_one():
                 return done
         for name, job in JOBS.items():
             try:

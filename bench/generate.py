@@ -686,7 +686,7 @@ class _Generator:
                 else []
             )
             content = make_content(rng, pol, kind, rng.choice(self.programmes[unit]), target != "draft")
-            route = [b.value for b in pol.approval.routes[kind]]  # type: ignore[index]
+            route = [b.value for b in pol.approval.route_for(kind)]
             change_type, revision_no, credential_id = "new", 1, 0
         else:
             unit, kind, owner, co = base.org_unit_id, base.kind, base.owner_id, list(base.co_ids)
@@ -697,7 +697,7 @@ class _Generator:
                     *content["learning_outcomes"][:-1],
                     f"Evaluate recent developments in {content['title'].lower()}",
                 ]
-                route = [b.value for b in pol.approval.routes[kind]]  # type: ignore[index]
+                route = [b.value for b in pol.approval.route_for(kind)]
             else:
                 content["further_information"] = f"https://example.org/micro-credentials/{rng.randrange(10**6)}"
                 content["capacity"] = (content.get("capacity") or 20) + 10

@@ -529,12 +529,12 @@ def _route_for(session: Session, proposal: Proposal, policies: Policies) -> list
     """The route from policy: by kind for a new offer; a revision's route depends on what it changes."""
     if proposal.revision_no == 1:
         proposal.change_type = "new"
-        return policies.approval.routes[proposal.kind]  # type: ignore[index]
+        return policies.approval.route_for(proposal.kind)
     before = published_content(session, proposal.credential_id) or {}
     changed = set(changed_fields(before, proposal.content))
     major = bool(changed & set(policies.credentials.major_change_fields))
     proposal.change_type = "major" if major else "minor"
-    return policies.approval.routes[proposal.kind] if major else policies.approval.minor_change_route  # type: ignore[index]
+    return policies.approval.route_for(proposal.kind) if major else policies.approval.minor_change_route
 
 
 def withdraw(session: Session, proposal_id: int, actor: Actor, policies: Policies, comment: str = "") -> Proposal:

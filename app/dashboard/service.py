@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, or_, select
 
 from app.credentials import queries
@@ -26,10 +27,8 @@ def _count(session: Session, model: type) -> int:
     return session.exec(select(func.count()).select_from(model)).one()
 
 
-def _by_status(session: Session, *where: object) -> list[tuple[str, int]]:
-    rows = session.exec(
-        select(Proposal.status, func.count()).where(*where).group_by(col(Proposal.status))  # type: ignore[arg-type]
-    ).all()
+def _by_status(session: Session, *where: ColumnElement[bool]) -> list[tuple[str, int]]:
+    rows = session.exec(select(Proposal.status, func.count()).where(*where).group_by(col(Proposal.status))).all()
     counts = dict(rows)
     return [(STATE_LABELS[s].lower(), counts[s]) for s in STATE_LABELS if counts.get(s)]
 

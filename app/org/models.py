@@ -89,7 +89,7 @@ class Module(SQLModel, table=True):
 
 
 class OrgUnitCreate(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]  # SQLModel types it as its own dict
 
     code: str = Field(min_length=1, max_length=20)
     name: str = Field(min_length=1, max_length=200)
@@ -102,7 +102,7 @@ class OrgUnitPublic(SQLModel):
 
 
 class CommitteeCreate(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]  # SQLModel types it as its own dict
 
     name: str = Field(min_length=1, max_length=200)
     kind: CommitteeKind
@@ -132,7 +132,7 @@ class CommitteePublic(SQLModel):
 
 
 class ModuleCreate(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]  # SQLModel types it as its own dict
 
     code: str = Field(min_length=1, max_length=30)
     name: str = Field(min_length=1, max_length=200)
@@ -148,7 +148,7 @@ class ModulePublic(SQLModel):
 
 
 class ProgrammeCreate(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]  # SQLModel types it as its own dict
 
     code: str = Field(min_length=1, max_length=30)
     name: str = Field(min_length=1, max_length=200)

@@ -74,7 +74,7 @@ class LoginAttempt(SQLModel, table=True):
 
 
 class UserCreate(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]  # SQLModel types it as its own dict
 
     email: EmailStr
     name: str = Field(min_length=1, max_length=200)
@@ -85,7 +85,7 @@ class UserCreate(SQLModel):
 
 
 class UserUpdate(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]  # SQLModel types it as its own dict
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     password: str | None = Field(default=None, min_length=8, max_length=200)
@@ -104,7 +104,7 @@ class UserPublic(SQLModel):
 
 
 class TokenCreate(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]  # SQLModel types it as its own dict
 
     name: str = Field(min_length=1, max_length=100)
 
