@@ -33,8 +33,9 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff format --check app tests bench migrations/env.py
 	$(VENV)/bin/mypy app tests bench
 
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here); MCQA_CHROMIUM overrides.
 browser-deps:
-	@scripts/ensure-chromium.sh
+	@scripts/ensure-package.sh "$${MCQA_CHROMIUM:-/usr/bin/chromium}" chromium "the browser tests"
 
 # Every test on SQLite (browser tests included), then every non-browser test on a real PostgreSQL:
 # TEST_DATABASE_URL when given, otherwise a throwaway cluster started and removed by scripts/with-postgres.sh.
@@ -49,6 +50,7 @@ test-postgres: $(VENV)/.dev
 	scripts/with-postgres.sh $(PY) -m pytest -m "not browser"
 
 bench: $(VENV)/.dev
+	@scripts/ensure-package.sh wrk wrk "the HTTP load of the benchmarks"
 	scripts/with-postgres.sh $(PY) -m bench.run
 
 clean:
