@@ -21,7 +21,7 @@ from app.errors import install_handlers, wants_json
 from app.logs import RequestLogMiddleware, configure_logging, log
 from app.policies import load_policies
 from app.scheduler import start_scheduler
-from app.settings import ROOT, Settings, get_settings
+from app.settings import ROOT, Mode, Settings, get_settings
 
 CSRF_MESSAGE = "This form has expired or did not come from this site. Reload the page and try again."
 
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    web.templates.env.auto_reload = settings.mode is Mode.development  # re-read edited templates only in development
     app.state.policies = policies
     app.state.engine = engine
     install_handlers(app)
@@ -99,12 +100,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.users import pages as user_pages
     from app.users import routes as user_routes
 
+    # The busiest pages first: routes are matched in order.
     for router in (
-        user_pages.router,
-        dashboard_pages.router,
-        org_pages.router,
         credential_pages.router,
         catalogue_pages.router,
+        dashboard_pages.router,
+        user_pages.router,
+        org_pages.router,
     ):
         app.include_router(router, include_in_schema=False)
     for router in (user_routes.router, org_routes.router, credential_routes.router, catalogue_routes.router):
