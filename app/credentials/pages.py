@@ -5,6 +5,7 @@ function, render; a refused action re-renders the same page or fragment with the
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -343,49 +344,33 @@ async def _act(
     return redirect(request, f"/proposals/{proposal_id}", message=success)
 
 
-@router.post("/proposals/{proposal_id}/submit")
-async def submit(
-    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
-) -> Response:
-    return await _act(
-        request,
-        session,
-        proposal_id,
-        actor,
-        policies,
-        lambda form: service.submit(session, proposal_id, actor, policies),
+# Actions that take the proposal and at most a comment: one handler each, built from this table.
+SimpleAction = Callable[[Session, int, Actor, Policies, str], object]
+SIMPLE_ACTIONS: dict[str, tuple[SimpleAction, str]] = {
+    "submit": (
+        lambda s, pid, a, p, _c: service.submit(s, pid, a, p),
         "Submitted. The first body has been asked to review it.",
-    )
+    ),
+    "withdraw": (lambda s, pid, a, p, c: service.withdraw(s, pid, a, p, c), "The proposal has been withdrawn."),
+    "publish": (lambda s, pid, a, p, _c: service.publish_by(s, pid, a, p), "Published in the catalogue."),
+}
 
 
-@router.post("/proposals/{proposal_id}/withdraw")
-async def withdraw(
-    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
-) -> Response:
-    return await _act(
-        request,
-        session,
-        proposal_id,
-        actor,
-        policies,
-        lambda form: service.withdraw(session, proposal_id, actor, policies, str(form.get("comment") or "")),
-        "The proposal has been withdrawn.",
-    )
+def _simple_action_route(name: str, action: SimpleAction, message: str) -> None:
+    async def handler(
+        request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+    ) -> Response:
+        def run(form: Any) -> object:
+            return action(session, proposal_id, actor, policies, str(form.get("comment") or ""))
+
+        return await _act(request, session, proposal_id, actor, policies, run, message)
+
+    handler.__name__ = f"proposal_{name}"
+    router.post(f"/proposals/{{proposal_id}}/{name}")(handler)
 
 
-@router.post("/proposals/{proposal_id}/publish")
-async def publish(
-    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
-) -> Response:
-    return await _act(
-        request,
-        session,
-        proposal_id,
-        actor,
-        policies,
-        lambda form: service.publish_by(session, proposal_id, actor, policies),
-        "Published in the catalogue.",
-    )
+for _name, (_action, _message) in SIMPLE_ACTIONS.items():
+    _simple_action_route(_name, _action, _message)
 
 
 @router.post("/proposals/{proposal_id}/votes")
