@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from sqlmodel import Session, col, select
 
@@ -18,9 +21,11 @@ from app.credentials.models import (
 )
 from app.credentials.voting import Choice
 from app.errors import PermissionDenied, PolicyViolation, TransitionNotAllowed
-from app.policies import Policies
+from app.org import service as org
+from app.org.models import CommitteeCreate, CommitteeKind, MemberSet
+from app.policies import Policies, load_policies
 from tests.conftest import actor_for
-from tests.credentials.factories import complete_content, new_proposal, submitted, vote
+from tests.credentials.factories import POLICIES_DIR, complete_content, new_proposal, submitted, vote
 
 
 def transitions(db: Session, proposal: Proposal) -> list[tuple[str | None, str | None, str]]:
@@ -287,3 +292,32 @@ def test_completeness_counts_only_valid_elements(db: Session, policies: Policies
     valid = service.check_values(db, complete_content(ects=5, hours=130), policies, Kind.standalone)
     assert valid.completeness > check.completeness
     assert valid.invalid == []
+
+
+def test_a_final_body_when_policy_asks_for_one(db: Session, tmp_path: Path) -> None:
+    directory = tmp_path / "policies"
+    shutil.copytree(POLICIES_DIR, directory)
+    approval = directory / "approval.yaml"
+    approval.write_text(
+        approval.read_text().replace(
+            "standalone: [faculty_council, lll_committee, qa_office]",
+            "standalone: [faculty_council, lll_committee, qa_office, final_body]",
+        )
+    )
+    policies = load_policies(directory)
+    senate = org.create_committee(db, CommitteeCreate(name="Senate", kind=CommitteeKind.final_body), by=None)
+    chair = actor_for(db, "admin@example.org")
+    org.set_member(db, senate, MemberSet(user_id=chair.id, is_chair=True), by=None)
+    org.set_member(db, senate, MemberSet(user_id=actor_for(db, "humanities@example.org").id), by=None)
+
+    proposal = submitted(db, policies)
+    for email in ("council1@example.org", "council2@example.org", "lll1@example.org", "lll2@example.org"):
+        vote(db, policies, proposal, email, Choice.approve)
+    vote(db, policies, proposal, "qa@example.org", Choice.approve)
+    assert proposal.status == "final_body_review"
+    # The senate decides by its chair: another member's vote does not decide.
+    assert vote(db, policies, proposal, "humanities@example.org", Choice.reject, comment="No.").decision is None
+    result = vote(db, policies, proposal, "admin@example.org", Choice.approve)
+    assert result.decision is not None
+    assert result.decision.rule == "chair"
+    assert proposal.status == "published"
