@@ -97,8 +97,7 @@ def _committees_page(
 ) -> Response:
     faculty_names = _faculty_names(session)
     rows = []
-    for committee in service.list_committees(session):
-        public = service.committee_public(session, committee)
+    for public in service.committees_public(session, service.list_committees(session)):
         chair = next((m.name for m in public.members if m.is_chair), None)
         rows.append(
             {

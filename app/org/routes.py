@@ -34,7 +34,7 @@ def create_org_unit(data: OrgUnitCreate, session: SessionDep, admin: AdminActor)
 
 @router.get("/committees", response_model=list[CommitteePublic])
 def list_committees(session: SessionDep, _actor: CurrentActor) -> list[CommitteePublic]:
-    return [service.committee_public(session, c) for c in service.list_committees(session)]
+    return service.committees_public(session, service.list_committees(session))
 
 
 @router.post("/committees", response_model=CommitteePublic, status_code=status.HTTP_201_CREATED)

@@ -82,29 +82,39 @@ def get_committee(session: Session, committee_id: int) -> Committee:
 
 
 def committee_public(session: Session, committee: Committee) -> CommitteePublic:
-    rows = session.exec(
-        select(CommitteeMember, User)
-        .join(User, col(User.id) == CommitteeMember.user_id)
-        .where(CommitteeMember.committee_id == committee.id)
-        .order_by(col(CommitteeMember.is_chair).desc(), col(User.name))
-    ).all()
-    members = [
-        MemberPublic(
-            user_id=u.id or 0,
-            name=u.name,
-            email=u.email,
-            is_chair=m.is_chair,
-            is_learner_representative=m.is_learner_representative,
+    return committees_public(session, [committee])[0]
+
+
+def committees_public(session: Session, committees: list[Committee]) -> list[CommitteePublic]:
+    """Committees with their members (chair first), in one query for the members of all of them."""
+    members: dict[int, list[MemberPublic]] = {c.id or 0: [] for c in committees}
+    if committees:
+        rows = session.exec(
+            select(CommitteeMember, User)
+            .join(User, col(User.id) == CommitteeMember.user_id)
+            .where(col(CommitteeMember.committee_id).in_(list(members)))
+            .order_by(col(CommitteeMember.is_chair).desc(), col(User.name))
+        ).all()
+        for m, u in rows:
+            members[m.committee_id].append(
+                MemberPublic(
+                    user_id=u.id or 0,
+                    name=u.name,
+                    email=u.email,
+                    is_chair=m.is_chair,
+                    is_learner_representative=m.is_learner_representative,
+                )
+            )
+    return [
+        CommitteePublic(
+            id=c.id or 0,
+            name=c.name,
+            kind=CommitteeKind(c.kind),
+            org_unit_id=c.org_unit_id,
+            members=members[c.id or 0],
         )
-        for m, u in rows
+        for c in committees
     ]
-    return CommitteePublic(
-        id=committee.id or 0,
-        name=committee.name,
-        kind=CommitteeKind(committee.kind),
-        org_unit_id=committee.org_unit_id,
-        members=members,
-    )
 
 
 def create_committee(session: Session, data: CommitteeCreate, *, by: Actor | None) -> Committee:
