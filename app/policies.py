@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, TypeVar
 
 import yaml
 from fastapi import Depends, Request
@@ -151,6 +151,7 @@ class CredentialPolicy(PolicyModel):
 
 # --- loading -------------------------------------------------------------------------------------
 
+P = TypeVar("P", bound=PolicyModel)
 POLICY_FILES: dict[str, type[PolicyModel]] = {
     "institution.yaml": InstitutionPolicy,
     "approval.yaml": ApprovalPolicy,
@@ -195,10 +196,16 @@ def load_policies(directory: Path) -> Policies:
     unknown = sorted(p.name for p in directory.glob("*.y*ml") if p.name not in POLICY_FILES)
     if unknown:
         raise PolicyError(f"{directory / unknown[0]}: unknown policy file (expected one of {', '.join(POLICY_FILES)})")
-    loaded = {
-        name.removesuffix(".yaml"): load_policy_file(directory / name, model) for name, model in POLICY_FILES.items()
-    }
-    return Policies(**loaded)  # type: ignore[arg-type]
+    def load(name: str, model: type[P]) -> P:
+        parsed = load_policy_file(directory / name, model)
+        assert isinstance(parsed, model)
+        return parsed
+
+    return Policies(
+        institution=load("institution.yaml", InstitutionPolicy),
+        approval=load("approval.yaml", ApprovalPolicy),
+        credentials=load("credentials.yaml", CredentialPolicy),
+    )
 
 
 async def get_policies(request: Request) -> Policies:
