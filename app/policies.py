@@ -196,6 +196,7 @@ def load_policies(directory: Path) -> Policies:
     unknown = sorted(p.name for p in directory.glob("*.y*ml") if p.name not in POLICY_FILES)
     if unknown:
         raise PolicyError(f"{directory / unknown[0]}: unknown policy file (expected one of {', '.join(POLICY_FILES)})")
+
     def load(name: str, model: type[P]) -> P:
         parsed = load_policy_file(directory / name, model)
         assert isinstance(parsed, model)
