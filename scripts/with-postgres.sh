@@ -18,12 +18,19 @@ if [ -z "$PGBIN" ]; then
 fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$ROOT/var"
-D=$(mktemp -d "$ROOT/var/pg.XXXXXX")
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 AS=()
-if [ "$(id -u)" = "0" ]; then chown postgres "$D"; AS=(su postgres -s /bin/sh -c); fi
-run_pg() { if [ ${#AS[@]} -gt 0 ]; then "${AS[@]}" "$*"; else sh -c "$*"; fi; }
+if [ "$(id -u)" = "0" ]; then
+  # initdb refuses to run as root, so the cluster belongs to the postgres user; its directory lives under /tmp,
+  # because the checkout may sit in a directory that user cannot enter (a mktemp -d, a home directory).
+  D=$(mktemp -d /tmp/mcqa-pg.XXXXXX)
+  chown postgres "$D"
+  AS=(su postgres -s /bin/sh -c)
+else
+  mkdir -p "$ROOT/var"
+  D=$(mktemp -d "$ROOT/var/pg.XXXXXX")
+fi
+run_pg() { if [ ${#AS[@]} -gt 0 ]; then (cd / && "${AS[@]}" "$*"); else sh -c "$*"; fi; }
 
 cleanup() {
   run_pg "$PGBIN/pg_ctl -D $D/data -m immediate stop" >/dev/null 2>&1 || true
