@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -20,6 +21,9 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -28,8 +32,31 @@ def make_engine(url: str, *, pool_size: int = 5, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _make_sqlite_transactional(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, **kwargs)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, **kwargs)
+    event.listen(engine, "before_cursor_execute", _refuse_on_event_loop)
+    return engine
+
+
+class BlockingCallOnEventLoop(RuntimeError):
+    """A database call from the event loop's thread: it would stop every other request while it waits."""
+
+
+def _refuse_on_event_loop(*_args: Any) -> None:
+    """Database work belongs in sync handlers and dependencies, which FastAPI runs in its thread pool.
+
+    One ``async def`` handler waiting for a connection or a lock blocks the loop that the other requests need
+    to finish and release theirs: the whole server hangs. Failing loudly here turns that outage into one
+    failed request and a clear error, in tests and in production alike.
+    """
+    loop = asyncio._get_running_loop()
+    # A coroutine is executing on this thread (not merely a loop that exists here, as Playwright's sync API
+    # leaves one in the test process's main thread).
+    if loop is not None and asyncio.current_task(loop) is not None:
+        raise BlockingCallOnEventLoop(
+            "A database call ran on the event loop. Make the handler or dependency a plain `def` "
+            "(read a posted form with app.forms.PostedForm)."
+        )
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:
@@ -46,12 +73,35 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
+
+
+def check_writable(engine: Engine, timeout_seconds: float) -> None:
+    """Start a write transaction and end it at once; raise when the database cannot give one in time.
+
+    A health check that only reads would answer 200 while writers are locked out (an abandoned SQLite
+    transaction holds the write lock for ever), so this one asks for what requests need: a write.
+    """
+    millis = int(timeout_seconds * 1000)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute(f"PRAGMA busy_timeout={millis}")
+            try:
+                with conn.begin():  # BEGIN IMMEDIATE: takes the write lock, or waits at most the timeout
+                    conn.exec_driver_sql("SELECT 1")
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        else:
+            with conn.begin():
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {millis}")
+                conn.exec_driver_sql("SELECT pg_current_xact_id()")  # assigns a transaction id: a writer
 
 
 def read_only(engine: Engine) -> Engine:
@@ -60,15 +110,23 @@ def read_only(engine: Engine) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One request, one transaction: commit when the handler returns, roll back when it raises."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        request.state.db = session  # for page-wide context such as navigation badges
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """One request, one transaction: commit when the handler returns, roll back when it raises.
+
+    ``request.state.db`` lends the session to page-wide context (navigation badges) while the handler
+    renders; it is cleared when the session closes, so nothing can reopen a transaction that nobody ends
+    (an error page renders after this teardown and opens its own short session, see app.web).
+    """
+    try:
+        with Session(request.app.state.engine, expire_on_commit=False) as session:
+            request.state.db = session
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        request.state.db = None
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is a failed request.

@@ -75,8 +75,10 @@ def _error_response(request: Request, status: int, title: str, message: str, err
 
 
 def install_handlers(app: FastAPI) -> None:
+    """Plain ``def`` handlers: Starlette runs them in the thread pool, so an error page may read the database."""
+
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> Response:
+    def _domain(request: Request, exc: DomainError) -> Response:
         if isinstance(exc, NotAuthenticated) and not wants_json(request):
             from app.web import redirect
 
@@ -85,7 +87,7 @@ def install_handlers(app: FastAPI) -> None:
         return _error_response(request, exc.status_code, exc.title, exc.message, exc.errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Page not found", 405: "Method not allowed", 403: "Not allowed"}
         message = exc.detail if isinstance(exc.detail, str) else "The request could not be served."
         if exc.status_code == 404 and message == "Not Found":
@@ -93,12 +95,12 @@ def install_handlers(app: FastAPI) -> None:
         return _error_response(request, exc.status_code, titles.get(exc.status_code, "Error"), message, {})
 
     @app.exception_handler(StaleDataError)
-    async def _stale(request: Request, exc: StaleDataError) -> Response:
+    def _stale(request: Request, exc: StaleDataError) -> Response:
         message = "Someone else changed this at the same moment. Reload the page to see the change, then try again."
         return _error_response(request, 409, "Changed meanwhile", message, {})
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+    def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = {
             ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")) or "request": err["msg"]
             for err in exc.errors()

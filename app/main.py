@@ -7,22 +7,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Scope, Send
 
 from app import web
 from app.csrf import csrf_middleware
-from app.db import make_engine, read_only
+from app.db import check_writable, make_engine
 from app.errors import install_handlers, wants_json
 from app.logs import RequestLogMiddleware, configure_logging, log
 from app.policies import load_policies
 from app.scheduler import start_scheduler
 from app.settings import ROOT, Mode, Settings, get_settings
 
+HEALTH_TIMEOUT_SECONDS = 2.0
 CSRF_MESSAGE = "This form has expired or did not come from this site. Reload the page and try again."
 
 
@@ -32,7 +34,10 @@ async def _csrf_failed(scope: Scope, send: Send, _message_id: Any) -> None:
     if wants_json(request):
         response = JSONResponse({"title": "Not allowed", "detail": CSRF_MESSAGE}, status_code=403)
     else:
-        response = web.render_error(request, status=403, title="Not allowed", message=CSRF_MESSAGE)
+        # The error page may read the database (the header's counts): off the event loop.
+        response = await run_in_threadpool(
+            web.render_error, request, status=403, title="Not allowed", message=CSRF_MESSAGE
+        )
 
     async def _no_body() -> dict[str, Any]:
         return {"type": "http.disconnect"}
@@ -113,13 +118,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["operations"])
-    def healthz() -> JSONResponse:
+    async def healthz() -> JSONResponse:
+        """200 when a write transaction can start within a short time; 503 otherwise (locked, unreachable,
+        or every worker thread busy: the same thread pool serves the requests)."""
         try:
-            with read_only(engine).connect() as conn:
-                conn.execute(text("SELECT 1"))
+            with anyio.fail_after(HEALTH_TIMEOUT_SECONDS):
+                await anyio.to_thread.run_sync(check_writable, engine, HEALTH_TIMEOUT_SECONDS, abandon_on_cancel=True)
+        except TimeoutError:
+            log.error("health check timed out", seconds=HEALTH_TIMEOUT_SECONDS)
+            return JSONResponse({"status": "error", "database": "not writable in time"}, status_code=503)
         except Exception as exc:
             log.error("health check failed", error=str(exc))
-            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+            return JSONResponse({"status": "error", "database": "not writable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": engine.dialect.name})
 
     return app

@@ -68,27 +68,48 @@ def render(
 
 
 def render_error(request: Request, *, status: int, title: str, message: str) -> Response:
-    if not hasattr(request.state, "actor"):
-        _load_actor_for_error_page(request)
+    """The error page (or an htmx toast). Call it from a thread, never from the event loop.
+
+    It usually runs after the request's session has closed (the handler raised), so it opens its own short
+    read-only session for the header's context and closes it before returning: an error page must never
+    leave a transaction open (on SQLite that would hold the write lock; on PostgreSQL a connection idle in
+    transaction).
+    """
+    if getattr(request.state, "db", None) is not None:  # rendered by a handler whose session is still open
+        return _render_error(request, status=status, title=title, message=message)
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None:
+        return _render_error(request, status=status, title=title, message=message)
+    from sqlmodel import Session
+
+    from app.db import read_only
+
+    with Session(read_only(engine)) as session:
+        request.state.db = session
+        try:
+            if not hasattr(request.state, "actor"):
+                _load_actor_for_error_page(request, session)
+            return _render_error(request, status=status, title=title, message=message)
+        finally:
+            request.state.db = None
+
+
+def _render_error(request: Request, *, status: int, title: str, message: str) -> Response:
     if is_htmx(request):
         return render(request, "_partials/toast.html", {"kind": "error", "message": message}, status=status)
     return render(request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status)
 
 
-def _load_actor_for_error_page(request: Request) -> None:
+def _load_actor_for_error_page(request: Request, session: Any) -> None:
     """An error raised before authentication (an unknown address) still shows the logged-in header."""
-    from sqlmodel import Session
-
-    from app.db import read_only
     from app.security import SESSION_USER_KEY, load_actor
     from app.users.models import User
 
     uid = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
-    if uid is None or not hasattr(request.app.state, "engine"):
+    if uid is None:
         return
-    with Session(read_only(request.app.state.engine)) as session:
-        user = session.get(User, uid)
-        request.state.actor = load_actor(session, user) if user is not None and user.is_active else None
+    user = session.get(User, uid)
+    request.state.actor = load_actor(session, user) if user is not None and user.is_active else None
 
 
 def flash(request: Request, message: str) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from app.credentials import attachments, queries, service, views
 from app.credentials import elements as el
@@ -22,7 +22,7 @@ from app.credentials.voting import CHOICE_LABELS, Choice
 from app.credentials.workflow_diagram import steps
 from app.db import SessionDep, utcnow
 from app.errors import DomainError, PermissionDenied, PolicyViolation
-from app.forms import domain_errors
+from app.forms import PostedForm, domain_errors
 from app.forms.proposal import content_to_values, parse_proposal_form, require_kind
 from app.org import service as org_service
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
@@ -133,10 +133,10 @@ def new_proposal(
 
 
 @router.post("/proposals/new")
-async def create_proposal(
-    request: Request, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+def create_proposal(
+    request: Request, posted: PostedForm, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> Response:
-    form = parse_proposal_form(await request.form())
+    form = parse_proposal_form(posted)
     try:
         proposal, _ = service.create_proposal(
             session,
@@ -155,11 +155,16 @@ async def create_proposal(
 
 
 @router.post("/proposals/check")
-async def check_field(
-    request: Request, session: SessionDep, actor: CurrentActor, policies: PoliciesDep, field: str = ""
+def check_field(
+    request: Request,
+    posted: PostedForm,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+    field: str = "",
 ) -> Response:
     """Inline validation while typing: the field's fragment (422 when invalid) and the completeness meter."""
-    form = parse_proposal_form(await request.form())
+    form = parse_proposal_form(posted)
     check = service.check_values(session, form.elements, policies, form.kind or el.Kind.standalone)
     spec = el.FIELD_BY_NAME.get(field)
     ctx = {
@@ -197,11 +202,16 @@ def edit_proposal(
 
 
 @router.post("/proposals/{proposal_id}/edit")
-async def save_proposal(
-    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+def save_proposal(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
 ) -> Response:
     proposal = service.get_proposal(session, proposal_id, actor)
-    form = parse_proposal_form(await request.form())
+    form = parse_proposal_form(posted)
     form.values["kind"] = proposal.kind
     try:
         service.update_proposal(session, proposal_id, actor, policies, form.elements, form.co_proposers)
@@ -307,8 +317,9 @@ def proposal_page(
     return _proposal_page(request, session, service.get_proposal(session, proposal_id, actor), actor, policies)
 
 
-async def _act(
+def _act(
     request: Request,
+    form: FormData,
     session: Session,
     proposal_id: int,
     actor: Actor,
@@ -320,7 +331,6 @@ async def _act(
 ) -> Response:
     """Run one action on a proposal; on refusal re-render the panel (htmx) or the page with the reason."""
     proposal = service.get_proposal(session, proposal_id, actor)
-    form = await request.form()
     values = {k: form.get(k) for k in form if k != "csrftoken"}
     try:
         with session.begin_nested():
@@ -357,13 +367,18 @@ SIMPLE_ACTIONS: dict[str, tuple[SimpleAction, str]] = {
 
 
 def _simple_action_route(name: str, action: SimpleAction, message: str) -> None:
-    async def handler(
-        request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+    def handler(
+        request: Request,
+        posted: PostedForm,
+        proposal_id: int,
+        session: SessionDep,
+        actor: CurrentActor,
+        policies: PoliciesDep,
     ) -> Response:
         def run(form: Any) -> object:
             return action(session, proposal_id, actor, policies, str(form.get("comment") or ""))
 
-        return await _act(request, session, proposal_id, actor, policies, run, message)
+        return _act(request, posted, session, proposal_id, actor, policies, run, message)
 
     handler.__name__ = f"proposal_{name}"
     router.post(f"/proposals/{{proposal_id}}/{name}")(handler)
@@ -374,8 +389,13 @@ for _name, (_action, _message) in SIMPLE_ACTIONS.items():
 
 
 @router.post("/proposals/{proposal_id}/votes")
-async def vote(
-    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+def vote(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
 ) -> Response:
     def cast(form: Any) -> None:
         choice = str(form.get("choice") or "")
@@ -395,23 +415,33 @@ async def vote(
             conditions=conditions,
         )
 
-    return await _act(request, session, proposal_id, actor, policies, cast, "Your vote has been recorded.")
+    return _act(request, posted, session, proposal_id, actor, policies, cast, "Your vote has been recorded.")
 
 
 @router.post("/proposals/{proposal_id}/comments")
-async def add_comment(
-    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+def add_comment(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
 ) -> Response:
     def add(form: Any) -> None:
         parent = form.get("parent_id")
         service.add_comment(session, proposal_id, actor, str(form.get("body") or ""), int(parent) if parent else None)
 
-    return await _act(request, session, proposal_id, actor, policies, add, "Comment added.", block="comments")
+    return _act(request, posted, session, proposal_id, actor, policies, add, "Comment added.", block="comments")
 
 
 @router.post("/proposals/{proposal_id}/attachments")
-async def attach(
-    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+def attach(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
 ) -> Response:
     def add(form: Any) -> None:
         upload = form.get("file")
@@ -428,7 +458,7 @@ async def attach(
             description=str(form.get("description") or ""),
         )
 
-    return await _act(request, session, proposal_id, actor, policies, add, "File attached.", block="attachments")
+    return _act(request, posted, session, proposal_id, actor, policies, add, "File attached.", block="attachments")
 
 
 @router.get("/attachments/{attachment_id}")
@@ -437,20 +467,28 @@ def download(attachment_id: int, session: SessionDep, actor: CurrentActor) -> Re
 
 
 @router.post("/comments/{comment_id}/edit")
-async def edit_comment(
-    request: Request, comment_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+def edit_comment(
+    request: Request,
+    posted: PostedForm,
+    comment_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
 ) -> Response:
-    form = await request.form()
-    comment = service.edit_comment(session, comment_id, actor, str(form.get("body") or ""))
+    comment = service.edit_comment(session, comment_id, actor, str(posted.get("body") or ""))
     return redirect(request, f"/proposals/{comment.proposal_id}#comment-{comment_id}", message="Comment updated.")
 
 
 @router.post("/conditions/{condition_id}/met")
-async def condition_met(
-    request: Request, condition_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+def condition_met(
+    request: Request,
+    posted: PostedForm,
+    condition_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
 ) -> Response:
-    form = await request.form()
-    condition = service.mark_condition_met(session, condition_id, actor, str(form.get("evidence") or ""))
+    condition = service.mark_condition_met(session, condition_id, actor, str(posted.get("evidence") or ""))
     return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition reported as met.")
 
 

@@ -1,21 +1,37 @@
 """Form handling: validate a posted form with a pydantic model, keep what the user typed, explain errors.
 
-A handler calls ``parse_form(Model, await request.form())``. On success ``result.data`` is the model; on
-failure the handler re-renders the same template with ``result.values`` and ``result.errors`` (status 422),
-so nothing the user typed is lost and every message sits next to its field.
+A handler takes the posted form as a ``PostedForm`` parameter and calls ``parse_form(Model, posted)``.
+On success ``result.data`` is the model; on failure the handler re-renders the same template with
+``result.values`` and ``result.errors`` (status 422), so nothing the user typed is lost and every message
+sits next to its field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 
 from app.errors import DomainError
 
 T = TypeVar("T", bound=BaseModel)
+
+
+async def posted_form(request: Request) -> FormData:
+    """Read the request body without blocking: the handler itself stays a plain ``def``.
+
+    Reading a body needs ``await``; using the database must not happen on the event loop (one blocked call
+    stops every request). So the body is read here, in an async dependency, and handlers that touch the
+    database are sync functions that FastAPI runs in its thread pool.
+    """
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
 
 _MESSAGES = {
     "missing": "This field is required.",

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.db import SessionDep
 from app.errors import DomainError
-from app.forms import FormResult, parse_form
+from app.forms import FormResult, PostedForm, parse_form
 from app.org import service
 from app.org.models import (
     COMMITTEE_KIND_LABELS,
@@ -78,8 +78,8 @@ def admin_org_units(request: Request, session: SessionDep, _admin: AdminActor) -
 
 
 @router.post("/admin/org-units")
-async def admin_org_unit_create(request: Request, session: SessionDep, admin: AdminActor) -> Response:
-    form = parse_form(OrgUnitCreate, await request.form())
+def admin_org_unit_create(request: Request, posted: PostedForm, session: SessionDep, admin: AdminActor) -> Response:
+    form = parse_form(OrgUnitCreate, posted)
     if form.data is not None:
         data = form.data
         unit = _attempt(session, form, lambda: service.create_org_unit(session, data, by=admin))
@@ -125,8 +125,8 @@ def admin_committees(request: Request, session: SessionDep, _admin: AdminActor) 
 
 
 @router.post("/admin/committees")
-async def admin_committee_create(request: Request, session: SessionDep, admin: AdminActor) -> Response:
-    form = parse_form(CommitteeCreate, await request.form())
+def admin_committee_create(request: Request, posted: PostedForm, session: SessionDep, admin: AdminActor) -> Response:
+    form = parse_form(CommitteeCreate, posted)
     if form.data is not None:
         data = form.data
         committee = _attempt(session, form, lambda: service.create_committee(session, data, by=admin))
@@ -171,11 +171,11 @@ def _members_changed(request: Request, session: Session, committee_id: int, mess
 
 
 @router.post("/admin/committees/{committee_id}/members")
-async def admin_committee_set_member(
-    request: Request, committee_id: int, session: SessionDep, admin: AdminActor
+def admin_committee_set_member(
+    request: Request, posted: PostedForm, committee_id: int, session: SessionDep, admin: AdminActor
 ) -> Response:
     committee = service.get_committee(session, committee_id)
-    form = parse_form(MemberSet, await request.form())
+    form = parse_form(MemberSet, posted)
     if form.data is not None:
         data = form.data
         member = _attempt(session, form, lambda: service.set_member(session, committee, data, by=admin))
@@ -221,8 +221,8 @@ def admin_programmes(request: Request, session: SessionDep, _admin: AdminActor) 
 
 
 @router.post("/admin/programmes")
-async def admin_programme_create(request: Request, session: SessionDep, admin: AdminActor) -> Response:
-    form = parse_form(ProgrammeCreate, await request.form())
+def admin_programme_create(request: Request, posted: PostedForm, session: SessionDep, admin: AdminActor) -> Response:
+    form = parse_form(ProgrammeCreate, posted)
     if form.data is not None:
         data = form.data
         programme = _attempt(session, form, lambda: service.create_programme(session, data, by=admin))
@@ -256,11 +256,11 @@ def admin_programme(request: Request, programme_id: int, session: SessionDep, _a
 
 
 @router.post("/admin/programmes/{programme_id}/modules")
-async def admin_programme_add_module(
-    request: Request, programme_id: int, session: SessionDep, admin: AdminActor
+def admin_programme_add_module(
+    request: Request, posted: PostedForm, programme_id: int, session: SessionDep, admin: AdminActor
 ) -> Response:
     programme = service.get_programme(session, programme_id)
-    form = parse_form(ModuleCreate, await request.form())
+    form = parse_form(ModuleCreate, posted)
     if form.data is not None:
         data = form.data
         module = _attempt(session, form, lambda: service.add_module(session, programme, data, by=admin))

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from app.db import SessionDep
 from app.errors import DomainError, TooManyAttempts
-from app.forms import domain_errors, parse_form
+from app.forms import PostedForm, domain_errors, parse_form
 from app.org import service as org_service
 from app.pagination import PageDep
 from app.security import (
@@ -42,8 +42,8 @@ def login_page(request: Request, actor: OptionalActor, next: str | None = None) 
 
 
 @router.post("/login")
-async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    form = parse_form(LoginForm, await request.form())
+def login(request: Request, posted: PostedForm, session: SessionDep, settings: SettingsDep) -> Response:
+    form = parse_form(LoginForm, posted)
     values = {"email": form.values.get("email", ""), "next": form.values.get("next", "")}
     if form.data is None:
         return render(request, "auth/login.html", {"values": values, "errors": form.errors}, status=422)
@@ -73,8 +73,8 @@ def account(request: Request, session: SessionDep, actor: CurrentActor) -> Respo
 
 
 @router.post("/account/tokens")
-async def account_issue_token(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
-    form = parse_form(TokenCreate, await request.form())
+def account_issue_token(request: Request, posted: PostedForm, session: SessionDep, actor: CurrentActor) -> Response:
+    form = parse_form(TokenCreate, posted)
     if form.data is None:
         tokens = service.list_tokens(session, actor)
         ctx = {"tokens": tokens, "issued": None, "errors": form.errors, "values": form.values}
@@ -123,8 +123,8 @@ def admin_user_new(request: Request, session: SessionDep, _admin: AdminActor) ->
 
 
 @router.post("/admin/users/new")
-async def admin_user_create(request: Request, session: SessionDep, admin: AdminActor) -> Response:
-    form = parse_form(NewUserForm, await request.form(), multi=frozenset({"roles"}))
+def admin_user_create(request: Request, posted: PostedForm, session: SessionDep, admin: AdminActor) -> Response:
+    form = parse_form(NewUserForm, posted, multi=frozenset({"roles"}))
     if form.data is not None:
         try:
             user = service.create_user(session, form.data.to_create(), by=admin)
@@ -144,9 +144,11 @@ def admin_user_edit(request: Request, user_id: int, session: SessionDep, _admin:
 
 
 @router.post("/admin/users/{user_id}")
-async def admin_user_update(request: Request, user_id: int, session: SessionDep, admin: AdminActor) -> Response:
+def admin_user_update(
+    request: Request, posted: PostedForm, user_id: int, session: SessionDep, admin: AdminActor
+) -> Response:
     user = service.get_user(session, user_id)
-    form = parse_form(UserForm, await request.form(), multi=frozenset({"roles"}))
+    form = parse_form(UserForm, posted, multi=frozenset({"roles"}))
     if form.data is not None:
         try:
             service.update_user(session, user, form.data.to_update(), by=admin)

@@ -12,22 +12,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, Response
 
 from app.demo import DEMO_PASSWORD
-from app.settings import ROOT
-from tests.conftest import TEST_SECRET, fresh_database_url
+from tests.live import serve
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM_ARGS = [
@@ -40,8 +34,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-UVICORN = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-STARTUP_TIMEOUT_SECONDS = 30.0
 SEVERE_IMPACTS = frozenset({"serious", "critical"})
 
 
@@ -54,91 +46,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- the application under test ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _run_cli(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"`python -m app.cli {' '.join(args)}` failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-        )
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], stderr_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    last_error = "no answer yet"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"The app server exited with code {process.returncode} before answering {url}/healthz.\n"
-                f"Server stderr:\n{stderr_path.read_text(errors='replace')}"
-            )
-        try:
-            response = httpx.get(f"{url}/healthz", timeout=2.0)
-        except httpx.HTTPError as exc:
-            last_error = repr(exc)
-        else:
-            if response.status_code == 200:
-                return
-            last_error = f"HTTP {response.status_code}: {response.text[:200]}"
-        time.sleep(0.2)
-    raise RuntimeError(
-        f"The app server did not answer {url}/healthz within {STARTUP_TIMEOUT_SECONDS:.0f} s "
-        f"(last: {last_error}).\nServer stderr:\n{stderr_path.read_text(errors='replace')}"
-    )
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start `uvicorn app.main:create_app --factory` on a free port over a fresh, migrated demo database."""
-    tmp = tmp_path_factory.mktemp("browser")
-    # SQLite in tmp by default; a new database on the server when TEST_DATABASE_URL is PostgreSQL.
-    database_url, drop = fresh_database_url(tmp, "browser")
-    env = {
-        **os.environ,
-        "MCQA_DATABASE_URL": database_url,
-        "MCQA_RUN_SCHEDULER": "false",
-        "MCQA_SECRET_KEY": TEST_SECRET,
-        "MCQA_LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
-    try:
-        _run_cli(env, "migrate")
-        _run_cli(env, "demo")
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        stdout_path, stderr_path = tmp / "server.stdout.log", tmp / "server.stderr.log"
-        with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-            process = subprocess.Popen(
-                [*UVICORN, "--host", "127.0.0.1", "--port", str(port)],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=err,
-            )
-        try:
-            _wait_until_healthy(url, process, stderr_path)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-    finally:
-        drop()
+    with serve(tmp_path_factory.mktemp("browser"), "browser") as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
