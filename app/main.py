@@ -14,7 +14,7 @@ from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Scope, Send
 
-from app import web
+from app import api_docs, web
 from app.csrf import csrf_middleware
 from app.db import make_engine, read_only
 from app.errors import install_handlers, wants_json
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="MC-QA: quality assurance of micro-credentials",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served by app.api_docs, without a CDN
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policies = policies
     app.state.engine = engine
     install_handlers(app)
+    api_docs.install(app)
 
     app.add_middleware(
         csrf_middleware,
