@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint migrate demo bench clean test-sqlite test-postgres browser-deps
+.PHONY: run test lint migrate demo bench clean test-sqlite test-postgres browser-deps java-deps
 
 $(VENV)/.runtime: requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,9 +37,13 @@ lint: $(VENV)/.dev
 browser-deps:
 	@scripts/ensure-package.sh "$${MCQA_CHROMIUM:-/usr/bin/chromium}" chromium "the browser tests"
 
+# Java for the W3C HTML checker (vnu.jar, pinned in requirements-dev.lock) that checks every page.
+java-deps:
+	@scripts/ensure-package.sh java default-jre-headless "the W3C HTML check of every page"
+
 # Every test on SQLite (browser tests included), then every non-browser test on a real PostgreSQL:
 # TEST_DATABASE_URL when given, otherwise a throwaway cluster started and removed by scripts/with-postgres.sh.
-test: $(VENV)/.dev browser-deps lint
+test: $(VENV)/.dev browser-deps java-deps lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 

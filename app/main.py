@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Scope, Send
 
-from app import web
+from app import api_docs, web
 from app.csrf import csrf_middleware
 from app.db import check_writable, make_engine
 from app.errors import install_handlers, wants_json
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="MC-QA: quality assurance of micro-credentials",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served by app.api_docs, without a CDN
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policies = policies
     app.state.engine = engine
     install_handlers(app)
+    api_docs.install(app)
 
     app.add_middleware(
         csrf_middleware,

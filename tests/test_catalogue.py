@@ -336,11 +336,11 @@ def test_htmx_request_returns_only_the_results_fragment(client: TestClient, db: 
     assert response.text.lstrip().startswith('<div id="catalogue-results"')
     assert f"Level seven {variety}" in response.text
     assert f"Base {variety}" not in response.text
-    assert 'id="catalogue-status" hx-swap-oob="innerHTML">1 micro-credential found<' in response.text
+    assert 'id="catalogue-status" data-hx-swap-oob="innerHTML">1 micro-credential found<' in response.text
     assert "HX-Request" in response.headers["vary"]
     # the full page includes the same block, and the form asks htmx for it
     page = client.get("/catalogue", params={"q": variety}).text
-    assert 'hx-target="#catalogue-results"' in page
+    assert 'data-hx-target="#catalogue-results"' in page
     assert '<div id="catalogue-results"' in page
 
 

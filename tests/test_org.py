@@ -145,7 +145,7 @@ def test_committee_page_lists_members(client: TestClient, db: Session) -> None:
     assert (
         f'action="/admin/committees/{committee.id}/members/{demo_user(db, "council2@example.org").id}/remove"' in html
     )
-    assert 'hx-target="#members"' in html
+    assert 'data-hx-target="#members"' in html
     assert 'Remove<span class="visually-hidden"> Chris Council</span>' in html
 
 

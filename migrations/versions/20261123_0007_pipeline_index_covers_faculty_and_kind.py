@@ -24,6 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table("proposal", schema=None) as batch_op:
         batch_op.drop_index(
             batch_op.f("ix_proposal_open_by_age"),
+            postgresql_where=sa.text("status NOT IN ('published', 'rejected', 'withdrawn')"),
             sqlite_where=sa.text("status NOT IN ('published', 'rejected', 'withdrawn')"),
         )
         batch_op.create_index(
@@ -49,6 +50,7 @@ def downgrade() -> None:
             batch_op.f("ix_proposal_open_by_age"),
             ["stage_entered_at", "id", "status"],
             unique=False,
+            postgresql_where=sa.text("status NOT IN ('published', 'rejected', 'withdrawn')"),
             sqlite_where=sa.text("status NOT IN ('published', 'rejected', 'withdrawn')"),
         )
 

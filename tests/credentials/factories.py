@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.credentials import service
@@ -13,9 +14,10 @@ from app.credentials.voting import Choice
 from app.org.models import Module, Programme
 from app.policies import Policies
 from app.settings import ROOT
-from tests.conftest import actor_for
+from tests.conftest import actor_for, csrf_token
 
 POLICIES_DIR = ROOT / "policies"
+LETTER = b"%PDF-1.4 letter of support from GridCo"
 
 
 def complete_content(**overrides: Any) -> dict[str, Any]:
@@ -83,3 +85,12 @@ def submitted(db: Session, policies: Policies, **kwargs: Any) -> Proposal:
 def vote(db: Session, policies: Policies, proposal: Proposal, email: str, choice: Choice, **kwargs: Any) -> Any:
     assert proposal.id is not None
     return service.cast_vote(db, proposal.id, actor_for(db, email), policies, choice=choice, **kwargs)
+
+
+def upload(client: TestClient, pid: int, name: str, data: bytes, media: str, description: str = "") -> Any:
+    # The CSRF token must come before the file in a multipart form, as the page's form sends it.
+    return client.post(
+        f"/proposals/{pid}/attachments",
+        data={"csrftoken": csrf_token(client), "description": description},
+        files={"file": (name, data, media)},
+    )

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from app.audit.models import AuditEvent
 from app.credentials.models import Attachment
 from app.policies import Policies
-from tests.conftest import api_headers, csrf_token, login
-from tests.credentials.factories import new_proposal, submitted
-
-LETTER = b"%PDF-1.4 letter of support from GridCo"
-
-
-def upload(client: TestClient, pid: int, name: str, data: bytes, media: str, description: str = "") -> Any:
-    # The CSRF token must come before the file in a multipart form, as the page's form sends it.
-    return client.post(
-        f"/proposals/{pid}/attachments",
-        data={"csrftoken": csrf_token(client), "description": description},
-        files={"file": (name, data, media)},
-    )
+from tests.conftest import api_headers, login
+from tests.credentials.factories import LETTER, new_proposal, submitted, upload
 
 
 def test_proposer_attaches_evidence_and_reviewers_download_it(

@@ -67,7 +67,7 @@ def test_inline_check_returns_the_field_fragment(client: TestClient) -> None:
     assert "<html" not in bad.text
     assert field_error(bad.text, "ects") == "Must be between 1 and 30 ECTS."
     assert 'value="45"' in bad.text
-    assert 'id="completeness"' in bad.text and 'hx-swap-oob="true"' in bad.text
+    assert 'id="completeness"' in bad.text and 'data-hx-swap-oob="true"' in bad.text
     warn = post_form(client, "/proposals/check?field=ects", {"kind": "standalone", "ects": "20"}, headers=headers)
     assert warn.status_code == 200
     assert "recommended 5-15 ECTS" in warn.text
@@ -334,7 +334,7 @@ def test_changing_the_kind_updates_which_elements_are_required(client: TestClien
     unbundled = post_form(client, "/proposals/check?field=kind", {"kind": "unbundled"}, headers=headers)
     assert unbundled.status_code == 200
     programme = unbundled.text.split('id="el-parent_programme_id"')[1].split('id="el-')[0]
-    assert 'hx-swap-oob="true"' in unbundled.text
+    assert 'data-hx-swap-oob="true"' in unbundled.text
     assert 'aria-required="true"' in programme
     evidence = unbundled.text.split('id="el-labour_market_evidence"')[1].split('id="el-')[0]
     assert 'aria-required="true"' not in evidence
