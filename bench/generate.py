@@ -56,7 +56,7 @@ BENCH_COUNCIL_EMAIL = "bench-council@example.org"
 BENCH_QA_EMAIL = "bench-qa@example.org"
 BENCH_ADMIN_EMAIL = "bench-admin@example.org"
 
-REVIEW_STATE = {body.value: state for body, state in REVIEW_STATE_OF_BODY.items()}
+REVIEW_STATE: dict[str, str] = {body.value: state.value for body, state in REVIEW_STATE_OF_BODY.items()}
 BODY_OF_STATE = {state: body for body, state in REVIEW_STATE.items()}
 
 # Share of proposals per final state (``submitted`` is transient and never stored).

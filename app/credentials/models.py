@@ -14,8 +14,11 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 from app.db import utcnow
+from app.workflows.approval import FINAL_STATES
+from app.workflows.conditions import ConditionStatus
 
 
 class Credential(SQLModel, table=True):
@@ -38,7 +41,7 @@ class Credential(SQLModel, table=True):
 
 
 _lock_version = Column("lock_version", Integer, nullable=False, server_default="1")
-NOT_FINISHED_SQL = "status NOT IN ('published', 'rejected', 'withdrawn')"
+NOT_FINISHED_SQL = f"status NOT IN ({', '.join(repr(s) for s in sorted(FINAL_STATES))})"
 
 
 class Proposal(SQLModel, table=True):
@@ -167,15 +170,21 @@ class Decision(SQLModel, table=True):
     decided_at: datetime = Field(default_factory=utcnow)
 
 
+_condition_status: Column[str] = Column("status", AutoString(length=20), nullable=False)
+
+
 class Condition(SQLModel, table=True):
     __tablename__ = "condition"
+    # The status is its own compare-and-set: an UPDATE carries "WHERE status = <the status it was read with>",
+    # so two people acting on one condition at once cannot both succeed. The workflow core sets the new value.
+    __mapper_args__ = {"version_id_col": _condition_status, "version_id_generator": False}
 
     id: int | None = Field(default=None, primary_key=True)
     proposal_id: int = Field(foreign_key="proposal.id", index=True, ondelete="CASCADE")
     decision_id: int | None = Field(default=None, foreign_key="decision.id")
     text: str
     due_on: date
-    status: str = Field(default="open", max_length=20)  # open | met | confirmed
+    status: str = Field(default=ConditionStatus.open.value, sa_column=_condition_status)
     evidence: str = ""
     met_at: datetime | None = None
     met_by_id: int | None = Field(default=None, foreign_key="user_account.id")

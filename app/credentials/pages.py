@@ -31,6 +31,8 @@ from app.policies import Policies, PoliciesDep
 from app.security import Actor, CurrentActor
 from app.users.models import Role, User, UserRole
 from app.web import CONTEXT_HOOKS, is_htmx, redirect, render, templates
+from app.workflows import conditions as condition_workflow
+from app.workflows.approval import ProposalStatus
 
 router = APIRouter()
 
@@ -234,6 +236,7 @@ def save_proposal(
 
 def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: Policies) -> dict[str, Any]:
     assert proposal.id is not None
+    conditions = views.conditions(session, proposal.id)
     ctx = service.load_ctx(session, proposal)
     lookups = load_lookups(session)
     elements, _ = el.parse(proposal.content)
@@ -248,7 +251,7 @@ def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: 
                 diff_contents(versions[-2].content, versions[-1].content, lookups),
             )
         )
-    if published is not None and proposal.status != "published":
+    if published is not None and proposal.status != ProposalStatus.published:
         redlines.append(("Changes against the published edition", diff_contents(published, proposal.content, lookups)))
     workflow_steps, side = steps(proposal.route, proposal.status)
     names = views.user_names(session, ctx.proposer_ids)
@@ -279,15 +282,18 @@ def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: 
         "votes": views.votes_with_names(session, proposal),
         "my_vote": next((v for v, _ in views.votes_with_names(session, proposal) if v.voter_id == actor.id), None),
         "decisions": views.decisions(session, proposal.id),
-        "conditions": views.conditions(session, proposal.id),
+        "conditions": conditions,
+        "condition_actions": {c.id: service.condition_actions(session, c, actor) for c in conditions},
         "timeline": views.timeline(session, proposal.id),
         "comments": views.comment_tree(session, proposal.id),
         "choices": CHOICE_LABELS,
         "committee_labels": COMMITTEE_KIND_LABELS,
         "state_labels": service.STATE_LABELS,
+        "condition_labels": condition_workflow.LABELS,
+        "condition_done": condition_workflow.FINAL_STATES,
         "is_proposer": actor.id in ctx.proposer_ids,
         "is_qa": actor.in_qa_office,
-        "can_revise": proposal.status == "published" and actor.id == proposal.owner_id,
+        "can_revise": proposal.status == ProposalStatus.published and actor.id == proposal.owner_id,
         "attachments": attachments.list_for(session, proposal.id),
         "attachment_types": policies.credentials.attachments.allowed_types,
         "attachment_max_mb": policies.credentials.attachments.max_mb,
@@ -488,14 +494,30 @@ def condition_met(
     actor: CurrentActor,
     policies: PoliciesDep,
 ) -> Response:
-    condition = service.mark_condition_met(session, condition_id, actor, str(posted.get("evidence") or ""))
+    condition = service.mark_condition_met(session, condition_id, actor, policies, str(posted.get("evidence") or ""))
     return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition reported as met.")
 
 
 @router.post("/conditions/{condition_id}/confirm")
-def condition_confirm(request: Request, condition_id: int, session: SessionDep, actor: CurrentActor) -> Response:
-    condition = service.confirm_condition(session, condition_id, actor)
+def condition_confirm(
+    request: Request, condition_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    condition = service.confirm_condition(session, condition_id, actor, policies)
     return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition confirmed.")
+
+
+@router.post("/conditions/{condition_id}/send-back")
+def condition_send_back(
+    request: Request,
+    posted: PostedForm,
+    condition_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    reason = str(posted.get("comment") or "")
+    condition = service.send_back_condition(session, condition_id, actor, policies, reason)
+    return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition sent back as not met yet.")
 
 
 @router.post("/credentials/{credential_id}/revisions")

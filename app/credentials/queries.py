@@ -20,10 +20,11 @@ from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session, col
 
 from app.credentials.models import NOT_FINISHED_SQL, Condition, CoProposer, Proposal, Vote
-from app.credentials.service import REVIEW_STATES
 from app.org.models import CommitteeKind, OrgUnit
 from app.security import Actor
 from app.users.models import User
+from app.workflows.approval import REVIEW_STATES
+from app.workflows.conditions import ConditionStatus
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,9 @@ def _pipeline_where(shape: tuple[bool, bool, bool, bool]) -> list[ColumnElement[
     if open_only:
         # Uncorrelated IN: evaluated once (a hashed subplan on PostgreSQL), not once per proposal row.
         where.append(
-            col(Proposal.id).in_(sa_select(col(Condition.proposal_id)).where(col(Condition.status) != "confirmed"))
+            col(Proposal.id).in_(
+                sa_select(col(Condition.proposal_id)).where(col(Condition.status) != ConditionStatus.confirmed)
+            )
         )
     else:
         # Literal, as in the partial index ix_proposal_open_by_age, so even a prepared, generic plan can use it.
@@ -195,7 +198,7 @@ def pipeline(session: Session, filters: PipelineFilter, *, offset: int, limit: i
 def _page_stmt(where: ColumnElement[bool], *, counted: bool) -> Select[*tuple[Any, ...]]:
     open_conditions = (
         sa_select(func.count())
-        .where(col(Condition.proposal_id) == Proposal.id, col(Condition.status) != "confirmed")
+        .where(col(Condition.proposal_id) == Proposal.id, col(Condition.status) != ConditionStatus.confirmed)
         .correlate(Proposal)
         .scalar_subquery()
     )

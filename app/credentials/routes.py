@@ -19,6 +19,7 @@ from app.credentials.schemas import (
     CommentPublic,
     ConditionMetIn,
     ConditionPublic,
+    ConditionSendBackIn,
     DecisionPublic,
     ProposalCreate,
     ProposalPublic,
@@ -195,14 +196,27 @@ def conditions(proposal_id: int, session: SessionDep, actor: CurrentActor) -> li
 
 
 @router.post("/conditions/{condition_id}/met", response_model=ConditionPublic)
-def condition_met(condition_id: int, data: ConditionMetIn, session: SessionDep, actor: CurrentActor) -> ConditionPublic:
-    condition = service.mark_condition_met(session, condition_id, actor, data.evidence)
+def condition_met(
+    condition_id: int, data: ConditionMetIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> ConditionPublic:
+    condition = service.mark_condition_met(session, condition_id, actor, policies, data.evidence)
     return ConditionPublic.model_validate(condition, from_attributes=True)
 
 
 @router.post("/conditions/{condition_id}/confirm", response_model=ConditionPublic)
-def condition_confirm(condition_id: int, session: SessionDep, actor: CurrentActor) -> ConditionPublic:
-    condition = service.confirm_condition(session, condition_id, actor)
+def condition_confirm(
+    condition_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> ConditionPublic:
+    condition = service.confirm_condition(session, condition_id, actor, policies)
+    return ConditionPublic.model_validate(condition, from_attributes=True)
+
+
+@router.post("/conditions/{condition_id}/send-back", response_model=ConditionPublic)
+def condition_send_back(
+    condition_id: int, data: ConditionSendBackIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> ConditionPublic:
+    """The QA office finds the evidence not sufficient: the condition is open again, with the reason."""
+    condition = service.send_back_condition(session, condition_id, actor, policies, data.reason)
     return ConditionPublic.model_validate(condition, from_attributes=True)
 
 

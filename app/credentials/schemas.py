@@ -115,6 +115,10 @@ class ConditionMetIn(BaseModel):
     evidence: str
 
 
+class ConditionSendBackIn(BaseModel):
+    reason: str
+
+
 class CommentIn(BaseModel):
     body: str
     parent_id: int | None = None

@@ -1,9 +1,9 @@
 """Proposals and their approval: drafting, submission, votes and decisions, publication, revisions.
 
-Every status change goes through ``fire``: it locks the proposal row, checks that the event is possible in the
-current state (409 otherwise) and that this actor may send it (403 otherwise), sends it to the state machine, and
-lets the audit listener write the row in the same transaction. Nothing else assigns ``proposal.status``; a
-flush-time guard (``_guard_status_changes``) refuses any status change that has no audit row.
+Every status change goes through the workflow core (``app.workflows.core``): this module declares the two
+lifecycles it owns (a proposal's approval, and the conditions set by an approval) with their rules (who sees a
+proposal, who may send which event, the role recorded on the audit row) and calls ``core.run`` or
+``core.lock`` + ``core.fire``. Nothing here assigns a status.
 """
 
 from __future__ import annotations
@@ -12,14 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import event, or_
-from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import attributes
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
-from statemachine.exceptions import TransitionNotAllowed as MachineRefused
 
 from app.audit import service as audit
-from app.audit.models import AuditEvent
 from app.credentials import elements as el
 from app.credentials.models import (
     Comment,
@@ -35,65 +31,17 @@ from app.credentials.models import (
 )
 from app.credentials.voting import Ballot, Choice, Side, decide
 from app.db import utcnow
-from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
+from app.errors import Conflict, DomainError, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
 from app.policies import Policies
 from app.security import Actor
 from app.users.models import User
-from app.workflows.approval import BODY_OF_REVIEW_STATE, FINAL_STATES, ApprovalWorkflow
+from app.workflows import approval, conditions, core
+from app.workflows.approval import DECISION_EVENTS, FINAL_STATES, ApprovalWorkflow, ProposalStatus
+from app.workflows.conditions import ConditionWorkflow
+from app.workflows.core import SYSTEM
 
-EDITABLE_STATES = frozenset({"draft", "changes_requested"})
-REVIEW_STATES = frozenset(BODY_OF_REVIEW_STATE)
-STATE_LABELS = {s.id: s.name for s in ApprovalWorkflow.states}
-
-
-# --- audit: the listener and the guard -----------------------------------------------------------
-
-
-class AuditListener:
-    """Writes one audit row per transition, in the same transaction as the status change."""
-
-    def __init__(
-        self,
-        session: Session,
-        actor: Actor | None,
-        role: str,
-        policy_version: str,
-        comment: str,
-        data: dict[str, Any],
-    ) -> None:
-        self.session, self.actor, self.role = session, actor, role
-        self.policy_version, self.comment, self.data = policy_version, comment, data
-
-    def after_transition(self, event: str, source: Any, target: Any, model: Proposal) -> None:
-        assert model.id is not None
-        audit.record(
-            self.session,
-            actor_id=self.actor.id if self.actor else None,
-            actor_role=self.role,
-            entity_type="proposal",
-            entity_id=model.id,
-            action=str(event),
-            from_state=source.id,
-            to_state=target.id,
-            policy_version=self.policy_version,
-            comment=self.comment,
-            data=self.data,
-        )
-
-
-@event.listens_for(OrmSession, "before_flush")
-def _guard_status_changes(session: OrmSession, _context: Any, _instances: Any) -> None:
-    """No status changes without an audit row: refuse the flush otherwise."""
-    audited = {
-        (obj.entity_id, obj.to_state)
-        for obj in session.new
-        if isinstance(obj, AuditEvent) and obj.entity_type == "proposal"
-    }
-    for obj in session.dirty:
-        changed = isinstance(obj, Proposal) and attributes.get_history(obj, "status").has_changes()
-        if changed and (obj.id, obj.status) not in audited:
-            raise RuntimeError(f"proposal {obj.id}: status changed to {obj.status} without an audit row")
+STATE_LABELS = approval.LABELS
 
 
 # --- who is who on a proposal --------------------------------------------------------------------
@@ -181,79 +129,26 @@ def get_proposal(session: Session, proposal_id: int, actor: Actor) -> Proposal:
     return proposal
 
 
-def _lock(session: Session, proposal_id: int) -> Proposal:
-    """Load the row for a status change: FOR UPDATE on PostgreSQL; SQLite serialises writers (BEGIN IMMEDIATE)."""
-    stmt = select(Proposal).where(Proposal.id == proposal_id).with_for_update()
-    proposal = session.exec(stmt.execution_options(populate_existing=True)).first()
-    if proposal is None:
-        raise NotFound(f"There is no proposal {proposal_id}.")
-    return proposal
-
-
-def _locked_ctx(session: Session, proposal_id: int, actor: Actor) -> Ctx:
-    """The locked proposal with its context, or a 404 for someone who may not see it."""
-    proposal = _lock(session, proposal_id)
-    ctx = load_ctx(session, proposal)
-    if not _may_view(proposal, ctx.proposer_ids, actor):
-        raise NotFound(f"There is no proposal {proposal_id} that you can see.")
-    return ctx
-
-
 # --- permissions: evaluated for the buttons, and again before firing ------------------------------
 
-ACTION_LABELS = {
-    "edit": "Edit",
-    "submit": "Submit for approval",
-    "withdraw": "Withdraw",
-    "vote": "Vote",
-    "publish": "Publish in the catalogue",
-}
 
-
-def refusal(ctx: Ctx, action: str, actor: Actor | None) -> DomainErrorLike | None:
-    """Why this actor may not take this action now (a 409 or 403 error), or None when they may."""
-    p = ctx.proposal
-    state = p.status
-    possible = {
-        "edit": state in EDITABLE_STATES,
-        "submit": state in EDITABLE_STATES,
-        "withdraw": state not in FINAL_STATES and state != "approved",
-        "vote": state in REVIEW_STATES,
-        "publish": state == "approved",
-    }[action]
-    if not possible:
-        return TransitionNotAllowed(
-            f"A proposal that is {STATE_LABELS[state].lower()} cannot be "
-            f"{'voted on' if action == 'vote' else ACTION_LABELS[action].lower().split(' ')[0] + 'ed'}."
-        )
-    if actor is None:
-        return None  # the system (a body's decision, the scheduler) may do whatever the state allows
-    if action in ("edit", "submit") and actor.id not in ctx.proposer_ids:
+def _proposal_refusal(ctx: Ctx, event: str, actor: Actor) -> DomainError | None:
+    """Who may send which event of the approval machine (the state is the core's check)."""
+    if event == "submit" and actor.id not in ctx.proposer_ids:
         return PermissionDenied("Only the proposer and co-proposers can edit and submit this proposal.")
-    if action == "withdraw" and actor.id != p.owner_id:
+    if event == "withdraw" and actor.id != ctx.proposal.owner_id:
         return PermissionDenied("Only the proposer can withdraw this proposal.")
-    if action == "vote":
+    if event in DECISION_EVENTS:  # members take part by voting; the body's rule sends the event
         if actor.id in ctx.proposer_ids:
             return PermissionDenied("You cannot vote on your own proposal.")
         if actor.id not in ctx.member_ids:
-            body = COMMITTEE_KIND_LABELS[CommitteeKind(p.current_body or "")]
+            body = COMMITTEE_KIND_LABELS[CommitteeKind(ctx.proposal.current_body or "")]
             return PermissionDenied(f"Only members of the body reviewing it now ({body}) can vote.")
-    if action == "publish" and not actor.in_qa_office:
+    if event == "publish" and not actor.in_qa_office:
         return PermissionDenied("Only the QA office can publish.")
+    if event == "route":
+        return PermissionDenied("A proposal is routed by the system when it is submitted.")
     return None
-
-
-DomainErrorLike = TransitionNotAllowed | PermissionDenied
-
-
-def allowed_actions(ctx: Ctx, actor: Actor) -> list[str]:
-    return [a for a in ACTION_LABELS if refusal(ctx, a, actor) is None]
-
-
-def _require(ctx: Ctx, action: str, actor: Actor | None) -> None:
-    error = refusal(ctx, action, actor)
-    if error is not None:
-        raise error
 
 
 def role_of(ctx: Ctx, actor: Actor | None) -> str:
@@ -271,36 +166,51 @@ def role_of(ctx: Ctx, actor: Actor | None) -> str:
     return "administrator" if actor.is_admin else "user"
 
 
-# --- the one entry point that changes a status ---------------------------------------------------
-
-
-def fire(
-    session: Session,
-    ctx: Ctx,
-    event_name: str,
-    actor: Actor | None,
-    policies: Policies,
-    *,
-    comment: str = "",
-    role: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> None:
-    proposal = ctx.proposal
-    listener = AuditListener(
-        session, actor, role or role_of(ctx, actor), policies.approval.version, comment, data or {}
+PROPOSAL: core.Lifecycle[Proposal, Ctx] = core.register(
+    core.Lifecycle(
+        name="proposal",
+        model=Proposal,
+        machine=ApprovalWorkflow,
+        context=lambda session, proposal: load_ctx(session, proposal),
+        can_see=lambda ctx, actor: _may_view(ctx.proposal, ctx.proposer_ids, actor),
+        refusal=_proposal_refusal,
+        role_of=role_of,
+        policy_version=lambda policies: policies.approval.version,
+        participles=approval.PARTICIPLES,
     )
-    machine = ApprovalWorkflow(model=proposal, state_field="status", listeners=[listener])
-    if event_name not in {e.id for e in machine.allowed_events}:
-        raise TransitionNotAllowed(
-            f"'{event_name.replace('_', ' ')}' is not possible while the proposal is "
-            f"{STATE_LABELS[proposal.status].lower()}."
-        )
-    try:
-        machine.send(event_name, comment=comment, now=utcnow())
-    except MachineRefused as exc:
-        raise TransitionNotAllowed(str(exc)) from None
-    session.add(proposal)
-    session.flush()
+)
+
+# What the proposal page offers. Each is an event of the machine, or the part a person takes in one: editing
+# is possible where submitting is, and a vote is a member's part in the body's decision.
+ACTION_LABELS = {
+    "edit": "Edit",
+    "submit": "Submit for approval",
+    "withdraw": "Withdraw",
+    "vote": "Vote",
+    "publish": "Publish in the catalogue",
+}
+_ACTION_EVENT = {"edit": "submit", "submit": "submit", "withdraw": "withdraw", "vote": "approve", "publish": "publish"}
+_ACTION_DOING = {"edit": "edited", "vote": "voted on"}
+
+
+def subject(ctx: Ctx) -> core.Subject[Proposal, Ctx]:
+    return core.Subject(PROPOSAL, ctx.proposal, ctx)
+
+
+def refusal(ctx: Ctx, action: str, actor: Actor | None) -> DomainError | None:
+    """Why this actor may not take this action now (a 409 or 403 error), or None when they may."""
+    return core.refusal(subject(ctx), _ACTION_EVENT[action], actor, doing=_ACTION_DOING.get(action))
+
+
+def allowed_actions(ctx: Ctx, actor: Actor) -> list[str]:
+    return [a for a in ACTION_LABELS if refusal(ctx, a, actor) is None]
+
+
+def _lock(session: Session, proposal_id: int, actor: Actor | None, action: str) -> core.Subject[Proposal, Ctx]:
+    """The proposal locked for a change (404 for someone who may not see it), once this action is allowed."""
+    locked = core.lock(session, PROPOSAL, proposal_id, actor)
+    core.require(locked, _ACTION_EVENT[action], actor, doing=_ACTION_DOING.get(action))
+    return locked
 
 
 # --- drafting ------------------------------------------------------------------------------------
@@ -433,9 +343,8 @@ def update_proposal(
     values: dict[str, Any],
     co_proposers: list[int] | None = None,
 ) -> tuple[Proposal, el.Check]:
-    ctx = _locked_ctx(session, proposal_id, actor)
-    proposal = ctx.proposal
-    _require(ctx, "edit", actor)
+    locked = _lock(session, proposal_id, actor, "edit")
+    ctx, proposal = locked.ctx, locked.row
     content, check = _validated(session, values, policies, el.Kind(proposal.kind))
     changed = sorted(k for k in set(content) | set(proposal.content) if content.get(k) != proposal.content.get(k))
     proposal.content = content
@@ -482,9 +391,8 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> Proposal:
-    ctx = _locked_ctx(session, proposal_id, actor)
-    proposal = ctx.proposal
-    _require(ctx, "submit", actor)
+    locked = _lock(session, proposal_id, actor, "submit")
+    proposal = locked.row
     kind = el.Kind(proposal.kind)
     elements, errors = el.parse(proposal.content)
     result = el.check(elements, policies.credentials, kind)
@@ -512,14 +420,13 @@ def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies)
             submitted_by_id=actor.id,
         )
     )
-    fire(session, ctx, "submit", actor, policies, comment=f"version {proposal.submission_count}")
-    fire(
+    core.fire(session, locked, "submit", actor, policies, comment=f"version {proposal.submission_count}")
+    core.fire(
         session,
-        ctx,
+        locked,
         "route",
-        None,
+        SYSTEM,
         policies,
-        role="system",
         data={"route": proposal.route, "change_type": proposal.change_type},
     )
     return proposal
@@ -538,11 +445,7 @@ def _route_for(session: Session, proposal: Proposal, policies: Policies) -> list
 
 
 def withdraw(session: Session, proposal_id: int, actor: Actor, policies: Policies, comment: str = "") -> Proposal:
-    ctx = _locked_ctx(session, proposal_id, actor)
-    proposal = ctx.proposal
-    _require(ctx, "withdraw", actor)
-    fire(session, ctx, "withdraw", actor, policies, comment=comment)
-    return proposal
+    return core.run(session, PROPOSAL, proposal_id, "withdraw", actor, policies, comment=comment).row
 
 
 # --- votes and decisions -------------------------------------------------------------------------
@@ -596,9 +499,8 @@ def cast_vote(
     comment: str = "",
     conditions: list[dict[str, Any]] | None = None,
 ) -> VoteResult:
-    ctx = _locked_ctx(session, proposal_id, actor)
-    proposal = ctx.proposal
-    _require(ctx, "vote", actor)
+    locked = _lock(session, proposal_id, actor, "vote")
+    ctx, proposal = locked.ctx, locked.row
     comment = comment.strip()
     if choice in (Choice.request_changes, Choice.reject) and not comment:
         what = "what needs to change" if choice is Choice.request_changes else "the reason for rejecting"
@@ -637,7 +539,7 @@ def cast_vote(
         },
     )
     session.flush()
-    decision = _decide_if_ready(session, ctx, policies, votes)
+    decision = _decide_if_ready(session, locked, policies, votes)
     return VoteResult(proposal=proposal, vote=vote, decision=decision)
 
 
@@ -651,9 +553,11 @@ def round_votes(session: Session, proposal: Proposal) -> list[Vote]:
     )
 
 
-def _decide_if_ready(session: Session, ctx: Ctx, policies: Policies, votes: list[Vote]) -> Decision | None:
+def _decide_if_ready(
+    session: Session, locked: core.Subject[Proposal, Ctx], policies: Policies, votes: list[Vote]
+) -> Decision | None:
     """Apply the body's rule to the votes of the current round (just read and updated by the caller)."""
-    proposal = ctx.proposal
+    ctx, proposal = locked.ctx, locked.row
     body = CommitteeKind(proposal.current_body or "")
     rule = policies.approval.voting[body]
     ballots = [Ballot(v.voter_id, Choice(v.choice)) for v in votes]
@@ -668,7 +572,9 @@ def _decide_if_ready(session: Session, ctx: Ctx, policies: Policies, votes: list
     ]
     conditions = [c for v in winning for c in v.conditions]
     outcome_name = "approve_with_conditions" if outcome.side is Side.approve and conditions else outcome.side.value
-    comment = "; ".join(v.comment for v in winning if v.comment)
+    # A decision the system takes carries its own reason when the winning votes gave none (a unanimous body
+    # split three ways sends the proposal back although nobody asked for changes).
+    comment = "; ".join(v.comment for v in winning if v.comment) or f"{outcome.reason[:1].upper()}{outcome.reason[1:]}."
     assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
     decision = Decision(
         proposal_id=proposal.id,
@@ -696,11 +602,11 @@ def _decide_if_ready(session: Session, ctx: Ctx, policies: Policies, votes: list
     if outcome.side is Side.request_changes and policies.approval.resubmit_to == "same_body":
         proposal.return_to_body = body.value
     event_name = "approve" if outcome.side is Side.approve else outcome.side.value
-    fire(
+    core.fire(
         session,
-        ctx,
+        locked,
         event_name,
-        None,
+        SYSTEM,
         policies,
         comment=comment,
         role=role,
@@ -712,8 +618,8 @@ def _decide_if_ready(session: Session, ctx: Ctx, policies: Policies, votes: list
             "tally": outcome.tally,
         },
     )
-    if proposal.status == "approved" and policies.approval.publish_on_approval:
-        publish(session, ctx, None, policies)
+    if proposal.status == ProposalStatus.approved and policies.approval.publish_on_approval:
+        publish(session, locked, SYSTEM, policies)
     return decision
 
 
@@ -721,15 +627,15 @@ def _decide_if_ready(session: Session, ctx: Ctx, policies: Policies, votes: list
 
 
 def publish_by(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> Proposal:
-    ctx = _locked_ctx(session, proposal_id, actor)
-    proposal = ctx.proposal
-    _require(ctx, "publish", actor)
-    publish(session, ctx, actor, policies)
-    return proposal
+    locked = _lock(session, proposal_id, actor, "publish")
+    publish(session, locked, actor, policies)
+    return locked.row
 
 
-def publish(session: Session, ctx: Ctx, actor: Actor | None, policies: Policies) -> CredentialVersion:
-    proposal = ctx.proposal
+def publish(
+    session: Session, locked: core.Subject[Proposal, Ctx], actor: Actor | None, policies: Policies
+) -> CredentialVersion:
+    proposal = locked.row
     credential = session.get(Credential, proposal.credential_id, with_for_update=True)
     assert credential is not None and proposal.id is not None
     now = utcnow()
@@ -762,15 +668,7 @@ def publish(session: Session, ctx: Ctx, actor: Actor | None, policies: Policies)
     ).lower()
     credential.published_at = now
     session.add(credential)
-    fire(
-        session,
-        ctx,
-        "publish",
-        actor,
-        policies,
-        comment=f"edition {version.version_no}",
-        role=None if actor else "system",
-    )
+    core.fire(session, locked, "publish", actor, policies, comment=f"edition {version.version_no}")
     return version
 
 
@@ -786,7 +684,7 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
     open_one = session.exec(
         select(Proposal.id).where(
             Proposal.credential_id == credential_id,
-            col(Proposal.status).not_in(["published", "rejected", "withdrawn"]),
+            col(Proposal.status).not_in(sorted(FINAL_STATES)),
         )
     ).first()
     if open_one is not None:
@@ -827,59 +725,74 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
 # --- conditions ----------------------------------------------------------------------------------
 
 
-def _condition(session: Session, condition_id: int, actor: Actor) -> tuple[Condition, Proposal]:
-    condition = session.get(Condition, condition_id)
-    if condition is None:
-        raise NotFound(f"There is no condition {condition_id}.")
-    return condition, get_proposal(session, condition.proposal_id, actor)
+@dataclass
+class ConditionCtx:
+    condition: Condition
+    proposal: Proposal
+    proposer_ids: set[int]
 
 
-def mark_condition_met(session: Session, condition_id: int, actor: Actor, evidence: str) -> Condition:
-    condition, proposal = _condition(session, condition_id, actor)
-    if actor.id not in load_ctx(session, proposal).proposer_ids:
-        raise PermissionDenied("Only the proposer can report a condition as met.")
-    if condition.status == "confirmed":
-        raise TransitionNotAllowed("This condition is already confirmed by the QA office.")
-    if not evidence.strip():
-        raise PolicyViolation("Describe the evidence that the condition is met.", errors={"evidence": "Required."})
-    condition.status, condition.evidence = "met", evidence.strip()
-    condition.met_at, condition.met_by_id = utcnow(), actor.id
-    session.add(condition)
-    assert proposal.id is not None
-    audit.record(
-        session,
-        actor_id=actor.id,
-        actor_role="proposer",
-        entity_type="proposal",
-        entity_id=proposal.id,
-        action="condition.met",
-        comment=condition.evidence,
-        data={"condition_id": condition_id},
+def _condition_ctx(session: Session, condition: Condition) -> ConditionCtx:
+    proposal = session.get(Proposal, condition.proposal_id)
+    assert proposal is not None
+    co = set(session.exec(select(CoProposer.user_id).where(CoProposer.proposal_id == proposal.id)))
+    return ConditionCtx(condition, proposal, {proposal.owner_id, *co})
+
+
+def _condition_refusal(ctx: ConditionCtx, event: str, actor: Actor) -> DomainError | None:
+    if event == "report_met" and actor.id not in ctx.proposer_ids:
+        return PermissionDenied("Only the proposer can report a condition as met.")
+    if event in ("confirm", "send_back") and not actor.in_qa_office:
+        return PermissionDenied("Only the QA office decides whether a condition is met.")
+    return None
+
+
+def _condition_role(ctx: ConditionCtx, actor: Actor | None) -> str:
+    if actor is None:
+        return "system"
+    if actor.id in ctx.proposer_ids:
+        return "proposer" if actor.id == ctx.proposal.owner_id else "co-proposer"
+    return "QA office" if actor.in_qa_office else "user"
+
+
+CONDITION: core.Lifecycle[Condition, ConditionCtx] = core.register(
+    core.Lifecycle(
+        name="condition",
+        model=Condition,
+        machine=ConditionWorkflow,
+        context=_condition_ctx,
+        can_see=lambda ctx, actor: _may_view(ctx.proposal, ctx.proposer_ids, actor),
+        refusal=_condition_refusal,
+        role_of=_condition_role,
+        policy_version=lambda policies: policies.approval.version,
+        participles=conditions.PARTICIPLES,
     )
-    session.flush()
-    return condition
+)
 
 
-def confirm_condition(session: Session, condition_id: int, actor: Actor) -> Condition:
-    condition, proposal = _condition(session, condition_id, actor)
-    if not actor.in_qa_office:
-        raise PermissionDenied("Only the QA office confirms that a condition is met.")
-    if condition.status != "met":
-        raise TransitionNotAllowed("Only a condition reported as met can be confirmed.")
-    condition.status, condition.confirmed_at, condition.confirmed_by_id = "confirmed", utcnow(), actor.id
-    session.add(condition)
-    assert proposal.id is not None
-    audit.record(
-        session,
-        actor_id=actor.id,
-        actor_role="QA office",
-        entity_type="proposal",
-        entity_id=proposal.id,
-        action="condition.confirmed",
-        data={"condition_id": condition_id},
-    )
-    session.flush()
-    return condition
+def mark_condition_met(
+    session: Session, condition_id: int, actor: Actor, policies: Policies, evidence: str
+) -> Condition:
+    evidence = evidence.strip()
+    return core.run(
+        session, CONDITION, condition_id, "report_met", actor, policies, comment=evidence, evidence=evidence
+    ).row
+
+
+def confirm_condition(session: Session, condition_id: int, actor: Actor, policies: Policies) -> Condition:
+    return core.run(session, CONDITION, condition_id, "confirm", actor, policies).row
+
+
+def send_back_condition(
+    session: Session, condition_id: int, actor: Actor, policies: Policies, reason: str
+) -> Condition:
+    """The QA office finds the evidence not sufficient: the condition is open again, with the reason."""
+    return core.run(session, CONDITION, condition_id, "send_back", actor, policies, comment=reason.strip()).row
+
+
+def condition_actions(session: Session, condition: Condition, actor: Actor) -> list[str]:
+    """The condition events this person may send now (the buttons beside it)."""
+    return core.offered(core.Subject(CONDITION, condition, _condition_ctx(session, condition)), actor)
 
 
 def conditions_of(session: Session, proposal_ids: list[int]) -> dict[int, list[Condition]]:

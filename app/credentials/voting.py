@@ -7,7 +7,10 @@ the others. The decision fires the moment the body's rule is met:
 - majority: once the quorum has voted, a side with more than half of the votes cast; when every eligible member
   has voted without a majority, the chair's side breaks the tie, else the proposal goes back for changes;
 - unanimous: every eligible member has voted; all on one side gives that side, otherwise changes are requested;
-- m_of_n: the first side to reach m votes.
+- m_of_n: the first side to reach m votes; when every eligible member has voted and no side has, changes are
+  requested.
+A round always closes once every eligible member has voted, and a decision the rule takes without a side asking
+for it (a split round) carries the rule's reason as its comment.
 Proposers and co-proposers are not eligible and are not counted for the quorum.
 """
 
@@ -87,6 +90,8 @@ def decide(rule: VotingPolicy, ballots: list[Ballot], eligible: set[int], chair_
                     f"{counts[side.value]} of {len(eligible)} members chose it (needed {needed})",
                     counts,
                 )
+        if all_voted:  # everyone has voted and no side reached m: the body cannot approve as it stands
+            return Outcome(Side.request_changes, f"no side reached {needed} votes: sent back for changes", counts)
         return None
 
     if rule.rule is VotingRule.unanimous:

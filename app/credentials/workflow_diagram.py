@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from app.org.models import CommitteeKind
-from app.workflows.approval import REVIEW_STATE_OF_BODY, ApprovalWorkflow
+from app.workflows.approval import REVIEW_STATE_OF_BODY, ApprovalWorkflow, ProposalStatus
+from app.workflows.core import events_from
 
 
 @cache
@@ -29,26 +30,19 @@ class Step:
 
 @cache
 def _events_leaving() -> dict[str, tuple[str, ...]]:
-    leaving: dict[str, list[str]] = {}
-    for state in ApprovalWorkflow.states:
-        for transition in state.transitions:
-            for event in transition.events:
-                name = str(event.name if hasattr(event, "name") else event)
-                if name not in leaving.setdefault(state.id, []):
-                    leaving[state.id].append(name)
-    return {k: tuple(v) for k, v in leaving.items()}
+    return {s.value: tuple(events_from(ApprovalWorkflow, s.value)) for s in ApprovalWorkflow.states}
 
 
 def steps(route: list[str], status: str) -> tuple[list[Step], Step | None]:
     """The main path for this route, and the side state the proposal is in (changes requested, ...), if any."""
     labels = {s.id: s.name for s in ApprovalWorkflow.states}
     default_route = route or [CommitteeKind.faculty_council.value]
-    path = [
-        "draft",
-        "submitted",
+    path: list[str] = [
+        ProposalStatus.draft,
+        ProposalStatus.submitted,
         *(REVIEW_STATE_OF_BODY[CommitteeKind(b)] for b in default_route),
-        "approved",
-        "published",
+        ProposalStatus.approved,
+        ProposalStatus.published,
     ]
     leaving = _events_leaving()
     current = path.index(status) if status in path else -1

@@ -13,6 +13,8 @@ from app.credentials.service import STATE_LABELS
 from app.org.models import Committee, Programme
 from app.security import Actor
 from app.users.models import User
+from app.workflows.approval import FINAL_STATES, ProposalStatus
+from app.workflows.conditions import ConditionStatus
 
 
 @dataclass
@@ -57,9 +59,9 @@ def panels(session: Session, actor: Actor) -> list[Panel]:
             )
         )
     if actor.is_qa_officer:
-        active = col(Proposal.status).not_in(["published", "rejected", "withdrawn", "draft"])
+        active = col(Proposal.status).not_in(sorted(FINAL_STATES | {ProposalStatus.draft}))
         open_conditions = session.exec(
-            select(func.count()).select_from(Condition).where(Condition.status != "confirmed")
+            select(func.count()).select_from(Condition).where(Condition.status != ConditionStatus.confirmed)
         ).one()
         figures = _by_status(session, active)
         if open_conditions:

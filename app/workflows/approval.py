@@ -8,85 +8,102 @@ code, the route is data. Each body approves (possibly with conditions: the propo
 proposer may withdraw until the final decision. After the last body approves, the proposal is approved and then
 published in the catalogue.
 
-The row holds the state (``proposal.status``); this class holds the behaviour. It is built per request by
-``app.credentials.service`` with an audit listener, and only that service's ``fire`` sends events.
+The row holds the state (``proposal.status``); this class holds the behaviour. The workflow core
+(``app.workflows.core``) builds it per action and is the only code that sends it events.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from statemachine import State, StateMachine
 
 from app.errors import PolicyViolation
 from app.org.models import CommitteeKind
+from app.workflows.core import final_states, labelled_states, state_labels, states_allowing
 
+
+class ProposalStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    faculty_council_review = "faculty_council_review"
+    lll_committee_review = "lll_committee_review"
+    qa_office_review = "qa_office_review"
+    final_body_review = "final_body_review"
+    changes_requested = "changes_requested"
+    approved = "approved"
+    published = "published"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+S = ProposalStatus
 REVIEW_STATE_OF_BODY = {
-    CommitteeKind.faculty_council: "faculty_council_review",
-    CommitteeKind.lll_committee: "lll_committee_review",
-    CommitteeKind.qa_office: "qa_office_review",
-    CommitteeKind.final_body: "final_body_review",
+    CommitteeKind.faculty_council: S.faculty_council_review,
+    CommitteeKind.lll_committee: S.lll_committee_review,
+    CommitteeKind.qa_office: S.qa_office_review,
+    CommitteeKind.final_body: S.final_body_review,
 }
-BODY_OF_REVIEW_STATE = {state: body for body, state in REVIEW_STATE_OF_BODY.items()}
-FINAL_STATES = frozenset({"published", "rejected", "withdrawn"})
+BODY_OF_REVIEW_STATE: dict[str, CommitteeKind] = {state.value: body for body, state in REVIEW_STATE_OF_BODY.items()}
+# The events a body's decision sends; members take part in them by voting.
+DECISION_EVENTS = ("approve", "request_changes", "reject")
 
 
 class ApprovalWorkflow(StateMachine):
-    draft = State("Draft", initial=True)
-    submitted = State("Submitted")
-    faculty_council_review = State("Faculty council review")
-    lll_committee_review = State("Lifelong-learning committee review")
-    qa_office_review = State("QA office review")
-    final_body_review = State("Final body review")
-    changes_requested = State("Changes requested")
-    approved = State("Approved")
-    published = State("Published", final=True)
-    rejected = State("Rejected", final=True)
-    withdrawn = State("Withdrawn", final=True)
+    _ = labelled_states(
+        ProposalStatus,
+        initial=S.draft,
+        final={S.published, S.rejected, S.withdrawn},
+        labels={
+            S.lll_committee_review: "Lifelong-learning committee review",
+            S.qa_office_review: "QA office review",
+        },
+    )
 
-    submit = draft.to(submitted) | changes_requested.to(submitted)
+    submit = _.draft.to(_.submitted) | _.changes_requested.to(_.submitted)
     route = (
-        submitted.to(faculty_council_review, cond="goes_to_faculty_council")
-        | submitted.to(lll_committee_review, cond="goes_to_lll_committee")
-        | submitted.to(qa_office_review, cond="goes_to_qa_office")
-        | submitted.to(final_body_review, cond="goes_to_final_body")
+        _.submitted.to(_.faculty_council_review, cond="goes_to_faculty_council")
+        | _.submitted.to(_.lll_committee_review, cond="goes_to_lll_committee")
+        | _.submitted.to(_.qa_office_review, cond="goes_to_qa_office")
+        | _.submitted.to(_.final_body_review, cond="goes_to_final_body")
     )
     approve = (
-        faculty_council_review.to(lll_committee_review, cond="next_is_lll_committee")
-        | faculty_council_review.to(qa_office_review, cond="next_is_qa_office")
-        | faculty_council_review.to(final_body_review, cond="next_is_final_body")
-        | faculty_council_review.to(approved, cond="is_last_body")
-        | lll_committee_review.to(qa_office_review, cond="next_is_qa_office")
-        | lll_committee_review.to(final_body_review, cond="next_is_final_body")
-        | lll_committee_review.to(approved, cond="is_last_body")
-        | qa_office_review.to(final_body_review, cond="next_is_final_body")
-        | qa_office_review.to(approved, cond="is_last_body")
-        | final_body_review.to(approved)
+        _.faculty_council_review.to(_.lll_committee_review, cond="next_is_lll_committee")
+        | _.faculty_council_review.to(_.qa_office_review, cond="next_is_qa_office")
+        | _.faculty_council_review.to(_.final_body_review, cond="next_is_final_body")
+        | _.faculty_council_review.to(_.approved, cond="is_last_body")
+        | _.lll_committee_review.to(_.qa_office_review, cond="next_is_qa_office")
+        | _.lll_committee_review.to(_.final_body_review, cond="next_is_final_body")
+        | _.lll_committee_review.to(_.approved, cond="is_last_body")
+        | _.qa_office_review.to(_.final_body_review, cond="next_is_final_body")
+        | _.qa_office_review.to(_.approved, cond="is_last_body")
+        | _.final_body_review.to(_.approved)
     )
-    request_changes = changes_requested.from_(
-        faculty_council_review,
-        lll_committee_review,
-        qa_office_review,
-        final_body_review,
+    request_changes = _.changes_requested.from_(
+        _.faculty_council_review,
+        _.lll_committee_review,
+        _.qa_office_review,
+        _.final_body_review,
         validators="comment_given",
     )
-    reject = rejected.from_(
-        faculty_council_review,
-        lll_committee_review,
-        qa_office_review,
-        final_body_review,
+    reject = _.rejected.from_(
+        _.faculty_council_review,
+        _.lll_committee_review,
+        _.qa_office_review,
+        _.final_body_review,
         validators="reason_given",
     )
-    withdraw = withdrawn.from_(
-        draft,
-        submitted,
-        changes_requested,
-        faculty_council_review,
-        lll_committee_review,
-        qa_office_review,
-        final_body_review,
+    withdraw = _.withdrawn.from_(
+        _.draft,
+        _.submitted,
+        _.changes_requested,
+        _.faculty_council_review,
+        _.lll_committee_review,
+        _.qa_office_review,
+        _.final_body_review,
     )
-    publish = approved.to(published)
+    publish = _.approved.to(_.published)
 
     # --- routing guards: read the route the proposal took from policy when it was submitted ---------
 
@@ -139,12 +156,28 @@ class ApprovalWorkflow(StateMachine):
 
     def after_transition(self, target: State, now: Any = None) -> None:
         proposal = self.model
-        body = BODY_OF_REVIEW_STATE.get(target.id)
+        body = BODY_OF_REVIEW_STATE.get(target.value)
         proposal.current_body = body.value if body else None
         proposal.stage_entered_at = now
         proposal.updated_at = now
         if body is not None:
             proposal.review_round += 1
             proposal.return_to_body = None
-        if target.id in FINAL_STATES or target.id == "approved":
+        if target.value in FINAL_STATES or target.value == S.approved:
             proposal.decided_at = proposal.decided_at or now
+
+
+# State sets, derived from the machine: nothing else lists them.
+LABELS = state_labels(ApprovalWorkflow)
+FINAL_STATES = final_states(ApprovalWorkflow)
+EDITABLE_STATES = states_allowing(ApprovalWorkflow, "submit")
+REVIEW_STATES = states_allowing(ApprovalWorkflow, *DECISION_EVENTS)
+PARTICIPLES = {
+    "submit": "submitted",
+    "route": "routed",
+    "approve": "approved",
+    "request_changes": "sent back for changes",
+    "reject": "rejected",
+    "withdraw": "withdrawn",
+    "publish": "published",
+}

@@ -179,11 +179,13 @@ def test_approve_with_conditions_records_conditions(db: Session, policies: Polic
     assert condition.status == "open"
 
     with pytest.raises(PermissionDenied):
-        service.mark_condition_met(db, condition.id or 0, actor_for(db, "council1@example.org"), "done")
-    service.mark_condition_met(db, condition.id or 0, actor_for(db, "academic@example.org"), "Scheme is online.")
+        service.mark_condition_met(db, condition.id or 0, actor_for(db, "council1@example.org"), policies, "done")
+    service.mark_condition_met(
+        db, condition.id or 0, actor_for(db, "academic@example.org"), policies, "Scheme is online."
+    )
     with pytest.raises(PermissionDenied):
-        service.confirm_condition(db, condition.id or 0, actor_for(db, "academic@example.org"))
-    service.confirm_condition(db, condition.id or 0, actor_for(db, "qa@example.org"))
+        service.confirm_condition(db, condition.id or 0, actor_for(db, "academic@example.org"), policies)
+    service.confirm_condition(db, condition.id or 0, actor_for(db, "qa@example.org"), policies)
     assert condition.status == "confirmed"
 
 
@@ -321,3 +323,57 @@ def test_a_final_body_when_policy_asks_for_one(db: Session, tmp_path: Path) -> N
     assert result.decision is not None
     assert result.decision.rule == "chair"
     assert proposal.status == "published"
+
+
+def _policies_with_council_rule(tmp_path: Path, rule: str) -> Policies:
+    directory = tmp_path / "policies"
+    shutil.copytree(POLICIES_DIR, directory)
+    approval = directory / "approval.yaml"
+    approval.write_text(
+        approval.read_text().replace("faculty_council: {rule: majority, quorum: 0.51}", f"faculty_council: {rule}")
+    )
+    return load_policies(directory)
+
+
+SPLIT = [
+    ("council2@example.org", Choice.approve, ""),
+    ("council3@example.org", Choice.reject, "Not at this level."),
+    ("council1@example.org", Choice.request_changes, "Rework the outcomes."),  # the chair votes last
+]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    ["{rule: chair}", "{rule: majority, quorum: 0.51}", "{rule: unanimous}", "{rule: m_of_n, m: 2}"],
+)
+def test_a_split_round_closes_under_every_rule(db: Session, tmp_path: Path, rule: str) -> None:
+    """Three members, three different votes: once all have voted the body has decided, with a reason."""
+    policies = _policies_with_council_rule(tmp_path, rule)
+    proposal = submitted(db, policies)
+    decision = None
+    for email, choice, comment in SPLIT:
+        decision = vote(db, policies, proposal, email, choice, comment=comment).decision or decision
+    assert decision is not None, f"{rule}: the round is still open after every member voted"
+    assert proposal.status == "changes_requested"
+    assert decision.comment
+    audit_row = db.exec(
+        select(AuditEvent).where(
+            AuditEvent.entity_type == "proposal",
+            AuditEvent.entity_id == proposal.id,
+            AuditEvent.action == "request_changes",
+        )
+    ).one()
+    assert audit_row.comment == decision.comment
+
+
+def test_a_unanimous_body_split_two_to_one_sends_back_with_its_own_reason(db: Session, tmp_path: Path) -> None:
+    """approve, approve, reject under `unanimous`: nobody asked for changes, yet the round closes."""
+    policies = _policies_with_council_rule(tmp_path, "{rule: unanimous}")
+    proposal = submitted(db, policies)
+    vote(db, policies, proposal, "council1@example.org", Choice.approve)
+    vote(db, policies, proposal, "council2@example.org", Choice.approve)
+    result = vote(db, policies, proposal, "council3@example.org", Choice.reject, comment="Too thin.")
+    assert result.decision is not None
+    assert result.decision.outcome == "request_changes"
+    assert result.decision.comment == "No unanimity: sent back for changes."
+    assert proposal.status == "changes_requested"

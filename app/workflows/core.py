@@ -1,0 +1,317 @@
+"""The workflow core: the one way any status changes, whatever the lifecycle.
+
+A *lifecycle* is a row type (its status column), a python-statemachine class, and the domain's rules: who may
+see a row, who may send which event, which policy version a change is made under. Every change goes through
+``fire``, which does the whole job in the request's transaction:
+
+1. lock the row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE),
+   and compare-and-set on flush through the row's ``version_id_col``, so a concurrent change fails (409);
+2. refuse someone who may not see the row with a 404, an event the current state does not allow with a 409,
+   and an actor who may not send it with a 403;
+3. send the event to the machine (its guards pick the target, its validators refuse with a reason: 422);
+4. write the audit row (who, in which role, from and to, the policy version, the comment) and call every
+   listener (the outbox, for one) in the same transaction.
+
+A flush guard refuses any status change of a registered row that has no audit row, so nothing can change a
+status around the core. Which actions a person is offered is the same question asked before rendering:
+``offered`` lists the events the machine allows now that this actor may send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import attributes
+from sqlmodel import Session
+from statemachine import StateMachine
+from statemachine.exceptions import TransitionNotAllowed as MachineRefused
+from statemachine.states import States
+
+from app.audit import service as audit
+from app.audit.models import AuditEvent
+from app.db import utcnow
+from app.errors import DomainError, NotFound, TransitionNotAllowed
+
+RowT = TypeVar("RowT")
+CtxT = TypeVar("CtxT")
+SYSTEM = None  # the actor of what the system does on its own: a body's decision, the scheduler
+
+
+@dataclass(frozen=True)
+class Lifecycle(Generic[RowT, CtxT]):
+    """Everything the core needs to run one kind of row through its machine."""
+
+    name: str  # the audit's entity type, and the noun in messages ("proposal", "condition")
+    model: type[RowT]
+    machine: type[StateMachine]
+    # What the rules need besides the row (its proposers, the body deciding now...), loaded once per action.
+    context: Callable[[Session, RowT], CtxT]
+    # Who sees the row at all: everyone else gets a 404, as if it did not exist.
+    can_see: Callable[[CtxT, Any], bool]
+    # Why this actor may not send this event (a 403 error), or None when they may. Never called for SYSTEM.
+    refusal: Callable[[CtxT, str, Any], DomainError | None]
+    # The role recorded on the audit row ("proposer", "chair, faculty council", "QA office").
+    role_of: Callable[[CtxT, Any], str]
+    # The version of the policy the change is made under.
+    policy_version: Callable[[Any], str]
+    # The past participle of each event, for refusals written as sentences ("cannot be submitted").
+    participles: dict[str, str]
+    state_field: str = "status"
+    listeners: tuple[Listener, ...] = ()
+
+    def status_of(self, row: RowT) -> str:
+        return str(getattr(row, self.state_field))
+
+    def label(self, state: str) -> str:
+        return state_labels(self.machine)[state]
+
+
+@dataclass
+class Subject(Generic[RowT, CtxT]):
+    """A row with the context its rules need; locked (from ``lock``) when it is about to change."""
+
+    lifecycle: Lifecycle[RowT, CtxT]
+    row: RowT
+    ctx: CtxT
+
+    def reload_context(self, session: Session) -> None:
+        """After a transition that changes who is involved (a new body deciding), read the context again."""
+        self.ctx = self.lifecycle.context(session, self.row)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What happened, as listeners see it. Written in the transaction that made the change."""
+
+    session: Session
+    lifecycle: Lifecycle[Any, Any]
+    row: Any
+    ctx: Any
+    event: str
+    source: str
+    target: str
+    actor: Any
+    role: str
+    comment: str
+    data: dict[str, Any]
+    at: datetime
+    policies: Any
+
+
+Listener = Callable[[Transition], None]
+# Listeners for every lifecycle (notifications), registered once at start-up by the domains that own them.
+GLOBAL_LISTENERS: list[Listener] = []
+REGISTRY: dict[type[Any], Lifecycle[Any, Any]] = {}
+
+
+def register(lifecycle: Lifecycle[RowT, CtxT]) -> Lifecycle[RowT, CtxT]:
+    """Add a lifecycle to the audit guard. Its row must carry a version column: the compare-and-set."""
+    mapper = inspect(lifecycle.model)
+    if mapper.version_id_col is None:
+        raise TypeError(
+            f"{lifecycle.model.__name__} needs a version_id_col (a counter, or its status column with "
+            "version_id_generator=False) so that a concurrent change fails instead of overwriting"
+        )
+    if lifecycle.state_field not in mapper.columns:
+        raise TypeError(f"{lifecycle.model.__name__} has no column {lifecycle.state_field!r}")
+    REGISTRY[lifecycle.model] = lifecycle
+    return lifecycle
+
+
+# --- what a machine says about its states ----------------------------------------------------------
+
+
+def labelled_states(
+    status: type[StrEnum], *, initial: StrEnum, final: set[Any], labels: Mapping[StrEnum, str] | None = None
+) -> States:
+    """A machine's states from its status enum (the one list of values), with readable labels.
+
+    The row stores the plain value; the label defaults to the value in words ("Changes requested").
+    """
+    states: States = States.from_enum(status, initial=initial, final=final, use_enum_instance=False)
+    for member in status:
+        getattr(states, member.name).name = (labels or {}).get(member) or member.value.replace("_", " ").capitalize()
+    return states
+
+
+def state_labels(machine: type[StateMachine]) -> dict[str, str]:
+    return {s.value: s.name for s in machine.states}
+
+
+def final_states(machine: type[StateMachine]) -> frozenset[str]:
+    return frozenset(s.value for s in machine.states if s.final)
+
+
+def states_allowing(machine: type[StateMachine], *events: str) -> frozenset[str]:
+    """The states in which any of these events has a transition (e.g. where ``submit`` is possible)."""
+    return frozenset(
+        state.value
+        for state in machine.states
+        for transition in state.transitions
+        if any(e in transition.events for e in events)
+    )
+
+
+def events_from(machine: type[StateMachine], state: str) -> list[str]:
+    """The events with a transition out of this state, in the order the machine declares them."""
+    found: list[str] = []
+    for s in machine.states:
+        if s.value == state:
+            for transition in s.transitions:
+                found += [str(e) for e in transition.events if str(e) not in found]
+    return found
+
+
+# --- the entry points ----------------------------------------------------------------------------------
+
+
+def lock(session: Session, lifecycle: Lifecycle[RowT, CtxT], row_id: int, actor: Any) -> Subject[RowT, CtxT]:
+    """Load the row for a change (FOR UPDATE), with its context; a 404 for someone who may not see it."""
+    model: Any = lifecycle.model
+    stmt = select(model).where(model.id == row_id).with_for_update()
+    row = session.execute(stmt.execution_options(populate_existing=True)).scalars().first()
+    if row is None:
+        raise NotFound(f"There is no {lifecycle.name} {row_id}.")
+    ctx = lifecycle.context(session, row)
+    if actor is not SYSTEM and not lifecycle.can_see(ctx, actor):
+        raise NotFound(f"There is no {lifecycle.name} {row_id} that you can see.")
+    return Subject(lifecycle, row, ctx)
+
+
+def refusal(subject: Subject[RowT, CtxT], event: str, actor: Any, *, doing: str | None = None) -> DomainError | None:
+    """Why this event cannot be sent now by this actor (409: not in this state; 403: not this actor).
+
+    ``doing`` names what the person tries when it is their part in an event rather than the event itself
+    ("voted on": a member's vote, which the body's decision turns into ``approve``).
+    """
+    lifecycle = subject.lifecycle
+    state = lifecycle.status_of(subject.row)
+    if event not in events_from(lifecycle.machine, state):
+        what = doing or lifecycle.participles.get(event, event.replace("_", " "))
+        return TransitionNotAllowed(
+            f"This {lifecycle.name} is {lifecycle.label(state).lower()}, so it cannot be {what} now."
+        )
+    if actor is SYSTEM:
+        return None
+    return lifecycle.refusal(subject.ctx, event, actor)
+
+
+def require(subject: Subject[RowT, CtxT], event: str, actor: Any, *, doing: str | None = None) -> None:
+    error = refusal(subject, event, actor, doing=doing)
+    if error is not None:
+        raise error
+
+
+def offered(subject: Subject[RowT, CtxT], actor: Any, events: Iterable[str] | None = None) -> list[str]:
+    """The events this actor may send now: what the machine allows in this state, less what they may not do."""
+    machine = subject.lifecycle.machine
+    candidates = events_from(machine, subject.lifecycle.status_of(subject.row)) if events is None else events
+    return [e for e in candidates if refusal(subject, e, actor) is None]
+
+
+def fire(
+    session: Session,
+    subject: Subject[RowT, CtxT],
+    event: str,
+    actor: Any,
+    policies: Any,
+    *,
+    comment: str = "",
+    role: str | None = None,
+    data: dict[str, Any] | None = None,
+    **event_args: Any,
+) -> Transition:
+    """Check, send, audit and notify: the one way a status changes. The row must come from ``lock``."""
+    require(subject, event, actor)
+    lifecycle, row = subject.lifecycle, subject.row
+    source = lifecycle.status_of(row)
+    now = utcnow()
+    machine = lifecycle.machine(model=row, state_field=lifecycle.state_field)
+    try:
+        machine.send(event, comment=comment, now=now, actor=actor, **event_args)
+    except MachineRefused as exc:  # no guard let it through: the row's data does not allow it
+        raise TransitionNotAllowed(str(exc)) from None
+    transition = Transition(
+        session=session,
+        lifecycle=lifecycle,
+        row=row,
+        ctx=subject.ctx,
+        event=event,
+        source=source,
+        target=lifecycle.status_of(row),
+        actor=actor,
+        role=role or lifecycle.role_of(subject.ctx, actor),
+        comment=comment,
+        data=data or {},
+        at=now,
+        policies=policies,
+    )
+    _audit(transition)
+    for listener in (*lifecycle.listeners, *GLOBAL_LISTENERS):
+        listener(transition)
+    session.add(row)
+    session.flush()  # the compare-and-set: a concurrent change raises StaleDataError (409) here
+    return transition
+
+
+def run(
+    session: Session,
+    lifecycle: Lifecycle[RowT, CtxT],
+    row_id: int,
+    event: str,
+    actor: Any,
+    policies: Any,
+    **kwargs: Any,
+) -> Subject[RowT, CtxT]:
+    """Lock the row and fire one event: what a service calls for a single action."""
+    subject = lock(session, lifecycle, row_id, actor)
+    fire(session, subject, event, actor, policies, **kwargs)
+    return subject
+
+
+def _audit(t: Transition) -> None:
+    row_id = getattr(t.row, "id", None)
+    assert row_id is not None
+    audit.record(
+        t.session,
+        actor_id=getattr(t.actor, "id", None),
+        actor_role=t.role,
+        entity_type=t.lifecycle.name,
+        entity_id=row_id,
+        action=t.event,
+        from_state=t.source,
+        to_state=t.target,
+        policy_version=t.lifecycle.policy_version(t.policies),
+        comment=t.comment,
+        data=t.data,
+    )
+
+
+# --- the audit guard -------------------------------------------------------------------------------------
+
+
+@sa_event.listens_for(OrmSession, "before_flush")
+def _guard_status_changes(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """No status change of a registered row without its audit row: refuse the flush otherwise."""
+    if not REGISTRY:
+        return
+    changed = [
+        (lifecycle, obj)
+        for obj in session.dirty
+        if (lifecycle := REGISTRY.get(type(obj))) is not None
+        and attributes.get_history(obj, lifecycle.state_field).has_changes()
+    ]
+    if not changed:
+        return
+    audited = {(obj.entity_type, obj.entity_id, obj.to_state) for obj in session.new if isinstance(obj, AuditEvent)}
+    for lifecycle, obj in changed:
+        status = lifecycle.status_of(obj)
+        if (lifecycle.name, obj.id, status) not in audited:
+            raise RuntimeError(f"{lifecycle.name} {obj.id}: status changed to {status} without an audit row")
