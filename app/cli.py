@@ -18,7 +18,9 @@ from sqlmodel import Session
 from app import imports
 from app.db import make_engine
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, database_is_empty, load_demo
+from app.demo_showcase import load_showcase
 from app.errors import DomainError
+from app.policies import load_policies
 from app.settings import ROOT, get_settings
 from app.users import service as users
 from app.users.models import Role, UserCreate
@@ -39,17 +41,25 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    engine = make_engine(get_settings().database_url)
-    with Session(engine) as session:
-        if not database_is_empty(session):
-            if args.if_empty:
-                print("Database already has accounts; demo data not loaded.")
-                return 0
-            print("Refusing to load demo data into a database that already has accounts.", file=sys.stderr)
-            return 1
-        load_demo(session)
-        session.commit()
-    print(f"Demo data loaded. Log in with any of these accounts, password '{DEMO_PASSWORD}':")
+    """The demo organisation and accounts, then the showcase of proposals at every stage, in one transaction."""
+    settings = get_settings()
+    policies = load_policies(settings.policy_dir)
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            if not database_is_empty(session):
+                if args.if_empty:
+                    print("Database already has accounts; demo data not loaded.")
+                    return 0
+                print("Refusing to load demo data into a database that already has accounts.", file=sys.stderr)
+                return 1
+            load_demo(session)
+            showcase = load_showcase(session, policies)
+            session.commit()
+    finally:
+        engine.dispose()
+    print(f"Demo data loaded, with {len(showcase.proposals)} micro-credential proposals at every stage.")
+    print(f"Log in with any of these accounts, password '{DEMO_PASSWORD}':")
     for email, name, roles, _ in DEMO_ACCOUNTS:
         print(f"  {email:<26} {name} ({', '.join(r.value for r in roles) or 'committee member'})")
     return 0
