@@ -100,11 +100,19 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], stderr_path:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The database the app under test uses (tests may write to it, for what no page creates yet)."""
+    # SQLite in tmp by default; a new database on the server when TEST_DATABASE_URL is PostgreSQL.
+    database_url, drop = fresh_database_url(tmp_path_factory.mktemp("browser-db"), "browser")
+    yield database_url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, live_database_url: str) -> Iterator[str]:
     """Start `uvicorn app.main:create_app --factory` on a free port over a fresh, migrated demo database."""
     tmp = tmp_path_factory.mktemp("browser")
-    # SQLite in tmp by default; a new database on the server when TEST_DATABASE_URL is PostgreSQL.
-    database_url, drop = fresh_database_url(tmp, "browser")
+    database_url = live_database_url
     env = {
         **os.environ,
         "MCQA_DATABASE_URL": database_url,
@@ -113,32 +121,29 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "MCQA_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
+    _run_cli(env, "migrate")
+    _run_cli(env, "demo")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    stdout_path, stderr_path = tmp / "server.stdout.log", tmp / "server.stderr.log"
+    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+        process = subprocess.Popen(
+            [*UVICORN, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
     try:
-        _run_cli(env, "migrate")
-        _run_cli(env, "demo")
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        stdout_path, stderr_path = tmp / "server.stdout.log", tmp / "server.stderr.log"
-        with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-            process = subprocess.Popen(
-                [*UVICORN, "--host", "127.0.0.1", "--port", str(port)],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=err,
-            )
-        try:
-            _wait_until_healthy(url, process, stderr_path)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        _wait_until_healthy(url, process, stderr_path)
+        yield url
     finally:
-        drop()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
