@@ -23,7 +23,9 @@ router = APIRouter()
 def _unread_badge(request: Request) -> dict[str, Any]:
     actor: Actor | None = getattr(request.state, "actor", None)
     session: Session | None = getattr(request.state, "db", None)
-    if actor is None or session is None:
+    # Not in a transaction: the request's session has already ended (an error page rendered after the request's
+    # dependency closed it). A query would begin a transaction nobody ends (on SQLite: holding the write lock).
+    if actor is None or session is None or not session.in_transaction():
         return {}
     known = getattr(request.state, "unread_count", None)  # the notifications page has just counted them
     return {"unread_count": known if known is not None else service.unread_count(session, actor.id)}

@@ -245,12 +245,14 @@ def mark_read(session: Session, user_id: int, notification_id: int, *, now: date
 
 
 def mark_all_read(session: Session, user_id: int, *, now: datetime | None = None) -> int:
-    result = session.connection().execute(
+    """One UPDATE, however many there are; notifications already loaded in this session see the change too."""
+    stmt = (
         update(Notification)
         .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
         .values(read_at=now or utcnow())
+        .execution_options(synchronize_session="evaluate")
     )
-    return int(result.rowcount)
+    return int(session.exec(stmt).rowcount)
 
 
 # --- preferences ---------------------------------------------------------------------------------
