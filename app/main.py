@@ -19,6 +19,7 @@ from app import api_docs, web
 from app.csrf import csrf_middleware
 from app.db import check_writable, make_engine
 from app.errors import install_handlers, wants_json
+from app.jobs import scheduled_jobs
 from app.logs import RequestLogMiddleware, configure_logging, log
 from app.policies import load_policies
 from app.scheduler import start_scheduler
@@ -53,7 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scheduler = start_scheduler(engine, settings.scheduler_interval_seconds) if settings.run_scheduler else None
+        scheduler = None
+        if settings.run_scheduler:
+            scheduler = start_scheduler(engine, scheduled_jobs(settings), settings.scheduler_interval_seconds)
         log.info("started", mode=settings.mode.value, database=engine.dialect.name, policies=policies.versions)
         # Objects made at start-up (modules, templates, compiled statements) live as long as the process:
         # keep them out of the garbage collector's work, which otherwise pauses requests to re-scan them.
@@ -101,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.credentials import pages as credential_pages
     from app.credentials import routes as credential_routes
     from app.dashboard import pages as dashboard_pages
+    from app.notifications import pages as notification_pages
+    from app.notifications import routes as notification_routes
     from app.org import pages as org_pages
     from app.org import routes as org_routes
     from app.users import pages as user_pages
@@ -113,9 +118,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboard_pages.router,
         user_pages.router,
         org_pages.router,
+        notification_pages.router,
     ):
         app.include_router(router, include_in_schema=False)
-    for router in (user_routes.router, org_routes.router, credential_routes.router, catalogue_routes.router):
+    for router in (
+        user_routes.router,
+        org_routes.router,
+        credential_routes.router,
+        catalogue_routes.router,
+        notification_routes.router,
+    ):
         app.include_router(router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["operations"])

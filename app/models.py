@@ -14,6 +14,7 @@ from app.credentials.models import (
     ProposalVersion,
     Vote,
 )
+from app.notifications.models import Notification, NotificationPreference, OutboxMessage
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
 from app.users.models import ApiToken, LoginAttempt, User, UserRole
 
@@ -32,7 +33,10 @@ __all__ = [
     "Decision",
     "LoginAttempt",
     "Module",
+    "Notification",
+    "NotificationPreference",
     "OrgUnit",
+    "OutboxMessage",
     "Programme",
     "Proposal",
     "ProposalVersion",

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, func, select
 from app.db import SessionDep, utcnow
 from app.errors import NotAuthenticated, PermissionDenied, TooManyAttempts
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
-from app.settings import Settings, get_settings
+from app.settings import Settings
 from app.users.models import ApiToken, LoginAttempt, Role, User, UserRole
 
 _hasher = PasswordHasher()
@@ -260,4 +260,12 @@ async def require_admin(actor: CurrentActor) -> Actor:
 
 
 AdminActor = Annotated[Actor, Depends(require_admin)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def app_settings(request: Request) -> Settings:
+    """The settings the application was created with (tests and workers may differ from the environment)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +41,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     page_size: int = 25
+    # Absolute address of the app as people reach it; mails link to it (deep links, "change your preferences").
+    base_url: str = "http://127.0.0.1:8000"
+    # Outgoing mail. Without a host (the demo default) nothing is sent: messages wait in the outbox, readable by
+    # administrators at /admin/outbox, and go out once a host is set.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "MC-QA <mcqa@localhost>"
+    # Hour of the day (UTC) after which people who chose a daily digest get it.
+    digest_hour: int = Field(default=7, ge=0, le=23)
 
     @model_validator(mode="after")
     def _refuse_default_key_in_production(self) -> Settings:

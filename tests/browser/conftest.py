@@ -21,6 +21,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, Response
 
 from app.demo import DEMO_PASSWORD
+from tests.conftest import fresh_database_url
 from tests.live import serve
 
 HERE = Path(__file__).resolve().parent
@@ -47,9 +48,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The database the app under test uses (tests may write to it, for what no page creates yet)."""
+    # SQLite in tmp by default; a new database on the server when TEST_DATABASE_URL is PostgreSQL.
+    database_url, drop = fresh_database_url(tmp_path_factory.mktemp("browser-db"), "browser")
+    yield database_url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, live_database_url: str) -> Iterator[str]:
     """Start `uvicorn app.main:create_app --factory` on a free port over a fresh, migrated demo database."""
-    with serve(tmp_path_factory.mktemp("browser"), "browser") as server:
+    with serve(tmp_path_factory.mktemp("browser"), "browser", database_url=live_database_url) as server:
         yield server.url
 
 
