@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlmodel import Session
 
-from app import imports
+from app import imports, listeners
 from app.db import make_engine
 from app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, database_is_empty, load_demo
 from app.demo_showcase import load_showcase
@@ -185,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    listeners.install(get_settings())  # the demo loader and a sweep notify people as the app does
     return int(args.func(args))
 
 

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Scope, Send
 
-from app import api_docs, web
+from app import api_docs, listeners, web
 from app.csrf import csrf_middleware
 from app.db import check_writable, make_engine
 from app.errors import install_handlers, wants_json
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policies = policies
     app.state.engine = engine
     install_handlers(app)
+    listeners.install(settings)
     api_docs.install(app)
 
     app.add_middleware(

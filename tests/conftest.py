@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, make_url, text
 from sqlmodel import Session, select
 
+from app import listeners
 from app.cli import alembic_config
 from app.db import get_session, make_engine
 from app.demo import DEMO_PASSWORD, load_demo
@@ -105,6 +106,12 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _listeners() -> None:
+    """The app's listeners (notifications) for services called directly by tests, as the app installs them."""
+    listeners.install(Settings(secret_key=TEST_SECRET))
 
 
 @pytest.fixture(scope="session")

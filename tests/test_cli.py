@@ -402,8 +402,11 @@ def test_cli_sweep_at_a_simulated_time(
                 now=datetime(2027, 3, 1, 8, 0, tzinfo=UTC),
             )
             session.commit()
+            # The demo's own events (submissions, decisions) have mails waiting too, written today.
+            demo_mails = len(session.exec(select(OutboxMessage.id).where(OutboxMessage.kind != "tests.cli")).all())
     finally:
         engine.dispose()
+    assert demo_mails > 0
 
     # No mail server configured (the demo default): nothing is sent, nothing fails.
     assert main(["sweep", "--now", "2027-03-01T09:00"]) == 0
@@ -413,13 +416,14 @@ def test_cli_sweep_at_a_simulated_time(
     monkeypatch.setenv("MCQA_SMTP_PORT", str(smtp_server.port))
     monkeypatch.setenv("MCQA_SMTP_STARTTLS", "false")
     get_settings.cache_clear()
-    # Before the message was written, at a simulated time: not due.
+    # Before the message was written, at a simulated time: only the demo's mails are due.
     assert main(["sweep", "--now", "2027-03-01T07:00"]) == 0
-    assert capsys.readouterr().out.endswith("notifications.send_outbox: 0\n")
+    assert capsys.readouterr().out.endswith(f"notifications.send_outbox: {demo_mails}\n")
     assert main(["sweep", "--now", "2027-03-01T10:00+01:00"]) == 0  # 09:00 UTC
     assert capsys.readouterr().out.endswith("notifications.send_outbox: 1\n")
-    assert [m["Subject"] for m in smtp_server.inbox.messages] == ["From the command line"]
-    sent = _read(cli_database, select(OutboxMessage.sent_at))
+    assert [m["Subject"] for m in smtp_server.inbox.messages][-1] == "From the command line"
+    assert len(smtp_server.inbox.messages) == demo_mails + 1
+    sent = _read(cli_database, select(OutboxMessage.sent_at).where(OutboxMessage.kind == "tests.cli"))
     assert sent == [datetime(2027, 3, 1, 9, 0, tzinfo=UTC)]
 
     with pytest.raises(SystemExit):

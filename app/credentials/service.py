@@ -808,6 +808,16 @@ def conditions_of(session: Session, proposal_ids: list[int]) -> dict[int, list[C
 # --- comments ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CommentAdded:
+    """Announced to the installed listeners (notifications) in the transaction that adds the comment."""
+
+    session: Session
+    proposal: Proposal
+    comment: Comment
+    author: Actor
+
+
 def add_comment(session: Session, proposal_id: int, actor: Actor, body: str, parent_id: int | None = None) -> Comment:
     proposal = get_proposal(session, proposal_id, actor)
     if not body.strip():
@@ -829,6 +839,7 @@ def add_comment(session: Session, proposal_id: int, actor: Actor, body: str, par
         comment=comment.body,
         data={"comment_id": comment.id, "parent_id": parent_id},
     )
+    core.announce(CommentAdded(session, proposal, comment, actor))
     return comment
 
 

@@ -64,7 +64,7 @@ class Lifecycle(Generic[RowT, CtxT]):
     # The past participle of each event, for refusals written as sentences ("cannot be submitted").
     participles: dict[str, str]
     state_field: str = "status"
-    listeners: tuple[Listener, ...] = ()
+    listeners: tuple[Callable[[Transition], None], ...] = ()  # beyond audit and the installed ones
 
     def status_of(self, row: RowT) -> str:
         return str(getattr(row, self.state_field))
@@ -105,10 +105,22 @@ class Transition:
     policies: Any
 
 
-Listener = Callable[[Transition], None]
-# Listeners for every lifecycle (notifications), registered once at start-up by the domains that own them.
-GLOBAL_LISTENERS: list[Listener] = []
+Listener = Callable[[Any], None]
+# Listeners for everything that happens (transitions of every lifecycle, and what domains announce besides:
+# a comment added), by name; installed explicitly at start-up (app/listeners.py), never by an import.
+LISTENERS: dict[str, Listener] = {}
 REGISTRY: dict[type[Any], Lifecycle[Any, Any]] = {}
+
+
+def listen(name: str, listener: Listener) -> None:
+    """Install (or replace) a listener for every happening: a ``Transition``, or what a domain announces."""
+    LISTENERS[name] = listener
+
+
+def announce(happening: object) -> None:
+    """Tell every listener, in the caller's transaction. Listeners pick the happenings they care about."""
+    for listener in tuple(LISTENERS.values()):
+        listener(happening)
 
 
 def register(lifecycle: Lifecycle[RowT, CtxT]) -> Lifecycle[RowT, CtxT]:
@@ -254,8 +266,9 @@ def fire(
         policies=policies,
     )
     _audit(transition)
-    for listener in (*lifecycle.listeners, *GLOBAL_LISTENERS):
+    for listener in lifecycle.listeners:
         listener(transition)
+    announce(transition)
     session.add(row)
     session.flush()  # the compare-and-set: a concurrent change raises StaleDataError (409) here
     return transition

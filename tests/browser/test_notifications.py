@@ -13,11 +13,11 @@ from app.notifications import service
 from app.users.models import User
 from tests.browser.conftest import check_a11y, goto, login
 
-PERSON = "council3@example.org"
+PERSON = "admin@example.org"  # on no proposal, so the demo has told them nothing
 
 
 def _tell(database_url: str, email: str, subjects: list[str]) -> None:
-    """Write notifications straight into the app's database (no workflow sends them yet in the demo)."""
+    """Write notifications straight into the app's database, about nothing the demo did."""
     engine = make_engine(database_url)
     try:
         with Session(engine) as session:

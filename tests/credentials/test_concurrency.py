@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, or_
 from sqlmodel import Session, col, select
 
 from app.audit.models import AuditEvent
@@ -28,6 +28,7 @@ from app.credentials.models import (
 )
 from app.credentials.voting import Choice
 from app.errors import DomainError
+from app.notifications.models import Notification, OutboxMessage
 from app.policies import Policies
 from tests.conftest import actor_for
 from tests.credentials.factories import submitted, vote
@@ -51,6 +52,13 @@ def committed(engine: Engine, policies: Policies) -> Iterator[Callable[[Callable
         for pid, cid in made:
             audit_rows = delete(AuditEvent).where(col(AuditEvent.entity_type) == "proposal")
             session.execute(audit_rows.where(col(AuditEvent.entity_id) == pid))
+            # What the proposal's events told people: its notifications and their mails.
+            about = or_(
+                col(Notification.link) == f"/proposals/{pid}", col(Notification.link).startswith(f"/proposals/{pid}#")
+            )
+            mails = list(session.exec(select(Notification.outbox_message_id).where(about)))
+            session.execute(delete(Notification).where(about))
+            session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_([m for m in mails if m])))
             for model in (Condition, Decision, Vote, ProposalVersion, CoProposer):
                 session.execute(delete(model).where(col(model.proposal_id) == pid))
             session.execute(delete(CredentialVersion).where(col(CredentialVersion.credential_id) == cid))
