@@ -70,11 +70,11 @@ def test_notifications_page_lists_newest_first_unread_marked_and_marks_read(clie
     fragment = post_form(client, f"/notifications/{first.id}/read", headers={"hx-request": "true"})
     assert fragment.status_code == 200
     assert "<html" not in fragment.text
-    assert 'id="notification-count" hx-swap-oob="true">1<' in fragment.text
+    assert 'id="notification-count" data-hx-swap-oob="true">1<' in fragment.text
     assert "toast" in fragment.headers["hx-trigger"]
 
     everything = post_form(client, "/notifications/read", headers={"hx-request": "true"})
-    assert 'id="notification-count" hx-swap-oob="true">0<' in everything.text
+    assert 'id="notification-count" data-hx-swap-oob="true">0<' in everything.text
     assert 'class="notification unread"' not in everything.text
     db.expire_all()
     assert db.get(Notification, third.id).read_at is not None  # type: ignore[union-attr]
