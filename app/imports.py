@@ -24,6 +24,7 @@ from sqlmodel import Session
 from app.errors import DomainError
 from app.org import service as org
 from app.org.models import ModuleCreate, OrgUnit, Programme, ProgrammeCreate
+from app.text import in_sentence
 from app.users import service as users
 from app.users.models import Role, UserCreate
 
@@ -174,8 +175,7 @@ def _describe(err: ErrorDetails) -> str:
 
 def _sentence(message: str) -> str:
     """A service message ("An account for x already exists.") as a report reason."""
-    message = message.rstrip(".")
-    return message[:1].lower() + message[1:] if message[1:2].islower() or message[1:2] == " " else message
+    return in_sentence(message.rstrip("."))
 
 
 # --- reading the file ----------------------------------------------------------------------------

@@ -11,9 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.settings import ROOT
+from app.text import in_sentence
 
 templates = Jinja2Blocks(directory=str(ROOT / "templates"))
 templates.env.globals["app_name"] = "MC-QA"
+templates.env.filters["in_sentence"] = in_sentence
 # Form macros as a global, so a block rendered alone (an htmx fragment) can use them without an import.
 templates.env.globals["f"] = templates.env.get_template("_components/forms.html").module
 FLASH_KEY = "_flash"

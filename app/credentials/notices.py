@@ -26,6 +26,7 @@ from app.credentials.models import Comment, Condition, Proposal, Vote
 from app.notifications.service import notify
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
 from app.security import load_actor
+from app.text import in_sentence
 from app.users.models import Role, User, UserRole
 from app.workflows import core
 from app.workflows.approval import BODY_OF_REVIEW_STATE, ProposalStatus
@@ -76,7 +77,7 @@ class Notices:
                 ctx.eligible_ids,
                 "proposal.awaiting_decision",
                 f"Your decision is awaited: {title}",
-                f"“{title}” is with the {body.lower()} for a decision. Read it and cast your vote.",
+                f"“{title}” is with the {in_sentence(body)} for a decision. Read it and cast your vote.",
                 link,
             )
         elif t.target == ProposalStatus.changes_requested:
@@ -128,7 +129,7 @@ class Notices:
     @staticmethod
     def _body_of(t: core.Transition) -> str:
         body = BODY_OF_REVIEW_STATE.get(t.source)
-        return COMMITTEE_KIND_LABELS[body].lower() if body else "approval"
+        return in_sentence(COMMITTEE_KIND_LABELS[body]) if body else "approval"
 
     # --- conditions --------------------------------------------------------------------------------
 

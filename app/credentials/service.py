@@ -35,6 +35,7 @@ from app.errors import Conflict, DomainError, NotFound, PermissionDenied, Policy
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
 from app.policies import Policies
 from app.security import Actor
+from app.text import in_sentence
 from app.users.models import User
 from app.workflows import approval, conditions, core
 from app.workflows.approval import DECISION_EVENTS, FINAL_STATES, ApprovalWorkflow, ProposalStatus
@@ -86,7 +87,7 @@ def load_ctx(session: Session, proposal: Proposal) -> Ctx:
 
 def _no_committee(body: CommitteeKind) -> Conflict:
     return Conflict(
-        f"No {COMMITTEE_KIND_LABELS[body].lower()} is set up for this proposal. Ask an administrator to create it."
+        f"No {in_sentence(COMMITTEE_KIND_LABELS[body])} is set up for this proposal. Ask an administrator to create it."
     )
 
 
@@ -160,7 +161,7 @@ def role_of(ctx: Ctx, actor: Actor | None) -> str:
         return "co-proposer"
     if actor.id in ctx.member_ids and ctx.committee is not None:
         chair = "chair, " if actor.id == ctx.chair_id else ""
-        return f"{chair}{COMMITTEE_KIND_LABELS[CommitteeKind(ctx.committee.kind)].lower()}"
+        return f"{chair}{in_sentence(COMMITTEE_KIND_LABELS[CommitteeKind(ctx.committee.kind)])}"
     if actor.is_qa_officer:
         return "QA officer"
     return "administrator" if actor.is_admin else "user"

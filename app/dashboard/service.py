@@ -12,6 +12,7 @@ from app.credentials.models import Condition, CoProposer, Proposal
 from app.credentials.service import STATE_LABELS
 from app.org.models import Committee, Programme
 from app.security import Actor
+from app.text import in_sentence
 from app.users.models import User
 from app.workflows.approval import FINAL_STATES, ProposalStatus
 from app.workflows.conditions import ConditionStatus
@@ -32,7 +33,7 @@ def _count(session: Session, model: type) -> int:
 def _by_status(session: Session, *where: ColumnElement[bool]) -> list[tuple[str, int]]:
     rows = session.exec(select(Proposal.status, func.count()).where(*where).group_by(col(Proposal.status))).all()
     counts = dict(rows)
-    return [(STATE_LABELS[s].lower(), counts[s]) for s in STATE_LABELS if counts.get(s)]
+    return [(in_sentence(STATE_LABELS[s]), counts[s]) for s in STATE_LABELS if counts.get(s)]
 
 
 def panels(session: Session, actor: Actor) -> list[Panel]:

@@ -38,6 +38,7 @@ from app.audit import service as audit
 from app.audit.models import AuditEvent
 from app.db import utcnow
 from app.errors import DomainError, NotFound, TransitionNotAllowed
+from app.text import in_sentence
 
 RowT = TypeVar("RowT")
 CtxT = TypeVar("CtxT")
@@ -208,7 +209,7 @@ def refusal(subject: Subject[RowT, CtxT], event: str, actor: Any, *, doing: str 
     if event not in events_from(lifecycle.machine, state):
         what = doing or lifecycle.participles.get(event, event.replace("_", " "))
         return TransitionNotAllowed(
-            f"This {lifecycle.name} is {lifecycle.label(state).lower()}, so it cannot be {what} now."
+            f"This {lifecycle.name} is {in_sentence(lifecycle.label(state))}, so it cannot be {what} now."
         )
     if actor is SYSTEM:
         return None
