@@ -89,6 +89,11 @@ class Actor:
         return Role.qa_officer in self.roles or CommitteeKind.qa_office in self.committee_kinds
 
     @property
+    def oversees_approvals(self) -> bool:
+        """Who sees the pipeline and every proposal in it: the QA office, and administrators."""
+        return self.in_qa_office or self.is_admin
+
+    @property
     def is_academic(self) -> bool:
         return Role.academic in self.roles
 
@@ -260,6 +265,15 @@ async def require_admin(actor: CurrentActor) -> Actor:
 
 
 AdminActor = Annotated[Actor, Depends(require_admin)]
+
+
+async def require_oversight(actor: CurrentActor) -> Actor:
+    if not actor.oversees_approvals:
+        raise PermissionDenied("The pipeline is for the QA office.")
+    return actor
+
+
+OverseerActor = Annotated[Actor, Depends(require_oversight)]
 
 
 async def app_settings(request: Request) -> Settings:

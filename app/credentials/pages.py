@@ -28,7 +28,7 @@ from app.org import service as org_service
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
 from app.pagination import PageDep
 from app.policies import Policies, PoliciesDep
-from app.security import Actor, CurrentActor
+from app.security import Actor, CurrentActor, OverseerActor
 from app.users.models import Role, User, UserRole
 from app.web import CONTEXT_HOOKS, is_htmx, redirect, render, templates
 from app.workflows import conditions as condition_workflow
@@ -546,7 +546,7 @@ def awaiting(request: Request, session: SessionDep, actor: CurrentActor, page: P
 def pipeline(
     request: Request,
     session: SessionDep,
-    actor: CurrentActor,
+    actor: OverseerActor,
     page: PageDep,
     status: Annotated[str, Query(max_length=40)] = "",
     org_unit_id: Annotated[str, Query(max_length=12)] = "",
@@ -554,8 +554,6 @@ def pipeline(
     open_conditions: Annotated[str, Query(max_length=10)] = "",
     q: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
-    if not (actor.in_qa_office or actor.is_admin):
-        raise PermissionDenied("The pipeline is for the QA office.")
     filters = queries.PipelineFilter(
         status=status if status in service.STATE_LABELS else None,
         org_unit_id=int(org_unit_id) if org_unit_id.isdigit() else None,

@@ -114,7 +114,7 @@ def can_view(session: Session, proposal: Proposal, actor: Actor) -> bool:
 
 def _may_view(proposal: Proposal, proposer_ids: set[int], actor: Actor) -> bool:
     """Proposers, the QA office, administrators and members of the bodies on its route see a proposal."""
-    if actor.is_admin or actor.is_qa_officer or actor.id in proposer_ids:
+    if actor.oversees_approvals or actor.id in proposer_ids:
         return True
     return any(
         (m.kind.value in proposal.route or m.kind.value == proposal.current_body)

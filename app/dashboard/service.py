@@ -59,7 +59,7 @@ def panels(session: Session, actor: Actor) -> list[Panel]:
                 empty="Nothing is waiting for your vote.",
             )
         )
-    if actor.is_qa_officer:
+    if actor.oversees_approvals:
         active = col(Proposal.status).not_in(sorted(FINAL_STATES | {ProposalStatus.draft}))
         open_conditions = session.exec(
             select(func.count()).select_from(Condition).where(Condition.status != ConditionStatus.confirmed)

@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 from app.credentials.models import Comment, Condition, Proposal
 from app.credentials.voting import Choice
 from app.policies import Policies
-from tests.conftest import actor_for, api_headers, field_error, login, post_form
+from tests.conftest import actor_for, api_headers, field_error, login, make_user, post_form
 from tests.credentials.factories import complete_content, new_proposal, submitted, vote
 
 
@@ -349,3 +349,23 @@ def test_pipeline_search_treats_wildcards_literally(client: TestClient, db: Sess
     login(client, "qa@example.org")
     rows = client.get("/api/v1/pipeline?q=100%25", headers=api_headers(client)).json()["items"]
     assert [r["title"] for r in rows] == ["Rate 100% online"]
+
+
+def test_one_rule_for_the_pipeline_link_and_page(client: TestClient, db: Session) -> None:
+    """A QA-office member who is not a QA officer sees the pipeline, and its link; a council member sees neither."""
+    from app.org import service as org
+    from app.org.models import Committee, CommitteeKind, MemberSet
+
+    member = make_user(db, password="correct-horse")
+    qa_office = db.exec(select(Committee).where(Committee.kind == CommitteeKind.qa_office.value)).one()
+    org.set_member(db, qa_office, MemberSet(user_id=member.id or 0), by=None)
+    login(client, member.email, "correct-horse")
+    assert 'href="/pipeline"' in client.get("/").text
+    assert client.get("/pipeline").status_code == 200
+    assert client.get("/api/v1/pipeline", headers=api_headers(client)).status_code == 200
+
+    post_form(client, "/logout")
+    login(client, "council1@example.org")
+    assert 'href="/pipeline"' not in client.get("/").text
+    assert client.get("/pipeline").status_code == 403
+    assert client.get("/api/v1/pipeline", headers=api_headers(client)).status_code == 403
