@@ -33,7 +33,7 @@ from app.credentials.models import (
 from app.credentials.voting import Ballot, Choice, Side, decide
 from app.db import utcnow
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
-from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind
+from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
 from app.policies import Policies
 from app.security import Actor
 from app.users.models import User
@@ -658,19 +658,34 @@ def _decide_if_ready(
 
 
 def committee_changed(session: Session, committee: Committee, policies: Policies) -> int:
-    """After a committee was created or its membership changed: every proposal it decides (or whose stage waits
-    for a body that can), locked in turn, gets someone who may decide it, and the rule is applied to the votes
-    already cast (one less member may be all a body needed). Returns how many proposals it looked at."""
+    """After a committee was created or its membership changed: each proposal it decides where the change can
+    matter (nobody in it may vote on it any more, or votes already cast may now meet the rule), and each stage that
+    waits for a body able to decide, is locked in turn, gets someone who may decide it, and the rule is applied to
+    the votes already cast (one member fewer may be all a body needed). Returns how many it looked at."""
     assert committee.id is not None
     waiting = col(Proposal.status).in_(sorted(REVIEW_STATES)) & col(Proposal.deciding_committee_id).is_(None)
     own_body = col(Proposal.current_body) == committee.kind
     if committee.kind == CommitteeKind.faculty_council:
         own_body &= col(Proposal.org_unit_id) == committee.org_unit_id
-    nobody_could = deciders.stage_has_alert(deciders.NO_ELIGIBLE_VOTER)
+    decides = (col(Proposal.deciding_committee_id) == committee.id) | (waiting & own_body)
+    co_proposers = select(CoProposer.user_id).where(col(CoProposer.proposal_id) == Proposal.id)
+    someone_may_vote = (
+        select(CommitteeMember.id)
+        .where(
+            col(CommitteeMember.committee_id) == committee.id,
+            col(CommitteeMember.user_id) != Proposal.owner_id,
+            col(CommitteeMember.user_id).not_in(co_proposers),
+        )
+        .exists()
+    )
+    ballots = (
+        select(Vote.id)
+        .where(col(Vote.proposal_id) == Proposal.id, col(Vote.review_round) == Proposal.review_round)
+        .exists()
+    )
+    nobody_could = waiting & deciders.stage_has_alert(deciders.NO_ELIGIBLE_VOTER)
     affected = session.exec(
-        select(Proposal.id)
-        .where((col(Proposal.deciding_committee_id) == committee.id) | (waiting & own_body) | (waiting & nobody_could))
-        .order_by(col(Proposal.id))
+        select(Proposal.id).where((decides & (~someone_may_vote | ballots)) | nobody_could).order_by(col(Proposal.id))
     ).all()
     for proposal_id in affected:
         assert proposal_id is not None
