@@ -56,7 +56,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     return 0
                 print("Refusing to load demo data into a database that already has accounts.", file=sys.stderr)
                 return 1
-            load_demo(session)
+            load_demo(session, policies)
             showcase = load_showcase(session, policies)
             session.commit()
     finally:
@@ -125,7 +125,7 @@ def _moment(value: str) -> datetime:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     settings = get_settings()
-    jobs = scheduled_jobs(settings)
+    jobs = scheduled_jobs(settings, load_policies(settings.policy_dir))
     engine = make_engine(settings.database_url)
     try:
         done = sweep(engine, jobs, now=args.now)

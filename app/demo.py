@@ -14,6 +14,7 @@ from app.org.models import (
     OrgUnitCreate,
     ProgrammeCreate,
 )
+from app.policies import Policies
 from app.security import hash_password
 from app.users import service as users
 from app.users.models import Role, User, UserCreate
@@ -68,7 +69,7 @@ def database_is_empty(session: Session) -> bool:
     return session.exec(select(func.count()).select_from(User)).one() == 0
 
 
-def load_demo(session: Session) -> None:
+def load_demo(session: Session, policies: Policies) -> None:
     faculties = {
         code: org.create_org_unit(session, OrgUnitCreate(code=code, name=name), by=None)
         for code, name in [("SCI", "Faculty of Science"), ("HUM", "Faculty of Humanities")]
@@ -83,9 +84,11 @@ def load_demo(session: Session) -> None:
 
     def committee(name: str, kind: CommitteeKind, faculty: str | None, members: list[tuple[str, bool]]) -> None:
         unit_id = faculties[faculty].id if faculty else None
-        c = org.create_committee(session, CommitteeCreate(name=name, kind=kind, org_unit_id=unit_id), by=None)
+        data = CommitteeCreate(name=name, kind=kind, org_unit_id=unit_id)
+        c = org.create_committee(session, data, by=None, policies=policies)
         for email, chair in members:
-            org.set_member(session, c, MemberSet(user_id=people[email].id or 0, is_chair=chair), by=None)
+            member = MemberSet(user_id=people[email].id or 0, is_chair=chair)
+            org.set_member(session, c, member, by=None, policies=policies)
 
     committee(
         "Science Faculty Council",

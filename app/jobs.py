@@ -1,21 +1,35 @@
 """Every scheduled job, listed explicitly with the configuration each needs (bound here, once, at start-up).
 
-The sweep runs them in this order: digests are composed before the outbox is delivered, so a digest written in a
-sweep goes out in the same sweep.
+The sweep runs them in this order: the approval alerts are written first and digests composed next, so that what
+they write goes out with the outbox in the same sweep.
 """
 
 from __future__ import annotations
 
 from functools import partial
 
+from app.credentials import jobs as approval_jobs
 from app.notifications import jobs as notification_jobs
 from app.notifications.mail import MailConfig
+from app.policies import Policies
 from app.scheduler import ScheduledJob
 from app.settings import Settings
 
 
-def scheduled_jobs(settings: Settings) -> tuple[ScheduledJob, ...]:
+def scheduled_jobs(settings: Settings, policies: Policies) -> tuple[ScheduledJob, ...]:
     return (
+        ScheduledJob(
+            "approvals.report_no_eligible_voter",
+            partial(approval_jobs.report_no_eligible_voter, base_url=settings.base_url),
+        ),
+        ScheduledJob(
+            "approvals.remind_and_escalate",
+            partial(approval_jobs.remind_and_escalate, policies=policies, base_url=settings.base_url),
+        ),
+        ScheduledJob(
+            "approvals.condition_reminders",
+            partial(approval_jobs.condition_reminders, policies=policies, base_url=settings.base_url),
+        ),
         ScheduledJob(
             "notifications.send_digests",
             partial(notification_jobs.send_digests, digest_hour=settings.digest_hour, base_url=settings.base_url),

@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = None
         if settings.run_scheduler:
-            scheduler = start_scheduler(engine, scheduled_jobs(settings), settings.scheduler_interval_seconds)
+            scheduler = start_scheduler(engine, scheduled_jobs(settings, policies), settings.scheduler_interval_seconds)
         log.info("started", mode=settings.mode.value, database=engine.dialect.name, policies=policies.versions)
         # Objects made at start-up (modules, templates, compiled statements) live as long as the process:
         # keep them out of the garbage collector's work, which otherwise pauses requests to re-scan them.

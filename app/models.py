@@ -12,6 +12,7 @@ from app.credentials.models import (
     Decision,
     Proposal,
     ProposalVersion,
+    StageAlert,
     Vote,
 )
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
@@ -40,6 +41,7 @@ __all__ = [
     "Programme",
     "Proposal",
     "ProposalVersion",
+    "StageAlert",
     "User",
     "UserRole",
     "Vote",

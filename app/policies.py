@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal, Self, TypeVar
 
 import yaml
 from fastapi import Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from app.org.models import CommitteeKind
 
@@ -76,12 +77,101 @@ BODY_ORDER = [
 ]
 
 
+# The alerts about one stage, by name (recorded once each in ``stage_alert``).
+ESCALATED_TO_CHAIR = "escalated_to_chair"
+ESCALATED_TO_QA = "escalated_to_qa"
+
+
+def reminder_step(days_before: int) -> str:
+    return f"reminder_{days_before}d"
+
+
+@dataclass(frozen=True)
+class StageStep:
+    """An alert about a stage, due from ``start`` after the stage's due date (negative: before it) until ``end``
+    (None: for as long as the stage lasts). A reminder's window closes when the next reminder's opens, so a sweep
+    that was down for a while sends the latest reminder only, never two at once."""
+
+    name: str
+    start: timedelta
+    end: timedelta | None
+
+    def is_due(self, due_at: datetime, now: datetime) -> bool:
+        return due_at + self.start <= now and (self.end is None or now < due_at + self.end)
+
+
+class DeadlinePolicy(PolicyModel):
+    """How long each body has to decide; who is reminded before, and who is told after, the due date."""
+
+    decision_days: dict[CommitteeKind, Annotated[int, Field(ge=1)]]
+    reminder_days_before: list[int] = Field(default_factory=list)
+    escalate_to_chair_after_days: int = Field(ge=0)
+    escalate_to_qa_after_days: int = Field(ge=0)
+    condition_reminder_days_before: int = Field(ge=1)
+
+    @field_validator("reminder_days_before")
+    @classmethod
+    def _reminders_before_the_due_date(cls, days: list[int]) -> list[int]:
+        if any(d < 1 for d in days):
+            raise ValueError("a reminder comes before the due date: give whole days before it, 1 or more")
+        if len(set(days)) != len(days):
+            raise ValueError("lists the same day twice")
+        return sorted(days, reverse=True)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Self:
+        if self.reminder_days_before:
+            earliest = self.reminder_days_before[0]
+            for body, days in self.decision_days.items():
+                if earliest >= days:
+                    raise ValueError(
+                        f"reminder_days_before: a reminder {earliest} days before the due date would come before "
+                        f"the {body.value} even starts deciding (decision_days.{body.value}: {days})"
+                    )
+        if self.escalate_to_qa_after_days < self.escalate_to_chair_after_days:
+            raise ValueError(
+                "escalate_to_qa_after_days must not be less than escalate_to_chair_after_days: the chair is told "
+                "first, then the QA office"
+            )
+        return self
+
+    def due_at(self, body: CommitteeKind, entered_at: datetime) -> datetime:
+        return entered_at + timedelta(days=self.decision_days[body])
+
+    def stage_steps(self) -> list[StageStep]:
+        """Every alert about a stage, in the order they fall due."""
+        opens = [-timedelta(days=d) for d in self.reminder_days_before]  # earliest first
+        # A reminder is moot once the next one, or the due date, has come.
+        closes = [*opens[1:], timedelta(0)][: len(opens)]
+        return [
+            *(
+                StageStep(reminder_step(d), start, end)
+                for d, start, end in zip(self.reminder_days_before, opens, closes, strict=True)
+            ),
+            StageStep(ESCALATED_TO_CHAIR, timedelta(days=self.escalate_to_chair_after_days), None),
+            StageStep(ESCALATED_TO_QA, timedelta(days=self.escalate_to_qa_after_days), None),
+        ]
+
+
 class ApprovalPolicy(PolicyModel):
     routes: dict[Literal["standalone", "unbundled"], list[CommitteeKind]]
     minor_change_route: list[CommitteeKind]
     voting: dict[CommitteeKind, VotingPolicy]
     resubmit_to: Literal["same_body", "start"] = "same_body"
     publish_on_approval: bool = True
+    deadlines: DeadlinePolicy
+    # Who decides a stage when nobody in the body may vote on the proposal: the first of these bodies (never the
+    # stage's own) with a member who may.
+    when_no_eligible_voter: list[CommitteeKind] = Field(min_length=1)
+
+    @field_validator("when_no_eligible_voter")
+    @classmethod
+    def _institution_wide_substitutes(cls, bodies: list[CommitteeKind]) -> list[CommitteeKind]:
+        if CommitteeKind.faculty_council in bodies:
+            raise ValueError("a faculty council belongs to one faculty: only institution-wide bodies can stand in")
+        if len(set(bodies)) != len(bodies):
+            raise ValueError("lists a body twice")
+        return bodies
 
     def route_for(self, kind: str) -> list[CommitteeKind]:
         """The bodies a new proposal of this kind goes through."""
@@ -102,6 +192,11 @@ class ApprovalPolicy(PolicyModel):
             for body in route:
                 if body not in self.voting:
                     raise ValueError(f"route {name} uses {body.value}, which has no voting rule")
+                if body not in self.deadlines.decision_days:
+                    raise ValueError(f"route {name} uses {body.value}, which has no deadlines.decision_days")
+        for body in self.when_no_eligible_voter:
+            if body not in self.voting:
+                raise ValueError(f"when_no_eligible_voter names {body.value}, which has no voting rule")
         return self
 
 

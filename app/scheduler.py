@@ -12,7 +12,9 @@ Three layers keep several processes from doing the same work twice:
 2. a job selects due rows with ``FOR UPDATE SKIP LOCKED LIMIT n``, so two sweepers never wait for or take the
    same rows (PostgreSQL; SQLite serialises writers with ``BEGIN IMMEDIATE`` instead, see app/db.py);
 3. each selected row is claimed with a compare-and-set ``UPDATE ... WHERE id = :id AND <still due>``: only a
-   rowcount of 1 lets the job go on with that row. The claim must make the row not due any more.
+   rowcount of 1 lets the job go on with that row. The claim must make the row not due any more. Work that has
+   no row of its own to update (a reminder about a proposal) is claimed by inserting the row that records it,
+   under a unique key that names the work (``insert_once``): one inserter wins.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import ColumnElement, Engine, bindparam, select, text, update
+from sqlalchemy import ColumnElement, Engine, Select, bindparam, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
 from app.db import utcnow
 from app.logs import log
 
 SWEEP_LOCK_KEY = 732_001
+SelectT = TypeVar("SelectT", bound=Select[Any])
 Job = Callable[[Session, datetime], int]
 
 
@@ -100,11 +104,17 @@ def claim_due(
     """
     table: Any = model.__table__  # type: ignore[attr-defined]  # SQLModel table classes have one
     (key,) = table.primary_key.columns
-    stmt = select(key).where(due).order_by(*order_by, key).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
+    stmt = skip_locked(session, select(key).where(due).order_by(*order_by, key).limit(limit))
     candidates = list(session.connection().execute(stmt).scalars())
     return claim_ids(session, model, candidates, due=due, claim=claim)
+
+
+def skip_locked(session: Session, stmt: SelectT, *, of: Any = None) -> SelectT:
+    """``stmt`` as ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (rows another sweeper holds are passed over,
+    and the rows returned stay locked until this transaction ends); unchanged on SQLite, where writers take turns."""
+    if session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=True, of=of)
+    return stmt
 
 
 def claim_ids(
@@ -118,6 +128,19 @@ def claim_ids(
     return [row_id for row_id in ids if conn.execute(cas, {"claim_id": row_id}).rowcount == 1]
 
 
+def insert_once(session: Session, row: SQLModel) -> bool:
+    """The other claim: insert the row that records a piece of work, whose unique key names the work. True when
+    this caller inserted it; False when it exists (done before, or by another sweeper), and nothing else is undone.
+    A concurrent insert of the same key waits for the other transaction and then fails, so one of them wins."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
 def handle_each(session: Session, ids: Sequence[int], handle: Callable[[int], bool], *, job: str) -> int:
     """Run ``handle(id)`` for each claimed id in its own savepoint: a failure is logged and undoes that item only
     (the claim stays). Returns how many items ``handle`` reported as done (True)."""
@@ -129,6 +152,28 @@ def handle_each(session: Session, ids: Sequence[int], handle: Callable[[int], bo
         except Exception:
             log.exception("sweep item failed", job=job, id=row_id)
     return done
+
+
+def claim_each(
+    session: Session,
+    model: type[SQLModel],
+    handle: Callable[[int], bool],
+    *,
+    job: str,
+    due: ColumnElement[bool],
+    claim: Mapping[str, Any],
+    order_by: Sequence[Any] = (),
+    batch: int = 50,
+) -> int:
+    """Claim the due rows a batch at a time and handle each claimed row (``handle_each``), committing after each
+    batch, until none is due. Returns how many ``handle`` reported as done."""
+    done = 0
+    while True:
+        ids = claim_due(session, model, due=due, claim=claim, order_by=order_by, limit=batch)
+        if not ids:
+            return done
+        done += handle_each(session, ids, handle, job=job)
+        session.commit()
 
 
 def start_scheduler(engine: Engine, jobs: Sequence[ScheduledJob], interval_seconds: int) -> AsyncIOScheduler:

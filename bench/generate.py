@@ -782,6 +782,7 @@ class _Generator:
                 (s.at for s in steps if s.to_state in ("approved", "published", "rejected", "withdrawn")), None
             )
             current = BODY_OF_STATE.get(status)
+            due = self.pol.approval.deadlines.due_at(CommitteeKind(current), entered[-1].at) if current else None
             self.rows[Proposal].append({
                 "id": p.id, "credential_id": p.credential_id, "revision_no": p.revision_no,
                 "change_type": p.change_type, "kind": p.kind, "org_unit_id": p.org_unit_id, "owner_id": p.owner_id,
@@ -789,7 +790,9 @@ class _Generator:
                 "route": p.plan.route, "current_body": current,
                 "return_to_body": p.plan.return_to_body if status in ("changes_requested", "withdrawn") else None,
                 "review_round": len(p.plan.rounds), "submission_count": p.plan.submissions,
-                "stage_entered_at": entered[-1].at, "created_at": p.created_at, "updated_at": last.at,
+                "stage_entered_at": entered[-1].at,
+                "stage_due_at": due,
+                "created_at": p.created_at, "updated_at": last.at,
                 "decided_at": decided, "lock_version": len(steps),
             })  # fmt: skip
             for uid in p.co_ids:

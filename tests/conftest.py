@@ -25,6 +25,7 @@ from app.cli import alembic_config
 from app.db import get_session, make_engine
 from app.demo import DEMO_PASSWORD, load_demo
 from app.main import create_app
+from app.policies import load_policies
 from app.security import Actor, hash_password, load_actor
 from app.settings import ROOT, Settings
 from app.users.models import Role, User, UserRole
@@ -94,7 +95,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     migrate(url)
     engine = make_engine(url)
     with Session(engine) as session:
-        load_demo(session)
+        load_demo(session, load_policies(ROOT / "policies"))
         session.commit()
     engine.dispose()
     yield url

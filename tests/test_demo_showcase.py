@@ -265,7 +265,7 @@ def test_when_approval_does_not_publish_one_proposal_waits_for_the_qa_office_and
         engine = make_engine(url)
         try:
             with Session(engine) as s:
-                load_demo(s)
+                load_demo(s, policies)
                 started = time.perf_counter()
                 load_showcase(s, policies)
                 seconds = time.perf_counter() - started

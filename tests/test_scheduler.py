@@ -57,9 +57,16 @@ def test_sweep_refuses_a_naive_time(engine: Engine) -> None:
 
 def test_the_application_lists_its_jobs_explicitly(settings) -> None:
     from app.jobs import scheduled_jobs
+    from app.policies import load_policies
 
-    names = [job.name for job in scheduled_jobs(settings)]
-    assert names == ["notifications.send_digests", "notifications.send_outbox"]
+    names = [job.name for job in scheduled_jobs(settings, load_policies(settings.policy_dir))]
+    assert names == [
+        "approvals.report_no_eligible_voter",
+        "approvals.remind_and_escalate",
+        "approvals.condition_reminders",
+        "notifications.send_digests",
+        "notifications.send_outbox",
+    ]
     assert all(name.count(".") == 1 for name in names)
 
 

@@ -42,13 +42,32 @@ class Credential(SQLModel, table=True):
 
 _lock_version = Column("lock_version", Integer, nullable=False, server_default="1")
 NOT_FINISHED_SQL = f"status NOT IN ({', '.join(repr(s) for s in sorted(FINAL_STATES))})"
+STAGE_DUE_SQL = "stage_due_at IS NOT NULL"
+UNSENT_SQL = "sent_at IS NULL"
 
 
 class Proposal(SQLModel, table=True):
     __tablename__ = "proposal"
     __table_args__ = (
         # Covers the "awaiting my decision" and pipeline filters, so counts read the index only.
-        Index("ix_proposal_stage", "status", "current_body", "org_unit_id", "owner_id", "review_round", "id"),
+        Index(
+            "ix_proposal_stage",
+            "status",
+            "current_body",
+            "org_unit_id",
+            "owner_id",
+            "review_round",
+            "id",
+            "deciding_committee_id",
+        ),
+        # The deadline sweep: proposals a body is deciding, by due date (the column is empty otherwise).
+        Index(
+            "ix_proposal_stage_due",
+            "stage_due_at",
+            "id",
+            postgresql_where=text(STAGE_DUE_SQL),
+            sqlite_where=text(STAGE_DUE_SQL),
+        ),
         # The pipeline: proposals not finished, oldest in stage first, and its counts by faculty and status from
         # the index alone. Partial, so scans never wade through years of finished proposals; queries must state
         # the same predicate literally (NOT_FINISHED_SQL).
@@ -81,6 +100,10 @@ class Proposal(SQLModel, table=True):
     review_round: int = 0
     submission_count: int = 0
     stage_entered_at: datetime = Field(default_factory=utcnow)
+    # While a body is deciding: by when (stage_entered_at + the body's decision_days), and, when nobody in the body
+    # may vote on this proposal, the committee that decides the stage instead (empty: the body's own committee).
+    stage_due_at: datetime | None = None
+    deciding_committee_id: int | None = Field(default=None, foreign_key="committee.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
@@ -191,6 +214,30 @@ class Condition(SQLModel, table=True):
     confirmed_at: datetime | None = None
     confirmed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow)
+    # When the proposers were told it is due soon, and that it is overdue (each once: the reminder job's claims).
+    due_soon_notified_at: datetime | None = None
+    overdue_notified_at: datetime | None = None
+
+
+class StageAlert(SQLModel, table=True):
+    """One alert about one stage (a proposal's review round at a body): a reminder, an escalation, or the QA office
+    told that nobody in the body may vote. The unique key makes each exist once, however many sweepers run: the
+    insert is the claim. ``sent_at`` is empty while an alert waits for the sweep to send it."""
+
+    __tablename__ = "stage_alert"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "review_round", "body", "step"),
+        Index("ix_stage_alert_unsent", "id", postgresql_where=text(UNSENT_SQL), sqlite_where=text(UNSENT_SQL)),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", ondelete="CASCADE")
+    review_round: int
+    body: str = Field(max_length=30)
+    step: str = Field(max_length=40)
+    recipients: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
 
 
 class Comment(SQLModel, table=True):

@@ -255,13 +255,21 @@ def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: 
         redlines.append(("Changes against the published edition", diff_contents(published, proposal.content, lookups)))
     workflow_steps, side = steps(proposal.route, proposal.status)
     names = views.user_names(session, ctx.proposer_ids)
+    body_label = COMMITTEE_KIND_LABELS[CommitteeKind(proposal.current_body)] if proposal.current_body else None
+    now = utcnow()
     return {
         "proposal": proposal,
         "ctx": ctx,
         "actions": service.allowed_actions(ctx, actor),
         "status_label": service.STATE_LABELS[proposal.status],
-        "body_label": COMMITTEE_KIND_LABELS[CommitteeKind(proposal.current_body)] if proposal.current_body else None,
-        "days_in_stage": max(0, (utcnow() - proposal.stage_entered_at).days),
+        "body_label": body_label,
+        "deciding_label": (
+            f"{ctx.committee.name} (deciding for the {(body_label or '').lower()})"
+            if ctx.taken_over and ctx.committee
+            else body_label
+        ),
+        "days_in_stage": max(0, (now - proposal.stage_entered_at).days),
+        "overdue_days": queries.overdue_days(proposal.stage_due_at, now) if proposal.stage_due_at else 0,
         "owner_name": names.get(proposal.owner_id, "?"),
         "co_proposer_names": [names[u] for u in sorted(ctx.proposer_ids - {proposal.owner_id}) if u in names],
         "faculty": next((u.name for u in org_service.list_org_units(session) if u.id == proposal.org_unit_id), "?"),

@@ -10,7 +10,7 @@ these lists are the busiest pages.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -20,11 +20,17 @@ from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session, col
 
 from app.credentials.models import NOT_FINISHED_SQL, Condition, CoProposer, Proposal, Vote
-from app.org.models import CommitteeKind, OrgUnit
+from app.org.models import Committee, CommitteeKind, OrgUnit
 from app.security import Actor
 from app.users.models import User
 from app.workflows.approval import REVIEW_STATES
 from app.workflows.conditions import ConditionStatus
+
+
+def overdue_days(due_at: datetime, now: datetime) -> int:
+    """Whole days past a due date, a day begun counting as one (0 while it is not past)."""
+    late = now - due_at
+    return 0 if late <= timedelta(0) else -(-late // timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class Row:
     days_in_stage: int
     open_conditions: int
     votes_cast: int
+    due_at: datetime | None  # when the body deciding now is due to have decided
+    overdue_days: int
+    decided_by: str | None  # the committee deciding instead of the body's own (nobody in it may vote)
 
 
 # --- awaiting my decision ------------------------------------------------------------------------
@@ -50,12 +59,14 @@ def _shape(actor: Actor) -> tuple[Shape, dict[str, Any]]:
     shape = tuple((m.kind.value, m.kind is CommitteeKind.faculty_council) for m in actor.memberships)
     params: dict[str, Any] = {"actor_id": actor.id}
     params.update({f"unit_{i}": m.org_unit_id for i, m in enumerate(actor.memberships)})
+    params.update({f"committee_{i}": m.committee_id for i, m in enumerate(actor.memberships)})
     return shape, params
 
 
 @lru_cache(maxsize=128)
 def _awaiting_where(shape: Shape) -> ColumnElement[bool]:
-    """Proposals now before one of the actor's bodies, not their own, without their vote in this round."""
+    """Proposals now decided by one of the actor's committees (as the body itself, or standing in for a body
+    nobody in which may vote), not their own, without their vote in this round."""
     if not shape:
         return false()
     bodies = []
@@ -64,13 +75,15 @@ def _awaiting_where(shape: Shape) -> ColumnElement[bool]:
         if per_faculty:
             clause = and_(clause, col(Proposal.org_unit_id) == bindparam(f"unit_{i}"))
         bodies.append(clause)
+    standing_in = col(Proposal.deciding_committee_id).in_([bindparam(f"committee_{i}") for i in range(len(shape))])
     actor_id: BindParameter[int] = bindparam("actor_id")
     # Uncorrelated: the member's (proposal, round) pairs are read once from ix_vote_voter and hashed.
     voted = sa_select(col(Vote.proposal_id), col(Vote.review_round)).where(col(Vote.voter_id) == actor_id)
     mine = sa_select(col(CoProposer.proposal_id)).where(col(CoProposer.user_id) == actor_id)
     return and_(
         col(Proposal.status).in_(sorted(REVIEW_STATES)),
-        or_(*bodies),
+        # ix_proposal_stage covers deciding_committee_id too, so the count still reads the index only.
+        or_(and_(or_(*bodies), col(Proposal.deciding_committee_id).is_(None)), standing_in),
         col(Proposal.owner_id) != actor_id,
         col(Proposal.id).not_in(mine),
         tuple_(col(Proposal.id), col(Proposal.review_round)).not_in(voted),
@@ -219,6 +232,8 @@ def _page_stmt(where: ColumnElement[bool], *, counted: bool) -> Select[*tuple[An
         OrgUnit.name,
         open_conditions,
         votes,
+        Proposal.stage_due_at,
+        Committee.name,
     ]
     if counted:
         columns.append(func.count().over())
@@ -226,6 +241,7 @@ def _page_stmt(where: ColumnElement[bool], *, counted: bool) -> Select[*tuple[An
         sa_select(*columns)
         .join(User, col(User.id) == Proposal.owner_id)
         .join(OrgUnit, col(OrgUnit.id) == Proposal.org_unit_id)
+        .outerjoin(Committee, col(Committee.id) == Proposal.deciding_committee_id)
         .where(where)
         .order_by(col(Proposal.stage_entered_at), col(Proposal.id))
         .offset(bindparam("offset"))
@@ -246,6 +262,9 @@ def _rows(result: Any, now: datetime) -> list[Row]:
             days_in_stage=max(0, (now - r[5]).days),
             open_conditions=int(r[8]),
             votes_cast=int(r[9]),
+            due_at=r[10],
+            overdue_days=overdue_days(r[10], now) if r[10] is not None else 0,
+            decided_by=r[11],
         )
         for r in result
     ]

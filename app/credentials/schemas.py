@@ -54,6 +54,10 @@ class ProposalPublic(BaseModel):
     review_round: int
     submission_count: int
     stage_entered_at: datetime
+    stage_due_at: datetime | None = Field(description="When the body deciding now is due to have decided")
+    deciding_committee_id: int | None = Field(
+        description="The committee deciding this stage instead of the body's own, as nobody in it may vote"
+    )
     created_at: datetime
     updated_at: datetime
     decided_at: datetime | None
@@ -157,3 +161,6 @@ class RowPublic(BaseModel):
     days_in_stage: int
     open_conditions: int
     votes_cast: int
+    due_at: datetime | None
+    overdue_days: int
+    decided_by: str | None = Field(description="The committee deciding instead of the body's own, if any")

@@ -16,6 +16,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
+from app.credentials import deciders
 from app.credentials import elements as el
 from app.credentials.models import (
     Comment,
@@ -38,7 +39,14 @@ from app.security import Actor
 from app.text import in_sentence
 from app.users.models import User
 from app.workflows import approval, conditions, core
-from app.workflows.approval import DECISION_EVENTS, FINAL_STATES, ApprovalWorkflow, ProposalStatus
+from app.workflows.approval import (
+    BODY_OF_REVIEW_STATE,
+    DECISION_EVENTS,
+    FINAL_STATES,
+    REVIEW_STATES,
+    ApprovalWorkflow,
+    ProposalStatus,
+)
 from app.workflows.conditions import ConditionWorkflow
 from app.workflows.core import SYSTEM
 
@@ -62,26 +70,22 @@ class Ctx:
     def eligible_ids(self) -> set[int]:
         return self.member_ids - self.proposer_ids
 
+    @property
+    def taken_over(self) -> bool:
+        """The stage is decided by a substitute, as nobody in the body's own committee may vote (app.credentials
+        .deciders)."""
+        return self.proposal.deciding_committee_id is not None
+
 
 def load_ctx(session: Session, proposal: Proposal) -> Ctx:
+    """The proposal's proposers and, while a body is deciding, the committee that decides: the body's own or the
+    substitute that took the stage over. A body whose committee is not set up has nobody who may vote."""
     assert proposal.id is not None
     co = set(session.exec(select(CoProposer.user_id).where(CoProposer.proposal_id == proposal.id)))
     ctx = Ctx(proposal=proposal, proposer_ids={proposal.owner_id, *co})
-    if proposal.current_body:
-        body = CommitteeKind(proposal.current_body)
-        stmt = (
-            select(Committee, CommitteeMember.user_id, CommitteeMember.is_chair)
-            .outerjoin(CommitteeMember, col(CommitteeMember.committee_id) == Committee.id)
-            .where(Committee.kind == body.value)
-        )
-        if body is CommitteeKind.faculty_council:
-            stmt = stmt.where(Committee.org_unit_id == proposal.org_unit_id)
-        rows = session.exec(stmt).all()
-        if not rows:
-            raise _no_committee(body)
-        ctx.committee = rows[0][0]
-        ctx.member_ids = {uid for _, uid, _ in rows if uid is not None}
-        ctx.chair_id = next((uid for _, uid, chair in rows if chair), None)
+    panel = deciders.deciding_panel(session, proposal)
+    if panel is not None:
+        ctx.committee, ctx.member_ids, ctx.chair_id = panel.committee, set(panel.member_ids), panel.chair_id
     return ctx
 
 
@@ -117,8 +121,11 @@ def _may_view(proposal: Proposal, proposer_ids: set[int], actor: Actor) -> bool:
     if actor.oversees_approvals or actor.id in proposer_ids:
         return True
     return any(
-        (m.kind.value in proposal.route or m.kind.value == proposal.current_body)
-        and (m.kind is not CommitteeKind.faculty_council or m.org_unit_id == proposal.org_unit_id)
+        m.committee_id == proposal.deciding_committee_id
+        or (
+            (m.kind.value in proposal.route or m.kind.value == proposal.current_body)
+            and (m.kind is not CommitteeKind.faculty_council or m.org_unit_id == proposal.org_unit_id)
+        )
         for m in actor.memberships
     )
 
@@ -143,8 +150,12 @@ def _proposal_refusal(ctx: Ctx, event: str, actor: Actor) -> DomainError | None:
         if actor.id in ctx.proposer_ids:
             return PermissionDenied("You cannot vote on your own proposal.")
         if actor.id not in ctx.member_ids:
-            body = COMMITTEE_KIND_LABELS[CommitteeKind(ctx.proposal.current_body or "")]
-            return PermissionDenied(f"Only members of the body reviewing it now ({body}) can vote.")
+            deciding = (
+                ctx.committee.name
+                if ctx.committee
+                else COMMITTEE_KIND_LABELS[CommitteeKind(ctx.proposal.current_body or "")]
+            )
+            return PermissionDenied(f"Only members of the body deciding it now ({deciding}) can vote.")
     if event == "publish" and not actor.in_qa_office:
         return PermissionDenied("Only the QA office can publish.")
     if event == "route":
@@ -167,6 +178,20 @@ def role_of(ctx: Ctx, actor: Actor | None) -> str:
     return "administrator" if actor.is_admin else "user"
 
 
+def _begin_stage(t: core.Transition) -> None:
+    """After every transition: the due date of the stage the proposal enters (none when no body is deciding), and
+    someone who may decide it (a substitute when nobody in the body may vote)."""
+    proposal: Proposal = t.row
+    policies: Policies = t.policies
+    body = BODY_OF_REVIEW_STATE.get(t.target)
+    proposal.deciding_committee_id = None
+    proposal.stage_due_at = (
+        None if body is None else policies.approval.deadlines.due_at(body, proposal.stage_entered_at)
+    )
+    if body is not None:
+        deciders.ensure_decider(t.session, proposal, t.ctx.proposer_ids, policies)
+
+
 PROPOSAL: core.Lifecycle[Proposal, Ctx] = core.register(
     core.Lifecycle(
         name="proposal",
@@ -178,6 +203,7 @@ PROPOSAL: core.Lifecycle[Proposal, Ctx] = core.register(
         role_of=role_of,
         policy_version=lambda policies: policies.approval.version,
         participles=approval.PARTICIPLES,
+        listeners=(_begin_stage,),
     )
 )
 
@@ -559,12 +585,18 @@ def _decide_if_ready(
 ) -> Decision | None:
     """Apply the body's rule to the votes of the current round (just read and updated by the caller)."""
     ctx, proposal = locked.ctx, locked.row
+    if ctx.committee is None:
+        return None
     body = CommitteeKind(proposal.current_body or "")
-    rule = policies.approval.voting[body]
+    deciding = CommitteeKind(ctx.committee.kind)  # the body's own committee, or the substitute that took it over
+    rule = policies.approval.voting[deciding]
     ballots = [Ballot(v.voter_id, Choice(v.choice)) for v in votes]
     outcome = decide(rule, ballots, ctx.eligible_ids, ctx.chair_id)
     if outcome is None:
         return None
+    reason = outcome.reason
+    if ctx.taken_over:
+        reason += f" ({ctx.committee.name}, deciding for the {COMMITTEE_KIND_LABELS[body].lower()})"
     winning = [
         v
         for v in votes
@@ -575,8 +607,8 @@ def _decide_if_ready(
     outcome_name = "approve_with_conditions" if outcome.side is Side.approve and conditions else outcome.side.value
     # A decision the system takes carries its own reason when the winning votes gave none (a unanimous body
     # split three ways sends the proposal back although nobody asked for changes).
-    comment = "; ".join(v.comment for v in winning if v.comment) or f"{outcome.reason[:1].upper()}{outcome.reason[1:]}."
-    assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
+    comment = "; ".join(v.comment for v in winning if v.comment) or f"{reason[:1].upper()}{reason[1:]}."
+    assert proposal.id is not None and ctx.committee.id is not None
     decision = Decision(
         proposal_id=proposal.id,
         review_round=proposal.review_round,
@@ -584,7 +616,7 @@ def _decide_if_ready(
         committee_id=ctx.committee.id,
         outcome=outcome_name,
         rule=rule.rule.value,
-        tally={**outcome.tally, "eligible": len(ctx.eligible_ids), "reason": outcome.reason},
+        tally={**outcome.tally, "eligible": len(ctx.eligible_ids), "reason": reason},
         comment=comment,
         policy_version=policies.approval.version,
     )
@@ -599,7 +631,9 @@ def _decide_if_ready(
                 due_on=date.fromisoformat(cond["due_on"]),
             )
         )
-    role = f"{COMMITTEE_KIND_LABELS[body]} decision"
+    role = f"{COMMITTEE_KIND_LABELS[deciding]} decision" + (
+        f" for the {COMMITTEE_KIND_LABELS[body].lower()}" if ctx.taken_over else ""
+    )
     if outcome.side is Side.request_changes and policies.approval.resubmit_to == "same_body":
         proposal.return_to_body = body.value
     event_name = "approve" if outcome.side is Side.approve else outcome.side.value
@@ -615,13 +649,54 @@ def _decide_if_ready(
             "decision_id": decision.id,
             "outcome": outcome_name,
             "rule": rule.rule.value,
-            "reason": outcome.reason,
+            "reason": reason,
             "tally": outcome.tally,
         },
     )
     if proposal.status == ProposalStatus.approved and policies.approval.publish_on_approval:
         publish(session, locked, SYSTEM, policies)
     return decision
+
+
+def committee_changed(session: Session, committee: Committee, policies: Policies) -> int:
+    """After a committee was created or its membership changed: each proposal it decides where the change can
+    matter (nobody in it may vote on it any more, or votes already cast may now meet the rule), and each stage that
+    waits for a body able to decide, is locked in turn, gets someone who may decide it, and the rule is applied to
+    the votes already cast (one member fewer may be all a body needed). Returns how many it looked at."""
+    assert committee.id is not None
+    waiting = col(Proposal.status).in_(sorted(REVIEW_STATES)) & col(Proposal.deciding_committee_id).is_(None)
+    own_body = col(Proposal.current_body) == committee.kind
+    if committee.kind == CommitteeKind.faculty_council:
+        own_body &= col(Proposal.org_unit_id) == committee.org_unit_id
+    decides = (col(Proposal.deciding_committee_id) == committee.id) | (waiting & own_body)
+    co_proposers = select(CoProposer.user_id).where(col(CoProposer.proposal_id) == Proposal.id)
+    someone_may_vote = (
+        select(CommitteeMember.id)
+        .where(
+            col(CommitteeMember.committee_id) == committee.id,
+            col(CommitteeMember.user_id) != Proposal.owner_id,
+            col(CommitteeMember.user_id).not_in(co_proposers),
+        )
+        .exists()
+    )
+    ballots = (
+        select(Vote.id)
+        .where(col(Vote.proposal_id) == Proposal.id, col(Vote.review_round) == Proposal.review_round)
+        .exists()
+    )
+    nobody_could = waiting & deciders.stage_has_alert(deciders.NO_ELIGIBLE_VOTER)
+    affected = session.exec(
+        select(Proposal.id).where((decides & (~someone_may_vote | ballots)) | nobody_could).order_by(col(Proposal.id))
+    ).all()
+    for proposal_id in affected:
+        assert proposal_id is not None
+        locked = core.lock(session, PROPOSAL, proposal_id, SYSTEM)
+        if locked.row.status not in REVIEW_STATES:
+            continue  # decided meanwhile
+        if deciders.ensure_decider(session, locked.row, locked.ctx.proposer_ids, policies):
+            locked.reload_context(session)
+        _decide_if_ready(session, locked, policies, round_votes(session, locked.row))
+    return len(affected)
 
 
 # --- publication and revisions -------------------------------------------------------------------

@@ -40,6 +40,8 @@ def proposal_public(session: Session, proposal: Proposal, actor: Actor, policies
         review_round=proposal.review_round,
         submission_count=proposal.submission_count,
         stage_entered_at=proposal.stage_entered_at,
+        stage_due_at=proposal.stage_due_at,
+        deciding_committee_id=proposal.deciding_committee_id,
         created_at=proposal.created_at,
         updated_at=proposal.updated_at,
         decided_at=proposal.decided_at,
@@ -64,6 +66,9 @@ def row_public(row: Row) -> RowPublic:
         days_in_stage=row.days_in_stage,
         open_conditions=row.open_conditions,
         votes_cast=row.votes_cast,
+        due_at=row.due_at,
+        overdue_days=row.overdue_days,
+        decided_by=row.decided_by,
     )
 
 

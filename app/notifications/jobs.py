@@ -14,7 +14,7 @@ from app.logs import log
 from app.notifications import service
 from app.notifications.mail import DeliveryFailed, MailConfig, SmtpMailer, build_email
 from app.notifications.models import Delivery, NotificationPreference, OutboxMessage, OutboxStatus
-from app.scheduler import claim_due, handle_each
+from app.scheduler import claim_due, claim_each
 
 BATCH = 50
 # A claimed message is someone's to send for this long. Should that process die mid-way, the message is due again
@@ -144,14 +144,16 @@ def send_digests(session: Session, now: datetime, *, digest_hour: int, base_url:
     slot = digest_slot(now, digest_hour)
     last = col(NotificationPreference.last_digest_at)
     due = (col(NotificationPreference.delivery) == Delivery.digest.value) & (last.is_(None) | (last < slot))
-    written = 0
 
     def compose(user_id: int) -> bool:
         return service.compose_digest(session, user_id, base_url=base_url, now=now) is not None
 
-    while True:
-        user_ids = claim_due(session, NotificationPreference, due=due, claim={"last_digest_at": now}, limit=batch)
-        if not user_ids:
-            return written
-        written += handle_each(session, user_ids, compose, job="notifications.send_digests")
-        session.commit()
+    return claim_each(
+        session,
+        NotificationPreference,
+        compose,
+        job="notifications.send_digests",
+        due=due,
+        claim={"last_digest_at": now},
+        batch=batch,
+    )

@@ -29,6 +29,7 @@ from app.org.models import (
     OrgUnitCreate,
     ProgrammeCreate,
 )
+from app.policies import PoliciesDep
 from app.security import AdminActor
 from app.users.models import User
 from app.web import is_htmx, redirect, render, with_toast
@@ -125,11 +126,15 @@ def admin_committees(request: Request, session: SessionDep, _admin: AdminActor) 
 
 
 @router.post("/admin/committees")
-def admin_committee_create(request: Request, posted: PostedForm, session: SessionDep, admin: AdminActor) -> Response:
+def admin_committee_create(
+    request: Request, posted: PostedForm, session: SessionDep, admin: AdminActor, policies: PoliciesDep
+) -> Response:
     form = parse_form(CommitteeCreate, posted)
     if form.data is not None:
         data = form.data
-        committee = _attempt(session, form, lambda: service.create_committee(session, data, by=admin))
+        committee = _attempt(
+            session, form, lambda: service.create_committee(session, data, by=admin, policies=policies)
+        )
         if committee is not None:
             message = f"Committee {committee.name} created. Add its members now."
             return redirect(request, f"/admin/committees/{committee.id}", message=message)
@@ -172,13 +177,20 @@ def _members_changed(request: Request, session: Session, committee_id: int, mess
 
 @router.post("/admin/committees/{committee_id}/members")
 def admin_committee_set_member(
-    request: Request, posted: PostedForm, committee_id: int, session: SessionDep, admin: AdminActor
+    request: Request,
+    posted: PostedForm,
+    committee_id: int,
+    session: SessionDep,
+    admin: AdminActor,
+    policies: PoliciesDep,
 ) -> Response:
     committee = service.get_committee(session, committee_id)
     form = parse_form(MemberSet, posted)
     if form.data is not None:
         data = form.data
-        member = _attempt(session, form, lambda: service.set_member(session, committee, data, by=admin))
+        member = _attempt(
+            session, form, lambda: service.set_member(session, committee, data, by=admin, policies=policies)
+        )
         if member is not None:
             members = service.committee_public(session, committee).members
             name = next(m.name for m in members if m.user_id == data.user_id)
@@ -190,12 +202,14 @@ def admin_committee_set_member(
 
 @router.post("/admin/committees/{committee_id}/members/{user_id}/remove")
 def admin_committee_remove_member(
-    request: Request, committee_id: int, user_id: int, session: SessionDep, admin: AdminActor
+    request: Request, committee_id: int, user_id: int, session: SessionDep, admin: AdminActor, policies: PoliciesDep
 ) -> Response:
     committee = service.get_committee(session, committee_id)
     public = service.committee_public(session, committee)
     name = next((m.name for m in public.members if m.user_id == user_id), "The member")
-    service.remove_member(session, committee, user_id, by=admin)  # NotFound -> the 404 page or error toast
+    service.remove_member(
+        session, committee, user_id, by=admin, policies=policies
+    )  # NotFound -> the 404 page or error toast
     return _members_changed(request, session, committee_id, f"{name} removed from {committee.name}.")
 
 

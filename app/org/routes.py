@@ -17,6 +17,7 @@ from app.org.models import (
     ProgrammeCreate,
     ProgrammePublic,
 )
+from app.policies import PoliciesDep
 from app.security import AdminActor, CurrentActor
 
 router = APIRouter(tags=["organisation"])
@@ -38,8 +39,10 @@ def list_committees(session: SessionDep, _actor: CurrentActor) -> list[Committee
 
 
 @router.post("/committees", response_model=CommitteePublic, status_code=status.HTTP_201_CREATED)
-def create_committee(data: CommitteeCreate, session: SessionDep, admin: AdminActor) -> CommitteePublic:
-    return service.committee_public(session, service.create_committee(session, data, by=admin))
+def create_committee(
+    data: CommitteeCreate, session: SessionDep, admin: AdminActor, policies: PoliciesDep
+) -> CommitteePublic:
+    return service.committee_public(session, service.create_committee(session, data, by=admin, policies=policies))
 
 
 @router.get("/committees/{committee_id}", response_model=CommitteePublic)
@@ -48,16 +51,20 @@ def get_committee(committee_id: int, session: SessionDep, _actor: CurrentActor) 
 
 
 @router.put("/committees/{committee_id}/members", response_model=CommitteePublic)
-def set_member(committee_id: int, data: MemberSet, session: SessionDep, admin: AdminActor) -> CommitteePublic:
+def set_member(
+    committee_id: int, data: MemberSet, session: SessionDep, admin: AdminActor, policies: PoliciesDep
+) -> CommitteePublic:
     committee = service.get_committee(session, committee_id)
-    service.set_member(session, committee, data, by=admin)
+    service.set_member(session, committee, data, by=admin, policies=policies)
     return service.committee_public(session, committee)
 
 
 @router.delete("/committees/{committee_id}/members/{user_id}", response_model=CommitteePublic)
-def remove_member(committee_id: int, user_id: int, session: SessionDep, admin: AdminActor) -> CommitteePublic:
+def remove_member(
+    committee_id: int, user_id: int, session: SessionDep, admin: AdminActor, policies: PoliciesDep
+) -> CommitteePublic:
     committee = service.get_committee(session, committee_id)
-    service.remove_member(session, committee, user_id, by=admin)
+    service.remove_member(session, committee, user_id, by=admin, policies=policies)
     return service.committee_public(session, committee)
 
 

@@ -1,4 +1,9 @@
-"""The organisation: faculties, committees and their members, programmes and modules."""
+"""The organisation: faculties, committees and their members, programmes and modules.
+
+A change to a committee or its membership can leave a body with nobody who may vote on a proposal waiting for it
+(or give one back): each such change ends by letting the approvals re-check who decides the proposals concerned
+(``app.credentials.service.committee_changed``), in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from app.audit import service as audit
+from app.credentials import service as approvals
 from app.errors import Conflict, NotFound, PolicyViolation
 from app.org.models import (
     Committee,
@@ -24,6 +30,7 @@ from app.org.models import (
     ProgrammeCreate,
     ProgrammePublic,
 )
+from app.policies import Policies
 from app.security import Actor
 from app.users.models import User
 
@@ -117,7 +124,7 @@ def committees_public(session: Session, committees: list[Committee]) -> list[Com
     ]
 
 
-def create_committee(session: Session, data: CommitteeCreate, *, by: Actor | None) -> Committee:
+def create_committee(session: Session, data: CommitteeCreate, *, by: Actor | None, policies: Policies) -> Committee:
     if data.kind is CommitteeKind.faculty_council and data.org_unit_id is None:
         raise PolicyViolation("A faculty council belongs to a faculty.", errors={"org_unit_id": "Choose the faculty."})
     if data.kind is not CommitteeKind.faculty_council and data.org_unit_id is not None:
@@ -147,10 +154,13 @@ def create_committee(session: Session, data: CommitteeCreate, *, by: Actor | Non
         action="committee.created",
         data=data.model_dump(mode="json"),
     )
+    approvals.committee_changed(session, committee, policies)
     return committee
 
 
-def set_member(session: Session, committee: Committee, data: MemberSet, *, by: Actor | None) -> CommitteeMember:
+def set_member(
+    session: Session, committee: Committee, data: MemberSet, *, by: Actor | None, policies: Policies
+) -> CommitteeMember:
     """Add a member or change their flags. Making someone chair takes the chair from the previous one."""
     assert committee.id is not None
     if session.get(User, data.user_id) is None:
@@ -181,10 +191,11 @@ def set_member(session: Session, committee: Committee, data: MemberSet, *, by: A
         action="committee.member_set",
         data=data.model_dump(),
     )
+    approvals.committee_changed(session, committee, policies)
     return member
 
 
-def remove_member(session: Session, committee: Committee, user_id: int, *, by: Actor) -> None:
+def remove_member(session: Session, committee: Committee, user_id: int, *, by: Actor, policies: Policies) -> None:
     member = session.exec(
         select(CommitteeMember).where(CommitteeMember.committee_id == committee.id, CommitteeMember.user_id == user_id)
     ).first()
@@ -201,6 +212,7 @@ def remove_member(session: Session, committee: Committee, user_id: int, *, by: A
         data={"user_id": user_id},
     )
     session.flush()
+    approvals.committee_changed(session, committee, policies)
 
 
 # --- programmes and modules ----------------------------------------------------------------------

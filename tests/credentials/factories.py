@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,7 +14,7 @@ from app.credentials.elements import Kind
 from app.credentials.models import Proposal
 from app.credentials.voting import Choice
 from app.org.models import Module, Programme
-from app.policies import Policies
+from app.policies import Policies, load_policies
 from app.settings import ROOT
 from tests.conftest import actor_for, csrf_token
 
@@ -94,3 +96,16 @@ def upload(client: TestClient, pid: int, name: str, data: bytes, media: str, des
         data={"csrftoken": csrf_token(client), "description": description},
         files={"file": (name, data, media)},
     )
+
+
+def policies_with(tmp_path: Path, *replacements: tuple[str, str]) -> Policies:
+    """The shipped policies with (old, new) text replaced in approval.yaml; each old text must be there."""
+    directory = tmp_path / "policies"
+    shutil.copytree(POLICIES_DIR, directory)
+    approval = directory / "approval.yaml"
+    text = approval.read_text()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    approval.write_text(text)
+    return load_policies(directory)

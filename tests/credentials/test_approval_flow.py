@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,9 +22,9 @@ from app.credentials.voting import Choice
 from app.errors import PermissionDenied, PolicyViolation, TransitionNotAllowed
 from app.org import service as org
 from app.org.models import CommitteeCreate, CommitteeKind, MemberSet
-from app.policies import Policies, load_policies
+from app.policies import Policies
 from tests.conftest import actor_for
-from tests.credentials.factories import POLICIES_DIR, complete_content, new_proposal, submitted, vote
+from tests.credentials.factories import complete_content, new_proposal, policies_with, submitted, vote
 
 
 def transitions(db: Session, proposal: Proposal) -> list[tuple[str | None, str | None, str]]:
@@ -297,20 +296,20 @@ def test_completeness_counts_only_valid_elements(db: Session, policies: Policies
 
 
 def test_a_final_body_when_policy_asks_for_one(db: Session, tmp_path: Path) -> None:
-    directory = tmp_path / "policies"
-    shutil.copytree(POLICIES_DIR, directory)
-    approval = directory / "approval.yaml"
-    approval.write_text(
-        approval.read_text().replace(
+    policies = policies_with(
+        tmp_path,
+        (
             "standalone: [faculty_council, lll_committee, qa_office]",
             "standalone: [faculty_council, lll_committee, qa_office, final_body]",
-        )
+        ),
     )
-    policies = load_policies(directory)
-    senate = org.create_committee(db, CommitteeCreate(name="Senate", kind=CommitteeKind.final_body), by=None)
+    senate = org.create_committee(
+        db, CommitteeCreate(name="Senate", kind=CommitteeKind.final_body), by=None, policies=policies
+    )
     chair = actor_for(db, "admin@example.org")
-    org.set_member(db, senate, MemberSet(user_id=chair.id, is_chair=True), by=None)
-    org.set_member(db, senate, MemberSet(user_id=actor_for(db, "humanities@example.org").id), by=None)
+    org.set_member(db, senate, MemberSet(user_id=chair.id, is_chair=True), by=None, policies=policies)
+    humanities = MemberSet(user_id=actor_for(db, "humanities@example.org").id)
+    org.set_member(db, senate, humanities, by=None, policies=policies)
 
     proposal = submitted(db, policies)
     for email in ("council1@example.org", "council2@example.org", "lll1@example.org", "lll2@example.org"):
@@ -326,13 +325,7 @@ def test_a_final_body_when_policy_asks_for_one(db: Session, tmp_path: Path) -> N
 
 
 def _policies_with_council_rule(tmp_path: Path, rule: str) -> Policies:
-    directory = tmp_path / "policies"
-    shutil.copytree(POLICIES_DIR, directory)
-    approval = directory / "approval.yaml"
-    approval.write_text(
-        approval.read_text().replace("faculty_council: {rule: majority, quorum: 0.51}", f"faculty_council: {rule}")
-    )
-    return load_policies(directory)
+    return policies_with(tmp_path, ("faculty_council: {rule: majority, quorum: 0.51}", f"faculty_council: {rule}"))
 
 
 SPLIT = [

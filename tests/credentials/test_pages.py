@@ -351,14 +351,14 @@ def test_pipeline_search_treats_wildcards_literally(client: TestClient, db: Sess
     assert [r["title"] for r in rows] == ["Rate 100% online"]
 
 
-def test_one_rule_for_the_pipeline_link_and_page(client: TestClient, db: Session) -> None:
+def test_one_rule_for_the_pipeline_link_and_page(client: TestClient, db: Session, policies: Policies) -> None:
     """A QA-office member who is not a QA officer sees the pipeline, and its link; a council member sees neither."""
     from app.org import service as org
     from app.org.models import Committee, CommitteeKind, MemberSet
 
     member = make_user(db, password="correct-horse")
     qa_office = db.exec(select(Committee).where(Committee.kind == CommitteeKind.qa_office.value)).one()
-    org.set_member(db, qa_office, MemberSet(user_id=member.id or 0), by=None)
+    org.set_member(db, qa_office, MemberSet(user_id=member.id or 0), by=None, policies=policies)
     login(client, member.email, "correct-horse")
     assert 'href="/pipeline"' in client.get("/").text
     assert client.get("/pipeline").status_code == 200
