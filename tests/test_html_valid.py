@@ -26,6 +26,7 @@ from app.credentials.elements import Kind
 from app.credentials.models import Proposal
 from app.credentials.voting import Choice
 from app.demo import DEMO_ACCOUNTS
+from app.notifications.models import OutboxMessage
 from app.org.models import Committee, Programme
 from app.policies import Policies
 from app.users import service as users
@@ -167,6 +168,9 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
         f"/admin/committees/{committee_id}",
         "/admin/programmes",
         f"/admin/programmes/{programme_id}",
+        "/notifications",
+        "/admin/outbox",
+        f"/admin/outbox/{db.exec(select(OutboxMessage.id).order_by(col(OutboxMessage.id))).first()}",
         "/no-such-page",
         "/api/docs",
     ]
