@@ -18,7 +18,8 @@ from starlette.types import Scope, Send
 from app import api_docs, listeners, web
 from app.csrf import csrf_middleware
 from app.db import check_writable, make_engine
-from app.errors import install_handlers, wants_json
+from app.errors import wants_json
+from app.handlers import install_handlers
 from app.jobs import scheduled_jobs
 from app.logs import RequestLogMiddleware, configure_logging, log
 from app.policies import load_policies
