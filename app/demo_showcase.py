@@ -1,8 +1,8 @@
 """The demo showcase: micro-credential proposals at every stage of approval, so a new demo looks like a living
 institution rather than empty pages.
 
-Everything is done the way people do it in the app, through the public functions of
-``app.credentials.service`` (create, edit, submit, vote, withdraw, publish, revise, conditions, comments), acting
+Everything is done the way people do it in the app, through the public functions of ``app.proposals.service``
+and ``app.approvals.service`` (create, edit, submit, vote, withdraw, publish, revise, conditions, comments), acting
 as the demo accounts of ``app.demo``: no row is written directly, so the audit trail, decisions, conditions and
 catalogue editions are exactly what the workflow produces. Dates the reader sees (condition due dates, planned
 starts) are relative to the day the showcase is loaded, so conditions are always still due in the future.
@@ -32,12 +32,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app.credentials import service
-from app.credentials.elements import Kind
-from app.credentials.models import Proposal
-from app.credentials.voting import Choice
+from app.approvals import service as approvals
+from app.approvals.voting import Choice
 from app.org import service as org
 from app.policies import Policies
+from app.proposals import service
+from app.proposals.elements import Kind
+from app.proposals.models import Proposal
 from app.security import Actor, load_actor
 from app.users.models import User
 
@@ -767,7 +768,7 @@ class _Acting:
     ) -> None:
         """``due``: conditions as (text, days from today)."""
         conditions = [{"text": text, "due_on": date.today() + timedelta(days=days)} for text, days in due]
-        service.cast_vote(
+        approvals.cast_vote(
             self.session,
             proposal_id,
             self.actor(who),
@@ -796,13 +797,13 @@ class _Acting:
         it by hand, except one left approved so that stage shows too."""
         status = self.proposal(proposal_id).status
         if status == "approved" and not leave_approved:
-            service.publish_by(self.session, proposal_id, self.actor(QA), self.policies)
+            approvals.publish_by(self.session, proposal_id, self.actor(QA), self.policies)
             status = self.proposal(proposal_id).status
         if status not in ({"published", "approved"} if leave_approved else {"published"}):
             raise RuntimeError(f"showcase: proposal {proposal_id} should have passed its last body but is {status}")
 
     def conditions(self, proposal_id: int) -> list[int]:
-        return [c.id for c in service.conditions_of(self.session, [proposal_id])[proposal_id] if c.id is not None]
+        return [c.id for c in approvals.conditions_of(self.session, [proposal_id])[proposal_id] if c.id is not None]
 
     def revise(self, owner: str, proposal_id: int, **changes: Any) -> int:
         """Open a revision of the credential the proposal published, change it and submit it."""
@@ -892,7 +893,7 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     act.published(p)
     shown.proposals["life-cycle"] = p
     for condition in act.conditions(p):
-        service.mark_condition_met(
+        approvals.mark_condition_met(
             session,
             condition,
             act.actor(ACADEMIC),
@@ -931,14 +932,14 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     act.published(p)
     shown.proposals["digital-humanities"] = p
     for condition in act.conditions(p):
-        service.mark_condition_met(
+        approvals.mark_condition_met(
             session,
             condition,
             act.actor(ACADEMIC),
             policies,
             "The library grants guest accounts for the course period.",
         )
-        service.confirm_condition(session, condition, act.actor(QA), policies)
+        approvals.confirm_condition(session, condition, act.actor(QA), policies)
 
     # Approved through every body (Humanities, standalone). Published at once by the shipped policy; left for
     # the QA office to publish when approval does not publish.

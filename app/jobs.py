@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from app.credentials import jobs as approval_jobs
+from app.approvals import jobs as approval_jobs
 from app.notifications import jobs as notification_jobs
 from app.notifications.mail import MailConfig
 from app.policies import Policies

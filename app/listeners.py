@@ -6,7 +6,7 @@ scheduler or the demo loader is heard the same way.
 
 from __future__ import annotations
 
-from app.credentials.notices import Notices
+from app.approvals.notices import Notices
 from app.settings import Settings
 from app.workflows import core
 

@@ -18,7 +18,8 @@ from starlette.types import Scope, Send
 from app import api_docs, listeners, web
 from app.csrf import csrf_middleware
 from app.db import check_writable, make_engine
-from app.errors import install_handlers, wants_json
+from app.errors import wants_json
+from app.handlers import install_handlers
 from app.jobs import scheduled_jobs
 from app.logs import RequestLogMiddleware, configure_logging, log
 from app.policies import load_policies
@@ -101,20 +102,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLogMiddleware)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 
-    from app.credentials import catalogue_pages, catalogue_routes
-    from app.credentials import pages as credential_pages
-    from app.credentials import routes as credential_routes
+    from app.approvals import pages as approval_pages
+    from app.approvals import routes as approval_routes
+    from app.catalogue import pages as catalogue_pages
+    from app.catalogue import routes as catalogue_routes
     from app.dashboard import pages as dashboard_pages
     from app.notifications import pages as notification_pages
     from app.notifications import routes as notification_routes
     from app.org import pages as org_pages
     from app.org import routes as org_routes
+    from app.proposals import pages as proposal_pages
+    from app.proposals import routes as proposal_routes
     from app.users import pages as user_pages
     from app.users import routes as user_routes
 
     # The busiest pages first: routes are matched in order.
     for router in (
-        credential_pages.router,
+        proposal_pages.router,
+        approval_pages.router,
         catalogue_pages.router,
         dashboard_pages.router,
         user_pages.router,
@@ -125,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         user_routes.router,
         org_routes.router,
-        credential_routes.router,
+        proposal_routes.router,
+        approval_routes.router,
         catalogue_routes.router,
         notification_routes.router,
     ):

@@ -1,22 +1,11 @@
 """Imports every table module so SQLModel.metadata is complete (for Alembic and tests)."""
 
+from app.approvals.models import Condition, Decision, StageAlert, Vote
 from app.audit.models import AuditEvent
-from app.credentials.models import (
-    Attachment,
-    Comment,
-    CommentEdit,
-    Condition,
-    CoProposer,
-    Credential,
-    CredentialVersion,
-    Decision,
-    Proposal,
-    ProposalVersion,
-    StageAlert,
-    Vote,
-)
+from app.catalogue.models import Credential, CredentialVersion
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
+from app.proposals.models import Attachment, Comment, CommentEdit, CoProposer, Proposal, ProposalVersion
 from app.users.models import ApiToken, LoginAttempt, User, UserRole
 
 __all__ = [

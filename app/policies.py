@@ -232,7 +232,7 @@ class CredentialPolicy(PolicyModel):
 
     @model_validator(mode="after")
     def _levels_and_fields_valid(self) -> Self:
-        from app.credentials.elements import Elements  # the elements are code; the policy names them
+        from app.proposals.elements import Elements  # the elements are code; the policy names them
 
         if any(level < 1 or level > 8 for level in self.eqf_levels):
             raise ValueError("eqf_levels must be between 1 and 8")

@@ -31,21 +31,14 @@ from sqlalchemy import Engine, Table, func, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+from app.approvals.models import Condition, Decision, Vote
 from app.audit.models import AuditEvent
-from app.credentials import elements as el
-from app.credentials.models import (
-    Condition,
-    CoProposer,
-    Credential,
-    CredentialVersion,
-    Decision,
-    Proposal,
-    ProposalVersion,
-    Vote,
-)
+from app.catalogue.models import Credential, CredentialVersion
 from app.db import make_engine
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, Module, OrgUnit, Programme
 from app.policies import Policies, VotingPolicy, VotingRule, load_policies
+from app.proposals import elements as el
+from app.proposals.models import CoProposer, Proposal, ProposalVersion
 from app.security import hash_password, hash_token
 from app.settings import ROOT
 from app.users.models import ApiToken, Role, User, UserRole

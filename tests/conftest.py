@@ -25,7 +25,7 @@ from app.cli import alembic_config
 from app.db import get_session, make_engine
 from app.demo import DEMO_PASSWORD, load_demo
 from app.main import create_app
-from app.policies import load_policies
+from app.policies import Policies, load_policies
 from app.security import Actor, hash_password, load_actor
 from app.settings import ROOT, Settings
 from app.users.models import Role, User, UserRole
@@ -113,6 +113,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 def _listeners() -> None:
     """The app's listeners (notifications) for services called directly by tests, as the app installs them."""
     listeners.install(Settings(secret_key=TEST_SECRET))
+
+
+@pytest.fixture(scope="session")
+def policies() -> Policies:
+    return load_policies(ROOT / "policies")
 
 
 @pytest.fixture(scope="session")

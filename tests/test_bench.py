@@ -7,13 +7,15 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
+from app.approvals.models import Vote
+from app.approvals.voting import Ballot, Choice, decide
 from app.audit.models import AuditEvent
-from app.credentials import elements as el
-from app.credentials.models import CoProposer, Credential, CredentialVersion, Proposal, ProposalVersion, Vote
-from app.credentials.voting import Ballot, Choice, decide
+from app.catalogue.models import Credential, CredentialVersion
 from app.db import make_engine
 from app.org.models import Committee, CommitteeKind, CommitteeMember
 from app.policies import load_policies
+from app.proposals import elements as el
+from app.proposals.models import CoProposer, Proposal, ProposalVersion
 from app.security import hash_token
 from app.settings import ROOT
 from app.users.models import ApiToken

@@ -20,11 +20,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
-from app.credentials import elements as el
-from app.credentials.catalogue import PUBLIC_FIELD_NAMES, PublicElements
-from app.credentials.models import Credential, CredentialVersion, Proposal
-from app.credentials.service import changed_fields
+from app.catalogue.models import Credential, CredentialVersion
+from app.catalogue.service import PUBLIC_FIELD_NAMES, PublicElements
 from app.org.models import Module, OrgUnit, Programme
+from app.proposals import elements as el
+from app.proposals.elements import changed_fields
+from app.proposals.models import Proposal
 from tests.conftest import demo_user, login
 
 # --- factory -------------------------------------------------------------------------------------

@@ -18,18 +18,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
+from app.approvals import access, queries
+from app.approvals import service as approvals
+from app.approvals.models import Vote
 from app.audit.models import AuditEvent
+from app.catalogue import service as catalogue
+from app.catalogue.service import CatalogueFilters
 from app.cli import main
-from app.credentials import catalogue, queries, service, views
-from app.credentials.catalogue import CatalogueFilters
-from app.credentials.diff import diff_contents
-from app.credentials.display import load_lookups
-from app.credentials.models import Comment, Proposal, Vote
 from app.db import make_engine, utcnow
 from app.demo import DEMO_PASSWORD, load_demo
 from app.demo_showcase import load_showcase
 from app.main import create_app
 from app.policies import load_policies
+from app.proposals import service, views
+from app.proposals.diff import diff_contents
+from app.proposals.display import load_lookups
+from app.proposals.models import Comment, Proposal
 from app.security import Actor, load_actor
 from app.settings import ROOT, Settings, get_settings
 from app.users.models import User
@@ -103,8 +107,8 @@ def test_every_committee_member_and_the_qa_officer_has_proposals_awaiting_them(s
         assert queries.awaiting_count(session, member) == total
         tallies += sum(1 for r in rows if r.votes_cast > 0)
         for row in rows:  # never their own proposal
-            proposal = service.get_proposal(session, row.id, member)
-            assert member.id not in service.load_ctx(session, proposal).proposer_ids
+            proposal = access.get_proposal(session, row.id, member)
+            assert member.id not in access.load_ctx(session, proposal).proposer_ids
     assert tallies >= 4, "some proposals should already have votes from others, so tallies show"
 
 
@@ -122,7 +126,7 @@ def test_proposals_at_every_stage_in_both_kinds_and_faculties(session: Session) 
     # The owners' lists and the QA officer's view agree: the QA office sees every proposal.
     for p in everything:
         assert p.id is not None
-        service.get_proposal(session, p.id, qa)
+        access.get_proposal(session, p.id, qa)
     assert sum(1 for p in everything if p.status == "draft") >= 2  # one just started, one nearly ready
 
 
@@ -147,7 +151,7 @@ def test_conditions_open_and_met_are_due_in_the_future(session: Session) -> None
     page = queries.pipeline(
         session, queries.PipelineFilter(with_open_conditions=True), offset=0, limit=100, now=utcnow()
     )
-    conditions = service.conditions_of(session, [r.id for r in page.rows])
+    conditions = approvals.conditions_of(session, [r.id for r in page.rows])
     published = {r.id for r in page.rows if r.status == "published"}
     by_status = {c.status: c for cs in conditions.values() for c in cs if c.proposal_id in published}
     assert by_status["open"].due_on > date.today()
@@ -173,7 +177,7 @@ def test_a_proposal_sent_back_and_resubmitted_has_a_redline_and_reviewers_commen
     # A revision under review shows its changes against the published edition.
     revisions = [p for p in proposals(session) if p.revision_no > 1 and p.status != "published"]
     assert revisions
-    published = service.published_content(session, revisions[0].credential_id)
+    published = catalogue.published_content(session, revisions[0].credential_id)
     assert published is not None
     assert diff_contents(published, revisions[0].content, lookups)
 
@@ -212,7 +216,7 @@ def test_every_showcase_page_renders_for_the_people_who_see_it(loaded: Loaded) -
         everything = proposals(s)
         credential_ids = [item.id for item in catalogue.search(s, CatalogueFilters(), limit=100)[0]]
         visible = {
-            email: (member.in_qa_office, {p.id: service.can_view(s, p, member) for p in everything})
+            email: (member.in_qa_office, {p.id: access.can_view(s, p, member) for p in everything})
             for email in ["academic@example.org", *DECIDERS]
             for member in [actor(s, email)]
         }

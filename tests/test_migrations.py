@@ -17,8 +17,8 @@ from sqlalchemy import Connection, MetaData, inspect
 from sqlmodel import Session, col, select
 
 from app.cli import alembic_config
-from app.credentials.models import Proposal
 from app.db import make_engine
+from app.proposals.models import Proposal
 from tests.conftest import fresh_database_url, migrate
 
 # What a partial index's predicate reads like in each database's own catalogue.

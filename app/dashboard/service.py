@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, or_, select
 
-from app.credentials import queries
-from app.credentials.models import Condition, CoProposer, Proposal
-from app.credentials.service import STATE_LABELS
+from app.approvals import queries
+from app.approvals.access import STATE_LABELS
+from app.approvals.models import Condition
 from app.org.models import Committee, Programme
+from app.proposals.models import CoProposer, Proposal
 from app.security import Actor
 from app.text import in_sentence
 from app.users.models import User

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.credentials import elements as el
 from app.errors import PolicyViolation
+from app.proposals import elements as el
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 A change to a committee or its membership can leave a body with nobody who may vote on a proposal waiting for it
 (or give one back): each such change ends by letting the approvals re-check who decides the proposals concerned
-(``app.credentials.service.committee_changed``), in the same transaction.
+(``app.approvals.service.committee_changed``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from app.approvals import service as approvals
 from app.audit import service as audit
-from app.credentials import service as approvals
 from app.errors import Conflict, NotFound, PolicyViolation
 from app.org.models import (
     Committee,

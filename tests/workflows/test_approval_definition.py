@@ -6,7 +6,7 @@ from pathlib import Path
 
 from statemachine import State
 
-from app.credentials.workflow_diagram import mermaid, steps
+from app.approvals.workflow_diagram import mermaid, steps
 from app.workflows.approval import FINAL_STATES, REVIEW_STATE_OF_BODY, ApprovalWorkflow, ProposalStatus
 
 SNAPSHOT = Path(__file__).with_name("approval.mmd")

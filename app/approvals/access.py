@@ -1,0 +1,262 @@
+"""Who sees a proposal, who may send which event, and the role recorded on the audit row: the two lifecycles
+approval owns (a proposal's approval, and the conditions an approval sets), registered with the workflow core
+(``app.workflows.core``).
+
+Every other module changes a proposal's or a condition's status through ``core.run`` or ``lock`` + ``core.fire``
+with the subjects built here; nothing assigns a status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from app.approvals import deciders
+from app.approvals.models import Condition
+from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind
+from app.policies import Policies
+from app.proposals.models import CoProposer, Proposal
+from app.security import Actor
+from app.text import in_sentence
+from app.workflows import approval, conditions, core
+from app.workflows.approval import BODY_OF_REVIEW_STATE, DECISION_EVENTS, ApprovalWorkflow
+from app.workflows.conditions import ConditionWorkflow
+
+STATE_LABELS = approval.LABELS
+
+
+# --- who is who on a proposal --------------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    """A proposal with what permission checks need: its proposers and the body now reviewing it."""
+
+    proposal: Proposal
+    proposer_ids: set[int]
+    committee: Committee | None = None
+    member_ids: set[int] = field(default_factory=set)
+    chair_id: int | None = None
+
+    @property
+    def eligible_ids(self) -> set[int]:
+        return self.member_ids - self.proposer_ids
+
+    @property
+    def taken_over(self) -> bool:
+        """The stage is decided by a substitute, as nobody in the body's own committee may vote (app.approvals
+        .deciders)."""
+        return self.proposal.deciding_committee_id is not None
+
+
+def load_ctx(session: Session, proposal: Proposal) -> Ctx:
+    """The proposal's proposers and, while a body is deciding, the committee that decides: the body's own or the
+    substitute that took the stage over. A body whose committee is not set up has nobody who may vote."""
+    assert proposal.id is not None
+    co = set(session.exec(select(CoProposer.user_id).where(CoProposer.proposal_id == proposal.id)))
+    ctx = Ctx(proposal=proposal, proposer_ids={proposal.owner_id, *co})
+    panel = deciders.deciding_panel(session, proposal)
+    if panel is not None:
+        ctx.committee, ctx.member_ids, ctx.chair_id = panel.committee, set(panel.member_ids), panel.chair_id
+    return ctx
+
+
+def _no_committee(body: CommitteeKind) -> Conflict:
+    return Conflict(
+        f"No {in_sentence(COMMITTEE_KIND_LABELS[body])} is set up for this proposal. Ask an administrator to create it."
+    )
+
+
+def committee_for(session: Session, body: CommitteeKind, org_unit_id: int) -> Committee:
+    stmt = select(Committee).where(Committee.kind == body.value)
+    if body is CommitteeKind.faculty_council:
+        stmt = stmt.where(Committee.org_unit_id == org_unit_id)
+    committee = session.exec(stmt).first()
+    if committee is None:
+        raise _no_committee(body)
+    return committee
+
+
+def can_view(session: Session, proposal: Proposal, actor: Actor) -> bool:
+    if _may_view(proposal, {proposal.owner_id}, actor):
+        return True
+    return (
+        session.exec(
+            select(CoProposer.id).where(CoProposer.proposal_id == proposal.id, CoProposer.user_id == actor.id)
+        ).first()
+        is not None
+    )
+
+
+def _may_view(proposal: Proposal, proposer_ids: set[int], actor: Actor) -> bool:
+    """Proposers, the QA office, administrators and members of the bodies on its route see a proposal."""
+    if actor.oversees_approvals or actor.id in proposer_ids:
+        return True
+    return any(
+        m.committee_id == proposal.deciding_committee_id
+        or (
+            (m.kind.value in proposal.route or m.kind.value == proposal.current_body)
+            and (m.kind is not CommitteeKind.faculty_council or m.org_unit_id == proposal.org_unit_id)
+        )
+        for m in actor.memberships
+    )
+
+
+def get_proposal(session: Session, proposal_id: int, actor: Actor) -> Proposal:
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None or not can_view(session, proposal, actor):
+        raise NotFound(f"There is no proposal {proposal_id} that you can see.")
+    return proposal
+
+
+# --- permissions: evaluated for the buttons, and again before firing ------------------------------
+
+
+def _proposal_refusal(ctx: Ctx, event: str, actor: Actor) -> DomainError | None:
+    """Who may send which event of the approval machine (the state is the core's check)."""
+    if event == "submit" and actor.id not in ctx.proposer_ids:
+        return PermissionDenied("Only the proposer and co-proposers can edit and submit this proposal.")
+    if event == "withdraw" and actor.id != ctx.proposal.owner_id:
+        return PermissionDenied("Only the proposer can withdraw this proposal.")
+    if event in DECISION_EVENTS:  # members take part by voting; the body's rule sends the event
+        if actor.id in ctx.proposer_ids:
+            return PermissionDenied("You cannot vote on your own proposal.")
+        if actor.id not in ctx.member_ids:
+            deciding = (
+                ctx.committee.name
+                if ctx.committee
+                else COMMITTEE_KIND_LABELS[CommitteeKind(ctx.proposal.current_body or "")]
+            )
+            return PermissionDenied(f"Only members of the body deciding it now ({deciding}) can vote.")
+    if event == "publish" and not actor.in_qa_office:
+        return PermissionDenied("Only the QA office can publish.")
+    if event == "route":
+        return PermissionDenied("A proposal is routed by the system when it is submitted.")
+    return None
+
+
+def role_of(ctx: Ctx, actor: Actor | None) -> str:
+    if actor is None:
+        return "system"
+    if actor.id == ctx.proposal.owner_id:
+        return "proposer"
+    if actor.id in ctx.proposer_ids:
+        return "co-proposer"
+    if actor.id in ctx.member_ids and ctx.committee is not None:
+        chair = "chair, " if actor.id == ctx.chair_id else ""
+        return f"{chair}{in_sentence(COMMITTEE_KIND_LABELS[CommitteeKind(ctx.committee.kind)])}"
+    if actor.is_qa_officer:
+        return "QA officer"
+    return "administrator" if actor.is_admin else "user"
+
+
+def _begin_stage(t: core.Transition) -> None:
+    """After every transition: the due date of the stage the proposal enters (none when no body is deciding), and
+    someone who may decide it (a substitute when nobody in the body may vote)."""
+    proposal: Proposal = t.row
+    policies: Policies = t.policies
+    body = BODY_OF_REVIEW_STATE.get(t.target)
+    proposal.deciding_committee_id = None
+    proposal.stage_due_at = (
+        None if body is None else policies.approval.deadlines.due_at(body, proposal.stage_entered_at)
+    )
+    if body is not None:
+        deciders.ensure_decider(t.session, proposal, t.ctx.proposer_ids, policies)
+
+
+PROPOSAL: core.Lifecycle[Proposal, Ctx] = core.register(
+    core.Lifecycle(
+        name="proposal",
+        model=Proposal,
+        machine=ApprovalWorkflow,
+        context=lambda session, proposal: load_ctx(session, proposal),
+        can_see=lambda ctx, actor: _may_view(ctx.proposal, ctx.proposer_ids, actor),
+        refusal=_proposal_refusal,
+        role_of=role_of,
+        policy_version=lambda policies: policies.approval.version,
+        participles=approval.PARTICIPLES,
+        listeners=(_begin_stage,),
+    )
+)
+
+# What the proposal page offers. Each is an event of the machine, or the part a person takes in one: editing
+# is possible where submitting is, and a vote is a member's part in the body's decision.
+ACTION_LABELS = {
+    "edit": "Edit",
+    "submit": "Submit for approval",
+    "withdraw": "Withdraw",
+    "vote": "Vote",
+    "publish": "Publish in the catalogue",
+}
+_ACTION_EVENT = {"edit": "submit", "submit": "submit", "withdraw": "withdraw", "vote": "approve", "publish": "publish"}
+_ACTION_DOING = {"edit": "edited", "vote": "voted on"}
+
+
+def subject(ctx: Ctx) -> core.Subject[Proposal, Ctx]:
+    return core.Subject(PROPOSAL, ctx.proposal, ctx)
+
+
+def refusal(ctx: Ctx, action: str, actor: Actor | None) -> DomainError | None:
+    """Why this actor may not take this action now (a 409 or 403 error), or None when they may."""
+    return core.refusal(subject(ctx), _ACTION_EVENT[action], actor, doing=_ACTION_DOING.get(action))
+
+
+def allowed_actions(ctx: Ctx, actor: Actor) -> list[str]:
+    return [a for a in ACTION_LABELS if refusal(ctx, a, actor) is None]
+
+
+def lock(session: Session, proposal_id: int, actor: Actor | None, action: str) -> core.Subject[Proposal, Ctx]:
+    """The proposal locked for a change (404 for someone who may not see it), once this action is allowed."""
+    locked = core.lock(session, PROPOSAL, proposal_id, actor)
+    core.require(locked, _ACTION_EVENT[action], actor, doing=_ACTION_DOING.get(action))
+    return locked
+
+
+# --- conditions ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ConditionCtx:
+    condition: Condition
+    proposal: Proposal
+    proposer_ids: set[int]
+
+
+def _condition_ctx(session: Session, condition: Condition) -> ConditionCtx:
+    proposal = session.get(Proposal, condition.proposal_id)
+    assert proposal is not None
+    co = set(session.exec(select(CoProposer.user_id).where(CoProposer.proposal_id == proposal.id)))
+    return ConditionCtx(condition, proposal, {proposal.owner_id, *co})
+
+
+def _condition_refusal(ctx: ConditionCtx, event: str, actor: Actor) -> DomainError | None:
+    if event == "report_met" and actor.id not in ctx.proposer_ids:
+        return PermissionDenied("Only the proposer can report a condition as met.")
+    if event in ("confirm", "send_back") and not actor.in_qa_office:
+        return PermissionDenied("Only the QA office decides whether a condition is met.")
+    return None
+
+
+def _condition_role(ctx: ConditionCtx, actor: Actor | None) -> str:
+    if actor is None:
+        return "system"
+    if actor.id in ctx.proposer_ids:
+        return "proposer" if actor.id == ctx.proposal.owner_id else "co-proposer"
+    return "QA office" if actor.in_qa_office else "user"
+
+
+CONDITION: core.Lifecycle[Condition, ConditionCtx] = core.register(
+    core.Lifecycle(
+        name="condition",
+        model=Condition,
+        machine=ConditionWorkflow,
+        context=_condition_ctx,
+        can_see=lambda ctx, actor: _may_view(ctx.proposal, ctx.proposer_ids, actor),
+        refusal=_condition_refusal,
+        role_of=_condition_role,
+        policy_version=lambda policies: policies.approval.version,
+        participles=conditions.PARTICIPLES,
+    )
+)

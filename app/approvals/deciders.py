@@ -1,0 +1,200 @@
+"""Who decides a stage: the body's own committee, or a substitute when nobody in it may vote on the proposal.
+
+A body cannot decide when none of its members may vote on the proposal: they are all its proposers or
+co-proposers, it has no members, or no committee of that kind is set up for the faculty. Such a stage would wait
+for ever, so it is taken over by the first body in ``when_no_eligible_voter`` (``policies/approval.yaml``), other
+than the stage's own, that has a member who may vote. The proposal records the substitute
+(``proposal.deciding_committee_id``; empty means the body's own committee), which decides under its own voting
+rule by the stage's due date, and the QA office is told (a ``stage_alert`` the sweep sends). Voting eligibility,
+"Awaiting my decision", the decision panel, reminders and the pipeline all read the deciding committee.
+
+The check runs when a proposal reaches a body and whenever a committee or its membership changes
+(``service.committee_changed``); the deadline sweep runs it too before it reminds anyone. A takeover holds until
+the stage ends, unless the substitute itself can no longer decide: then the stage goes to the first that can,
+the body itself first. When no body can, the proposal waits at its body and the QA office is told that an
+administrator must add a member. Nothing here changes a status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, select
+
+from app.approvals.models import StageAlert
+from app.audit import service as audit
+from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
+from app.policies import Policies
+from app.proposals.models import Proposal
+from app.scheduler import insert_once
+from app.users.models import Role, UserRole
+
+NO_ELIGIBLE_VOTER = "no_eligible_voter"  # the stage alert that tells the QA office
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A committee with its members: who may decide a stage, less the proposal's proposers."""
+
+    committee: Committee
+    member_ids: frozenset[int]
+    chair_id: int | None
+
+    def eligible(self, proposer_ids: Set[int]) -> frozenset[int]:
+        return self.member_ids - proposer_ids
+
+
+def _panel(session: Session, *where: ColumnElement[bool]) -> Panel | None:
+    stmt = (
+        select(Committee, CommitteeMember.user_id, CommitteeMember.is_chair)
+        .outerjoin(CommitteeMember, col(CommitteeMember.committee_id) == Committee.id)
+        .where(*where)
+    )
+    rows = session.exec(stmt).all()
+    if not rows:
+        return None
+    return Panel(
+        committee=rows[0][0],
+        member_ids=frozenset(uid for _, uid, _ in rows if uid is not None),
+        chair_id=next((uid for _, uid, chair in rows if chair), None),
+    )
+
+
+def body_panel(session: Session, proposal: Proposal, kind: CommitteeKind) -> Panel | None:
+    """The committee of this kind for the proposal (a faculty council: the proposal's faculty's)."""
+    if kind is CommitteeKind.faculty_council:
+        return _panel(session, col(Committee.kind) == kind.value, col(Committee.org_unit_id) == proposal.org_unit_id)
+    return _panel(session, col(Committee.kind) == kind.value)
+
+
+def deciding_panel(session: Session, proposal: Proposal) -> Panel | None:
+    """Who decides the current stage: the substitute that took it over, else the body's own committee (None when
+    no body is deciding, or the body's committee is not set up)."""
+    if not proposal.current_body:
+        return None
+    if proposal.deciding_committee_id is not None:
+        return _panel(session, col(Committee.id) == proposal.deciding_committee_id)
+    return body_panel(session, proposal, CommitteeKind(proposal.current_body))
+
+
+def ensure_decider(session: Session, proposal: Proposal, proposer_ids: Set[int], policies: Policies) -> bool:
+    """Make sure someone may decide the proposal's current stage; True when the deciding committee changed.
+
+    The proposal must be locked (``core.lock``) by the caller: who decides is read and written in one go.
+    """
+    assert proposal.id is not None and proposal.current_body
+    current = deciding_panel(session, proposal)
+    if current is not None and current.eligible(proposer_ids):
+        return False
+    body = CommitteeKind(proposal.current_body)
+    own = body_panel(session, proposal, body)
+    candidates = [body, *(kind for kind in policies.approval.when_no_eligible_voter if kind is not body)]
+    taker = next(
+        (
+            panel
+            for kind in candidates
+            if (panel := own if kind is body else body_panel(session, proposal, kind)) is not None
+            and panel.eligible(proposer_ids)
+        ),
+        None,
+    )
+    before = proposal.deciding_committee_id
+    proposal.deciding_committee_id = None if taker is None or taker is own else taker.committee.id
+    session.add(proposal)
+    body_name = own.committee.name if own is not None else f"the {COMMITTEE_KIND_LABELS[body].lower()}"
+    if taker is None:
+        action = "stage.no_eligible_voter"
+        stand_ins = ", ".join(kind.value for kind in candidates[1:]) or "none"
+        comment = (
+            f"Nobody in {body_name} may vote on this proposal ({_why(own)}), nor in any body that may stand in "
+            f"({stand_ins}): an administrator must add a member."
+        )
+    elif taker is own:
+        action = "stage.handed_back"
+        gone = current.committee.name if current is not None else "The substitute"
+        comment = f"{gone} can no longer decide; {body_name}, with a member who may vote again, decides this stage."
+    else:
+        action = "stage.taken_over"
+        comment = (
+            f"Nobody in {body_name} may vote on this proposal ({_why(own)}): "
+            f"{taker.committee.name} decides this stage instead."
+        )
+    told = taker is not own and _alert_qa_office(session, proposal)
+    if proposal.deciding_committee_id == before and not told:
+        return False  # nobody can decide, as before, and the QA office knows
+    record_event(
+        session,
+        proposal,
+        action,
+        policies,
+        comment=comment,
+        data={
+            "body": body.value,
+            "from_committee_id": before,
+            "deciding_committee_id": taker.committee.id if taker is not None else None,
+        },
+    )
+    session.flush()
+    return proposal.deciding_committee_id != before
+
+
+def record_event(
+    session: Session, proposal: Proposal, action: str, policies: Policies, *, comment: str = "", data: dict[str, Any]
+) -> None:
+    """An audit row for what the system did about the proposal's current stage (its round is added)."""
+    assert proposal.id is not None
+    audit.record(
+        session,
+        actor_id=None,
+        actor_role="system",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action=action,
+        comment=comment,
+        policy_version=policies.approval.version,
+        data={"round": proposal.review_round, **data},
+    )
+
+
+def _why(own: Panel | None) -> str:
+    if own is None:
+        return "it is not set up"
+    if not own.member_ids:
+        return "it has no members"
+    return "its only members are proposers of it"
+
+
+def _alert_qa_office(session: Session, proposal: Proposal) -> bool:
+    """Queue the stage alert that tells the QA office, once per stage; True when it is new."""
+    assert proposal.id is not None and proposal.current_body
+    alert = StageAlert(
+        proposal_id=proposal.id, review_round=proposal.review_round, body=proposal.current_body, step=NO_ELIGIBLE_VOTER
+    )
+    return insert_once(session, alert)
+
+
+def stage_has_alert(step: str) -> ColumnElement[bool]:
+    """SQL: the proposal's current stage (its review round) has an alert ``step``, sent or waiting."""
+    return (
+        select(StageAlert.id)
+        .where(
+            col(StageAlert.proposal_id) == Proposal.id,
+            col(StageAlert.review_round) == Proposal.review_round,
+            col(StageAlert.step) == step,
+        )
+        .exists()
+    )
+
+
+def qa_office_ids(session: Session) -> set[int]:
+    """The QA office: members of its committee and everyone with the QA officer role."""
+    members = session.exec(
+        select(CommitteeMember.user_id)
+        .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
+        .where(Committee.kind == CommitteeKind.qa_office.value)
+    )
+    officers = session.exec(select(UserRole.user_id).where(UserRole.role == Role.qa_officer.value))
+    return {*members, *officers}

@@ -1,0 +1,306 @@
+"""Votes and decisions, publication of an approved proposal, and the conditions an approval sets.
+
+A member's vote is their part in the body's decision; the body's voting rule (``app.approvals.voting``) fires the
+decision event the moment it is met. Every status change goes through the workflow core with the subjects of
+``app.approvals.access``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.approvals import deciders
+from app.approvals.access import CONDITION, PROPOSAL, Ctx, _condition_ctx, lock, role_of
+from app.approvals.models import Condition, Decision, Vote
+from app.approvals.voting import Ballot, Choice, Side, decide
+from app.audit import service as audit
+from app.catalogue import service as catalogue
+from app.catalogue.models import CredentialVersion
+from app.db import utcnow
+from app.errors import PolicyViolation
+from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
+from app.policies import Policies
+from app.proposals.models import CoProposer, Proposal
+from app.security import Actor
+from app.workflows import core
+from app.workflows.approval import REVIEW_STATES, ProposalStatus
+from app.workflows.core import SYSTEM
+
+# --- votes and decisions -------------------------------------------------------------------------
+
+
+@dataclass
+class VoteResult:
+    proposal: Proposal
+    vote: Vote
+    decision: Decision | None
+
+
+def _parse_conditions(choice: Choice, conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    cleaned: list[dict[str, Any]] = []
+    for number, cond in enumerate(conditions, start=1):
+        text = str(cond.get("text") or "").strip()
+        due = cond.get("due_on")
+        if not text and not due:
+            continue
+        if not text:
+            raise PolicyViolation(f"Condition {number} needs a text.", errors={"conditions": "Each needs a text."})
+        try:
+            due_on = due if isinstance(due, date) else date.fromisoformat(str(due))
+        except ValueError:
+            raise PolicyViolation(
+                f"Condition {number} needs a due date.", errors={"conditions": "Give a due date."}
+            ) from None
+        if due_on <= date.today():
+            raise PolicyViolation(
+                f"Condition {number} must be due in the future.",
+                errors={"conditions": "The due date must be in the future."},
+            )
+        cleaned.append({"text": text, "due_on": due_on.isoformat()})
+    if choice is Choice.approve_with_conditions and not cleaned:
+        raise PolicyViolation(
+            "Approving with conditions needs at least one condition with a due date.",
+            errors={"conditions": "Add at least one condition."},
+        )
+    if choice is not Choice.approve_with_conditions and cleaned:
+        raise PolicyViolation("Conditions go with 'approve with conditions'.", errors={"conditions": "Not expected."})
+    return cleaned
+
+
+def cast_vote(
+    session: Session,
+    proposal_id: int,
+    actor: Actor,
+    policies: Policies,
+    *,
+    choice: Choice,
+    comment: str = "",
+    conditions: list[dict[str, Any]] | None = None,
+) -> VoteResult:
+    locked = lock(session, proposal_id, actor, "vote")
+    ctx, proposal = locked.ctx, locked.row
+    comment = comment.strip()
+    if choice in (Choice.request_changes, Choice.reject) and not comment:
+        what = "what needs to change" if choice is Choice.request_changes else "the reason for rejecting"
+        raise PolicyViolation(f"Say {what}: a comment is required.", errors={"comment": "Required for this vote."})
+    cleaned = _parse_conditions(choice, conditions or [])
+    assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
+    votes = round_votes(session, proposal)
+    vote = next((v for v in votes if v.voter_id == actor.id), None)
+    action = "vote.changed" if vote else "vote.cast"
+    if vote is None:
+        vote = Vote(
+            proposal_id=proposal.id,
+            review_round=proposal.review_round,
+            body=proposal.current_body or "",
+            committee_id=ctx.committee.id,
+            voter_id=actor.id,
+            choice=choice.value,
+        )
+        votes.append(vote)
+    vote.choice, vote.comment, vote.conditions, vote.updated_at = choice.value, comment, cleaned, utcnow()
+    session.add(vote)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role=role_of(ctx, actor),
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action=action,
+        comment=comment,
+        policy_version=policies.approval.version,
+        data={
+            "choice": choice.value,
+            "body": proposal.current_body,
+            "round": proposal.review_round,
+            "conditions": cleaned,
+        },
+    )
+    session.flush()
+    decision = _decide_if_ready(session, locked, policies, votes)
+    return VoteResult(proposal=proposal, vote=vote, decision=decision)
+
+
+def round_votes(session: Session, proposal: Proposal) -> list[Vote]:
+    return list(
+        session.exec(
+            select(Vote)
+            .where(Vote.proposal_id == proposal.id, Vote.review_round == proposal.review_round)
+            .order_by(col(Vote.created_at))
+        )
+    )
+
+
+def _decide_if_ready(
+    session: Session, locked: core.Subject[Proposal, Ctx], policies: Policies, votes: list[Vote]
+) -> Decision | None:
+    """Apply the body's rule to the votes of the current round (just read and updated by the caller)."""
+    ctx, proposal = locked.ctx, locked.row
+    if ctx.committee is None:
+        return None
+    body = CommitteeKind(proposal.current_body or "")
+    deciding = CommitteeKind(ctx.committee.kind)  # the body's own committee, or the substitute that took it over
+    rule = policies.approval.voting[deciding]
+    ballots = [Ballot(v.voter_id, Choice(v.choice)) for v in votes]
+    outcome = decide(rule, ballots, ctx.eligible_ids, ctx.chair_id)
+    if outcome is None:
+        return None
+    reason = outcome.reason
+    if ctx.taken_over:
+        reason += f" ({ctx.committee.name}, deciding for the {COMMITTEE_KIND_LABELS[body].lower()})"
+    winning = [
+        v
+        for v in votes
+        if v.voter_id in ctx.eligible_ids
+        and (Side.approve if v.choice in ("approve", "approve_with_conditions") else Side(v.choice)) is outcome.side
+    ]
+    conditions = [c for v in winning for c in v.conditions]
+    outcome_name = "approve_with_conditions" if outcome.side is Side.approve and conditions else outcome.side.value
+    # A decision the system takes carries its own reason when the winning votes gave none (a unanimous body
+    # split three ways sends the proposal back although nobody asked for changes).
+    comment = "; ".join(v.comment for v in winning if v.comment) or f"{reason[:1].upper()}{reason[1:]}."
+    assert proposal.id is not None and ctx.committee.id is not None
+    decision = Decision(
+        proposal_id=proposal.id,
+        review_round=proposal.review_round,
+        body=body.value,
+        committee_id=ctx.committee.id,
+        outcome=outcome_name,
+        rule=rule.rule.value,
+        tally={**outcome.tally, "eligible": len(ctx.eligible_ids), "reason": reason},
+        comment=comment,
+        policy_version=policies.approval.version,
+    )
+    session.add(decision)
+    session.flush()
+    for cond in conditions:
+        session.add(
+            Condition(
+                proposal_id=proposal.id,
+                decision_id=decision.id,
+                text=cond["text"],
+                due_on=date.fromisoformat(cond["due_on"]),
+            )
+        )
+    role = f"{COMMITTEE_KIND_LABELS[deciding]} decision" + (
+        f" for the {COMMITTEE_KIND_LABELS[body].lower()}" if ctx.taken_over else ""
+    )
+    if outcome.side is Side.request_changes and policies.approval.resubmit_to == "same_body":
+        proposal.return_to_body = body.value
+    event_name = "approve" if outcome.side is Side.approve else outcome.side.value
+    core.fire(
+        session,
+        locked,
+        event_name,
+        SYSTEM,
+        policies,
+        comment=comment,
+        role=role,
+        data={
+            "decision_id": decision.id,
+            "outcome": outcome_name,
+            "rule": rule.rule.value,
+            "reason": reason,
+            "tally": outcome.tally,
+        },
+    )
+    if proposal.status == ProposalStatus.approved and policies.approval.publish_on_approval:
+        publish(session, locked, SYSTEM, policies)
+    return decision
+
+
+def committee_changed(session: Session, committee: Committee, policies: Policies) -> int:
+    """After a committee was created or its membership changed: each proposal it decides where the change can
+    matter (nobody in it may vote on it any more, or votes already cast may now meet the rule), and each stage that
+    waits for a body able to decide, is locked in turn, gets someone who may decide it, and the rule is applied to
+    the votes already cast (one member fewer may be all a body needed). Returns how many it looked at."""
+    assert committee.id is not None
+    waiting = col(Proposal.status).in_(sorted(REVIEW_STATES)) & col(Proposal.deciding_committee_id).is_(None)
+    own_body = col(Proposal.current_body) == committee.kind
+    if committee.kind == CommitteeKind.faculty_council:
+        own_body &= col(Proposal.org_unit_id) == committee.org_unit_id
+    decides = (col(Proposal.deciding_committee_id) == committee.id) | (waiting & own_body)
+    co_proposers = select(CoProposer.user_id).where(col(CoProposer.proposal_id) == Proposal.id)
+    someone_may_vote = (
+        select(CommitteeMember.id)
+        .where(
+            col(CommitteeMember.committee_id) == committee.id,
+            col(CommitteeMember.user_id) != Proposal.owner_id,
+            col(CommitteeMember.user_id).not_in(co_proposers),
+        )
+        .exists()
+    )
+    ballots = (
+        select(Vote.id)
+        .where(col(Vote.proposal_id) == Proposal.id, col(Vote.review_round) == Proposal.review_round)
+        .exists()
+    )
+    nobody_could = waiting & deciders.stage_has_alert(deciders.NO_ELIGIBLE_VOTER)
+    affected = session.exec(
+        select(Proposal.id).where((decides & (~someone_may_vote | ballots)) | nobody_could).order_by(col(Proposal.id))
+    ).all()
+    for proposal_id in affected:
+        assert proposal_id is not None
+        locked = core.lock(session, PROPOSAL, proposal_id, SYSTEM)
+        if locked.row.status not in REVIEW_STATES:
+            continue  # decided meanwhile
+        if deciders.ensure_decider(session, locked.row, locked.ctx.proposer_ids, policies):
+            locked.reload_context(session)
+        _decide_if_ready(session, locked, policies, round_votes(session, locked.row))
+    return len(affected)
+
+
+def publish_by(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> Proposal:
+    locked = lock(session, proposal_id, actor, "publish")
+    publish(session, locked, actor, policies)
+    return locked.row
+
+
+def publish(
+    session: Session, locked: core.Subject[Proposal, Ctx], actor: Actor | None, policies: Policies
+) -> CredentialVersion:
+    version = catalogue.record_edition(session, locked.row)
+    core.fire(session, locked, "publish", actor, policies, comment=f"edition {version.version_no}")
+    return version
+
+
+# --- conditions --------------------------------------------------------------------------------
+
+
+def mark_condition_met(
+    session: Session, condition_id: int, actor: Actor, policies: Policies, evidence: str
+) -> Condition:
+    evidence = evidence.strip()
+    return core.run(
+        session, CONDITION, condition_id, "report_met", actor, policies, comment=evidence, evidence=evidence
+    ).row
+
+
+def confirm_condition(session: Session, condition_id: int, actor: Actor, policies: Policies) -> Condition:
+    return core.run(session, CONDITION, condition_id, "confirm", actor, policies).row
+
+
+def send_back_condition(
+    session: Session, condition_id: int, actor: Actor, policies: Policies, reason: str
+) -> Condition:
+    """The QA office finds the evidence not sufficient: the condition is open again, with the reason."""
+    return core.run(session, CONDITION, condition_id, "send_back", actor, policies, comment=reason.strip()).row
+
+
+def condition_actions(session: Session, condition: Condition, actor: Actor) -> list[str]:
+    """The condition events this person may send now (the buttons beside it)."""
+    return core.offered(core.Subject(CONDITION, condition, _condition_ctx(session, condition)), actor)
+
+
+def conditions_of(session: Session, proposal_ids: list[int]) -> dict[int, list[Condition]]:
+    result: dict[int, list[Condition]] = {pid: [] for pid in proposal_ids}
+    if proposal_ids:
+        for c in session.exec(
+            select(Condition).where(col(Condition.proposal_id).in_(proposal_ids)).order_by(col(Condition.due_on))
+        ):
+            result[c.proposal_id].append(c)
+    return result

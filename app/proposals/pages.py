@@ -1,0 +1,529 @@
+"""HTML pages for proposals: my proposals, the proposal form with inline checks, the proposal page with its
+decision panel and its actions (votes, conditions, comments, attachments, revisions). Handlers are thin: parse,
+call one service function, render; a refused action re-renders the same page or fragment with the reason."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import Session, col, select
+from starlette.datastructures import FormData, UploadFile
+
+from app.approvals import access, queries
+from app.approvals import service as approvals
+from app.approvals.voting import CHOICE_LABELS, Choice
+from app.approvals.workflow_diagram import steps
+from app.catalogue import service as catalogue
+from app.db import SessionDep, utcnow
+from app.errors import DomainError, PermissionDenied, PolicyViolation
+from app.forms import PostedForm, domain_errors
+from app.forms.proposal import content_to_values, parse_proposal_form, require_kind
+from app.org import service as org_service
+from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
+from app.pagination import PageDep
+from app.policies import Policies, PoliciesDep
+from app.proposals import attachments, service, views
+from app.proposals import elements as el
+from app.proposals.diff import diff_contents
+from app.proposals.display import display_list, display_value, load_lookups
+from app.proposals.models import Proposal
+from app.security import Actor, CurrentActor
+from app.users.models import Role, User, UserRole
+from app.web import is_htmx, redirect, render, templates
+from app.workflows import conditions as condition_workflow
+from app.workflows.approval import ProposalStatus
+
+router = APIRouter()
+
+
+templates.env.filters["element_label"] = lambda name: el.LABELS.get(name, name)
+
+
+# --- the proposal form ---------------------------------------------------------------------------
+
+
+def _form_options(session: Session, policies: Policies, actor: Actor) -> dict[str, Any]:
+    programmes = org_service.list_programmes(session)
+    modules = org_service.modules_of(session, [p.id for p in programmes if p.id is not None])
+    academics = session.exec(
+        select(User.id, User.name)
+        .join(UserRole, col(UserRole.user_id) == User.id)
+        .where(UserRole.role == Role.academic.value, col(User.is_active), User.id != actor.id)
+        .order_by(col(User.name))
+    ).all()
+    return {
+        "fields": el.FIELDS,
+        "sections": list(el.Section),
+        "choices": el.CHOICES,
+        "eqf_options": [(level, f"EQF level {level}") for level in policies.credentials.eqf_levels],
+        "programmes": [(p.id, f"{p.code} {p.name}") for p in programmes],
+        "modules": [
+            (p.name, [(m.id, f"{m.code} {m.name} ({m.ects:g} ECTS)") for m in modules[p.id or 0]]) for p in programmes
+        ],
+        "faculties": [(u.id, u.name) for u in org_service.list_org_units(session)],
+        "academics": list(academics),
+        "kinds": el.KIND_LABELS,
+    }
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    policies: Policies,
+    actor: Actor,
+    *,
+    proposal: Proposal | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    kind = el.Kind(values.get("kind") or el.Kind.standalone)
+    check = service.check_values(session, _as_elements(values), policies, kind)
+    ctx = {
+        **_form_options(session, policies, actor),
+        "proposal": proposal,
+        "values": values,
+        "errors": errors,
+        "warnings": check.warnings,
+        "check": check,
+    }
+    return render(request, "proposals/form.html", ctx, status=status)
+
+
+def _as_elements(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values (strings) as element input, dropping empties, for checks while re-rendering."""
+    result: dict[str, Any] = {}
+    for spec in el.FIELDS:
+        value = values.get(spec.name)
+        if value not in (None, "", [], {}):
+            result[spec.name] = value
+    return result
+
+
+@router.get("/proposals")
+def my_proposals(request: Request, session: SessionDep, actor: CurrentActor, page: PageDep) -> Response:
+    rows, total = service.my_proposals(session, actor, offset=page.offset, limit=page.limit)
+    return render(
+        request,
+        "proposals/mine.html",
+        {"rows": rows, "total": total, "page": page, "labels": access.STATE_LABELS, "kinds": el.KIND_LABELS},
+    )
+
+
+@router.get("/proposals/new")
+def new_proposal(
+    request: Request, session: SessionDep, actor: CurrentActor, policies: PoliciesDep, kind: str = "standalone"
+) -> Response:
+    if not actor.is_academic:
+        raise PermissionDenied("Only academics can propose micro-credentials.")
+    values = content_to_values(service.default_content(policies))
+    values.update(
+        kind=kind if kind in el.Kind.__members__ else "standalone", org_unit_id=actor.org_unit_id or "", co_proposers=[]
+    )
+    return _form_page(request, session, policies, actor, proposal=None, values=values, errors={})
+
+
+@router.post("/proposals/new")
+def create_proposal(
+    request: Request, posted: PostedForm, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    form = parse_proposal_form(posted)
+    try:
+        proposal, _ = service.create_proposal(
+            session,
+            actor,
+            policies,
+            kind=require_kind(form),
+            values=form.elements,
+            org_unit_id=form.org_unit_id,
+            co_proposer_ids=form.co_proposers,
+        )
+    except DomainError as exc:
+        return _form_page(
+            request, session, policies, actor, proposal=None, values=form.values, errors=domain_errors(exc), status=422
+        )
+    return redirect(request, f"/proposals/{proposal.id}", message="Draft saved.")
+
+
+@router.post("/proposals/check")
+def check_field(
+    request: Request,
+    posted: PostedForm,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+    field: str = "",
+) -> Response:
+    """Inline validation while typing: the field's fragment (422 when invalid) and the completeness meter."""
+    form = parse_proposal_form(posted)
+    check = service.check_values(session, form.elements, policies, form.kind or el.Kind.standalone)
+    spec = el.FIELD_BY_NAME.get(field)
+    ctx = {
+        **_form_options(session, policies, actor),
+        "kind_fields": {
+            *policies.credentials.required_fields.get("standalone", []),
+            *policies.credentials.required_fields.get("unbundled", []),
+        },
+        "values": form.values,
+        "errors": check.errors,
+        "warnings": check.warnings,
+        "check": check,
+        "spec": spec,
+    }
+    status = 422 if spec is not None and spec.name in check.errors else 200
+    return render(request, "proposals/_check.html", ctx, status=status)
+
+
+@router.get("/proposals/{proposal_id}/edit")
+def edit_proposal(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    proposal = access.get_proposal(session, proposal_id, actor)
+    ctx = access.load_ctx(session, proposal)
+    refusal = access.refusal(ctx, "edit", actor)
+    if refusal is not None:
+        raise refusal
+    values = content_to_values(proposal.content)
+    values.update(
+        kind=proposal.kind,
+        org_unit_id=proposal.org_unit_id,
+        co_proposers=[str(u) for u in sorted(ctx.proposer_ids - {proposal.owner_id})],
+    )
+    return _form_page(request, session, policies, actor, proposal=proposal, values=values, errors={})
+
+
+@router.post("/proposals/{proposal_id}/edit")
+def save_proposal(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    proposal = access.get_proposal(session, proposal_id, actor)
+    form = parse_proposal_form(posted)
+    form.values["kind"] = proposal.kind
+    try:
+        service.update_proposal(session, proposal_id, actor, policies, form.elements, form.co_proposers)
+    except DomainError as exc:
+        return _form_page(
+            request,
+            session,
+            policies,
+            actor,
+            proposal=proposal,
+            values=form.values,
+            errors=domain_errors(exc),
+            status=422,
+        )
+    return redirect(request, f"/proposals/{proposal_id}", message="Changes saved.")
+
+
+# --- the proposal page ---------------------------------------------------------------------------
+
+
+def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: Policies) -> dict[str, Any]:
+    assert proposal.id is not None
+    conditions = views.conditions(session, proposal.id)
+    ctx = access.load_ctx(session, proposal)
+    lookups = load_lookups(session)
+    elements, _ = el.parse(proposal.content)
+    check = el.check(elements, policies.credentials, el.Kind(proposal.kind))
+    versions = views.versions(session, proposal.id)
+    published = catalogue.published_content(session, proposal.credential_id)
+    redlines = []
+    if len(versions) >= 2:
+        redlines.append(
+            (
+                f"Changes in submission {versions[-1].version_no} against submission {versions[-2].version_no}",
+                diff_contents(versions[-2].content, versions[-1].content, lookups),
+            )
+        )
+    if published is not None and proposal.status != ProposalStatus.published:
+        redlines.append(("Changes against the published edition", diff_contents(published, proposal.content, lookups)))
+    workflow_steps, side = steps(proposal.route, proposal.status)
+    names = views.user_names(session, ctx.proposer_ids)
+    body_label = COMMITTEE_KIND_LABELS[CommitteeKind(proposal.current_body)] if proposal.current_body else None
+    now = utcnow()
+    return {
+        "proposal": proposal,
+        "ctx": ctx,
+        "actions": access.allowed_actions(ctx, actor),
+        "status_label": access.STATE_LABELS[proposal.status],
+        "body_label": body_label,
+        "deciding_label": (
+            f"{ctx.committee.name} (deciding for the {(body_label or '').lower()})"
+            if ctx.taken_over and ctx.committee
+            else body_label
+        ),
+        "days_in_stage": max(0, (now - proposal.stage_entered_at).days),
+        "overdue_days": queries.overdue_days(proposal.stage_due_at, now) if proposal.stage_due_at else 0,
+        "owner_name": names.get(proposal.owner_id, "?"),
+        "co_proposer_names": [names[u] for u in sorted(ctx.proposer_ids - {proposal.owner_id}) if u in names],
+        "faculty": next((u.name for u in org_service.list_org_units(session) if u.id == proposal.org_unit_id), "?"),
+        "kind_label": el.KIND_LABELS[el.Kind(proposal.kind)],
+        "sections": [
+            (s, [f for f in el.FIELDS if f.section is s and (proposal.kind == "unbundled" or not f.unbundled_only)])
+            for s in el.Section
+        ],
+        "content": proposal.content,
+        "lookups": lookups,
+        "display_value": display_value,
+        "display_list": display_list,
+        "check": check,
+        "labels": el.LABELS,
+        "redlines": redlines,
+        "workflow_steps": workflow_steps,
+        "side": side,
+        "votes": views.votes_with_names(session, proposal),
+        "my_vote": next((v for v, _ in views.votes_with_names(session, proposal) if v.voter_id == actor.id), None),
+        "decisions": views.decisions(session, proposal.id),
+        "conditions": conditions,
+        "condition_actions": {c.id: approvals.condition_actions(session, c, actor) for c in conditions},
+        "timeline": views.timeline(session, proposal.id),
+        "comments": views.comment_tree(session, proposal.id),
+        "choices": CHOICE_LABELS,
+        "committee_labels": COMMITTEE_KIND_LABELS,
+        "state_labels": access.STATE_LABELS,
+        "condition_labels": condition_workflow.LABELS,
+        "condition_done": condition_workflow.FINAL_STATES,
+        "is_proposer": actor.id in ctx.proposer_ids,
+        "is_qa": actor.in_qa_office,
+        "can_revise": proposal.status == ProposalStatus.published and actor.id == proposal.owner_id,
+        "attachments": attachments.list_for(session, proposal.id),
+        "attachment_types": policies.credentials.attachments.allowed_types,
+        "attachment_max_mb": policies.credentials.attachments.max_mb,
+    }
+
+
+def _proposal_page(
+    request: Request,
+    session: Session,
+    proposal: Proposal,
+    actor: Actor,
+    policies: Policies,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+    block: str | None = None,
+) -> Response:
+    ctx = {**_page_context(session, proposal, actor, policies), "errors": errors or {}, "values": values or {}}
+    return render(request, "proposals/proposal.html", ctx, status=status, block=block)
+
+
+@router.get("/proposals/{proposal_id}")
+def proposal_page(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    return _proposal_page(request, session, access.get_proposal(session, proposal_id, actor), actor, policies)
+
+
+def _act(
+    request: Request,
+    form: FormData,
+    session: Session,
+    proposal_id: int,
+    actor: Actor,
+    policies: Policies,
+    action: Any,
+    success: str,
+    *,
+    block: str = "decision_panel",
+) -> Response:
+    """Run one action on a proposal; on refusal re-render the panel (htmx) or the page with the reason."""
+    proposal = access.get_proposal(session, proposal_id, actor)
+    values = {k: form.get(k) for k in form if k != "csrftoken"}
+    try:
+        with session.begin_nested():
+            action(form)
+    except DomainError as exc:
+        session.refresh(proposal)
+        status = exc.status_code if exc.status_code != 400 else 422
+        if is_htmx(request):
+            status = 422  # swapped into the page (other 4xx are shown as a toast only)
+        return _proposal_page(
+            request,
+            session,
+            proposal,
+            actor,
+            policies,
+            errors=domain_errors(exc),
+            values=values,
+            status=status,
+            block=block if is_htmx(request) else None,
+        )
+    return redirect(request, f"/proposals/{proposal_id}", message=success)
+
+
+# Actions that take the proposal and at most a comment: one handler each, built from this table.
+SimpleAction = Callable[[Session, int, Actor, Policies, str], object]
+SIMPLE_ACTIONS: dict[str, tuple[SimpleAction, str]] = {
+    "submit": (
+        lambda s, pid, a, p, _c: service.submit(s, pid, a, p),
+        "Submitted. The first body has been asked to review it.",
+    ),
+    "withdraw": (lambda s, pid, a, p, c: service.withdraw(s, pid, a, p, c), "The proposal has been withdrawn."),
+    "publish": (lambda s, pid, a, p, _c: approvals.publish_by(s, pid, a, p), "Published in the catalogue."),
+}
+
+
+def _simple_action_route(name: str, action: SimpleAction, message: str) -> None:
+    def handler(
+        request: Request,
+        posted: PostedForm,
+        proposal_id: int,
+        session: SessionDep,
+        actor: CurrentActor,
+        policies: PoliciesDep,
+    ) -> Response:
+        def run(form: Any) -> object:
+            return action(session, proposal_id, actor, policies, str(form.get("comment") or ""))
+
+        return _act(request, posted, session, proposal_id, actor, policies, run, message)
+
+    handler.__name__ = f"proposal_{name}"
+    router.post(f"/proposals/{{proposal_id}}/{name}")(handler)
+
+
+for _name, (_action, _message) in SIMPLE_ACTIONS.items():
+    _simple_action_route(_name, _action, _message)
+
+
+@router.post("/proposals/{proposal_id}/votes")
+def vote(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    def cast(form: Any) -> None:
+        choice = str(form.get("choice") or "")
+        if choice not in Choice.__members__:
+            raise PolicyViolation("Choose your vote.", errors={"choice": "Choose one."})
+        conditions = [
+            {"text": text, "due_on": due}
+            for text, due in zip(form.getlist("condition_text"), form.getlist("condition_due"), strict=False)
+        ]
+        approvals.cast_vote(
+            session,
+            proposal_id,
+            actor,
+            policies,
+            choice=Choice(choice),
+            comment=str(form.get("comment") or ""),
+            conditions=conditions,
+        )
+
+    return _act(request, posted, session, proposal_id, actor, policies, cast, "Your vote has been recorded.")
+
+
+@router.post("/proposals/{proposal_id}/comments")
+def add_comment(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    def add(form: Any) -> None:
+        parent = form.get("parent_id")
+        service.add_comment(session, proposal_id, actor, str(form.get("body") or ""), int(parent) if parent else None)
+
+    return _act(request, posted, session, proposal_id, actor, policies, add, "Comment added.", block="comments")
+
+
+@router.post("/proposals/{proposal_id}/attachments")
+def attach(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    def add(form: Any) -> None:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            upload = UploadFile(file=io.BytesIO(b""), filename="")
+        attachments.add(
+            session,
+            proposal_id,
+            actor,
+            policies,
+            filename=upload.filename or "",
+            content_type=upload.content_type or "",
+            data=upload.file.read(),
+            description=str(form.get("description") or ""),
+        )
+
+    return _act(request, posted, session, proposal_id, actor, policies, add, "File attached.", block="attachments")
+
+
+@router.get("/attachments/{attachment_id}")
+def download(attachment_id: int, session: SessionDep, actor: CurrentActor) -> Response:
+    return attachments.download(attachments.get(session, attachment_id, actor))
+
+
+@router.post("/comments/{comment_id}/edit")
+def edit_comment(
+    request: Request,
+    posted: PostedForm,
+    comment_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    comment = service.edit_comment(session, comment_id, actor, str(posted.get("body") or ""))
+    return redirect(request, f"/proposals/{comment.proposal_id}#comment-{comment_id}", message="Comment updated.")
+
+
+@router.post("/conditions/{condition_id}/met")
+def condition_met(
+    request: Request,
+    posted: PostedForm,
+    condition_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    condition = approvals.mark_condition_met(session, condition_id, actor, policies, str(posted.get("evidence") or ""))
+    return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition reported as met.")
+
+
+@router.post("/conditions/{condition_id}/confirm")
+def condition_confirm(
+    request: Request, condition_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    condition = approvals.confirm_condition(session, condition_id, actor, policies)
+    return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition confirmed.")
+
+
+@router.post("/conditions/{condition_id}/send-back")
+def condition_send_back(
+    request: Request,
+    posted: PostedForm,
+    condition_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    reason = str(posted.get("comment") or "")
+    condition = approvals.send_back_condition(session, condition_id, actor, policies, reason)
+    return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition sent back as not met yet.")
+
+
+@router.post("/credentials/{credential_id}/revisions")
+def open_revision(
+    request: Request, credential_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    proposal = service.open_revision(session, credential_id, actor, policies)
+    return redirect(request, f"/proposals/{proposal.id}/edit", message="Revision opened as a new draft.")

@@ -1,0 +1,166 @@
+"""API schemas for proposals, votes, conditions and comments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.approvals.voting import Choice
+from app.proposals.elements import Elements, Kind
+
+
+class ProposalCreate(BaseModel):
+    kind: Kind
+    org_unit_id: int | None = Field(default=None, description="Owning faculty; defaults to the proposer's")
+    co_proposer_ids: list[int] = []
+    elements: Elements = Field(default_factory=Elements)
+
+
+class ProposalUpdate(BaseModel):
+    elements: Elements | None = Field(
+        default=None, description="Elements to change; those not sent stay as they are, null clears one"
+    )
+    co_proposer_ids: list[int] | None = None
+
+
+class CheckIn(BaseModel):
+    kind: Kind
+    elements: dict[str, Any] = Field(description="Raw element values, as typed; nothing is saved")
+
+
+class CheckOut(BaseModel):
+    errors: dict[str, str]
+    warnings: dict[str, str]
+    missing: list[str]
+    completeness: int
+
+
+class ProposalPublic(BaseModel):
+    id: int
+    credential_id: int
+    revision_no: int
+    change_type: str
+    kind: str
+    org_unit_id: int
+    owner_id: int
+    co_proposer_ids: list[int]
+    title: str
+    status: str
+    status_label: str
+    current_body: str | None
+    route: list[str]
+    review_round: int
+    submission_count: int
+    stage_entered_at: datetime
+    stage_due_at: datetime | None = Field(description="When the body deciding now is due to have decided")
+    deciding_committee_id: int | None = Field(
+        description="The committee deciding this stage instead of the body's own, as nobody in it may vote"
+    )
+    created_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
+    elements: dict[str, Any]
+    completeness: int
+    missing: list[str]
+    warnings: dict[str, str]
+    allowed_actions: list[str] = Field(description="What the caller may do now")
+
+
+class ConditionIn(BaseModel):
+    text: str
+    due_on: date
+
+
+class VoteIn(BaseModel):
+    choice: Choice
+    comment: str = ""
+    conditions: list[ConditionIn] = []
+
+
+class DecisionPublic(BaseModel):
+    body: str
+    outcome: str
+    rule: str
+    tally: dict[str, Any]
+    comment: str
+    decided_at: datetime
+    policy_version: str
+
+
+class VoteOut(BaseModel):
+    proposal_status: str
+    choice: str
+    decision: DecisionPublic | None
+
+
+class VotePublic(BaseModel):
+    voter_id: int
+    voter_name: str
+    body: str
+    review_round: int
+    choice: str
+    comment: str
+    conditions: list[dict[str, Any]]
+    updated_at: datetime
+
+
+class ConditionPublic(BaseModel):
+    id: int
+    proposal_id: int
+    text: str
+    due_on: date
+    status: str
+    evidence: str
+
+
+class ConditionMetIn(BaseModel):
+    evidence: str
+
+
+class ConditionSendBackIn(BaseModel):
+    reason: str
+
+
+class CommentIn(BaseModel):
+    body: str
+    parent_id: int | None = None
+
+
+class CommentEditIn(BaseModel):
+    body: str
+
+
+class CommentPublic(BaseModel):
+    id: int
+    proposal_id: int
+    parent_id: int | None
+    author_id: int
+    body: str
+    created_at: datetime
+    edited_at: datetime | None
+    previous_bodies: list[str] = []
+
+
+class VersionPublic(BaseModel):
+    version_no: int
+    submitted_at: datetime
+    content: dict[str, Any]
+
+
+class RowPublic(BaseModel):
+    id: int
+    title: str
+    kind: str
+    status: str
+    status_label: str
+    current_body: str | None
+    owner: str
+    faculty: str
+    days_in_stage: int
+    open_conditions: int
+    votes_cast: int
+    due_at: datetime | None
+    overdue_days: int
+    decided_by: str | None = Field(description="The committee deciding instead of the body's own, if any")

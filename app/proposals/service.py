@@ -1,0 +1,374 @@
+"""Drafting a proposal: create, edit and check its elements, co-proposers, submission, withdrawal, revisions of a
+published micro-credential, and comments.
+
+Submission and withdrawal are events of the approval lifecycle (``app.approvals.access``): they go through the
+workflow core, which checks who may send them; nothing here assigns a status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, func, select
+
+from app.approvals.access import PROPOSAL, get_proposal, load_ctx, lock, role_of
+from app.audit import service as audit
+from app.catalogue import service as catalogue
+from app.db import utcnow
+from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
+from app.org.models import CommitteeKind, Module, Programme
+from app.policies import Policies
+from app.proposals import elements as el
+from app.proposals.elements import changed_fields
+from app.proposals.models import Comment, CommentEdit, CoProposer, Proposal, ProposalVersion
+from app.security import Actor
+from app.users.models import User
+from app.workflows import core
+from app.workflows.approval import FINAL_STATES
+from app.workflows.core import SYSTEM
+
+# --- drafting ------------------------------------------------------------------------------------
+
+
+def default_content(policies: Policies) -> dict[str, Any]:
+    inst = policies.institution
+    return {
+        "awarding_bodies": [inst.awarding_body],
+        "issuer_country": inst.country,
+        "issuer_region": inst.region or None,
+        "quality_assurance": inst.quality_assurance,
+        "national_level": None,
+    }
+
+
+def create_proposal(
+    session: Session,
+    actor: Actor,
+    policies: Policies,
+    *,
+    kind: el.Kind,
+    values: dict[str, Any],
+    org_unit_id: int | None = None,
+    co_proposer_ids: list[int] | None = None,
+) -> tuple[Proposal, el.Check]:
+    if not actor.is_academic:
+        raise PermissionDenied("Only academics can propose micro-credentials.")
+    unit = org_unit_id or actor.org_unit_id
+    if unit is None:
+        raise PolicyViolation("Choose the owning faculty.", errors={"org_unit_id": "Choose the owning faculty."})
+    content, check = _validated(session, {**default_content(policies), **values}, policies, kind)
+    credential_id = catalogue.create_credential(session, kind=kind.value, org_unit_id=unit, owner_id=actor.id)
+    proposal = Proposal(
+        credential_id=credential_id,
+        kind=kind.value,
+        org_unit_id=unit,
+        owner_id=actor.id,
+        content=content,
+        title=content.get("title") or "",
+    )
+    session.add(proposal)
+    session.flush()
+    assert proposal.id is not None
+    _set_co_proposers(session, proposal, actor, co_proposer_ids or [])
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role="proposer",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="created",
+        to_state="draft",
+        policy_version=policies.credentials.version,
+    )
+    session.flush()
+    return proposal, check
+
+
+def _validated(
+    session: Session, values: dict[str, Any], policies: Policies, kind: el.Kind
+) -> tuple[dict[str, Any], el.Check]:
+    """Parse and check content for saving: any invalid field refuses the save (422), nothing is stored."""
+    elements, errors = el.parse(values)
+    result = el.check(elements, policies.credentials, kind)
+    errors = {**result.errors, **errors}
+    errors.update(_parent_errors(session, elements, kind))
+    if errors:
+        raise PolicyViolation(
+            f"{len(errors)} field{'s' if len(errors) > 1 else ''} need{'' if len(errors) > 1 else 's'} correcting: "
+            + ", ".join(el.LABELS.get(name, name) for name in errors),
+            errors=errors,
+        )
+    return elements.model_dump(mode="json"), result
+
+
+def _parent_errors(session: Session, elements: el.Elements, kind: el.Kind) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if kind is el.Kind.standalone:
+        return errors
+    if elements.parent_programme_id is not None and session.get(Programme, elements.parent_programme_id) is None:
+        errors["parent_programme_id"] = "Unknown programme."
+    if elements.parent_module_id is not None:
+        module = session.get(Module, elements.parent_module_id)
+        if module is None:
+            errors["parent_module_id"] = "Unknown module."
+        elif module.programme_id != elements.parent_programme_id:
+            errors["parent_module_id"] = "This module is not part of the chosen programme."
+    return errors
+
+
+def check_values(session: Session, values: dict[str, Any], policies: Policies, kind: el.Kind) -> el.Check:
+    """Inline validation: every problem in the posted values, without saving anything."""
+    elements, errors = el.parse(values)
+    result = el.check(elements, policies.credentials, kind)
+    result.errors = {**result.errors, **errors, **_parent_errors(session, elements, kind)}
+    result.missing = [m for m in result.missing if m not in errors]
+    return result
+
+
+def _set_co_proposers(session: Session, proposal: Proposal, actor: Actor, user_ids: list[int]) -> None:
+    assert proposal.id is not None
+    wanted = {uid for uid in user_ids if uid != proposal.owner_id}
+    if wanted:
+        found = set(session.exec(select(User.id).where(col(User.id).in_(wanted), col(User.is_active))))
+        if found != wanted:
+            raise PolicyViolation("A co-proposer is not an active user.", errors={"co_proposers": "Unknown user."})
+    current = {c.user_id: c for c in session.exec(select(CoProposer).where(CoProposer.proposal_id == proposal.id))}
+    for uid, row in current.items():
+        if uid not in wanted:
+            session.delete(row)
+    for uid in wanted - current.keys():
+        session.add(CoProposer(proposal_id=proposal.id, user_id=uid))
+
+
+def co_proposer_ids(session: Session, proposal: Proposal) -> list[int]:
+    return list(session.exec(select(CoProposer.user_id).where(CoProposer.proposal_id == proposal.id)))
+
+
+def update_proposal(
+    session: Session,
+    proposal_id: int,
+    actor: Actor,
+    policies: Policies,
+    values: dict[str, Any],
+    co_proposers: list[int] | None = None,
+) -> tuple[Proposal, el.Check]:
+    locked = lock(session, proposal_id, actor, "edit")
+    ctx, proposal = locked.ctx, locked.row
+    content, check = _validated(session, values, policies, el.Kind(proposal.kind))
+    changed = sorted(k for k in set(content) | set(proposal.content) if content.get(k) != proposal.content.get(k))
+    proposal.content = content
+    proposal.title = content.get("title") or ""
+    proposal.updated_at = utcnow()
+    if co_proposers is not None:
+        _set_co_proposers(session, proposal, actor, co_proposers)
+    session.add(proposal)
+    if changed:
+        assert proposal.id is not None
+        audit.record(
+            session,
+            actor_id=actor.id,
+            actor_role=role_of(ctx, actor),
+            entity_type="proposal",
+            entity_id=proposal.id,
+            action="edited",
+            data={"fields": changed},
+            policy_version=policies.credentials.version,
+        )
+    session.flush()
+    return proposal, check
+
+
+# --- submission, withdrawal ----------------------------------------------------------------------
+
+
+def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> Proposal:
+    locked = lock(session, proposal_id, actor, "submit")
+    proposal = locked.row
+    kind = el.Kind(proposal.kind)
+    elements, errors = el.parse(proposal.content)
+    result = el.check(elements, policies.credentials, kind)
+    problems = {**result.errors, **errors}
+    missing = [el.LABELS.get(name, name) for name in result.missing]
+    if missing or problems:
+        parts = []
+        if missing:
+            parts.append("missing: " + ", ".join(missing))
+        if problems:
+            parts.append("to correct: " + ", ".join(el.LABELS.get(n, n) for n in problems))
+        raise PolicyViolation(
+            "The proposal cannot be submitted yet; " + "; ".join(parts) + ".",
+            errors={**dict.fromkeys(result.missing, "Required for submission."), **problems},
+        )
+    if proposal.submission_count == 0:
+        proposal.route = [b.value for b in _route_for(session, proposal, policies)]
+    proposal.submission_count += 1
+    assert proposal.id is not None
+    session.add(
+        ProposalVersion(
+            proposal_id=proposal.id,
+            version_no=proposal.submission_count,
+            content=proposal.content,
+            submitted_by_id=actor.id,
+        )
+    )
+    core.fire(session, locked, "submit", actor, policies, comment=f"version {proposal.submission_count}")
+    core.fire(
+        session,
+        locked,
+        "route",
+        SYSTEM,
+        policies,
+        data={"route": proposal.route, "change_type": proposal.change_type},
+    )
+    return proposal
+
+
+def _route_for(session: Session, proposal: Proposal, policies: Policies) -> list[CommitteeKind]:
+    """The route from policy: by kind for a new offer; a revision's route depends on what it changes."""
+    if proposal.revision_no == 1:
+        proposal.change_type = "new"
+        return policies.approval.route_for(proposal.kind)
+    before = catalogue.published_content(session, proposal.credential_id) or {}
+    changed = set(changed_fields(before, proposal.content))
+    major = bool(changed & set(policies.credentials.major_change_fields))
+    proposal.change_type = "major" if major else "minor"
+    return policies.approval.route_for(proposal.kind) if major else policies.approval.minor_change_route
+
+
+def withdraw(session: Session, proposal_id: int, actor: Actor, policies: Policies, comment: str = "") -> Proposal:
+    return core.run(session, PROPOSAL, proposal_id, "withdraw", actor, policies, comment=comment).row
+
+
+# --- revisions --------------------------------------------------------------------------------
+
+
+def open_revision(session: Session, credential_id: int, actor: Actor, policies: Policies) -> Proposal:
+    credential = catalogue.lock_credential(session, credential_id)
+    if credential is None:
+        raise NotFound(f"There is no micro-credential {credential_id}.")
+    if credential.owner_id != actor.id:
+        raise PermissionDenied("Only the owner can open a revision.")
+    content = catalogue.published_content(session, credential_id)
+    if content is None:
+        raise TransitionNotAllowed("Only a published micro-credential can be revised.")
+    open_one = session.exec(
+        select(Proposal.id).where(
+            Proposal.credential_id == credential_id,
+            col(Proposal.status).not_in(sorted(FINAL_STATES)),
+        )
+    ).first()
+    if open_one is not None:
+        raise Conflict(f"Revision {open_one} is already open for this micro-credential.")
+    last = session.exec(
+        select(Proposal).where(Proposal.credential_id == credential_id).order_by(col(Proposal.revision_no).desc())
+    ).first()
+    assert last is not None
+    proposal = Proposal(
+        credential_id=credential_id,
+        revision_no=last.revision_no + 1,
+        change_type="minor",
+        kind=credential.kind,
+        org_unit_id=credential.org_unit_id,
+        owner_id=actor.id,
+        content=dict(content),
+        title=content.get("title") or "",
+    )
+    session.add(proposal)
+    session.flush()
+    assert proposal.id is not None
+    for uid in co_proposer_ids(session, last):
+        session.add(CoProposer(proposal_id=proposal.id, user_id=uid))
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role="proposer",
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="revision_opened",
+        to_state="draft",
+        data={"credential_id": credential_id},
+    )
+    session.flush()
+    return proposal
+
+
+# --- comments ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommentAdded:
+    """Announced to the installed listeners (notifications) in the transaction that adds the comment."""
+
+    session: Session
+    proposal: Proposal
+    comment: Comment
+    author: Actor
+
+
+def add_comment(session: Session, proposal_id: int, actor: Actor, body: str, parent_id: int | None = None) -> Comment:
+    proposal = get_proposal(session, proposal_id, actor)
+    if not body.strip():
+        raise PolicyViolation("The comment is empty.", errors={"body": "Write something."})
+    if parent_id is not None:
+        parent = session.get(Comment, parent_id)
+        if parent is None or parent.proposal_id != proposal.id:
+            raise NotFound("The comment you reply to does not exist on this proposal.")
+    comment = Comment(proposal_id=proposal_id, parent_id=parent_id, author_id=actor.id, body=body.strip())
+    session.add(comment)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role=role_of(load_ctx(session, proposal), actor),
+        entity_type="proposal",
+        entity_id=proposal_id,
+        action="comment.added",
+        comment=comment.body,
+        data={"comment_id": comment.id, "parent_id": parent_id},
+    )
+    core.announce(CommentAdded(session, proposal, comment, actor))
+    return comment
+
+
+def edit_comment(session: Session, comment_id: int, actor: Actor, body: str) -> Comment:
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound(f"There is no comment {comment_id}.")
+    get_proposal(session, comment.proposal_id, actor)
+    if comment.author_id != actor.id:
+        raise PermissionDenied("You can only edit your own comments.")
+    if not body.strip():
+        raise PolicyViolation("The comment is empty; comments cannot be deleted.", errors={"body": "Write something."})
+    session.add(CommentEdit(comment_id=comment_id, previous_body=comment.body))
+    comment.body, comment.edited_at = body.strip(), utcnow()
+    session.add(comment)
+    audit.record(
+        session,
+        actor_id=actor.id,
+        entity_type="proposal",
+        entity_id=comment.proposal_id,
+        action="comment.edited",
+        comment=comment.body,
+        data={"comment_id": comment_id},
+    )
+    session.flush()
+    return comment
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+
+def my_proposals(session: Session, actor: Actor, *, offset: int = 0, limit: int = 25) -> tuple[list[Proposal], int]:
+    co = select(CoProposer.proposal_id).where(CoProposer.user_id == actor.id)
+    where = or_(col(Proposal.owner_id) == actor.id, col(Proposal.id).in_(co))
+    total = session.exec(select(func.count()).select_from(Proposal).where(where)).one()
+    rows = session.exec(
+        select(Proposal)
+        .where(where)
+        .order_by(col(Proposal.updated_at).desc(), col(Proposal.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), total

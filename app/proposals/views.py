@@ -1,0 +1,143 @@
+"""Shaping proposals for the API and the pages: one place that gathers what a proposal view shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from app.approvals import access
+from app.approvals import service as approvals
+from app.approvals.models import Condition, Decision, Vote
+from app.approvals.queries import Row
+from app.audit import service as audit
+from app.audit.models import AuditEvent
+from app.policies import Policies
+from app.proposals import elements as el
+from app.proposals.models import Comment, CommentEdit, Proposal, ProposalVersion
+from app.proposals.schemas import ProposalPublic, RowPublic
+from app.security import Actor
+from app.users.models import User
+
+
+def proposal_public(session: Session, proposal: Proposal, actor: Actor, policies: Policies) -> ProposalPublic:
+    assert proposal.id is not None
+    ctx = access.load_ctx(session, proposal)
+    elements, _ = el.parse(proposal.content)
+    check = el.check(elements, policies.credentials, el.Kind(proposal.kind))
+    return ProposalPublic(
+        id=proposal.id,
+        credential_id=proposal.credential_id,
+        revision_no=proposal.revision_no,
+        change_type=proposal.change_type,
+        kind=proposal.kind,
+        org_unit_id=proposal.org_unit_id,
+        owner_id=proposal.owner_id,
+        co_proposer_ids=sorted(ctx.proposer_ids - {proposal.owner_id}),
+        title=proposal.title,
+        status=proposal.status,
+        status_label=access.STATE_LABELS[proposal.status],
+        current_body=proposal.current_body,
+        route=proposal.route,
+        review_round=proposal.review_round,
+        submission_count=proposal.submission_count,
+        stage_entered_at=proposal.stage_entered_at,
+        stage_due_at=proposal.stage_due_at,
+        deciding_committee_id=proposal.deciding_committee_id,
+        created_at=proposal.created_at,
+        updated_at=proposal.updated_at,
+        decided_at=proposal.decided_at,
+        elements=proposal.content,
+        completeness=check.completeness,
+        missing=check.missing,
+        warnings=check.warnings,
+        allowed_actions=access.allowed_actions(ctx, actor),
+    )
+
+
+def row_public(row: Row) -> RowPublic:
+    return RowPublic(
+        id=row.id,
+        title=row.title,
+        kind=row.kind,
+        status=row.status,
+        status_label=access.STATE_LABELS[row.status],
+        current_body=row.current_body,
+        owner=row.owner_name,
+        faculty=row.faculty,
+        days_in_stage=row.days_in_stage,
+        open_conditions=row.open_conditions,
+        votes_cast=row.votes_cast,
+        due_at=row.due_at,
+        overdue_days=row.overdue_days,
+        decided_by=row.decided_by,
+    )
+
+
+@dataclass
+class CommentNode:
+    comment: Comment
+    author: str
+    previous: list[CommentEdit]
+    replies: list[CommentNode]
+
+
+def comment_tree(session: Session, proposal_id: int) -> list[CommentNode]:
+    comments = list(
+        session.exec(select(Comment).where(Comment.proposal_id == proposal_id).order_by(col(Comment.created_at)))
+    )
+    ids = [c.id for c in comments]
+    edits: dict[int, list[CommentEdit]] = {}
+    if ids:
+        for e in session.exec(
+            select(CommentEdit).where(col(CommentEdit.comment_id).in_(ids)).order_by(col(CommentEdit.edited_at))
+        ):
+            edits.setdefault(e.comment_id, []).append(e)
+    names = user_names(session, {c.author_id for c in comments})
+    nodes = {c.id: CommentNode(c, names.get(c.author_id, "?"), edits.get(c.id or 0, []), []) for c in comments}
+    roots: list[CommentNode] = []
+    for node in nodes.values():
+        parent = nodes.get(node.comment.parent_id) if node.comment.parent_id else None
+        (parent.replies if parent else roots).append(node)
+    return roots
+
+
+def user_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.exec(select(User.id, User.name).where(col(User.id).in_(ids))).all())  # type: ignore[arg-type]
+
+
+@dataclass
+class Timeline:
+    events: list[AuditEvent]
+    names: dict[int, str]
+
+
+def timeline(session: Session, proposal_id: int) -> Timeline:
+    events = audit.history(session, "proposal", proposal_id)
+    return Timeline(events, user_names(session, {e.actor_id for e in events if e.actor_id}))
+
+
+def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:
+    return list(
+        session.exec(
+            select(ProposalVersion)
+            .where(ProposalVersion.proposal_id == proposal_id)
+            .order_by(col(ProposalVersion.version_no))
+        )
+    )
+
+
+def decisions(session: Session, proposal_id: int) -> list[Decision]:
+    return list(session.exec(select(Decision).where(Decision.proposal_id == proposal_id).order_by(col(Decision.id))))
+
+
+def votes_with_names(session: Session, proposal: Proposal) -> list[tuple[Vote, str]]:
+    votes = approvals.round_votes(session, proposal)
+    names = user_names(session, {v.voter_id for v in votes})
+    return [(v, names.get(v.voter_id, "?")) for v in votes]
+
+
+def conditions(session: Session, proposal_id: int) -> list[Condition]:
+    return approvals.conditions_of(session, [proposal_id])[proposal_id]
