@@ -41,6 +41,7 @@ from app.proposals.elements import Kind
 from app.proposals.models import Proposal
 from app.security import Actor, load_actor
 from app.users.models import User
+from app.workflows.approval import ProposalStatus
 
 ACADEMIC = "academic@example.org"
 COUNCIL1, COUNCIL2, COUNCIL3 = "council1@example.org", "council2@example.org", "council3@example.org"
@@ -796,10 +797,11 @@ class _Acting:
         """The proposal has passed its last body. Policy may publish at once; otherwise the QA office publishes
         it by hand, except one left approved so that stage shows too."""
         status = self.proposal(proposal_id).status
-        if status == "approved" and not leave_approved:
+        if status == ProposalStatus.approved and not leave_approved:
             approvals.publish_by(self.session, proposal_id, self.actor(QA), self.policies)
             status = self.proposal(proposal_id).status
-        if status not in ({"published", "approved"} if leave_approved else {"published"}):
+        done = {ProposalStatus.published, ProposalStatus.approved} if leave_approved else {ProposalStatus.published}
+        if status not in done:
             raise RuntimeError(f"showcase: proposal {proposal_id} should have passed its last body but is {status}")
 
     def conditions(self, proposal_id: int) -> list[int]:

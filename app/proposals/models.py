@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, UniqueConstrai
 from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
-from app.workflows.approval import FINAL_STATES
+from app.workflows.approval import FINAL_STATES, ProposalStatus
 
 _lock_version = Column("lock_version", Integer, nullable=False, server_default="1")
 NOT_FINISHED_SQL = f"status NOT IN ({', '.join(repr(s) for s in sorted(FINAL_STATES))})"
@@ -69,7 +69,7 @@ class Proposal(SQLModel, table=True):
     owner_id: int = Field(foreign_key="user_account.id", index=True)
     title: str = Field(default="", max_length=200)
     content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="draft", max_length=30)
+    status: str = Field(default=ProposalStatus.draft.value, max_length=30)
     route: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     current_body: str | None = Field(default=None, max_length=30)
     return_to_body: str | None = Field(default=None, max_length=30)

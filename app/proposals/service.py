@@ -26,7 +26,7 @@ from app.proposals.models import Comment, CommentEdit, CoProposer, Proposal, Pro
 from app.security import Actor
 from app.users.models import User
 from app.workflows import core
-from app.workflows.approval import FINAL_STATES
+from app.workflows.approval import FINAL_STATES, ProposalStatus
 from app.workflows.core import SYSTEM
 
 # --- drafting ------------------------------------------------------------------------------------
@@ -79,7 +79,7 @@ def create_proposal(
         entity_type="proposal",
         entity_id=proposal.id,
         action="created",
-        to_state="draft",
+        to_state=ProposalStatus.draft,
         policy_version=policies.credentials.version,
     )
     session.flush()
@@ -287,7 +287,7 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
         entity_type="proposal",
         entity_id=proposal.id,
         action="revision_opened",
-        to_state="draft",
+        to_state=ProposalStatus.draft,
         data={"credential_id": credential_id},
     )
     session.flush()
