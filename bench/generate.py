@@ -32,13 +32,16 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from app.approvals.models import Condition, Decision, Vote
+from app.approvals.policy import ApprovalPolicy, VotingPolicy, VotingRule
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
 from app.db import make_engine
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, Module, OrgUnit, Programme
-from app.policies import Policies, VotingPolicy, VotingRule, load_policies
+from app.org.policy import InstitutionPolicy
+from app.policies import Policies, load_policies
 from app.proposals import elements as el
 from app.proposals.models import CoProposer, Proposal, ProposalVersion
+from app.proposals.policy import CredentialPolicy
 from app.security import hash_password, hash_token
 from app.settings import ROOT
 from app.users.models import ApiToken, Role, User, UserRole
@@ -291,7 +294,7 @@ def plan_history(rng: random.Random, target: str, route: list[str], policies: Po
     loop_at = rng.randrange(min(end_k, n - 1) + 1) if rng.random() < LOOP_SHARE else None
 
     def label(body: str) -> str:
-        rule = policies.approval.voting[CommitteeKind(body)].rule
+        rule = policies.of(ApprovalPolicy).voting[CommitteeKind(body)].rule
         reason = {VotingRule.chair: "decided by the chair", VotingRule.m_of_n: "first side to reach m votes"}.get(
             rule, "majority"
         )
@@ -333,14 +336,14 @@ def plan_history(rng: random.Random, target: str, route: list[str], policies: Po
                     f"version {submissions}",
                 )
             )
-            if policies.approval.resubmit_to == "start":
+            if policies.of(ApprovalPolicy).resubmit_to == "start":
                 i = 0
             enter(route[i], "submitted", 0.01, routed)
             continue
         if i == end_k:
             if end == "request_changes":
                 decide("request_changes", "changes_requested")
-                return_to = body if policies.approval.resubmit_to == "same_body" else None
+                return_to = body if policies.of(ApprovalPolicy).resubmit_to == "same_body" else None
             elif end == "reject":
                 decide("reject", "rejected")
             break
@@ -395,7 +398,7 @@ def make_content(
     ]
     types = rng.sample(list(el.AssessmentType), rng.randint(1, 3))
     start = date(2026, 1, 1) + timedelta(days=rng.randrange(0, 900))
-    inst = policies.institution
+    inst = policies.of(InstitutionPolicy)
     values: dict[str, Any] = {
         "title": title,
         "awarding_bodies": [inst.awarding_body],
@@ -679,7 +682,7 @@ class _Generator:
                 else []
             )
             content = make_content(rng, pol, kind, rng.choice(self.programmes[unit]), target != "draft")
-            route = [b.value for b in pol.approval.route_for(kind)]
+            route = [b.value for b in pol.of(ApprovalPolicy).route_for(kind)]
             change_type, revision_no, credential_id = "new", 1, 0
         else:
             unit, kind, owner, co = base.org_unit_id, base.kind, base.owner_id, list(base.co_ids)
@@ -690,11 +693,11 @@ class _Generator:
                     *content["learning_outcomes"][:-1],
                     f"Evaluate recent developments in {content['title'].lower()}",
                 ]
-                route = [b.value for b in pol.approval.route_for(kind)]
+                route = [b.value for b in pol.of(ApprovalPolicy).route_for(kind)]
             else:
                 content["further_information"] = f"https://example.org/micro-credentials/{rng.randrange(10**6)}"
                 content["capacity"] = (content.get("capacity") or 20) + 10
-                route = [b.value for b in pol.approval.minor_change_route]
+                route = [b.value for b in pol.of(ApprovalPolicy).minor_change_route]
             change_type, revision_no, credential_id = ("major" if major else "minor"), 2, base.credential_id
         if target == "final_body_review" and CommitteeKind.final_body.value not in route:
             route = [*route, CommitteeKind.final_body.value]
@@ -775,7 +778,11 @@ class _Generator:
                 (s.at for s in steps if s.to_state in ("approved", "published", "rejected", "withdrawn")), None
             )
             current = BODY_OF_STATE.get(status)
-            due = self.pol.approval.deadlines.due_at(CommitteeKind(current), entered[-1].at) if current else None
+            due = (
+                self.pol.of(ApprovalPolicy).deadlines.due_at(CommitteeKind(current), entered[-1].at)
+                if current
+                else None
+            )
             self.rows[Proposal].append({
                 "id": p.id, "credential_id": p.credential_id, "revision_no": p.revision_no,
                 "change_type": p.change_type, "kind": p.kind, "org_unit_id": p.org_unit_id, "owner_id": p.owner_id,
@@ -814,7 +821,7 @@ class _Generator:
             for rnd in p.plan.rounds:
                 cid = self.committee_for(rnd.body, p.org_unit_id)
                 members = self.members[cid]
-                rule = pol.approval.voting[CommitteeKind(rnd.body)]
+                rule = pol.of(ApprovalPolicy).voting[CommitteeKind(rnd.body)]
                 is_target = (
                     rnd.outcome is None
                     and p.plan.target == "faculty_council_review"
@@ -894,7 +901,7 @@ class _Generator:
                 tally = {"approve": 0, "request_changes": 0, "reject": 0}
                 for v in votes:
                     tally["approve" if v.choice.startswith("approve") else v.choice] += 1
-                rule = pol.approval.voting[CommitteeKind(rnd.body)]
+                rule = pol.of(ApprovalPolicy).voting[CommitteeKind(rnd.body)]
                 outcome = "approve_with_conditions" if rnd.conditions else rnd.outcome
                 cid = self.committee_for(rnd.body, p.org_unit_id)
                 eligible = len({uid for uid, _ in self.members[cid]} - {p.owner_id, *p.co_ids})
@@ -908,7 +915,7 @@ class _Generator:
                     rule=rule.rule.value,
                     tally={**tally, "eligible": eligible, "reason": rule.rule.value},
                     comment=p.plan.steps[rnd.decide_step].comment,
-                    policy_version=pol.approval.version,
+                    policy_version=pol.of(ApprovalPolicy).version,
                     decided_at=at,
                 )
                 for v in votes:
@@ -963,7 +970,7 @@ class _Generator:
                 "action": action,
                 "from_state": None,
                 "to_state": None,
-                "policy_version": pol.approval.version,
+                "policy_version": pol.of(ApprovalPolicy).version,
                 "comment": "",
                 "data": {},
             }
@@ -1019,7 +1026,7 @@ class _Generator:
                     "proposer",
                     p.id,
                     "edited",
-                    policy_version=pol.credentials.version,
+                    policy_version=pol.of(CredentialPolicy).version,
                     data={"fields": sorted(rng.sample(EDITED_FIELDS, rng.randint(1, 3)))},
                 )
             )

@@ -8,14 +8,17 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from app.approvals.models import Vote
+from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import Ballot, Choice, decide
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
 from app.db import make_engine
 from app.org.models import Committee, CommitteeKind, CommitteeMember
 from app.policies import load_policies
+from app.proposals import checks
 from app.proposals import elements as el
 from app.proposals.models import CoProposer, Proposal, ProposalVersion
+from app.proposals.policy import CredentialPolicy
 from app.security import hash_token
 from app.settings import ROOT
 from app.users.models import ApiToken
@@ -72,7 +75,7 @@ def _check(db: Session, council_member_id: int, targets: list[int], tokens: dict
         else:
             assert p.current_body is None
         if p.status != "draft" and p.submission_count:
-            check = el.check(el.Elements.model_validate(p.content), policies.credentials, el.Kind(p.kind))
+            check = checks.check(el.Elements.model_validate(p.content), policies.of(CredentialPolicy), el.Kind(p.kind))
             assert check.errors == {} and check.missing == [], (p.id, check)
         versions = db.exec(select(ProposalVersion).where(ProposalVersion.proposal_id == p.id)).all()
         assert len(versions) == p.submission_count
@@ -118,7 +121,7 @@ def _check(db: Session, council_member_id: int, targets: list[int], tokens: dict
                 if v.proposal_id == p.id and v.review_round == p.review_round
             ]
             eligible = members_of[cid] - {p.owner_id, *co_proposers[p.id or 0]}
-            assert decide(policies.approval.voting[body], ballots, eligible, chairs.get(cid)) is None, p.id
+            assert decide(policies.of(ApprovalPolicy).voting[body], ballots, eligible, chairs.get(cid)) is None, p.id
 
     # The transitions in the audit log lead to the stored status.
     last_state: dict[int, str] = {}

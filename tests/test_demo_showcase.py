@@ -21,6 +21,7 @@ from sqlmodel import Session, func, select
 from app.approvals import access, queries
 from app.approvals import service as approvals
 from app.approvals.models import Vote
+from app.approvals.policy import ApprovalPolicy
 from app.audit.models import AuditEvent
 from app.catalogue import service as catalogue
 from app.catalogue.service import CatalogueFilters
@@ -262,7 +263,7 @@ def test_when_approval_does_not_publish_one_proposal_waits_for_the_qa_office_and
         approval.read_text().replace("publish_on_approval: true", "publish_on_approval: false"), encoding="utf-8"
     )
     policies = load_policies(policy_dir)
-    assert policies.approval.publish_on_approval is False
+    assert policies.of(ApprovalPolicy).publish_on_approval is False
     url, drop = fresh_database_url(tmp_path, "showcase_manual")
     try:
         migrate(url)

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from app.approvals.policy import ApprovalPolicy
 from app.main import create_app
 from app.org.models import CommitteeKind
+from app.org.policy import InstitutionPolicy
 from app.policies import POLICY_FILES, PolicyError, load_policies
+from app.proposals.policy import CredentialPolicy
 from app.settings import ROOT, Settings
 
 SHIPPED = ROOT / "policies"
@@ -26,22 +29,22 @@ def copy_policies(tmp_path: Path) -> Path:
 def test_every_shipped_policy_file_loads() -> None:
     policies = load_policies(SHIPPED)
     assert sorted(p.name for p in SHIPPED.glob("*.yaml")) == sorted(POLICY_FILES)
-    assert policies.approval.routes["standalone"][0].value == "faculty_council"
-    assert "lll_committee" not in [b.value for b in policies.approval.routes["unbundled"]]
-    assert policies.credentials.ects.min < policies.credentials.ects.max
+    assert policies.of(ApprovalPolicy).routes["standalone"][0].value == "faculty_council"
+    assert "lll_committee" not in [b.value for b in policies.of(ApprovalPolicy).routes["unbundled"]]
+    assert policies.of(CredentialPolicy).ects.min < policies.of(CredentialPolicy).ects.max
     for name, version in policies.versions.items():
         assert version.startswith(name.removesuffix(".yaml") + "@")
 
 
 def test_version_is_a_hash_of_the_content(tmp_path: Path) -> None:
     directory = copy_policies(tmp_path)
-    before = load_policies(directory).approval.version
+    before = load_policies(directory).of(ApprovalPolicy).version
     path = directory / "approval.yaml"
     path.write_text(path.read_text().replace("resubmit_to: same_body", "resubmit_to: start"))
     after = load_policies(directory)
-    assert after.approval.version != before
-    assert after.approval.resubmit_to == "start"
-    assert after.institution.version == load_policies(SHIPPED).institution.version
+    assert after.of(ApprovalPolicy).version != before
+    assert after.of(ApprovalPolicy).resubmit_to == "start"
+    assert after.of(InstitutionPolicy).version == load_policies(SHIPPED).of(InstitutionPolicy).version
 
 
 @pytest.mark.parametrize(
@@ -155,7 +158,7 @@ def test_invalid_field_names_file_and_field(tmp_path: Path, file: str, old: str,
 
 
 def test_shipped_deadlines_and_the_alerts_of_a_stage() -> None:
-    policy = load_policies(SHIPPED).approval
+    policy = load_policies(SHIPPED).of(ApprovalPolicy)
     entered = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
     due = policy.deadlines.due_at(CommitteeKind.faculty_council, entered)
     assert due == datetime(2027, 3, 22, 9, 0, tzinfo=UTC)
@@ -179,9 +182,9 @@ def test_reminders_may_be_given_in_any_order_and_none_at_all(tmp_path: Path) -> 
     directory = copy_policies(tmp_path)
     path = directory / "approval.yaml"
     path.write_text(path.read_text().replace("reminder_days_before: [7, 2]", "reminder_days_before: [1, 10, 3]"))
-    assert load_policies(directory).approval.deadlines.reminder_days_before == [10, 3, 1]
+    assert load_policies(directory).of(ApprovalPolicy).deadlines.reminder_days_before == [10, 3, 1]
     path.write_text(path.read_text().replace("reminder_days_before: [1, 10, 3]", "reminder_days_before: []"))
-    steps = load_policies(directory).approval.deadlines.stage_steps()
+    steps = load_policies(directory).of(ApprovalPolicy).deadlines.stage_steps()
     assert [s.name for s in steps] == ["escalated_to_chair", "escalated_to_qa"]
 
 

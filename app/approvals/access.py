@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from app.approvals import deciders
 from app.approvals.models import Condition
+from app.approvals.policy import ApprovalPolicy
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind
 from app.policies import Policies
@@ -160,7 +161,7 @@ def _begin_stage(t: core.Transition) -> None:
     body = BODY_OF_REVIEW_STATE.get(t.target)
     proposal.deciding_committee_id = None
     proposal.stage_due_at = (
-        None if body is None else policies.approval.deadlines.due_at(body, proposal.stage_entered_at)
+        None if body is None else policies.of(ApprovalPolicy).deadlines.due_at(body, proposal.stage_entered_at)
     )
     if body is not None:
         deciders.ensure_decider(t.session, proposal, t.ctx.proposer_ids, policies)
@@ -175,7 +176,7 @@ PROPOSAL: core.Lifecycle[Proposal, Ctx] = core.register(
         can_see=lambda ctx, actor: _may_view(ctx.proposal, ctx.proposer_ids, actor),
         refusal=_proposal_refusal,
         role_of=role_of,
-        policy_version=lambda policies: policies.approval.version,
+        policy_version=lambda policies: policies.of(ApprovalPolicy).version,
         participles=approval.PARTICIPLES,
         listeners=(_begin_stage,),
     )
@@ -256,7 +257,7 @@ CONDITION: core.Lifecycle[Condition, ConditionCtx] = core.register(
         can_see=lambda ctx, actor: _may_view(ctx.proposal, ctx.proposer_ids, actor),
         refusal=_condition_refusal,
         role_of=_condition_role,
-        policy_version=lambda policies: policies.approval.version,
+        policy_version=lambda policies: policies.of(ApprovalPolicy).version,
         participles=conditions.PARTICIPLES,
     )
 )

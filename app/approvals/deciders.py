@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.approvals.models import StageAlert
+from app.approvals.policy import ApprovalPolicy
 from app.audit import service as audit
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
 from app.policies import Policies
@@ -91,7 +92,7 @@ def ensure_decider(session: Session, proposal: Proposal, proposer_ids: Set[int],
         return False
     body = CommitteeKind(proposal.current_body)
     own = body_panel(session, proposal, body)
-    candidates = [body, *(kind for kind in policies.approval.when_no_eligible_voter if kind is not body)]
+    candidates = [body, *(kind for kind in policies.of(ApprovalPolicy).when_no_eligible_voter if kind is not body)]
     taker = next(
         (
             panel
@@ -154,7 +155,7 @@ def record_event(
         entity_id=proposal.id,
         action=action,
         comment=comment,
-        policy_version=policies.approval.version,
+        policy_version=policies.of(ApprovalPolicy).version,
         data={"round": proposal.review_round, **data},
     )
 

@@ -25,10 +25,11 @@ from sqlmodel import Session, col, select
 
 from app.approvals import access, deciders
 from app.approvals.models import Condition, StageAlert, Vote
+from app.approvals.policy import ESCALATED_TO_CHAIR, ESCALATED_TO_QA, ApprovalPolicy, StageStep
 from app.approvals.queries import overdue_days
 from app.notifications.service import notify
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
-from app.policies import ESCALATED_TO_CHAIR, ESCALATED_TO_QA, Policies, StageStep
+from app.policies import Policies
 from app.proposals.models import CoProposer, Proposal
 from app.scheduler import claim_each, handle_each, insert_once, skip_locked
 from app.workflows.approval import REVIEW_STATES
@@ -82,7 +83,7 @@ def remind_and_escalate(
 ) -> int:
     """``approvals.remind_and_escalate``: every reminder and escalation due at ``now``, each once per stage.
     Returns how many alerts were sent."""
-    steps = policies.approval.deadlines.stage_steps()
+    steps = policies.of(ApprovalPolicy).deadlines.stage_steps()
     due = and_(
         col(Proposal.stage_due_at).is_not(None),
         col(Proposal.status).in_(sorted(REVIEW_STATES)),
@@ -244,7 +245,7 @@ def condition_reminders(
     """``approvals.condition_reminders``: tell the proposer and co-proposers once when an open condition is due
     within ``condition_reminder_days_before`` days, and once when it is overdue. Returns how many were sent."""
     today = now.date()
-    horizon = today + timedelta(days=policies.approval.deadlines.condition_reminder_days_before)
+    horizon = today + timedelta(days=policies.of(ApprovalPolicy).deadlines.condition_reminder_days_before)
     is_open = col(Condition.status) == ConditionStatus.open.value
     due_on = col(Condition.due_on)
     passes: list[tuple[ColumnElement[bool], str, str]] = [

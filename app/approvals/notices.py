@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from app.approvals import access
 from app.approvals.models import Condition, Vote
+from app.approvals.policy import ApprovalPolicy
 from app.notifications.service import notify
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
 from app.proposals import service
@@ -100,7 +101,7 @@ class Notices:
                 f"The {self._body_of(t)} rejected “{title}”: {t.comment}",
                 link,
             )
-        elif t.target == ProposalStatus.approved and not t.policies.approval.publish_on_approval:
+        elif t.target == ProposalStatus.approved and not t.policies.of(ApprovalPolicy).publish_on_approval:
             self._send(
                 t.session,
                 t.ctx.proposer_ids,

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from app.approvals import deciders
 from app.approvals.access import CONDITION, PROPOSAL, Ctx, _condition_ctx, lock, role_of
 from app.approvals.models import Condition, Decision, Vote
+from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import Ballot, Choice, Side, decide
 from app.audit import service as audit
 from app.catalogue import service as catalogue
@@ -112,7 +113,7 @@ def cast_vote(
         entity_id=proposal.id,
         action=action,
         comment=comment,
-        policy_version=policies.approval.version,
+        policy_version=policies.of(ApprovalPolicy).version,
         data={
             "choice": choice.value,
             "body": proposal.current_body,
@@ -144,7 +145,7 @@ def _decide_if_ready(
         return None
     body = CommitteeKind(proposal.current_body or "")
     deciding = CommitteeKind(ctx.committee.kind)  # the body's own committee, or the substitute that took it over
-    rule = policies.approval.voting[deciding]
+    rule = policies.of(ApprovalPolicy).voting[deciding]
     ballots = [Ballot(v.voter_id, Choice(v.choice)) for v in votes]
     outcome = decide(rule, ballots, ctx.eligible_ids, ctx.chair_id)
     if outcome is None:
@@ -173,7 +174,7 @@ def _decide_if_ready(
         rule=rule.rule.value,
         tally={**outcome.tally, "eligible": len(ctx.eligible_ids), "reason": reason},
         comment=comment,
-        policy_version=policies.approval.version,
+        policy_version=policies.of(ApprovalPolicy).version,
     )
     session.add(decision)
     session.flush()
@@ -189,7 +190,7 @@ def _decide_if_ready(
     role = f"{COMMITTEE_KIND_LABELS[deciding]} decision" + (
         f" for the {COMMITTEE_KIND_LABELS[body].lower()}" if ctx.taken_over else ""
     )
-    if outcome.side is Side.request_changes and policies.approval.resubmit_to == "same_body":
+    if outcome.side is Side.request_changes and policies.of(ApprovalPolicy).resubmit_to == "same_body":
         proposal.return_to_body = body.value
     event_name = "approve" if outcome.side is Side.approve else outcome.side.value
     core.fire(
@@ -208,7 +209,7 @@ def _decide_if_ready(
             "tally": outcome.tally,
         },
     )
-    if proposal.status == ProposalStatus.approved and policies.approval.publish_on_approval:
+    if proposal.status == ProposalStatus.approved and policies.of(ApprovalPolicy).publish_on_approval:
         publish(session, locked, SYSTEM, policies)
     return decision
 

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from app.policies import VotingPolicy, VotingRule
+from app.approvals.policy import VotingPolicy, VotingRule
 
 
 class Choice(StrEnum):

@@ -15,6 +15,7 @@ from app.audit import service as audit
 from app.errors import NotFound, PolicyViolation
 from app.policies import Policies
 from app.proposals.models import Attachment
+from app.proposals.policy import CredentialPolicy
 from app.security import Actor
 
 
@@ -42,7 +43,7 @@ def add(
     error = access.refusal(access.load_ctx(session, proposal), "edit", actor)
     if error is not None:
         raise type(error)(error.message.replace("edit and submit", "add evidence to"))
-    rules = policies.credentials.attachments
+    rules = policies.of(CredentialPolicy).attachments
     if not filename or not data:
         raise PolicyViolation("Choose a file to attach.", errors={"file": "Choose a file."})
     media = content_type.split(";")[0].strip().lower()

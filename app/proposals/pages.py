@@ -26,11 +26,12 @@ from app.org import service as org_service
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
 from app.pagination import PageDep
 from app.policies import Policies, PoliciesDep
-from app.proposals import attachments, service, views
+from app.proposals import attachments, checks, service, views
 from app.proposals import elements as el
 from app.proposals.diff import diff_contents
 from app.proposals.display import display_list, display_value, load_lookups
 from app.proposals.models import Proposal
+from app.proposals.policy import CredentialPolicy
 from app.security import Actor, CurrentActor
 from app.users.models import Role, User, UserRole
 from app.web import is_htmx, redirect, render, templates
@@ -59,7 +60,7 @@ def _form_options(session: Session, policies: Policies, actor: Actor) -> dict[st
         "fields": el.FIELDS,
         "sections": list(el.Section),
         "choices": el.CHOICES,
-        "eqf_options": [(level, f"EQF level {level}") for level in policies.credentials.eqf_levels],
+        "eqf_options": [(level, f"EQF level {level}") for level in policies.of(CredentialPolicy).eqf_levels],
         "programmes": [(p.id, f"{p.code} {p.name}") for p in programmes],
         "modules": [
             (p.name, [(m.id, f"{m.code} {m.name} ({m.ects:g} ECTS)") for m in modules[p.id or 0]]) for p in programmes
@@ -162,11 +163,12 @@ def check_field(
     form = parse_proposal_form(posted)
     check = service.check_values(session, form.elements, policies, form.kind or el.Kind.standalone)
     spec = el.FIELD_BY_NAME.get(field)
+    required = policies.of(CredentialPolicy).required_fields
     ctx = {
         **_form_options(session, policies, actor),
         "kind_fields": {
-            *policies.credentials.required_fields.get("standalone", []),
-            *policies.credentials.required_fields.get("unbundled", []),
+            *required.get("standalone", []),
+            *required.get("unbundled", []),
         },
         "values": form.values,
         "errors": check.errors,
@@ -233,7 +235,8 @@ def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: 
     ctx = access.load_ctx(session, proposal)
     lookups = load_lookups(session)
     elements, _ = el.parse(proposal.content)
-    check = el.check(elements, policies.credentials, el.Kind(proposal.kind))
+    credentials = policies.of(CredentialPolicy)
+    check = checks.check(elements, credentials, el.Kind(proposal.kind))
     versions = views.versions(session, proposal.id)
     published = catalogue.published_content(session, proposal.credential_id)
     redlines = []
@@ -296,8 +299,8 @@ def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: 
         "is_qa": actor.in_qa_office,
         "can_revise": proposal.status == ProposalStatus.published and actor.id == proposal.owner_id,
         "attachments": attachments.list_for(session, proposal.id),
-        "attachment_types": policies.credentials.attachments.allowed_types,
-        "attachment_max_mb": policies.credentials.attachments.max_mb,
+        "attachment_types": credentials.attachments.allowed_types,
+        "attachment_max_mb": credentials.attachments.max_mb,
     }
 
 

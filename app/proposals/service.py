@@ -14,15 +14,19 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from app.approvals.access import PROPOSAL, get_proposal, load_ctx, lock, role_of
+from app.approvals.policy import ApprovalPolicy
 from app.audit import service as audit
 from app.catalogue import service as catalogue
 from app.db import utcnow
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from app.org.models import CommitteeKind, Module, Programme
+from app.org.policy import InstitutionPolicy
 from app.policies import Policies
+from app.proposals import checks
 from app.proposals import elements as el
 from app.proposals.elements import changed_fields
 from app.proposals.models import Comment, CommentEdit, CoProposer, Proposal, ProposalVersion
+from app.proposals.policy import CredentialPolicy
 from app.security import Actor
 from app.users.models import User
 from app.workflows import core
@@ -33,7 +37,7 @@ from app.workflows.core import SYSTEM
 
 
 def default_content(policies: Policies) -> dict[str, Any]:
-    inst = policies.institution
+    inst = policies.of(InstitutionPolicy)
     return {
         "awarding_bodies": [inst.awarding_body],
         "issuer_country": inst.country,
@@ -52,7 +56,7 @@ def create_proposal(
     values: dict[str, Any],
     org_unit_id: int | None = None,
     co_proposer_ids: list[int] | None = None,
-) -> tuple[Proposal, el.Check]:
+) -> tuple[Proposal, checks.Check]:
     if not actor.is_academic:
         raise PermissionDenied("Only academics can propose micro-credentials.")
     unit = org_unit_id or actor.org_unit_id
@@ -80,7 +84,7 @@ def create_proposal(
         entity_id=proposal.id,
         action="created",
         to_state=ProposalStatus.draft,
-        policy_version=policies.credentials.version,
+        policy_version=policies.of(CredentialPolicy).version,
     )
     session.flush()
     return proposal, check
@@ -88,10 +92,10 @@ def create_proposal(
 
 def _validated(
     session: Session, values: dict[str, Any], policies: Policies, kind: el.Kind
-) -> tuple[dict[str, Any], el.Check]:
+) -> tuple[dict[str, Any], checks.Check]:
     """Parse and check content for saving: any invalid field refuses the save (422), nothing is stored."""
     elements, errors = el.parse(values)
-    result = el.check(elements, policies.credentials, kind)
+    result = checks.check(elements, policies.of(CredentialPolicy), kind)
     errors = {**result.errors, **errors}
     errors.update(_parent_errors(session, elements, kind))
     if errors:
@@ -118,10 +122,10 @@ def _parent_errors(session: Session, elements: el.Elements, kind: el.Kind) -> di
     return errors
 
 
-def check_values(session: Session, values: dict[str, Any], policies: Policies, kind: el.Kind) -> el.Check:
+def check_values(session: Session, values: dict[str, Any], policies: Policies, kind: el.Kind) -> checks.Check:
     """Inline validation: every problem in the posted values, without saving anything."""
     elements, errors = el.parse(values)
-    result = el.check(elements, policies.credentials, kind)
+    result = checks.check(elements, policies.of(CredentialPolicy), kind)
     result.errors = {**result.errors, **errors, **_parent_errors(session, elements, kind)}
     result.missing = [m for m in result.missing if m not in errors]
     return result
@@ -153,7 +157,7 @@ def update_proposal(
     policies: Policies,
     values: dict[str, Any],
     co_proposers: list[int] | None = None,
-) -> tuple[Proposal, el.Check]:
+) -> tuple[Proposal, checks.Check]:
     locked = lock(session, proposal_id, actor, "edit")
     ctx, proposal = locked.ctx, locked.row
     content, check = _validated(session, values, policies, el.Kind(proposal.kind))
@@ -174,7 +178,7 @@ def update_proposal(
             entity_id=proposal.id,
             action="edited",
             data={"fields": changed},
-            policy_version=policies.credentials.version,
+            policy_version=policies.of(CredentialPolicy).version,
         )
     session.flush()
     return proposal, check
@@ -188,7 +192,7 @@ def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies)
     proposal = locked.row
     kind = el.Kind(proposal.kind)
     elements, errors = el.parse(proposal.content)
-    result = el.check(elements, policies.credentials, kind)
+    result = checks.check(elements, policies.of(CredentialPolicy), kind)
     problems = {**result.errors, **errors}
     missing = [el.LABELS.get(name, name) for name in result.missing]
     if missing or problems:
@@ -227,14 +231,15 @@ def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies)
 
 def _route_for(session: Session, proposal: Proposal, policies: Policies) -> list[CommitteeKind]:
     """The route from policy: by kind for a new offer; a revision's route depends on what it changes."""
+    approval = policies.of(ApprovalPolicy)
     if proposal.revision_no == 1:
         proposal.change_type = "new"
-        return policies.approval.route_for(proposal.kind)
+        return approval.route_for(proposal.kind)
     before = catalogue.published_content(session, proposal.credential_id) or {}
     changed = set(changed_fields(before, proposal.content))
-    major = bool(changed & set(policies.credentials.major_change_fields))
+    major = bool(changed & set(policies.of(CredentialPolicy).major_change_fields))
     proposal.change_type = "major" if major else "minor"
-    return policies.approval.route_for(proposal.kind) if major else policies.approval.minor_change_route
+    return approval.route_for(proposal.kind) if major else approval.minor_change_route
 
 
 def withdraw(session: Session, proposal_id: int, actor: Actor, policies: Policies, comment: str = "") -> Proposal:

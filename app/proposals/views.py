@@ -13,8 +13,10 @@ from app.approvals.queries import Row
 from app.audit import service as audit
 from app.audit.models import AuditEvent
 from app.policies import Policies
+from app.proposals import checks
 from app.proposals import elements as el
 from app.proposals.models import Comment, CommentEdit, Proposal, ProposalVersion
+from app.proposals.policy import CredentialPolicy
 from app.proposals.schemas import ProposalPublic, RowPublic
 from app.security import Actor
 from app.users.models import User
@@ -24,7 +26,7 @@ def proposal_public(session: Session, proposal: Proposal, actor: Actor, policies
     assert proposal.id is not None
     ctx = access.load_ctx(session, proposal)
     elements, _ = el.parse(proposal.content)
-    check = el.check(elements, policies.credentials, el.Kind(proposal.kind))
+    check = checks.check(elements, policies.of(CredentialPolicy), el.Kind(proposal.kind))
     return ProposalPublic(
         id=proposal.id,
         credential_id=proposal.credential_id,

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Decision
+from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import Choice
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
@@ -67,7 +68,7 @@ def test_standalone_goes_through_all_three_bodies_and_is_published(db: Session, 
         select(AuditEvent).where(AuditEvent.entity_id == proposal.id, AuditEvent.action == "approve")
     ).first()
     assert audit is not None
-    assert audit.policy_version == policies.approval.version
+    assert audit.policy_version == policies.of(ApprovalPolicy).version
     assert audit.actor_role == "Faculty council decision"
     assert "majority" in audit.data["reason"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.approvals.policy import VotingPolicy, VotingRule
 from app.approvals.voting import Ballot, Choice, Side, decide
-from app.policies import VotingPolicy, VotingRule
 
 A, C, R, X = Choice.approve, Choice.approve_with_conditions, Choice.request_changes, Choice.reject
 

@@ -8,6 +8,7 @@ from sqlmodel import Session, func, select
 from app.audit.models import AuditEvent
 from app.policies import Policies
 from app.proposals.models import Attachment
+from app.proposals.policy import CredentialPolicy
 from tests.conftest import api_headers, login
 from tests.proposals.factories import LETTER, new_proposal, submitted, upload
 
@@ -43,7 +44,7 @@ def test_wrong_type_too_large_and_wrong_person_are_refused(client: TestClient, d
     html = upload(client, proposal.id, "x.html", b"<script>alert(1)</script>", "text/html")
     assert html.status_code == 422
     assert "cannot be attached" in html.text
-    big = b"x" * int(policies.credentials.attachments.max_mb * 1024 * 1024 + 1)
+    big = b"x" * int(policies.of(CredentialPolicy).attachments.max_mb * 1024 * 1024 + 1)
     too_large = upload(client, proposal.id, "big.txt", big, "text/plain")
     assert too_large.status_code == 422
     assert "larger than 10 MB" in too_large.text

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from app.approvals import access
 from app.approvals import service as approvals
+from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import Choice
 from app.audit import service as audit
 from app.errors import DomainError, NotFound, PermissionDenied, TransitionNotAllowed
@@ -84,7 +85,7 @@ def expected(state: str, action: str, role: str) -> type[DomainError] | None:
 
 
 def force_state(db: Session, policies: Policies, proposal: Proposal, state: str) -> None:
-    proposal.route = [b.value for b in policies.approval.routes["standalone"]]
+    proposal.route = [b.value for b in policies.of(ApprovalPolicy).routes["standalone"]]
     if state != "draft":
         proposal.submission_count = 1
     body = BODY_OF_REVIEW_STATE.get(state)

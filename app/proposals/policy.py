@@ -1,0 +1,53 @@
+"""credentials.yaml: ECTS bounds and the recommended band, hours per ECTS, allowed EQF levels, the elements each kind
+requires, which elements make a change major, the action verbs learning outcomes start with (and the ones
+refused), and the evidence files a proposal may carry. The element names it lists are checked against the
+elements (``app.proposals.elements``), which are code."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
+from app.policies import PolicyModel, register_policy
+from app.proposals.elements import Elements
+
+
+class Band(PolicyModel):
+    min: float = Field(ge=0)
+    max: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+class AttachmentPolicy(PolicyModel):
+    max_mb: float = Field(gt=0, le=100)
+    allowed_types: dict[str, str] = Field(min_length=1, description="Media type -> file extension shown to users")
+
+
+@register_policy("credentials.yaml")
+class CredentialPolicy(PolicyModel):
+    ects: Band = Field(description="Hard bounds: a proposal outside them cannot be submitted")
+    ects_recommended: Band = Field(description="Recommended band: outside it the form warns only")
+    hours_per_ects: Band
+    eqf_levels: list[int] = Field(min_length=1)
+    required_fields: dict[Literal["common", "standalone", "unbundled"], list[str]]
+    major_change_fields: list[str]
+    outcome_verbs: list[str] = Field(default_factory=list, description="Action verbs an outcome may start with")
+    outcome_verbs_discouraged: list[str] = Field(default_factory=list, description="Verbs that cannot be assessed")
+    attachments: AttachmentPolicy
+
+    @model_validator(mode="after")
+    def _levels_and_fields_valid(self) -> Self:
+        if any(level < 1 or level > 8 for level in self.eqf_levels):
+            raise ValueError("eqf_levels must be between 1 and 8")
+        known = set(Elements.model_fields)
+        for group, names in [*self.required_fields.items(), ("major_change_fields", self.major_change_fields)]:
+            unknown = sorted(set(names) - known)
+            if unknown:
+                raise ValueError(f"{group} names unknown element(s): {', '.join(unknown)}")
+        return self
