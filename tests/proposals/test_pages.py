@@ -190,6 +190,47 @@ def test_open_conditions_show_in_pipeline(client: TestClient, db: Session, polic
     assert condition.status == "confirmed"
 
 
+def test_a_conditions_transitions_appear_in_its_proposals_timeline(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    proposal = submitted(db, policies, content=complete_content(title="Timeline of conditions"))
+    vote(
+        db,
+        policies,
+        proposal,
+        "council1@example.org",
+        Choice.approve_with_conditions,
+        conditions=[{"text": "Publish the grading scheme", "due_on": "2031-01-01"}],
+    )
+    vote(db, policies, proposal, "council2@example.org", Choice.approve)
+    condition = db.exec(select(Condition).where(Condition.proposal_id == proposal.id)).one()
+    login(client, "academic@example.org")
+    post_form(client, f"/conditions/{condition.id}/met", {"evidence": "Online since May"})
+    login(client, "qa@example.org")
+    post_form(client, f"/conditions/{condition.id}/send-back", {"comment": "The link is broken"})
+
+    page = client.get(f"/proposals/{proposal.id}").text
+    timeline = page.split('id="timeline"')[1]
+    sent_back = timeline.index("Condition “Publish the grading scheme”: send back</strong>")
+    reported = timeline.index("Condition “Publish the grading scheme”: report met</strong>")
+    decided = timeline.index("(Faculty council review → ")
+    assert sent_back < reported < decided  # newest first, the condition's rows among the proposal's
+    assert "(Reported met → Open)" in timeline and "(Open → Reported met)" in timeline
+    assert "“The link is broken”" in timeline and "“Online since May”" in timeline
+    trail = client.get(f"/api/v1/proposals/{proposal.id}/audit", headers=api_headers(client)).json()
+    assert [e["action"] for e in trail if e["entity_type"] == "condition"] == ["report_met", "send_back"]
+    assert [e["id"] for e in trail] == sorted(e["id"] for e in trail)
+
+
+def test_a_refused_comment_re_renders_only_the_comments(client: TestClient, db: Session, policies: Policies) -> None:
+    proposal = submitted(db, policies)
+    login(client, "academic@example.org")
+    refused = post_form(client, f"/proposals/{proposal.id}/comments", {"body": " "}, headers={"hx-request": "true"})
+    assert refused.status_code == 422
+    assert refused.text.lstrip().startswith('<section id="comments"')
+    assert 'id="decision-panel"' not in refused.text and "<html" not in refused.text
+
+
 def _statements(db: Session, run: Any) -> int:
     seen: list[str] = []
     engine = db.get_bind()
