@@ -8,12 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from app.approvals.models import Condition
-from app.approvals.voting import Choice
 from app.policies import Policies
 from app.proposals.models import Comment, Proposal
 from tests.conftest import actor_for, api_headers, field_error, login, make_user, post_form
-from tests.proposals.factories import complete_content, new_proposal, submitted, vote
+from tests.proposals.factories import approved_with_condition, complete_content, new_proposal, submitted
 
 
 def form_data(content: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -167,20 +165,12 @@ def test_pipeline_filters_and_permissions(client: TestClient, db: Session, polic
 
 
 def test_open_conditions_show_in_pipeline(client: TestClient, db: Session, policies: Policies) -> None:
-    proposal = submitted(db, policies, content=complete_content(title="Conditional one"))
-    vote(
-        db,
-        policies,
-        proposal,
-        "council1@example.org",
-        Choice.approve_with_conditions,
-        conditions=[{"text": "Publish grading scheme", "due_on": "2031-01-01"}],
+    proposal, condition = approved_with_condition(
+        db, policies, "Publish grading scheme", content=complete_content(title="Conditional one")
     )
-    vote(db, policies, proposal, "council2@example.org", Choice.approve)
     login(client, "qa@example.org")
     page = client.get("/pipeline?open_conditions=1")
     assert "Conditional one" in page.text
-    condition = db.exec(select(Condition).where(Condition.proposal_id == proposal.id)).one()
     login(client, "academic@example.org")
     assert "Publish grading scheme" in client.get(f"/proposals/{proposal.id}").text
     post_form(client, f"/conditions/{condition.id}/met", {"evidence": "Online since May"})
@@ -193,17 +183,7 @@ def test_open_conditions_show_in_pipeline(client: TestClient, db: Session, polic
 def test_a_conditions_transitions_appear_in_its_proposals_timeline(
     client: TestClient, db: Session, policies: Policies
 ) -> None:
-    proposal = submitted(db, policies, content=complete_content(title="Timeline of conditions"))
-    vote(
-        db,
-        policies,
-        proposal,
-        "council1@example.org",
-        Choice.approve_with_conditions,
-        conditions=[{"text": "Publish the grading scheme", "due_on": "2031-01-01"}],
-    )
-    vote(db, policies, proposal, "council2@example.org", Choice.approve)
-    condition = db.exec(select(Condition).where(Condition.proposal_id == proposal.id)).one()
+    proposal, condition = approved_with_condition(db, policies, "Publish the grading scheme")
     login(client, "academic@example.org")
     post_form(client, f"/conditions/{condition.id}/met", {"evidence": "Online since May"})
     login(client, "qa@example.org")
