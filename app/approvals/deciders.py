@@ -57,8 +57,9 @@ def _panel(session: Session, *where: ColumnElement[bool]) -> Panel | None:
     rows = session.exec(stmt).all()
     if not rows:
         return None
+    committee, _, _ = rows[0]  # the committee repeats on every member's row
     return Panel(
-        committee=rows[0][0],
+        committee=committee,
         member_ids=frozenset(uid for _, uid, _ in rows if uid is not None),
         chair_id=next((uid for _, uid, chair in rows if chair), None),
     )

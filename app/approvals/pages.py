@@ -29,7 +29,6 @@ def _awaiting_badge(request: Request) -> dict[str, Any]:
 
 
 CONTEXT_HOOKS.append(_awaiting_badge)
-CONTEXT_HOOKS.append(_awaiting_badge)
 
 
 # --- lists ---------------------------------------------------------------------------------------

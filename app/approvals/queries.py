@@ -114,7 +114,7 @@ def awaiting(session: Session, actor: Actor, *, offset: int, limit: int, now: da
         session.connection().execute(_awaiting_page_stmt(shape), {**params, "offset": offset, "limit": limit}).all()
     )
     if result:
-        return _rows(result, now), int(result[0][-1])
+        return _rows(result, now), int(result[0].total)
     return [], awaiting_count(session, actor)  # an empty page: zero, or an offset past the end
 
 
@@ -168,7 +168,9 @@ def _pipeline_counts_stmt(shape: tuple[bool, bool, bool, bool]) -> Select[*tuple
     summary and the faculty filter's options."""
     matching = and_(col(Proposal.org_unit_id) == OrgUnit.id, *_pipeline_where(shape))
     return (
-        sa_select(col(OrgUnit.id), col(OrgUnit.name), col(Proposal.status), func.count(col(Proposal.id)))
+        sa_select(
+            col(OrgUnit.id), col(OrgUnit.name), col(Proposal.status), func.count(col(Proposal.id)).label("proposals")
+        )
         .select_from(OrgUnit)
         .outerjoin(Proposal, matching)
         .group_by(col(OrgUnit.id), col(OrgUnit.name), col(Proposal.status))
@@ -196,10 +198,10 @@ def pipeline(session: Session, filters: PipelineFilter, *, offset: int, limit: i
     shape, params = filters.shape(), filters.params()
     counts: dict[str, int] = {}
     faculties: dict[int, str] = {}
-    for unit_id, unit_name, status, n in session.connection().execute(_pipeline_counts_stmt(shape), params):
-        faculties[unit_id] = unit_name
-        if status is not None:
-            counts[status] = counts.get(status, 0) + int(n)
+    for row in session.connection().execute(_pipeline_counts_stmt(shape), params):
+        faculties[row.id] = row.name
+        if row.status is not None:
+            counts[row.status] = counts.get(row.status, 0) + int(row.proposals)
     total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
     page = _pipeline_page_stmt(shape, filters.status is not None)
     result = session.connection().execute(page, {**params, "offset": offset, "limit": limit}).all()
@@ -222,6 +224,7 @@ def _page_stmt(where: ColumnElement[bool], *, counted: bool) -> Select[*tuple[An
         .correlate(Proposal)
         .scalar_subquery()
     )
+    # Read by name in _rows: the labels name the columns whose own names are taken or anonymous.
     columns: list[Any] = [
         Proposal.id,
         Proposal.title,
@@ -229,15 +232,15 @@ def _page_stmt(where: ColumnElement[bool], *, counted: bool) -> Select[*tuple[An
         Proposal.status,
         Proposal.current_body,
         Proposal.stage_entered_at,
-        User.name,
-        OrgUnit.name,
-        open_conditions,
-        votes,
+        col(User.name).label("owner_name"),
+        col(OrgUnit.name).label("faculty"),
+        open_conditions.label("open_conditions"),
+        votes.label("votes_cast"),
         Proposal.stage_due_at,
-        Committee.name,
+        col(Committee.name).label("decided_by"),
     ]
     if counted:
-        columns.append(func.count().over())
+        columns.append(func.count().over().label("total"))
     return (
         sa_select(*columns)
         .join(User, col(User.id) == Proposal.owner_id)
@@ -253,19 +256,19 @@ def _page_stmt(where: ColumnElement[bool], *, counted: bool) -> Select[*tuple[An
 def _rows(result: Any, now: datetime) -> list[Row]:
     return [
         Row(
-            id=r[0],
-            title=r[1],
-            kind=r[2],
-            status=r[3],
-            current_body=r[4],
-            owner_name=r[6],
-            faculty=r[7],
-            days_in_stage=max(0, (now - r[5]).days),
-            open_conditions=int(r[8]),
-            votes_cast=int(r[9]),
-            due_at=r[10],
-            overdue_days=overdue_days(r[10], now) if r[10] is not None else 0,
-            decided_by=r[11],
+            id=r.id,
+            title=r.title,
+            kind=r.kind,
+            status=r.status,
+            current_body=r.current_body,
+            owner_name=r.owner_name,
+            faculty=r.faculty,
+            days_in_stage=max(0, (now - r.stage_entered_at).days),
+            open_conditions=int(r.open_conditions),
+            votes_cast=int(r.votes_cast),
+            due_at=r.stage_due_at,
+            overdue_days=overdue_days(r.stage_due_at, now) if r.stage_due_at is not None else 0,
+            decided_by=r.decided_by,
         )
         for r in result
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.audit.models import AuditEvent
 
@@ -37,12 +37,3 @@ def record(
     )
     session.add(row)
     return row
-
-
-def history(session: Session, entity_type: str, entity_id: int) -> list[AuditEvent]:
-    stmt = (
-        select(AuditEvent)
-        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
-        .order_by(col(AuditEvent.id))
-    )
-    return list(session.exec(stmt))

@@ -23,10 +23,10 @@ from app.errors import DomainError, PermissionDenied, PolicyViolation
 from app.forms import PostedForm, domain_errors
 from app.forms.proposal import content_to_values, parse_proposal_form, require_kind
 from app.org import service as org_service
-from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
+from app.org.models import COMMITTEE_KIND_LABELS
 from app.pagination import PageDep
 from app.policies import Policies, PoliciesDep
-from app.proposals import attachments, checks, service, views
+from app.proposals import attachments, checks, fragments, service, views
 from app.proposals import elements as el
 from app.proposals.diff import diff_contents
 from app.proposals.display import display_list, display_value, load_lookups
@@ -35,7 +35,6 @@ from app.proposals.policy import CredentialPolicy
 from app.security import Actor, CurrentActor
 from app.users.models import Role, User, UserRole
 from app.web import is_htmx, redirect, render, templates
-from app.workflows import conditions as condition_workflow
 from app.workflows.approval import ProposalStatus
 
 router = APIRouter()
@@ -229,15 +228,13 @@ def save_proposal(
 # --- the proposal page ---------------------------------------------------------------------------
 
 
-def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: Policies) -> dict[str, Any]:
-    assert proposal.id is not None
-    conditions = views.conditions(session, proposal.id)
-    ctx = access.load_ctx(session, proposal)
+def _page_context(v: fragments.Viewing) -> dict[str, Any]:
+    """The page around the fragments (facts, workflow, elements, changes, decisions), and every fragment's."""
+    session, proposal, ctx, policies = v.session, v.proposal, v.access, v.policies
     lookups = load_lookups(session)
     elements, _ = el.parse(proposal.content)
-    credentials = policies.of(CredentialPolicy)
-    check = checks.check(elements, credentials, el.Kind(proposal.kind))
-    versions = views.versions(session, proposal.id)
+    check = checks.check(elements, policies.of(CredentialPolicy), el.Kind(proposal.kind))
+    versions = views.versions(session, v.proposal_id)
     published = catalogue.published_content(session, proposal.credential_id)
     redlines = []
     if len(versions) >= 2:
@@ -251,19 +248,13 @@ def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: 
         redlines.append(("Changes against the published edition", diff_contents(published, proposal.content, lookups)))
     workflow_steps, side = steps(proposal.route, proposal.status)
     names = views.user_names(session, ctx.proposer_ids)
-    body_label = COMMITTEE_KIND_LABELS[CommitteeKind(proposal.current_body)] if proposal.current_body else None
     now = utcnow()
     return {
+        **fragments.page_context(v),
         "proposal": proposal,
         "ctx": ctx,
-        "actions": access.allowed_actions(ctx, actor),
         "status_label": access.STATE_LABELS[proposal.status],
-        "body_label": body_label,
-        "deciding_label": (
-            f"{ctx.committee.name} (deciding for the {(body_label or '').lower()})"
-            if ctx.taken_over and ctx.committee
-            else body_label
-        ),
+        "body_label": v.body_label,
         "days_in_stage": max(0, (now - proposal.stage_entered_at).days),
         "overdue_days": queries.overdue_days(proposal.stage_due_at, now) if proposal.stage_due_at else 0,
         "owner_name": names.get(proposal.owner_id, "?"),
@@ -279,52 +270,37 @@ def _page_context(session: Session, proposal: Proposal, actor: Actor, policies: 
         "display_value": display_value,
         "display_list": display_list,
         "check": check,
-        "labels": el.LABELS,
         "redlines": redlines,
         "workflow_steps": workflow_steps,
         "side": side,
-        "votes": views.votes_with_names(session, proposal),
-        "my_vote": next((v for v, _ in views.votes_with_names(session, proposal) if v.voter_id == actor.id), None),
-        "decisions": views.decisions(session, proposal.id),
-        "conditions": conditions,
-        "condition_actions": {c.id: approvals.condition_actions(session, c, actor) for c in conditions},
-        "timeline": views.timeline(session, proposal.id),
-        "comments": views.comment_tree(session, proposal.id),
+        "decisions": views.decisions(session, v.proposal_id),
         "choices": CHOICE_LABELS,
         "committee_labels": COMMITTEE_KIND_LABELS,
-        "state_labels": access.STATE_LABELS,
-        "condition_labels": condition_workflow.LABELS,
-        "condition_done": condition_workflow.FINAL_STATES,
-        "is_proposer": actor.id in ctx.proposer_ids,
-        "is_qa": actor.in_qa_office,
-        "can_revise": proposal.status == ProposalStatus.published and actor.id == proposal.owner_id,
-        "attachments": attachments.list_for(session, proposal.id),
-        "attachment_types": credentials.attachments.allowed_types,
-        "attachment_max_mb": credentials.attachments.max_mb,
     }
 
 
 def _proposal_page(
     request: Request,
-    session: Session,
-    proposal: Proposal,
-    actor: Actor,
-    policies: Policies,
+    v: fragments.Viewing,
     *,
+    fragment: fragments.Fragment | None = None,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     status: int = 200,
-    block: str | None = None,
 ) -> Response:
-    ctx = {**_page_context(session, proposal, actor, policies), "errors": errors or {}, "values": values or {}}
-    return render(request, "proposals/proposal.html", ctx, status=status, block=block)
+    """The whole page, or only ``fragment`` from its own builder (what htmx swaps in)."""
+    refused = {"errors": errors or {}, "values": values or {}}
+    if fragment is not None:
+        return render(request, fragment.template, {**fragment.build(v), **refused}, status=status)
+    return render(request, "proposals/proposal.html", {**_page_context(v), **refused}, status=status)
 
 
 @router.get("/proposals/{proposal_id}")
 def proposal_page(
     request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> Response:
-    return _proposal_page(request, session, access.get_proposal(session, proposal_id, actor), actor, policies)
+    proposal = access.get_proposal(session, proposal_id, actor)
+    return _proposal_page(request, fragments.Viewing(session, proposal, actor, policies))
 
 
 def _act(
@@ -337,9 +313,9 @@ def _act(
     action: Any,
     success: str,
     *,
-    block: str = "decision_panel",
+    fragment: fragments.Fragment = fragments.DECISION_PANEL,
 ) -> Response:
-    """Run one action on a proposal; on refusal re-render the panel (htmx) or the page with the reason."""
+    """Run one action on a proposal; on refusal re-render its fragment (htmx) or the page with the reason."""
     proposal = access.get_proposal(session, proposal_id, actor)
     values = {k: form.get(k) for k in form if k != "csrftoken"}
     try:
@@ -352,14 +328,11 @@ def _act(
             status = 422  # swapped into the page (other 4xx are shown as a toast only)
         return _proposal_page(
             request,
-            session,
-            proposal,
-            actor,
-            policies,
+            fragments.Viewing(session, proposal, actor, policies),
+            fragment=fragment if is_htmx(request) else None,
             errors=domain_errors(exc),
             values=values,
             status=status,
-            block=block if is_htmx(request) else None,
         )
     return redirect(request, f"/proposals/{proposal_id}", message=success)
 
@@ -441,7 +414,9 @@ def add_comment(
         parent = form.get("parent_id")
         service.add_comment(session, proposal_id, actor, str(form.get("body") or ""), int(parent) if parent else None)
 
-    return _act(request, posted, session, proposal_id, actor, policies, add, "Comment added.", block="comments")
+    return _act(
+        request, posted, session, proposal_id, actor, policies, add, "Comment added.", fragment=fragments.COMMENTS
+    )
 
 
 @router.post("/proposals/{proposal_id}/attachments")
@@ -468,7 +443,9 @@ def attach(
             description=str(form.get("description") or ""),
         )
 
-    return _act(request, posted, session, proposal_id, actor, policies, add, "File attached.", block="attachments")
+    return _act(
+        request, posted, session, proposal_id, actor, policies, add, "File attached.", fragment=fragments.ATTACHMENTS
+    )
 
 
 @router.get("/attachments/{attachment_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from textwrap import shorten
 
 from sqlmodel import Session, col, select
 
@@ -10,8 +11,8 @@ from app.approvals import access
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Decision, Vote
 from app.approvals.queries import Row
-from app.audit import service as audit
-from app.audit.models import AuditEvent
+from app.audit import timeline as audit_timeline
+from app.audit.timeline import Subject, Timeline
 from app.policies import Policies
 from app.proposals import checks
 from app.proposals import elements as el
@@ -20,6 +21,7 @@ from app.proposals.policy import CredentialPolicy
 from app.proposals.schemas import ProposalPublic, RowPublic
 from app.security import Actor
 from app.users.models import User
+from app.workflows import conditions as condition_workflow
 
 
 def proposal_public(session: Session, proposal: Proposal, actor: Actor, policies: Policies) -> ProposalPublic:
@@ -110,15 +112,18 @@ def user_names(session: Session, ids: set[int]) -> dict[int, str]:
     return dict(session.exec(select(User.id, User.name).where(col(User.id).in_(ids))).all())  # type: ignore[arg-type]
 
 
-@dataclass
-class Timeline:
-    events: list[AuditEvent]
-    names: dict[int, str]
-
-
-def timeline(session: Session, proposal_id: int) -> Timeline:
-    events = audit.history(session, "proposal", proposal_id)
-    return Timeline(events, user_names(session, {e.actor_id for e in events if e.actor_id}))
+def timeline(session: Session, proposal_id: int, conditions: list[Condition] | None = None) -> Timeline:
+    """The proposal's transitions and its conditions' in one list (``conditions``: when already loaded)."""
+    if conditions is None:
+        conditions = approvals.conditions_of(session, [proposal_id])[proposal_id]
+    subjects: list[Subject] = [("proposal", proposal_id)]
+    names: dict[Subject, str] = {}
+    for c in conditions:
+        assert c.id is not None
+        subjects.append(("condition", c.id))
+        names["condition", c.id] = f"Condition “{shorten(c.text, 60, placeholder='…')}”"
+    labels = {"proposal": access.STATE_LABELS, "condition": condition_workflow.LABELS}
+    return audit_timeline.timeline(session, subjects, state_labels=labels, subject_names=names)
 
 
 def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:

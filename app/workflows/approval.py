@@ -170,7 +170,6 @@ class ApprovalWorkflow(StateMachine):
 # State sets, derived from the machine: nothing else lists them.
 LABELS = state_labels(ApprovalWorkflow)
 FINAL_STATES = final_states(ApprovalWorkflow)
-EDITABLE_STATES = states_allowing(ApprovalWorkflow, "submit")
 REVIEW_STATES = states_allowing(ApprovalWorkflow, *DECISION_EVENTS)
 PARTICIPLES = {
     "submit": "submitted",

@@ -8,7 +8,6 @@ import pytest
 from sqlmodel import Session, col, select
 
 from app.approvals import service as approvals
-from app.approvals.models import Condition
 from app.approvals.voting import Choice
 from app.errors import NotFound, PermissionDenied
 from app.notifications.models import Notification, OutboxMessage
@@ -17,7 +16,7 @@ from app.proposals import service
 from app.proposals.models import Proposal
 from app.users.models import User
 from tests.conftest import actor_for
-from tests.proposals.factories import new_proposal, submitted, vote
+from tests.proposals.factories import approved_with_condition, new_proposal, submitted, vote
 
 
 def told(db: Session, proposal: Proposal, kind: str) -> set[str]:
@@ -71,17 +70,7 @@ def test_a_rejection_tells_the_proposer_with_the_reason(db: Session, policies: P
 
 
 def test_conditions_tell_the_qa_office_and_then_the_proposer(db: Session, policies: Policies) -> None:
-    proposal = submitted(db, policies)
-    vote(
-        db,
-        policies,
-        proposal,
-        "council1@example.org",
-        Choice.approve_with_conditions,
-        conditions=[{"text": "Publish the rubric", "due_on": "2031-01-31"}],
-    )
-    vote(db, policies, proposal, "council2@example.org", Choice.approve)
-    condition = db.exec(select(Condition).where(Condition.proposal_id == proposal.id)).one()
+    proposal, condition = approved_with_condition(db, policies, "Publish the rubric")
     assert condition.id is not None
     academic, qa = actor_for(db, "academic@example.org"), actor_for(db, "qa@example.org")
     approvals.mark_condition_met(db, condition.id, academic, policies, "It is online.")

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.approvals import service as approvals
+from app.approvals.models import Condition
 from app.approvals.voting import Choice
 from app.org.models import Module, Programme
 from app.policies import Policies, load_policies
@@ -88,6 +89,18 @@ def submitted(db: Session, policies: Policies, **kwargs: Any) -> Proposal:
 def vote(db: Session, policies: Policies, proposal: Proposal, email: str, choice: Choice, **kwargs: Any) -> Any:
     assert proposal.id is not None
     return approvals.cast_vote(db, proposal.id, actor_for(db, email), policies, choice=choice, **kwargs)
+
+
+def approved_with_condition(
+    db: Session, policies: Policies, text: str, *, due_on: str = "2031-01-31", **kwargs: Any
+) -> tuple[Proposal, Condition]:
+    """A submitted proposal the faculty council approves with one condition (``kwargs`` go to ``submitted``)."""
+    proposal = submitted(db, policies, **kwargs)
+    conditions = [{"text": text, "due_on": due_on}]
+    vote(db, policies, proposal, "council1@example.org", Choice.approve_with_conditions, conditions=conditions)
+    vote(db, policies, proposal, "council2@example.org", Choice.approve)
+    condition = db.exec(select(Condition).where(Condition.proposal_id == proposal.id)).one()
+    return proposal, condition
 
 
 def upload(client: TestClient, pid: int, name: str, data: bytes, media: str, description: str = "") -> Any:

@@ -8,12 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from app.approvals.models import Condition
-from app.approvals.voting import Choice
 from app.policies import Policies
 from app.proposals.models import Comment, Proposal
 from tests.conftest import actor_for, api_headers, field_error, login, make_user, post_form
-from tests.proposals.factories import complete_content, new_proposal, submitted, vote
+from tests.proposals.factories import approved_with_condition, complete_content, new_proposal, submitted
 
 
 def form_data(content: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -167,20 +165,12 @@ def test_pipeline_filters_and_permissions(client: TestClient, db: Session, polic
 
 
 def test_open_conditions_show_in_pipeline(client: TestClient, db: Session, policies: Policies) -> None:
-    proposal = submitted(db, policies, content=complete_content(title="Conditional one"))
-    vote(
-        db,
-        policies,
-        proposal,
-        "council1@example.org",
-        Choice.approve_with_conditions,
-        conditions=[{"text": "Publish grading scheme", "due_on": "2031-01-01"}],
+    proposal, condition = approved_with_condition(
+        db, policies, "Publish grading scheme", content=complete_content(title="Conditional one")
     )
-    vote(db, policies, proposal, "council2@example.org", Choice.approve)
     login(client, "qa@example.org")
     page = client.get("/pipeline?open_conditions=1")
     assert "Conditional one" in page.text
-    condition = db.exec(select(Condition).where(Condition.proposal_id == proposal.id)).one()
     login(client, "academic@example.org")
     assert "Publish grading scheme" in client.get(f"/proposals/{proposal.id}").text
     post_form(client, f"/conditions/{condition.id}/met", {"evidence": "Online since May"})
@@ -188,6 +178,37 @@ def test_open_conditions_show_in_pipeline(client: TestClient, db: Session, polic
     post_form(client, f"/conditions/{condition.id}/confirm")
     db.refresh(condition)
     assert condition.status == "confirmed"
+
+
+def test_a_conditions_transitions_appear_in_its_proposals_timeline(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    proposal, condition = approved_with_condition(db, policies, "Publish the grading scheme")
+    login(client, "academic@example.org")
+    post_form(client, f"/conditions/{condition.id}/met", {"evidence": "Online since May"})
+    login(client, "qa@example.org")
+    post_form(client, f"/conditions/{condition.id}/send-back", {"comment": "The link is broken"})
+
+    page = client.get(f"/proposals/{proposal.id}").text
+    timeline = page.split('id="timeline"')[1]
+    sent_back = timeline.index("Condition “Publish the grading scheme”: send back</strong>")
+    reported = timeline.index("Condition “Publish the grading scheme”: report met</strong>")
+    decided = timeline.index("(Faculty council review → ")
+    assert sent_back < reported < decided  # newest first, the condition's rows among the proposal's
+    assert "(Reported met → Open)" in timeline and "(Open → Reported met)" in timeline
+    assert "“The link is broken”" in timeline and "“Online since May”" in timeline
+    trail = client.get(f"/api/v1/proposals/{proposal.id}/audit", headers=api_headers(client)).json()
+    assert [e["action"] for e in trail if e["entity_type"] == "condition"] == ["report_met", "send_back"]
+    assert [e["id"] for e in trail] == sorted(e["id"] for e in trail)
+
+
+def test_a_refused_comment_re_renders_only_the_comments(client: TestClient, db: Session, policies: Policies) -> None:
+    proposal = submitted(db, policies)
+    login(client, "academic@example.org")
+    refused = post_form(client, f"/proposals/{proposal.id}/comments", {"body": " "}, headers={"hx-request": "true"})
+    assert refused.status_code == 422
+    assert refused.text.lstrip().startswith('<section id="comments"')
+    assert 'id="decision-panel"' not in refused.text and "<html" not in refused.text
 
 
 def _statements(db: Session, run: Any) -> int:

@@ -1,0 +1,108 @@
+"""The timeline of a lifecycle: the audit rows of one or more entities (a proposal and its conditions; a review
+and its checklist answers) in one chronological list, ready for ``templates/_partials/timeline.html``.
+
+Any lifecycle reuses it: name the subjects whose rows belong together, give each entity type's state labels and,
+for the entities other than the main one, a name to show before their entries ("Condition 2").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, and_, col, or_, select
+
+from app.audit.models import AuditEvent
+from app.users.models import User
+
+Subject = tuple[str, int]  # (entity_type, entity_id), as the audit rows name them
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One audit row as a reader sees it: labelled states and the name of who did it."""
+
+    event: AuditEvent
+    subject: str  # which of the subjects it concerns ("" for the main one)
+    from_label: str | None
+    to_label: str | None
+    who: str  # "the system" when no person acted
+
+    @property
+    def at(self) -> datetime:
+        return self.event.at
+
+    @property
+    def action(self) -> str:
+        return self.event.action.replace("_", " ").replace(".", ": ")
+
+    @property
+    def role(self) -> str:
+        """The actor's role, unless the system acted."""
+        return self.event.actor_role if self.event.actor_role != "system" else ""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[TimelineEntry] = field(default_factory=list)  # oldest first
+
+    @property
+    def events(self) -> list[AuditEvent]:
+        return [e.event for e in self.entries]
+
+    @property
+    def newest_first(self) -> list[TimelineEntry]:
+        return self.entries[::-1]
+
+
+def events_of(session: Session, subjects: Sequence[Subject]) -> list[AuditEvent]:
+    """The audit rows of the subjects, oldest first: one query (each entity type reads ix_audit_event_entity)."""
+    ids_by_type: dict[str, list[int]] = {}
+    for entity_type, entity_id in subjects:
+        ids_by_type.setdefault(entity_type, []).append(entity_id)
+    if not ids_by_type:
+        return []
+    where = or_(
+        *(
+            and_(col(AuditEvent.entity_type) == entity_type, col(AuditEvent.entity_id).in_(ids))
+            for entity_type, ids in ids_by_type.items()
+        )
+    )
+    return list(session.exec(select(AuditEvent).where(where).order_by(col(AuditEvent.id))))
+
+
+def timeline(
+    session: Session,
+    subjects: Sequence[Subject],
+    *,
+    state_labels: Mapping[str, Mapping[str, str]] | None = None,
+    subject_names: Mapping[Subject, str] | None = None,
+) -> Timeline:
+    """The subjects' audit rows in one list, oldest first. ``state_labels`` maps an entity type to the labels of
+    its states (a state without one shows as stored); ``subject_names`` names the subjects shown beside the main
+    one."""
+    events = events_of(session, subjects)
+    actor_ids = {e.actor_id for e in events if e.actor_id is not None}
+    names: dict[int, str] = {}
+    if actor_ids:
+        rows = session.exec(select(User.id, User.name).where(col(User.id).in_(actor_ids)))
+        names = {uid: name for uid, name in rows if uid is not None}
+    labels = state_labels or {}
+    subject_names = subject_names or {}
+
+    def label(entity_type: str, state: str | None) -> str | None:
+        return None if state is None else labels.get(entity_type, {}).get(state, state)
+
+    return Timeline(
+        [
+            TimelineEntry(
+                event=e,
+                subject=subject_names.get((e.entity_type, e.entity_id), ""),
+                from_label=label(e.entity_type, e.from_state),
+                to_label=label(e.entity_type, e.to_state),
+                who=names.get(e.actor_id, "the system") if e.actor_id is not None else "the system",
+            )
+            for e in events
+        ]
+    )

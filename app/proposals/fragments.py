@@ -1,0 +1,149 @@
+"""The fragments of the proposal page, each a template with the one function that builds its context.
+
+The full page includes every fragment with the context its builder gives; an htmx action that is refused
+re-renders only its own fragment, from the same builder, with the reason (STYLE.md 12: the page includes the
+very fragment htmx receives). A builder takes a ``Viewing``: the proposal, who is looking, and what several
+fragments share (the proposers and the deciding committee, the conditions), loaded once per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from sqlmodel import Session
+
+from app.approvals import access
+from app.approvals import service as approvals
+from app.approvals.models import Condition, Vote
+from app.approvals.voting import CHOICE_LABELS
+from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
+from app.policies import Policies
+from app.proposals import attachments as proposal_attachments
+from app.proposals import views
+from app.proposals.models import Proposal
+from app.proposals.policy import CredentialPolicy
+from app.security import Actor
+from app.workflows import conditions as condition_workflow
+from app.workflows.approval import ProposalStatus
+
+
+@dataclass
+class Viewing:
+    """One person looking at one proposal, in one request."""
+
+    session: Session
+    proposal: Proposal
+    actor: Actor
+    policies: Policies
+
+    @property
+    def proposal_id(self) -> int:
+        assert self.proposal.id is not None
+        return self.proposal.id
+
+    @cached_property
+    def access(self) -> access.Ctx:
+        return access.load_ctx(self.session, self.proposal)
+
+    @cached_property
+    def actions(self) -> list[str]:
+        return access.allowed_actions(self.access, self.actor)
+
+    @cached_property
+    def votes(self) -> list[tuple[Vote, str]]:
+        """This round's votes with the voters' names."""
+        return views.votes_with_names(self.session, self.proposal)
+
+    @cached_property
+    def conditions(self) -> list[Condition]:
+        return views.conditions(self.session, self.proposal_id)
+
+    @property
+    def body_label(self) -> str | None:
+        body = self.proposal.current_body
+        return COMMITTEE_KIND_LABELS[CommitteeKind(body)] if body else None
+
+    @property
+    def deciding_label(self) -> str | None:
+        """Who decides now: the body, or the committee standing in for it, said so."""
+        committee = self.access.committee
+        if self.access.taken_over and committee:
+            return f"{committee.name} (deciding for the {(self.body_label or '').lower()})"
+        return self.body_label
+
+
+Builder = Callable[[Viewing], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Fragment:
+    template: str
+    build: Builder
+
+
+def decision_panel(v: Viewing) -> dict[str, Any]:
+    return {
+        "proposal": v.proposal,
+        "actions": v.actions,
+        "can_revise": v.proposal.status == ProposalStatus.published and v.actor.id == v.proposal.owner_id,
+        "deciding_label": v.deciding_label,
+        "my_vote": next((vote for vote, _ in v.votes if vote.voter_id == v.actor.id), None),
+        "choices": CHOICE_LABELS,
+    }
+
+
+def votes(v: Viewing) -> dict[str, Any]:
+    return {
+        "proposal": v.proposal,
+        "deciding_label": v.deciding_label,
+        "votes": v.votes,
+        "choices": CHOICE_LABELS,
+    }
+
+
+def conditions(v: Viewing) -> dict[str, Any]:
+    return {
+        "conditions": v.conditions,
+        "condition_actions": {c.id: approvals.condition_actions(v.session, c, v.actor) for c in v.conditions},
+        "condition_labels": condition_workflow.LABELS,
+        "condition_done": condition_workflow.FINAL_STATES,
+    }
+
+
+def attachments(v: Viewing) -> dict[str, Any]:
+    policies = v.policies
+    return {
+        "proposal": v.proposal,
+        "attachments": proposal_attachments.list_for(v.session, v.proposal_id),
+        "can_attach": "edit" in v.actions,
+        "attachment_types": policies.of(CredentialPolicy).attachments.allowed_types,
+        "attachment_max_mb": policies.of(CredentialPolicy).attachments.max_mb,
+    }
+
+
+def comments(v: Viewing) -> dict[str, Any]:
+    return {"proposal": v.proposal, "comments": views.comment_tree(v.session, v.proposal_id)}
+
+
+def timeline(v: Viewing) -> dict[str, Any]:
+    return {"timeline": views.timeline(v.session, v.proposal_id, v.conditions)}
+
+
+DECISION_PANEL = Fragment("proposals/_decision_panel.html", decision_panel)
+VOTES = Fragment("proposals/_votes.html", votes)
+CONDITIONS = Fragment("proposals/_conditions.html", conditions)
+ATTACHMENTS = Fragment("proposals/_attachments.html", attachments)
+COMMENTS = Fragment("proposals/_comments.html", comments)
+TIMELINE = Fragment("_partials/timeline.html", timeline)
+ALL = (DECISION_PANEL, VOTES, CONDITIONS, ATTACHMENTS, COMMENTS, TIMELINE)
+
+
+def page_context(v: Viewing) -> dict[str, Any]:
+    """Every fragment's context, for the full page."""
+    ctx: dict[str, Any] = {}
+    for fragment in ALL:
+        ctx.update(fragment.build(v))
+    return ctx
