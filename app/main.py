@@ -87,13 +87,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         csrf_middleware,
         signing_secret=settings.secret_key,
         always_protect={"/login"},
+        cookie_name=settings.csrf_cookie_name,
         cookie_secure=settings.cookie_secure,
         send_csrf_failed=_csrf_failed,
     )
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
-        session_cookie="mcqa_session",
+        session_cookie=settings.session_cookie_name,
         max_age=settings.session_max_age_seconds,
         same_site="lax",
         https_only=settings.cookie_secure,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from app import csrf
 from app.db import SessionDep
 from app.errors import DomainError, TooManyAttempts
 from app.forms import PostedForm, domain_errors, parse_form
@@ -59,16 +60,23 @@ def login(request: Request, posted: PostedForm, session: SessionDep, settings: S
         message = "The e-mail address or password is not correct."
         return render(request, "auth/login.html", {"values": values, "errors": {"__all__": message}}, status=401)
     start_session(request, user)
-    return redirect(request, _safe_next(form.data.next))
+    return _with_new_csrf_token(redirect(request, _safe_next(form.data.next)), settings)
 
 
 @router.post("/logout")
-def logout(request: Request, session: SessionDep, actor: OptionalActor) -> Response:
+def logout(request: Request, session: SessionDep, actor: OptionalActor, settings: SettingsDep) -> Response:
     # Ends every session of the person: a copy of this cookie, wherever it went, stops working too.
     if actor is not None and SESSION_USER_KEY in request.session:
         end_sessions(session, actor.id)
     request.session.clear()
-    return redirect(request, "/login", message="You have been logged out.")
+    return _with_new_csrf_token(redirect(request, "/login", message="You have been logged out."), settings)
+
+
+def _with_new_csrf_token(response: Response, settings: SettingsDep) -> Response:
+    csrf.renew_token(
+        response, secret=settings.secret_key, cookie_name=settings.csrf_cookie_name, secure=settings.cookie_secure
+    )
+    return response
 
 
 def _account_context(

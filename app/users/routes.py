@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
+from app import csrf
 from app.db import SessionDep
 from app.pagination import Page, PageDep
-from app.security import SESSION_USER_KEY, AdminActor, CurrentActor, OptionalActor, end_sessions, start_session
+from app.security import (
+    SESSION_USER_KEY,
+    AdminActor,
+    CurrentActor,
+    OptionalActor,
+    SettingsDep,
+    end_sessions,
+    start_session,
+)
 from app.users import service
 from app.users.models import (
     PasswordChange,
@@ -95,8 +104,14 @@ def change_password(request: Request, data: PasswordChange, session: SessionDep,
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(request: Request, session: SessionDep, actor: OptionalActor) -> None:
-    """End your sessions (every cookie issued to you so far); API tokens are not affected."""
+def logout(
+    request: Request, response: Response, session: SessionDep, actor: OptionalActor, settings: SettingsDep
+) -> None:
+    """End your sessions (every cookie issued to you so far) and renew the CSRF token; API tokens are not
+    affected."""
     if actor is not None and SESSION_USER_KEY in request.session:
         end_sessions(session, actor.id)
     request.session.clear()
+    csrf.renew_token(
+        response, secret=settings.secret_key, cookie_name=settings.csrf_cookie_name, secure=settings.cookie_secure
+    )
