@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from fastapi import FastAPI, Request
@@ -13,13 +13,15 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import api_docs, listeners, web
 from app.csrf import csrf_middleware
-from app.db import check_writable, make_engine
-from app.errors import install_handlers, wants_json
+from app.db import UnstorableValue, check_writable, make_engine
+from app.errors import DomainError, PolicyViolation, install_handlers, wants_json
 from app.jobs import scheduled_jobs
 from app.logs import RequestLogMiddleware, configure_logging, log
 from app.policies import load_policies
@@ -84,6 +86,69 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class RequestLimitsMiddleware:
+    """A body larger than ``max_bytes`` is refused with 413, whether announced (Content-Length) or streamed; a 405
+    says which methods the address does take (``Allow``), from every route at that path."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, routes: list[Any]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = JSONResponse(
+            {"title": "Too large", "detail": f"The request body may be at most {self.max_bytes:,} bytes."},
+            status_code=413,
+        )
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await too_large(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge(413, f"The request body may be at most {self.max_bytes:,} bytes.")
+            return message
+
+        async def send_with_allow(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if message["status"] == 405:
+                    headers = MutableHeaders(scope=message)
+                    headers["allow"] = ", ".join(self._allowed(scope))
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_allow)
+        except _BodyTooLarge:
+            if not started:
+                await too_large(scope, receive, send)
+
+    def _allowed(self, scope: Scope) -> list[str]:
+        methods = {
+            method
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+            if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in self.routes)
+        }
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    """An HTTP error, so that a handler reading the body answers 413 through the app's error handler."""
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -118,6 +183,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policies = policies
     app.state.engine = engine
     install_handlers(app)
+
+    @app.exception_handler(UnstorableValue)
+    def _unstorable(request: Request, exc: UnstorableValue) -> Response:
+        handler = app.exception_handlers[DomainError]
+        return cast(Response, handler(request, PolicyViolation(str(exc))))
+
     listeners.install(settings)
     api_docs.install(app)
 
@@ -138,6 +209,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.cookie_secure,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
+    # Outside the CSRF check, which reads the body first.
+    app.add_middleware(RequestLimitsMiddleware, max_bytes=settings.max_request_bytes, routes=app.router.routes)
     app.add_middleware(RequestLogMiddleware)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 

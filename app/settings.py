@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # deployment that knows why (say, a closed network without TLS).
     allow_insecure_cookies: bool = False
     session_max_age_seconds: int = 8 * 3600
+    # Largest request body accepted (413 above it); keep it above the attachment limit in credentials.yaml.
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     log_level: str = "INFO"
     log_json: bool = False
     # Failed logins for one e-mail address within the window before further attempts are refused.
