@@ -16,6 +16,9 @@ from typing import Any
 
 import asgi_csrf
 from python_multipart import FormParser
+from python_multipart.multipart import parse_options_header
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Scope, Send
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -49,4 +52,46 @@ async def _parse_multipart_form_data(boundary: bytes, receive: Receive) -> tuple
 
 
 asgi_csrf._parse_multipart_form_data = _parse_multipart_form_data
-csrf_middleware = asgi_csrf.asgi_csrf
+
+
+def new_token(secret: str) -> str:
+    """A fresh CSRF token, signed as asgi-csrf signs and checks its own."""
+    return str(
+        asgi_csrf.URLSafeSerializer(secret).dumps(asgi_csrf.make_secret(16), asgi_csrf.DEFAULT_SIGNING_NAMESPACE)
+    )
+
+
+def renew_token(response: Response, *, secret: str, cookie_name: str, secure: bool) -> None:
+    """Replace the CSRF cookie (at login and logout): a token seen before the session changed is worth nothing."""
+    response.set_cookie(cookie_name, new_token(secret), path="/", samesite="lax", secure=secure)
+
+
+def csrf_middleware(app: ASGIApp, /, **options: Any) -> ASGIApp:
+    """asgi-csrf, behind a check of the multipart header it would otherwise split blindly (an IndexError, a 500,
+    for ``multipart/form-data`` without a boundary or written ``;boundary=``): a well-formed boundary is passed on
+    in the one spelling asgi-csrf reads, a missing one is a 400."""
+    protected = asgi_csrf.asgi_csrf(app, **options)
+
+    async def guarded(scope: Scope, receive: Callable[[], Awaitable[Message]], send: Send) -> None:
+        if scope["type"] == "http":
+            headers = list(scope.get("headers") or [])
+            for i, (name, value) in enumerate(headers):
+                if name != b"content-type":
+                    continue
+                kind, params = parse_options_header(value)
+                if kind != b"multipart/form-data":
+                    break
+                boundary = params.get(b"boundary", b"")
+                if not boundary:
+                    response = JSONResponse(
+                        {"title": "Bad request", "detail": "A multipart/form-data body needs a boundary."},
+                        status_code=400,
+                    )
+                    await response(scope, receive, send)
+                    return
+                headers[i] = (name, b"multipart/form-data; boundary=" + boundary)
+                scope = {**scope, "headers": headers}
+                break
+        await protected(scope, receive, send)
+
+    return guarded

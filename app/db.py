@@ -35,7 +35,32 @@ def make_engine(url: str, *, pool_size: int = 5, **kwargs: Any) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, **kwargs)
     event.listen(engine, "before_cursor_execute", _refuse_on_event_loop)
+    event.listen(engine, "before_cursor_execute", _refuse_unstorable_values)
     return engine
+
+
+# The widest integer column of each database: SQLite's INTEGER, PostgreSQL's (the app's) INTEGER.
+_INTEGER_BOUNDS = {"sqlite": 2**63, "postgresql": 2**31}
+
+
+def _refuse_unstorable_values(conn: Any, _cursor: Any, _statement: str, parameters: Any, *_args: Any) -> None:
+    """Refuse, before the query, a value no column can hold, from any path, query, form or JSON field: an integer
+    beyond the database's range (an overflow error, a 500) or text with a NUL character (PostgreSQL refuses it;
+    SQLite would store it)."""
+    bound = _INTEGER_BOUNDS.get(conn.dialect.name, 2**63)
+    rows = parameters if isinstance(parameters, list) else [parameters]
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else (row or ())
+        for value in values:
+            if isinstance(value, str):
+                if "\x00" in value:
+                    raise UnstorableValue("Text may not contain NUL characters (\\0).")
+            elif isinstance(value, int) and not isinstance(value, bool) and not -bound <= value < bound:
+                raise UnstorableValue(f"{value} is out of range: numbers here are below {bound:,}.")
+
+
+class UnstorableValue(ValueError):
+    """A request value the database cannot hold; answered with 422 (see app.main)."""
 
 
 class BlockingCallOnEventLoop(RuntimeError):

@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import DomainError, NotAuthenticated, wants_json
+from app.db import UnstorableValue
+from app.errors import DomainError, NotAuthenticated, PolicyViolation, wants_json
 from app.web import redirect, render_error
 
 
@@ -34,6 +35,12 @@ def install_handlers(app: FastAPI) -> None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return redirect(request, f"/login?next={quote(target)}")
         return _error_response(request, exc.status_code, exc.title, exc.message, exc.errors)
+
+    @app.exception_handler(UnstorableValue)
+    def _unstorable(request: Request, exc: UnstorableValue) -> Response:
+        """A value the database cannot store (a number out of its range, a NUL character): the person's input."""
+        refused = PolicyViolation(str(exc))
+        return _error_response(request, refused.status_code, refused.title, refused.message, refused.errors)
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -12,8 +12,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import Scope, Send
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import api_docs, listeners, web
 from app.csrf import csrf_middleware
@@ -45,6 +48,106 @@ async def _csrf_failed(scope: Scope, send: Send, _message_id: Any) -> None:
         return {"type": "http.disconnect"}
 
     await response(scope, _no_body, send)
+
+
+# Only the app's own origin for scripts, styles, images, forms and requests; never framed. htmx runs under it
+# because its config (templates/base.html) turns off eval, inline scripts and its injected indicator style.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+class SecurityHeadersMiddleware:
+    """Headers every response carries; a route that sets its own Content-Security-Policy (/api/docs) keeps it."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.headers = {
+            "content-security-policy": CONTENT_SECURITY_POLICY,
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "same-origin",
+        }
+        if hsts:  # only behind HTTPS: a browser that saw it refuses plain HTTP to this host for a year
+            self.headers["strict-transport-security"] = "max-age=31536000"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class RequestLimitsMiddleware:
+    """A body larger than ``max_bytes`` is refused with 413, whether announced (Content-Length) or streamed; a 405
+    says which methods the address does take (``Allow``), from every route at that path."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, routes: list[Any]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = JSONResponse(
+            {"title": "Too large", "detail": f"The request body may be at most {self.max_bytes:,} bytes."},
+            status_code=413,
+        )
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await too_large(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge(413, f"The request body may be at most {self.max_bytes:,} bytes.")
+            return message
+
+        async def send_with_allow(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if message["status"] == 405:
+                    headers = MutableHeaders(scope=message)
+                    headers["allow"] = ", ".join(self._allowed(scope))
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_allow)
+        except _BodyTooLarge:
+            if not started:
+                await too_large(scope, receive, send)
+
+    def _allowed(self, scope: Scope) -> list[str]:
+        methods = {
+            method
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+            if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in self.routes)
+        }
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    """An HTTP error, so that a handler reading the body answers 413 through the app's error handler."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -81,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.policies = policies
     app.state.engine = engine
     install_handlers(app)
+
     listeners.install(settings)
     api_docs.install(app)
 
@@ -88,17 +192,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         csrf_middleware,
         signing_secret=settings.secret_key,
         always_protect={"/login"},
+        cookie_name=settings.csrf_cookie_name,
         cookie_secure=settings.cookie_secure,
         send_csrf_failed=_csrf_failed,
     )
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
-        session_cookie="mcqa_session",
+        session_cookie=settings.session_cookie_name,
         max_age=settings.session_max_age_seconds,
         same_site="lax",
         https_only=settings.cookie_secure,
     )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
+    # Outside the CSRF check, which reads the body first.
+    app.add_middleware(RequestLimitsMiddleware, max_bytes=settings.max_request_bytes, routes=app.router.routes)
     app.add_middleware(RequestLogMiddleware)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
 

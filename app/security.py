@@ -10,12 +10,24 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from typing import Annotated, Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
-from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, false, literal, null, union_all, update
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Select,
+    bindparam,
+    false,
+    literal,
+    null,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
@@ -27,6 +39,9 @@ from app.users.models import ApiToken, LoginAttempt, Role, User, UserRole
 
 _hasher = PasswordHasher()
 SESSION_USER_KEY = "uid"
+SESSION_GENERATION_KEY = "gen"
+# Namespace of the per-address advisory locks the login throttle takes on PostgreSQL (the sweep uses 732_001).
+LOGIN_LOCK_NAMESPACE = 732_002
 
 
 def hash_password(password: str) -> str:
@@ -40,6 +55,12 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash no password matches, verified for unknown addresses so they cost as long as known ones."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_token(token: str) -> str:
@@ -177,13 +198,24 @@ def load_actor(session: Session, user: UserLike) -> Actor:
 
 
 def check_login_allowed(session: Session, email: str, settings: Settings) -> None:
-    """Refuse further attempts once an address has had too many recent failures (any worker, any host)."""
+    """Refuse further attempts once an address has had too many recent failures (any worker, any host).
+
+    Concurrent attempts for one address must not all pass the count before any of them is recorded: on
+    PostgreSQL a transaction-level advisory lock per address serialises them until the attempt is committed
+    (SQLite's BEGIN IMMEDIATE already serialises every writer). Other addresses are not held up.
+    """
+    email = email.lower()
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:email))"),
+            {"namespace": LOGIN_LOCK_NAMESPACE, "email": email},
+        )
     since = utcnow() - timedelta(seconds=settings.login_window_seconds)
     failures = session.exec(
         select(func.count())
         .select_from(LoginAttempt)
         .where(
-            LoginAttempt.email == email.lower(),
+            LoginAttempt.email == email,
             LoginAttempt.at >= since,
             col(LoginAttempt.succeeded).is_(False),
         )
@@ -200,16 +232,53 @@ def authenticate(session: Session, email: str, password: str, ip: str, settings:
     email = email.strip().lower()
     check_login_allowed(session, email, settings)
     user = session.exec(select(User).where(User.email == email)).first()
-    ok = user is not None and user.is_active and verify_password(user.password_hash, password)
+    if user is not None and user.is_active and user.password_hash:
+        ok = verify_password(user.password_hash, password)
+    else:
+        # As slow as a wrong password for a real account: the answer's timing must not tell who has one.
+        verify_password(_dummy_hash(), password)
+        ok = False
     session.add(LoginAttempt(email=email, ip=ip, succeeded=ok))
+    session.flush()  # recorded while the address's lock is held
     return user if ok else None
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+
+def start_session(request: Request, user: User) -> None:
+    """A fresh session for ``user``, bound to their current session generation."""
+    request.session.clear()
+    request.session[SESSION_USER_KEY] = user.id
+    request.session[SESSION_GENERATION_KEY] = user.session_generation
+
+
+_END_SESSIONS = (
+    update(User)
+    .where(col(User.id) == bindparam("uid"))
+    .values(session_generation=col(User.session_generation) + 1)
+    .returning(col(User.session_generation))
+)
+
+
+def end_sessions(session: Session, user_id: int) -> int:
+    """End every session of the user issued so far (each cookie carries the old generation); the new one."""
+    generation: int = session.connection().execute(_END_SESSIONS, {"uid": user_id}).scalar_one()
+    return generation
 
 
 # --- request dependencies ------------------------------------------------------------------------
 
 
 # Built once and run as Core: every request runs one of them.
-_USER_COLUMNS = (col(User.id), col(User.name), col(User.email), col(User.org_unit_id), col(User.is_active))
+_USER_COLUMNS = (
+    col(User.id),
+    col(User.name),
+    col(User.email),
+    col(User.org_unit_id),
+    col(User.is_active),
+    col(User.session_generation),
+)
 _USER_BY_TOKEN: Select[*tuple[Any, ...]] = (
     sa_select(*_USER_COLUMNS, col(ApiToken.id).label("token_id"), col(ApiToken.last_used_at))
     .join(ApiToken, col(ApiToken.user_id) == User.id)
@@ -238,7 +307,9 @@ def optional_actor(request: Request, session: SessionDep) -> Actor | None:
         user = _user_from_bearer(session, header)
     elif (uid := request.session.get(SESSION_USER_KEY)) is not None:
         user = session.connection().execute(_USER_BY_ID, {"uid": uid}).first()
-        if user is None or not user.is_active:
+        # A session issued before the last logout or password change has an older generation: it has ended.
+        stale = user is not None and request.session.get(SESSION_GENERATION_KEY) != user.session_generation
+        if user is None or not user.is_active or stale:
             request.session.clear()
             user = None
     actor = load_actor(session, user) if user is not None and user.is_active else None

@@ -32,7 +32,12 @@ class Settings(BaseSettings):
     run_scheduler: bool = True
     scheduler_interval_seconds: int = 60
     cookie_secure: bool = False
+    # Production refuses cookies without Secure (a session sent in clear over HTTP); this overrides that, for a
+    # deployment that knows why (say, a closed network without TLS).
+    allow_insecure_cookies: bool = False
     session_max_age_seconds: int = 8 * 3600
+    # Largest request body accepted (413 above it); keep it above the attachment limit in credentials.yaml.
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     log_level: str = "INFO"
     log_json: bool = False
     # Failed logins for one e-mail address within the window before further attempts are refused.
@@ -62,7 +67,22 @@ class Settings(BaseSettings):
                 "MCQA_SECRET_KEY must be set to a long random value in production mode "
                 "(the built-in development key is refused)."
             )
+        if self.mode is Mode.production and not self.cookie_secure and not self.allow_insecure_cookies:
+            raise ValueError(
+                "MCQA_COOKIE_SECURE must be true in production mode (serve over HTTPS), "
+                "or set MCQA_ALLOW_INSECURE_COOKIES=true to run without Secure cookies anyway."
+            )
         return self
+
+    @property
+    def session_cookie_name(self) -> str:
+        # __Host-: the browser accepts the cookie only over HTTPS, for this host alone, with Path=/ (no subdomain
+        # or sibling path can set or shadow it).
+        return "__Host-mcqa_session" if self.cookie_secure else "mcqa_session"
+
+    @property
+    def csrf_cookie_name(self) -> str:
+        return "__Host-csrftoken" if self.cookie_secure else "csrftoken"
 
     @property
     def is_sqlite(self) -> bool:

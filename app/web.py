@@ -104,14 +104,19 @@ def _render_error(request: Request, *, status: int, title: str, message: str) ->
 
 def _load_actor_for_error_page(request: Request, session: Any) -> None:
     """An error raised before authentication (an unknown address) still shows the logged-in header."""
-    from app.security import SESSION_USER_KEY, load_actor
+    from app.security import SESSION_GENERATION_KEY, SESSION_USER_KEY, load_actor
     from app.users.models import User
 
     uid = request.session.get(SESSION_USER_KEY) if "session" in request.scope else None
     if uid is None:
         return
     user = session.get(User, uid)
-    request.state.actor = load_actor(session, user) if user is not None and user.is_active else None
+    current = (
+        user is not None
+        and user.is_active
+        and request.session.get(SESSION_GENERATION_KEY) == user.session_generation  # an ended session is no one
+    )
+    request.state.actor = load_actor(session, user) if current else None
 
 
 def flash(request: Request, message: str) -> None:

@@ -39,14 +39,38 @@ def test_session_cookie_flags(client: TestClient) -> None:
 def test_secure_cookie_when_configured(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"cookie_secure": True}))
     with TestClient(app, base_url="https://testserver", follow_redirects=False) as c:
-        c.get("/login")
-        response = c.post(
-            "/login",
-            data={"email": "admin@example.org", "password": "demo", "csrftoken": c.cookies["csrftoken"]},
-        )
-        cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and "mcqa_session" in v)
-        assert "secure" in cookie.lower()
+        page = c.get("/login")
+        assert page.status_code == 200
+        token = c.cookies["__Host-csrftoken"]  # the prefix: HTTPS only, this host only, Path=/
+        response = c.post("/login", data={"email": "admin@example.org", "password": "demo", "csrftoken": token})
+        assert response.status_code == 303
+        set_cookies = [v for k, v in response.headers.multi_items() if k == "set-cookie"]
+        session_cookie = next(v for v in set_cookies if v.startswith("__Host-mcqa_session="))
+        assert "secure" in session_cookie.lower()
+        assert "path=/" in session_cookie.lower()
+        assert "domain" not in session_cookie.lower()
+        csrf_cookie = next(v for v in set_cookies if v.startswith("__Host-csrftoken="))
+        assert "secure" in csrf_cookie.lower()
+        assert "path=/" in csrf_cookie.lower()
+        assert c.cookies["__Host-csrftoken"] != token  # renewed at login
+        assert "csrftoken" not in c.cookies and "mcqa_session" not in c.cookies
+        assert c.get("/api/v1/me").json()["email"] == "admin@example.org"
     app.state.engine.dispose()
+
+
+def test_csrf_token_is_renewed_at_login_and_logout(client: TestClient) -> None:
+    before = csrf_token(client)
+    login(client, "admin@example.org")
+    at_login = csrf_token(client)
+    assert at_login != before
+    # The old token no longer passes.
+    assert client.post("/api/v1/users", json={}, headers={"x-csrftoken": before}).status_code == 403
+    assert 'content="' + at_login in client.get("/").text
+    post_form(client, "/logout")
+    assert csrf_token(client) not in (before, at_login)
+    login(client, "admin@example.org")
+    assert client.post("/api/v1/auth/logout", headers=api_headers(client)).status_code == 204
+    assert csrf_token(client) not in (before, at_login)
 
 
 def test_wrong_password_is_refused_and_recorded(client: TestClient, db: Session) -> None:
@@ -193,8 +217,16 @@ def test_passwords_never_logged(client: TestClient, caplog: pytest.LogCaptureFix
 
 def test_production_refuses_default_secret_key() -> None:
     with pytest.raises(ValueError, match="MCQA_SECRET_KEY"):
-        Settings(mode=Mode.production)
-    assert Settings(mode=Mode.production, secret_key="x" * 40).mode is Mode.production
+        Settings(mode=Mode.production, cookie_secure=True)
+    assert Settings(mode=Mode.production, secret_key="x" * 40, cookie_secure=True).mode is Mode.production
+
+
+def test_production_refuses_insecure_cookies_unless_overridden() -> None:
+    with pytest.raises(ValueError, match="MCQA_COOKIE_SECURE"):
+        Settings(mode=Mode.production, secret_key="x" * 40)
+    allowed = Settings(mode=Mode.production, secret_key="x" * 40, allow_insecure_cookies=True)
+    assert allowed.session_cookie_name == "mcqa_session"
+    assert Settings(mode=Mode.demo).csrf_cookie_name == "csrftoken"  # demo and development over plain HTTP
 
 
 def test_healthz_checks_the_database(app, settings: Settings) -> None:

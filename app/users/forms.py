@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from pydantic import BaseModel, EmailStr, Field
 
-from app.users.models import Role, UserCreate, UserUpdate
+from app.users.models import PasswordChange, Role, UserCreate, UserUpdate
 
 
 class LoginForm(BaseModel):
     email: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=200)
     next: str | None = None
+
+
+class PasswordForm(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
+    revoke_tokens: bool = False
+
+    def to_change(self) -> PasswordChange:
+        return PasswordChange.model_validate(self.model_dump())
 
 
 class UserForm(BaseModel):

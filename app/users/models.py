@@ -31,6 +31,9 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     org_unit_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # Written into the signed session cookie at login and compared on every request: raising it (logout, a
+    # password change or reset) ends every session issued before, wherever its cookie was copied to.
+    session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     __tablename__ = "user_account"
 
@@ -113,6 +116,14 @@ class TokenIssued(SQLModel):
     id: int
     name: str
     token: str = Field(description="Shown once; send as 'Authorization: Bearer <token>'.")
+
+
+class PasswordChange(SQLModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
+    revoke_tokens: bool = Field(
+        default=False, description="Also revoke every API token of yours (integrations using them stop working)."
+    )
 
 
 class TokenPublic(SQLModel):

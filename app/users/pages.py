@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from app import csrf
 from app.db import SessionDep
 from app.errors import DomainError, TooManyAttempts
 from app.forms import PostedForm, domain_errors, parse_form
@@ -20,9 +21,11 @@ from app.security import (
     OptionalActor,
     SettingsDep,
     authenticate,
+    end_sessions,
+    start_session,
 )
 from app.users import service
-from app.users.forms import LoginForm, NewUserForm, UserForm
+from app.users.forms import LoginForm, NewUserForm, PasswordForm, UserForm
 from app.users.models import ROLE_LABELS, TokenCreate
 from app.web import redirect, render, with_toast
 
@@ -56,22 +59,57 @@ def login(request: Request, posted: PostedForm, session: SessionDep, settings: S
     if user is None:
         message = "The e-mail address or password is not correct."
         return render(request, "auth/login.html", {"values": values, "errors": {"__all__": message}}, status=401)
-    request.session.clear()
-    request.session[SESSION_USER_KEY] = user.id
-    return redirect(request, _safe_next(form.data.next))
+    start_session(request, user)
+    return _with_new_csrf_token(redirect(request, _safe_next(form.data.next)), settings)
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, session: SessionDep, actor: OptionalActor, settings: SettingsDep) -> Response:
+    # Ends every session of the person: a copy of this cookie, wherever it went, stops working too.
+    if actor is not None and SESSION_USER_KEY in request.session:
+        end_sessions(session, actor.id)
     request.session.clear()
-    return redirect(request, "/login", message="You have been logged out.")
+    return _with_new_csrf_token(redirect(request, "/login", message="You have been logged out."), settings)
+
+
+def _with_new_csrf_token(response: Response, settings: SettingsDep) -> Response:
+    csrf.renew_token(
+        response, secret=settings.secret_key, cookie_name=settings.csrf_cookie_name, secure=settings.cookie_secure
+    )
+    return response
+
+
+def _account_context(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, **extra: object
+) -> dict[str, Any]:
+    tokens = service.list_tokens(session, actor)
+    ctx = {"tokens": tokens, "issued": None, "errors": {}, "password_errors": {}, "password_values": {}, **extra}
+    return preferences_context(session, actor, settings.digest_hour, **ctx)
 
 
 @router.get("/account")
 def account(request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep) -> Response:
-    tokens = service.list_tokens(session, actor)
-    ctx = preferences_context(session, actor, settings.digest_hour, tokens=tokens, issued=None, errors={})
-    return render(request, "auth/account.html", ctx)
+    return render(request, "auth/account.html", _account_context(session, actor, settings))
+
+
+@router.post("/account/password")
+def account_change_password(
+    request: Request, posted: PostedForm, session: SessionDep, actor: CurrentActor, settings: SettingsDep
+) -> Response:
+    form = parse_form(PasswordForm, posted)
+    if form.data is not None:
+        try:
+            user = service.change_password(session, actor, form.data.to_change())
+        except DomainError as exc:
+            form.errors = domain_errors(exc)
+        else:
+            start_session(request, user)  # this browser stays logged in; every other session has ended
+            message = "Password changed. Every other session has been logged out"
+            message += ", and your API tokens revoked." if form.data.revoke_tokens else "; your API tokens still work."
+            return redirect(request, "/account", message=message)
+    values = {"revoke_tokens": form.values.get("revoke_tokens")}  # passwords are never sent back
+    ctx = _account_context(session, actor, settings, password_errors=form.errors, password_values=values)
+    return render(request, "auth/account.html", ctx, status=422)
 
 
 @router.post("/account/tokens")

@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
+from app import csrf
 from app.db import SessionDep
 from app.pagination import Page, PageDep
-from app.security import AdminActor, CurrentActor
+from app.security import (
+    SESSION_USER_KEY,
+    AdminActor,
+    CurrentActor,
+    OptionalActor,
+    SettingsDep,
+    end_sessions,
+    start_session,
+)
 from app.users import service
-from app.users.models import TokenCreate, TokenIssued, TokenPublic, UserCreate, UserPublic, UserUpdate
+from app.users.models import (
+    PasswordChange,
+    TokenCreate,
+    TokenIssued,
+    TokenPublic,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
 
 router = APIRouter(tags=["accounts"])
 
@@ -75,3 +92,26 @@ def issue_token(data: TokenCreate, session: SessionDep, actor: CurrentActor) -> 
 @router.delete("/auth/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_token(token_id: int, session: SessionDep, actor: CurrentActor) -> None:
     service.revoke_token(session, actor, token_id)
+
+
+@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(request: Request, data: PasswordChange, session: SessionDep, actor: CurrentActor) -> None:
+    """Change your password. Every session (cookie) issued before ends, except the one making this call; API
+    tokens keep working unless ``revoke_tokens`` is true."""
+    user = service.change_password(session, actor, data)
+    if SESSION_USER_KEY in request.session:
+        start_session(request, user)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(
+    request: Request, response: Response, session: SessionDep, actor: OptionalActor, settings: SettingsDep
+) -> None:
+    """End your sessions (every cookie issued to you so far) and renew the CSRF token; API tokens are not
+    affected."""
+    if actor is not None and SESSION_USER_KEY in request.session:
+        end_sessions(session, actor.id)
+    request.session.clear()
+    csrf.renew_token(
+        response, secret=settings.secret_key, cookie_name=settings.csrf_cookie_name, secure=settings.cookie_secure
+    )

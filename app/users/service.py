@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
 from app.audit import service as audit
 from app.db import utcnow
 from app.errors import Conflict, NotFound, PolicyViolation
-from app.security import Actor, hash_password, hash_token, new_token
+from app.security import Actor, end_sessions, hash_password, hash_token, new_token, verify_password
 from app.users.models import (
     ApiToken,
+    PasswordChange,
     Role,
     TokenIssued,
     TokenPublic,
@@ -119,11 +122,47 @@ def update_user(session: Session, user: User, data: UserUpdate, *, by: Actor) ->
     if data.password:
         user.password_hash = hash_password(data.password)
         changed["password"] = "changed"
+        # A reset password locks out whoever knew the old one, including any session they had.
+        set_committed_value(user, "session_generation", end_sessions(session, user.id))
     if data.roles is not None:
         _set_roles(session, user, data.roles)
         changed["roles"] = sorted(r.value for r in data.roles)
     session.add(user)
     audit.record(session, actor_id=by.id, entity_type="user", entity_id=user.id, action="user.updated", data=changed)
+    session.flush()
+    return user
+
+
+def change_password(session: Session, actor: Actor, data: PasswordChange) -> User:
+    """The person's own password change: every other session ends; API tokens only when they say so."""
+    user = get_user(session, actor.id)
+    if not verify_password(user.password_hash, data.current_password):
+        raise PolicyViolation(
+            "The current password is not correct.", errors={"current_password": "This is not your current password."}
+        )
+    user.password_hash = hash_password(data.new_password)
+    session.add(user)
+    session.flush()
+    set_committed_value(user, "session_generation", end_sessions(session, actor.id))
+    revoked = 0
+    if data.revoke_tokens:
+        revoked = (
+            session.connection()
+            .execute(
+                update(ApiToken)
+                .where(col(ApiToken.user_id) == actor.id, col(ApiToken.revoked_at).is_(None))
+                .values(revoked_at=utcnow())
+            )
+            .rowcount
+        )
+    audit.record(
+        session,
+        actor_id=actor.id,
+        entity_type="user",
+        entity_id=actor.id,
+        action="user.password_changed",
+        data={"tokens_revoked": revoked},
+    )
     session.flush()
     return user
 
