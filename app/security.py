@@ -33,6 +33,7 @@ from sqlmodel import Session, col, func, select
 
 from app.db import SessionDep, utcnow
 from app.errors import NotAuthenticated, PermissionDenied, TooManyAttempts
+from app.notifications.models import Notification
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
 from app.settings import Settings
 from app.users.models import ApiToken, LoginAttempt, Role, User, UserRole
@@ -92,6 +93,7 @@ class Actor:
     org_unit_id: int | None
     roles: frozenset[Role]
     memberships: tuple[Membership, ...] = field(default=())
+    unread_notifications: int = 0  # as the request began: for the count in the navigation
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
@@ -133,7 +135,8 @@ class Actor:
 
 
 def _actor_facts_stmt() -> CompoundSelect[Any]:
-    """Roles and committee memberships of one user (``:uid``) in one round trip: every request needs both."""
+    """Roles and committee memberships of one user (``:uid``) in one round trip: every request needs both. The
+    navigation's unread-notifications count rides along (every page shows it), read from its partial index."""
     uid: BindParameter[int] = bindparam("uid")
     roles = sa_select(literal("role"), col(UserRole.role), null(), null(), null(), false()).where(
         col(UserRole.user_id) == uid
@@ -150,7 +153,12 @@ def _actor_facts_stmt() -> CompoundSelect[Any]:
         .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
         .where(col(CommitteeMember.user_id) == uid)
     )
-    return union_all(roles, memberships)
+    unread = (
+        sa_select(literal("unread"), null(), func.count(), null(), null(), false())
+        .select_from(Notification)
+        .where(col(Notification.user_id) == uid, col(Notification.read_at).is_(None))
+    )
+    return union_all(roles, memberships, unread)
 
 
 _ACTOR_FACTS = _actor_facts_stmt()
@@ -169,11 +177,14 @@ def load_actor(session: Session, user: UserLike) -> Actor:
     assert user.id is not None
     roles: set[Role] = set()
     memberships: list[Membership] = []
+    unread = 0
     for what, value, committee_id, name, org_unit_id, is_chair in session.connection().execute(
         _ACTOR_FACTS, {"uid": user.id}
     ):
         if what == "role":
             roles.add(Role(value))
+        elif what == "unread":
+            unread = int(committee_id)
         else:
             memberships.append(
                 Membership(
@@ -191,6 +202,7 @@ def load_actor(session: Session, user: UserLike) -> Actor:
         org_unit_id=user.org_unit_id,
         roles=frozenset(roles),
         memberships=tuple(sorted(memberships, key=lambda m: m.committee_name)),
+        unread_notifications=unread,
     )
 
 

@@ -22,12 +22,11 @@ router = APIRouter()
 
 def _unread_badge(request: Request) -> dict[str, Any]:
     actor: Actor | None = getattr(request.state, "actor", None)
-    session: Session | None = getattr(request.state, "db", None)
-    # request.state.db is a live session whenever a page renders (an error page gets a short one of its own).
-    if actor is None or session is None:
+    if actor is None:
         return {}
     known = getattr(request.state, "unread_count", None)  # the notifications page has just counted them
-    return {"unread_count": known if known is not None else service.unread_count(session, actor.id)}
+    # Otherwise the count read with the actor's facts, in the same round trip (app.security.load_actor).
+    return {"unread_count": known if known is not None else actor.unread_notifications}
 
 
 CONTEXT_HOOKS.append(_unread_badge)
