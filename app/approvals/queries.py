@@ -224,6 +224,13 @@ def _page_stmt(where: ColumnElement[bool], *, counted: bool) -> Select[*tuple[An
         .correlate(Proposal)
         .scalar_subquery()
     )
+    # A scalar subquery, like the counts: evaluated for the page's rows only, after the sort and limit.
+    decided_by = (
+        sa_select(col(Committee.name))
+        .where(col(Committee.id) == Proposal.deciding_committee_id)
+        .correlate(Proposal)
+        .scalar_subquery()
+    )
     # Read by name in _rows: the labels name the columns whose own names are taken or anonymous.
     columns: list[Any] = [
         Proposal.id,
@@ -237,7 +244,7 @@ def _page_stmt(where: ColumnElement[bool], *, counted: bool) -> Select[*tuple[An
         open_conditions.label("open_conditions"),
         votes.label("votes_cast"),
         Proposal.stage_due_at,
-        col(Committee.name).label("decided_by"),
+        decided_by.label("decided_by"),
     ]
     if counted:
         columns.append(func.count().over().label("total"))
@@ -245,7 +252,6 @@ def _page_stmt(where: ColumnElement[bool], *, counted: bool) -> Select[*tuple[An
         sa_select(*columns)
         .join(User, col(User.id) == Proposal.owner_id)
         .join(OrgUnit, col(OrgUnit.id) == Proposal.org_unit_id)
-        .outerjoin(Committee, col(Committee.id) == Proposal.deciding_committee_id)
         .where(where)
         .order_by(col(Proposal.stage_entered_at), col(Proposal.id))
         .offset(bindparam("offset"))
