@@ -92,6 +92,8 @@ def cast_vote(
     assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
     votes = round_votes(session, proposal)
     vote = next((v for v in votes if v.voter_id == actor.id), None)
+    if vote is not None and (vote.choice, vote.comment, vote.conditions) == (choice.value, comment, cleaned):
+        return VoteResult(proposal=proposal, vote=vote, decision=None)  # the same vote again: nothing changes
     action = "vote.changed" if vote else "vote.cast"
     if vote is None:
         vote = Vote(

@@ -367,3 +367,18 @@ def test_a_unanimous_body_split_two_to_one_sends_back_with_its_own_reason(db: Se
     assert result.decision.outcome == "request_changes"
     assert result.decision.comment == "No unanimity: sent back for changes."
     assert proposal.status == "changes_requested"
+
+
+def test_the_same_vote_twice_changes_nothing_and_writes_one_audit_row(db: Session, policies: Policies) -> None:
+    proposal = submitted(db, policies)
+    for _ in range(3):
+        vote(db, policies, proposal, "council1@example.org", Choice.request_changes, comment="Name the employers.")
+    vote(db, policies, proposal, "council1@example.org", Choice.request_changes, comment="Name the employers, please.")
+    actions = db.exec(
+        select(AuditEvent.action).where(
+            AuditEvent.entity_type == "proposal",
+            AuditEvent.entity_id == proposal.id,
+            col(AuditEvent.action).startswith("vote."),
+        )
+    ).all()
+    assert actions == ["vote.cast", "vote.changed"]
