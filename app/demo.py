@@ -29,6 +29,7 @@ DEMO_ACCOUNTS: list[tuple[str, str, list[Role], str | None]] = [
     ("council2@example.org", "Chris Council", [Role.academic], "SCI"),
     ("council3@example.org", "Cameron Council", [Role.academic], "SCI"),
     ("humanities@example.org", "Hana Humanities", [Role.academic], "HUM"),
+    ("historian@example.org", "Harper Historian", [Role.academic], "HUM"),
     ("lll1@example.org", "Lena Lifelong", [], None),
     ("lll2@example.org", "Liam Learner", [], None),
 ]

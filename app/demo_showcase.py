@@ -46,6 +46,7 @@ from app.workflows.approval import ProposalStatus
 ACADEMIC = "academic@example.org"
 COUNCIL1, COUNCIL2, COUNCIL3 = "council1@example.org", "council2@example.org", "council3@example.org"
 HUMANITIES = "humanities@example.org"
+HISTORIAN = "historian@example.org"  # proposes the Humanities offers: an academic files under their own faculty
 LLL1, LLL2 = "lll1@example.org", "lll2@example.org"
 QA = "qa@example.org"
 
@@ -922,7 +923,7 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     )
 
     # Published (Humanities), with a condition met and confirmed by the QA office.
-    p = act.propose(ACADEMIC, Kind.unbundled, _digital_humanities(*unbundled("BA-HIS", "HIS230")), faculty=hum)
+    p = act.propose(HISTORIAN, Kind.unbundled, _digital_humanities(*unbundled("BA-HIS", "HIS230")), faculty=hum)
     act.vote(HUMANITIES, p, APPROVE, "A welcome offer for our archive partners.")
     act.vote(
         QA,
@@ -937,7 +938,7 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
         approvals.mark_condition_met(
             session,
             condition,
-            act.actor(ACADEMIC),
+            act.actor(HISTORIAN),
             policies,
             "The library grants guest accounts for the course period.",
         )
@@ -945,7 +946,7 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
 
     # Approved through every body (Humanities, standalone). Published at once by the shipped policy; left for
     # the QA office to publish when approval does not publish.
-    p = act.propose(ACADEMIC, Kind.standalone, _heritage_gis(), faculty=hum)
+    p = act.propose(HISTORIAN, Kind.standalone, _heritage_gis(), faculty=hum)
     act.vote(HUMANITIES, p, APPROVE)
     act.votes(p, (LLL1, APPROVE), (LLL2, APPROVE))
     act.vote(QA, p, APPROVE)
@@ -1002,7 +1003,7 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     shown.proposals["remote-sensing"] = p
 
     # Humanities faculty council review: awaits its chair.
-    p = act.propose(ACADEMIC, Kind.unbundled, _public_history_data(*unbundled("BA-HIS", "HIS240")), faculty=hum)
+    p = act.propose(HISTORIAN, Kind.unbundled, _public_history_data(*unbundled("BA-HIS", "HIS240")), faculty=hum)
     shown.proposals["public-history-data"] = p
 
     # Lifelong-learning committee review after the council approved; one member has voted, awaits the other.
@@ -1011,7 +1012,7 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     act.vote(LLL1, p, APPROVE, "Exactly the kind of short, employer-backed offer the port needs.")
     shown.proposals["hydrogen"] = p
 
-    p = act.propose(ACADEMIC, Kind.standalone, _museum_audiences(), faculty=hum)
+    p = act.propose(HISTORIAN, Kind.standalone, _museum_audiences(), faculty=hum)
     act.vote(HUMANITIES, p, APPROVE)
     act.vote(LLL2, p, APPROVE, "Good partners; a learner representative would add to the design team.")
     c = act.comment(QA, p, "For the committee: the museum association's survey is linked under the evidence.")

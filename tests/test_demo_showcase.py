@@ -92,7 +92,7 @@ def actor(session: Session, email: str) -> Actor:
 def proposals(session: Session) -> list[Proposal]:
     """Every showcase proposal, from its owners' "My proposals" lists."""
     seen: dict[int, Proposal] = {}
-    for email in ("academic@example.org", "council2@example.org", "humanities@example.org"):
+    for email in ("academic@example.org", "council2@example.org", "humanities@example.org", "historian@example.org"):
         rows, total = service.my_proposals(session, actor(session, email), limit=100)
         assert len(rows) == total
         seen.update({p.id: p for p in rows if p.id is not None})

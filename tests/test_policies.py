@@ -143,6 +143,19 @@ def test_version_is_a_hash_of_the_content(tmp_path: Path) -> None:
             "eqf_levels: [4, 9]",
             "eqf_levels must be between 1 and 8",
         ),
+        (
+            "credentials.yaml",
+            "co_proposers: {from: owning_faculty,",
+            "co_proposers: {from: everyone,",
+            "field 'co_proposers.from'",
+        ),
+        (
+            "credentials.yaml",
+            "members_of_route_bodies: false}",
+            "members_of_route_bodies: sometimes}",
+            "field 'co_proposers.members_of_route_bodies'",
+        ),
+        ("credentials.yaml", "file_under: own_faculty", "file_under: my_faculty", "field 'file_under'"),
     ],
 )
 def test_invalid_field_names_file_and_field(tmp_path: Path, file: str, old: str, new: str, expected: str) -> None:

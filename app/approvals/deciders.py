@@ -67,8 +67,14 @@ def _panel(session: Session, *where: ColumnElement[bool]) -> Panel | None:
 
 def body_panel(session: Session, proposal: Proposal, kind: CommitteeKind) -> Panel | None:
     """The committee of this kind for the proposal (a faculty council: the proposal's faculty's)."""
+    return panel_of(session, kind, proposal.org_unit_id)
+
+
+def panel_of(session: Session, kind: CommitteeKind, org_unit_id: int | None) -> Panel | None:
+    """The committee of this kind for a faculty (a faculty council: that faculty's; other bodies are
+    institution-wide)."""
     if kind is CommitteeKind.faculty_council:
-        return _panel(session, col(Committee.kind) == kind.value, col(Committee.org_unit_id) == proposal.org_unit_id)
+        return _panel(session, col(Committee.kind) == kind.value, col(Committee.org_unit_id) == org_unit_id)
     return _panel(session, col(Committee.kind) == kind.value)
 
 

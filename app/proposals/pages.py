@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app.approvals import access, queries
@@ -33,7 +33,6 @@ from app.proposals.display import display_list, display_value, load_lookups
 from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
 from app.security import Actor, CurrentActor
-from app.users.models import Role, User, UserRole
 from app.web import is_htmx, redirect, render, templates
 from app.workflows.approval import ProposalStatus
 
@@ -46,15 +45,27 @@ templates.env.filters["element_label"] = lambda name: el.LABELS.get(name, name)
 # --- the proposal form ---------------------------------------------------------------------------
 
 
-def _form_options(session: Session, policies: Policies, actor: Actor) -> dict[str, Any]:
+def _form_options(
+    session: Session, policies: Policies, actor: Actor, values: dict[str, Any], proposal: Proposal | None = None
+) -> dict[str, Any]:
+    """What the form offers: the faculties the academic may file under and the colleagues they may name as
+    co-proposers (``file_under`` and ``co_proposers`` in credentials.yaml), as the service enforces them."""
     programmes = org_service.list_programmes(session)
     modules = org_service.modules_of(session, [p.id for p in programmes if p.id is not None])
-    academics = session.exec(
-        select(User.id, User.name)
-        .join(UserRole, col(UserRole.user_id) == User.id)
-        .where(UserRole.role == Role.academic.value, col(User.is_active), User.id != actor.id)
-        .order_by(col(User.name))
-    ).all()
+    faculties = org_service.list_org_units(session)
+    if policies.of(CredentialPolicy).file_under == "own_faculty":
+        faculties = [u for u in faculties if u.id == actor.org_unit_id]
+    if proposal is not None:
+        unit: int | None = proposal.org_unit_id
+    else:
+        try:
+            unit = int(values.get("org_unit_id") or actor.org_unit_id or 0) or None
+        except (TypeError, ValueError):
+            unit = actor.org_unit_id
+    posted_kind = str(values.get("kind") or "")
+    kind = el.Kind(proposal.kind if proposal else posted_kind if posted_kind in el.Kind.__members__ else "standalone")
+    owner = proposal.owner_id if proposal else actor.id
+    academics = service.co_proposer_choices(session, policies, unit, kind, exclude=owner).items()
     return {
         "fields": el.FIELDS,
         "sections": list(el.Section),
@@ -64,7 +75,7 @@ def _form_options(session: Session, policies: Policies, actor: Actor) -> dict[st
         "modules": [
             (p.name, [(m.id, f"{m.code} {m.name} ({m.ects:g} ECTS)") for m in modules[p.id or 0]]) for p in programmes
         ],
-        "faculties": [(u.id, u.name) for u in org_service.list_org_units(session)],
+        "faculties": [(u.id, u.name) for u in faculties],
         "academics": list(academics),
         "kinds": el.KIND_LABELS,
     }
@@ -84,7 +95,7 @@ def _form_page(
     kind = el.Kind(values.get("kind") or el.Kind.standalone)
     check = service.check_values(session, _as_elements(values), policies, kind)
     ctx = {
-        **_form_options(session, policies, actor),
+        **_form_options(session, policies, actor, values, proposal),
         "proposal": proposal,
         "values": values,
         "errors": errors,
@@ -164,7 +175,7 @@ def check_field(
     spec = el.FIELD_BY_NAME.get(field)
     required = policies.of(CredentialPolicy).required_fields
     ctx = {
-        **_form_options(session, policies, actor),
+        **_form_options(session, policies, actor, form.values),
         "kind_fields": {
             *required.get("standalone", []),
             *required.get("unbundled", []),

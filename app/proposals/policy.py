@@ -1,6 +1,7 @@
 """credentials.yaml: ECTS bounds and the recommended band, hours per ECTS, allowed EQF levels, the elements each kind
 requires, which elements make a change major, the action verbs learning outcomes start with (and the ones
-refused), and the evidence files a proposal may carry. The element names it lists are checked against the
+refused), the evidence files a proposal may carry, who may be a co-proposer and under which faculty an academic may
+file a proposal. The element names it lists are checked against the
 elements (``app.proposals.elements``), which are code."""
 
 from __future__ import annotations
@@ -29,6 +30,20 @@ class AttachmentPolicy(PolicyModel):
     allowed_types: dict[str, str] = Field(min_length=1, description="Media type -> file extension shown to users")
 
 
+class CoProposerPolicy(PolicyModel):
+    """Who a proposer may name as co-proposer. Co-proposers never vote on the proposal, so naming them must not
+    change who decides it."""
+
+    from_: Literal["owning_faculty", "any_faculty"] = Field(
+        default="owning_faculty", alias="from", description="Academics of the owning faculty, or of any faculty"
+    )
+    members_of_route_bodies: bool = Field(
+        default=False,
+        description="Whether a member of a body on the proposal's route may be a co-proposer (the body must keep "
+        "its quorum even then)",
+    )
+
+
 @register_policy("credentials.yaml")
 class CredentialPolicy(PolicyModel):
     ects: Band = Field(description="Hard bounds: a proposal outside them cannot be submitted")
@@ -40,6 +55,10 @@ class CredentialPolicy(PolicyModel):
     outcome_verbs: list[str] = Field(default_factory=list, description="Action verbs an outcome may start with")
     outcome_verbs_discouraged: list[str] = Field(default_factory=list, description="Verbs that cannot be assessed")
     attachments: AttachmentPolicy
+    co_proposers: CoProposerPolicy = Field(default_factory=CoProposerPolicy)
+    file_under: Literal["own_faculty", "any_faculty"] = Field(
+        default="own_faculty", description="Under which faculty an academic may file a proposal"
+    )
 
     @model_validator(mode="after")
     def _levels_and_fields_valid(self) -> Self:

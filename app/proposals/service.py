@@ -7,19 +7,21 @@ workflow core, which checks who may send them; nothing here assigns a status.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
+from app.approvals import deciders
 from app.approvals.access import PROPOSAL, get_proposal, load_ctx, lock, role_of
-from app.approvals.policy import ApprovalPolicy
+from app.approvals.policy import ApprovalPolicy, VotingPolicy, VotingRule
 from app.audit import service as audit
 from app.catalogue import service as catalogue
 from app.db import utcnow
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
-from app.org.models import CommitteeKind, Module, Programme
+from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind, Module, Programme
 from app.org.policy import InstitutionPolicy
 from app.policies import Policies
 from app.proposals import checks
@@ -28,7 +30,8 @@ from app.proposals.elements import changed_fields
 from app.proposals.models import Comment, CommentEdit, CoProposer, Proposal, ProposalVersion
 from app.proposals.policy import CredentialPolicy
 from app.security import Actor
-from app.users.models import User
+from app.text import in_sentence
+from app.users.models import Role, User, UserRole
 from app.workflows import core
 from app.workflows.approval import FINAL_STATES, ProposalStatus
 from app.workflows.core import SYSTEM
@@ -62,7 +65,11 @@ def create_proposal(
     unit = org_unit_id or actor.org_unit_id
     if unit is None:
         raise PolicyViolation("Choose the owning faculty.", errors={"org_unit_id": "Choose the owning faculty."})
+    if policies.of(CredentialPolicy).file_under == "own_faculty" and unit != actor.org_unit_id:
+        message = "You can file a proposal only under your own faculty."
+        raise PolicyViolation(message, errors={"org_unit_id": message})
     content, check = _validated(session, {**default_content(policies), **values}, policies, kind)
+    _check_co_proposers(session, policies, unit, kind, actor.id, set(co_proposer_ids or []))
     credential_id = catalogue.create_credential(session, kind=kind.value, org_unit_id=unit, owner_id=actor.id)
     proposal = Proposal(
         credential_id=credential_id,
@@ -75,7 +82,7 @@ def create_proposal(
     session.add(proposal)
     session.flush()
     assert proposal.id is not None
-    _set_co_proposers(session, proposal, actor, co_proposer_ids or [])
+    _set_co_proposers(session, proposal, actor, policies, co_proposer_ids or [])
     audit.record(
         session,
         actor_id=actor.id,
@@ -131,19 +138,123 @@ def check_values(session: Session, values: dict[str, Any], policies: Policies, k
     return result
 
 
-def _set_co_proposers(session: Session, proposal: Proposal, actor: Actor, user_ids: list[int]) -> None:
+def _set_co_proposers(
+    session: Session, proposal: Proposal, actor: Actor, policies: Policies, user_ids: list[int]
+) -> None:
+    """Co-proposers never vote on the proposal, so only whom policy allows may be named (``co_proposers`` in
+    credentials.yaml): academics of the owning faculty (or any faculty), and members of a body on the route only
+    when policy lets them. Those already named stay; submission checks them all again."""
     assert proposal.id is not None
     wanted = {uid for uid in user_ids if uid != proposal.owner_id}
-    if wanted:
-        found = set(session.exec(select(User.id).where(col(User.id).in_(wanted), col(User.is_active))))
-        if found != wanted:
-            raise PolicyViolation("A co-proposer is not an active user.", errors={"co_proposers": "Unknown user."})
     current = {c.user_id: c for c in session.exec(select(CoProposer).where(CoProposer.proposal_id == proposal.id))}
+    added = wanted - current.keys()
+    _check_co_proposers(session, policies, proposal.org_unit_id, el.Kind(proposal.kind), proposal.owner_id, added)
     for uid, row in current.items():
         if uid not in wanted:
             session.delete(row)
-    for uid in wanted - current.keys():
+    for uid in added:
         session.add(CoProposer(proposal_id=proposal.id, user_id=uid))
+
+
+def _check_co_proposers(
+    session: Session, policies: Policies, org_unit_id: int | None, kind: el.Kind, owner_id: int, added: set[int]
+) -> None:
+    """Refuse (422) naming anyone the form would not offer, before anything is written."""
+    added = added - {owner_id}
+    if not added:
+        return
+    refused = added - set(co_proposer_choices(session, policies, org_unit_id, kind))
+    if refused:
+        message = _co_proposer_refusal(session, policies, org_unit_id, kind, refused)
+        raise PolicyViolation(message, errors={"co_proposers": message})
+
+
+def co_proposer_choices(
+    session: Session, policies: Policies, org_unit_id: int | None, kind: el.Kind, *, exclude: int | None = None
+) -> dict[int, str]:
+    """Who may be named co-proposer of a proposal of this faculty and kind, by id, with their names: what the form
+    offers and what the service accepts."""
+    rule = policies.of(CredentialPolicy).co_proposers
+    stmt = (
+        select(User.id, User.name)
+        .join(UserRole, col(UserRole.user_id) == User.id)
+        .where(UserRole.role == Role.academic.value, col(User.is_active))
+        .order_by(col(User.name))
+    )
+    if rule.from_ == "owning_faculty":
+        stmt = stmt.where(User.org_unit_id == org_unit_id)
+    if exclude is not None:
+        stmt = stmt.where(User.id != exclude)
+    choices = {uid: name for uid, name in session.exec(stmt) if uid is not None}
+    if not rule.members_of_route_bodies:
+        for uid in _route_body_members(session, policies, org_unit_id, policies.of(ApprovalPolicy).route_for(kind)):
+            choices.pop(uid, None)
+    return choices
+
+
+def _route_body_members(
+    session: Session, policies: Policies, org_unit_id: int | None, route: list[CommitteeKind]
+) -> dict[int, CommitteeKind]:
+    """Members of the bodies on a route (a faculty council: the owning faculty's), with the first body each is in."""
+    members: dict[int, CommitteeKind] = {}
+    for body in route:
+        panel = _body_panel(session, org_unit_id, body)
+        for uid in panel.member_ids if panel else ():
+            members.setdefault(uid, body)
+    return members
+
+
+def _body_panel(session: Session, org_unit_id: int | None, body: CommitteeKind) -> deciders.Panel | None:
+    return deciders.panel_of(session, body, org_unit_id)
+
+
+def _co_proposer_refusal(
+    session: Session, policies: Policies, org_unit_id: int | None, kind: el.Kind, refused: set[int]
+) -> str:
+    names = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(refused))).all())
+    if set(names) != refused:
+        return "A co-proposer is not an active user."
+    members = _route_body_members(session, policies, org_unit_id, policies.of(ApprovalPolicy).route_for(kind))
+    uid = min(refused)
+    if uid in members and policies.of(CredentialPolicy).co_proposers.members_of_route_bodies is False:
+        body = in_sentence(COMMITTEE_KIND_LABELS[members[uid]])
+        return f"{names[uid]} cannot be a co-proposer: as a member of the {body}, they vote on this proposal."
+    if policies.of(CredentialPolicy).co_proposers.from_ == "owning_faculty":
+        return f"{names[uid]} cannot be a co-proposer: co-proposers are academics of the owning faculty."
+    return f"{names[uid]} cannot be a co-proposer: co-proposers are academics."
+
+
+def quorum_refusal(session: Session, proposal: Proposal, proposer_ids: set[int], policies: Policies) -> str | None:
+    """Why the proposal cannot go to its route with these co-proposers, or None: a co-proposer in a body on the
+    route must be allowed by policy, and the body must keep its quorum without them."""
+    approval = policies.of(ApprovalPolicy)
+    rule = policies.of(CredentialPolicy).co_proposers
+    co = proposer_ids - {proposal.owner_id}
+    for body_name in proposal.route:
+        body = CommitteeKind(body_name)
+        panel = _body_panel(session, proposal.org_unit_id, body)
+        if panel is None or not (co & panel.member_ids):
+            continue
+        label = in_sentence(COMMITTEE_KIND_LABELS[body])
+        if not rule.members_of_route_bodies:
+            return f"A co-proposer is a member of the {label}, which decides on this proposal; remove them first."
+        if not _keeps_quorum(approval.voting[body], panel, proposer_ids):
+            return (
+                f"The {label} would not keep its quorum: too few of its members would be left to vote, as "
+                "co-proposers do not vote. Remove a co-proposer who is a member of it."
+            )
+    return None
+
+
+def _keeps_quorum(voting: VotingPolicy, panel: deciders.Panel, proposer_ids: set[int]) -> bool:
+    eligible = panel.eligible(proposer_ids)
+    if voting.rule is VotingRule.chair:
+        return panel.chair_id is not None and panel.chair_id in eligible
+    if voting.rule is VotingRule.m_of_n:
+        return len(eligible) >= (voting.m or 1)
+    if voting.rule is VotingRule.majority:
+        return len(eligible) >= max(1, math.ceil(voting.quorum * len(panel.member_ids)))
+    return len(eligible) >= 1
 
 
 def co_proposer_ids(session: Session, proposal: Proposal) -> list[int]:
@@ -161,12 +272,21 @@ def update_proposal(
     locked = lock(session, proposal_id, actor, "edit")
     ctx, proposal = locked.ctx, locked.row
     content, check = _validated(session, values, policies, el.Kind(proposal.kind))
+    if co_proposers is not None:
+        _check_co_proposers(
+            session,
+            policies,
+            proposal.org_unit_id,
+            el.Kind(proposal.kind),
+            proposal.owner_id,
+            set(co_proposers) - ctx.proposer_ids,
+        )
     changed = sorted(k for k in set(content) | set(proposal.content) if content.get(k) != proposal.content.get(k))
     proposal.content = content
     proposal.title = content.get("title") or ""
     proposal.updated_at = utcnow()
     if co_proposers is not None:
-        _set_co_proposers(session, proposal, actor, co_proposers)
+        _set_co_proposers(session, proposal, actor, policies, co_proposers)
     session.add(proposal)
     if changed:
         assert proposal.id is not None
@@ -207,6 +327,9 @@ def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies)
         )
     if proposal.submission_count == 0:
         proposal.route = [b.value for b in _route_for(session, proposal, policies)]
+    quorum = quorum_refusal(session, proposal, locked.ctx.proposer_ids, policies)
+    if quorum is not None:
+        raise PolicyViolation(quorum, errors={"co_proposers": quorum})
     proposal.submission_count += 1
     assert proposal.id is not None
     session.add(

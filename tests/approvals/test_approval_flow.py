@@ -21,7 +21,14 @@ from app.proposals import service
 from app.proposals.elements import Kind
 from app.proposals.models import Proposal, ProposalVersion
 from tests.conftest import actor_for
-from tests.proposals.factories import complete_content, new_proposal, policies_with, submitted, vote
+from tests.proposals.factories import (
+    allowing_route_members,
+    complete_content,
+    new_proposal,
+    policies_with,
+    submitted,
+    vote,
+)
 
 
 def transitions(db: Session, proposal: Proposal) -> list[tuple[str | None, str | None, str]]:
@@ -144,6 +151,7 @@ def test_split_vote_waits_for_the_third_member(db: Session, policies: Policies) 
 
 
 def test_proposer_never_votes_and_does_not_count_for_quorum(db: Session, policies: Policies) -> None:
+    policies = allowing_route_members(policies)
     council2 = actor_for(db, "council2@example.org")
     proposal = submitted(db, policies, co_proposers=[council2.id])
     with pytest.raises(PermissionDenied, match="your own proposal"):

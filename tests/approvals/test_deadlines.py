@@ -22,7 +22,7 @@ from app.proposals.elements import Kind
 from app.proposals.models import Proposal
 from app.users.models import User
 from tests.conftest import actor_for, login
-from tests.proposals.factories import complete_content, submitted, vote
+from tests.proposals.factories import allowing_route_members, complete_content, submitted, vote
 
 BASE_URL = "https://mcqa.uni.example"
 COUNCIL = ["council1@example.org", "council2@example.org", "council3@example.org"]
@@ -202,6 +202,7 @@ def test_the_proposal_page_and_the_pipeline_show_when_a_stage_is_due(
 
 
 def test_conditions_due_soon_and_overdue_are_each_told_once(db: Session, policies: Policies) -> None:
+    policies = allowing_route_members(policies)
     council3 = actor_for(db, "council3@example.org")
     proposal = submitted(db, policies, kind=Kind.unbundled, co_proposers=[council3.id])
     due_on = date.today() + timedelta(days=20)

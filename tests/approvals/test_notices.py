@@ -16,7 +16,7 @@ from app.proposals import service
 from app.proposals.models import Proposal
 from app.users.models import User
 from tests.conftest import actor_for
-from tests.proposals.factories import approved_with_condition, new_proposal, submitted, vote
+from tests.proposals.factories import allowing_route_members, approved_with_condition, new_proposal, submitted, vote
 
 
 def told(db: Session, proposal: Proposal, kind: str) -> set[str]:
@@ -31,6 +31,7 @@ def told(db: Session, proposal: Proposal, kind: str) -> set[str]:
 
 
 def test_submission_tells_the_body_now_deciding_and_mails_them(db: Session, policies: Policies) -> None:
+    policies = allowing_route_members(policies)
     council3 = actor_for(db, "council3@example.org")
     proposal = submitted(db, policies, co_proposers=[council3.id])
     # council3 is a co-proposer: not eligible, so not asked to decide.

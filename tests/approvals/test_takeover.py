@@ -139,7 +139,7 @@ def test_removing_the_last_member_who_may_vote_hands_waiting_proposals_to_the_su
     client: TestClient, db: Session, policies: Policies
 ) -> None:
     council = committee(db, "Humanities Faculty Council")
-    proposal = humanities_proposal(db, policies, owner="academic@example.org")
+    proposal = humanities_proposal(db, policies, owner="historian@example.org")
     assert proposal.deciding_committee_id is None  # Hana Humanities may vote on it
     assert queries.awaiting_count(db, actor_for(db, HUMANITIES)) == 1
 
@@ -224,7 +224,7 @@ def test_a_member_leaving_can_complete_the_rule(db: Session, tmp_path: Path) -> 
     policies = policies_with(
         tmp_path, ("faculty_council: {rule: majority, quorum: 0.51}", "faculty_council: {rule: unanimous}")
     )
-    proposal = humanities_proposal(db, policies, owner="academic@example.org")
+    proposal = humanities_proposal(db, policies, owner="historian@example.org")
     science = db.exec(select(OrgUnit).where(OrgUnit.code == "SCI")).one()
     proposal_sci, _ = service.create_proposal(
         db,
@@ -254,7 +254,7 @@ def test_a_member_leaving_can_complete_the_rule(db: Session, tmp_path: Path) -> 
 def test_the_deadline_sweep_hands_over_a_stage_nobody_may_decide(db: Session, policies: Policies) -> None:
     """A proposal already waiting at a body that cannot decide (as left by an earlier release) is taken over
     before anyone is reminded."""
-    proposal = humanities_proposal(db, policies, owner="academic@example.org")
+    proposal = humanities_proposal(db, policies, owner="historian@example.org")
     council = committee(db, "Humanities Faculty Council")
     # The member leaves behind the approvals' back (a direct delete, as an earlier release could have done).
     member = db.exec(select(CommitteeMember).where(CommitteeMember.committee_id == council.id)).one()

@@ -17,6 +17,7 @@ from app.policies import Policies, load_policies
 from app.proposals import service
 from app.proposals.elements import Kind
 from app.proposals.models import Proposal
+from app.proposals.policy import CredentialPolicy
 from app.settings import ROOT
 from tests.conftest import actor_for, csrf_token
 
@@ -123,3 +124,17 @@ def policies_with(tmp_path: Path, *replacements: tuple[str, str]) -> Policies:
         text = text.replace(old, new)
     approval.write_text(text)
     return load_policies(directory)
+
+
+def credentials_with(policies: Policies, **changes: Any) -> Policies:
+    """The policies with these credentials.yaml settings changed (``co_proposers`` given as a dict of its fields)."""
+    credentials = policies.of(CredentialPolicy)
+    if "co_proposers" in changes:
+        changes["co_proposers"] = credentials.co_proposers.model_copy(update=changes["co_proposers"])
+    name = next(name for name, policy in policies.files.items() if policy is credentials)
+    return Policies(files={**policies.files, name: credentials.model_copy(update=changes)})
+
+
+def allowing_route_members(policies: Policies) -> Policies:
+    """Members of a body on the route may be co-proposers (the body must keep its quorum)."""
+    return credentials_with(policies, co_proposers={"members_of_route_bodies": True})

@@ -27,7 +27,7 @@ from app.security import Actor
 from app.workflows import core
 from app.workflows.approval import BODY_OF_REVIEW_STATE
 from tests.conftest import actor_for
-from tests.proposals.factories import new_proposal
+from tests.proposals.factories import allowing_route_members, new_proposal
 
 STATES = [
     "draft",
@@ -125,6 +125,7 @@ def attempt(db: Session, policies: Policies, proposal: Proposal, action: str, ac
 @pytest.mark.parametrize("state", STATES)
 @pytest.mark.parametrize("action", ACTIONS)
 def test_state_action_role_table(db: Session, policies: Policies, state: str, action: str) -> None:
+    policies = allowing_route_members(policies)
     council3 = actor_for(db, "council3@example.org")
     proposal = new_proposal(db, policies, co_proposers=[council3.id])
     force_state(db, policies, proposal, state)
