@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from app.approvals import deciders
 from app.approvals.models import Condition
 from app.approvals.policy import ApprovalPolicy
-from app.errors import Conflict, DomainError, NotFound, PermissionDenied
+from app.errors import Conflict, DomainError, NotFound, PermissionDenied, TransitionNotAllowed
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind
 from app.policies import Policies
 from app.proposals.models import CoProposer, Proposal
@@ -201,7 +201,50 @@ def subject(ctx: Ctx) -> core.Subject[Proposal, Ctx]:
 
 def refusal(ctx: Ctx, action: str, actor: Actor | None) -> DomainError | None:
     """Why this actor may not take this action now (a 409 or 403 error), or None when they may."""
-    return core.refusal(subject(ctx), _ACTION_EVENT[action], actor, doing=_ACTION_DOING.get(action))
+    error = core.refusal(subject(ctx), _ACTION_EVENT[action], actor, doing=_ACTION_DOING.get(action))
+    if error is not None and action == "vote" and actor is not None:
+        return _already_decided(ctx, actor) or error
+    return error
+
+
+def _already_decided(ctx: Ctx, actor: Actor) -> TransitionNotAllowed | None:
+    """A member's vote that arrives after their body has decided: a 409 saying so, rather than "not your turn"
+    (the proposal has moved on to a later body) or a bare state refusal (the decision ended the round)."""
+    proposal = ctx.proposal
+    if actor.id in ctx.proposer_ids or not proposal.submission_count:
+        return None
+    route = [CommitteeKind(b) for b in proposal.route]
+    current = CommitteeKind(proposal.current_body) if proposal.current_body else None
+    if proposal.status in BODY_OF_REVIEW_STATE:
+        decided = route[: route.index(current)] if current in route else []
+    elif proposal.status in _DECIDED_STATES:
+        decided = route
+    else:
+        return None
+    body = next((b for b in reversed(decided) if _member_of(actor, b, proposal)), None)
+    if body is None:
+        return None
+    label = in_sentence(COMMITTEE_KIND_LABELS[body])
+    if current is not None and proposal.status in BODY_OF_REVIEW_STATE:
+        now = f"it is now with the {in_sentence(COMMITTEE_KIND_LABELS[current])}"
+    else:
+        now = f"it is {in_sentence(STATE_LABELS[approval.ProposalStatus(proposal.status)])}"
+    return TransitionNotAllowed(f"The {label} has already decided on this proposal; {now}. Your vote was not recorded.")
+
+
+_DECIDED_STATES = {
+    approval.ProposalStatus.changes_requested,
+    approval.ProposalStatus.approved,
+    approval.ProposalStatus.published,
+    approval.ProposalStatus.rejected,
+}
+
+
+def _member_of(actor: Actor, body: CommitteeKind, proposal: Proposal) -> bool:
+    return any(
+        m.kind is body and (body is not CommitteeKind.faculty_council or m.org_unit_id == proposal.org_unit_id)
+        for m in actor.memberships
+    )
 
 
 def allowed_actions(ctx: Ctx, actor: Actor) -> list[str]:
@@ -211,7 +254,9 @@ def allowed_actions(ctx: Ctx, actor: Actor) -> list[str]:
 def lock(session: Session, proposal_id: int, actor: Actor | None, action: str) -> core.Subject[Proposal, Ctx]:
     """The proposal locked for a change (404 for someone who may not see it), once this action is allowed."""
     locked = core.lock(session, PROPOSAL, proposal_id, actor)
-    core.require(locked, _ACTION_EVENT[action], actor, doing=_ACTION_DOING.get(action))
+    error = refusal(locked.ctx, action, actor)
+    if error is not None:
+        raise error
     return locked
 
 

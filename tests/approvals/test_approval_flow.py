@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.approvals import service as approvals
@@ -13,14 +14,14 @@ from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import Choice
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
-from app.errors import PermissionDenied, PolicyViolation, TransitionNotAllowed
+from app.errors import Conflict, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from app.org import service as org
 from app.org.models import CommitteeCreate, CommitteeKind, MemberSet
 from app.policies import Policies
 from app.proposals import service
 from app.proposals.elements import Kind
 from app.proposals.models import Proposal, ProposalVersion
-from tests.conftest import actor_for
+from tests.conftest import actor_for, api_headers, login, post_form
 from tests.proposals.factories import (
     allowing_route_members,
     complete_content,
@@ -390,3 +391,39 @@ def test_the_same_vote_twice_changes_nothing_and_writes_one_audit_row(db: Sessio
         )
     ).all()
     assert actions == ["vote.cast", "vote.changed"]
+
+
+def test_a_vote_after_the_body_has_decided_is_a_conflict_that_says_so(db: Session, policies: Policies) -> None:
+    """Council members who did not vote in time: once the council has decided, their vote is a 409 saying so,
+    not a 403 ("only members of the body deciding it now"), whether the proposal moved on or the round ended."""
+    moved_on = submitted(db, policies)
+    vote(db, policies, moved_on, "council1@example.org", Choice.approve)
+    vote(db, policies, moved_on, "council2@example.org", Choice.approve)
+    assert moved_on.status == "lll_committee_review"
+    with pytest.raises(Conflict, match="The faculty council has already decided on this proposal") as info:
+        vote(db, policies, moved_on, "council3@example.org", Choice.approve)
+    assert info.value.status_code == 409
+    assert "now with the lifelong-learning committee" in str(info.value).lower()
+    # Someone who never was to decide it is still told it is not theirs to vote on.
+    with pytest.raises(PermissionDenied):
+        vote(db, policies, moved_on, "qa@example.org", Choice.approve)
+
+    ended = submitted(db, policies)
+    vote(db, policies, ended, "council1@example.org", Choice.reject, comment="Out of scope.")
+    vote(db, policies, ended, "council2@example.org", Choice.reject, comment="Agreed.")
+    assert ended.status == "rejected"
+    with pytest.raises(Conflict, match="The faculty council has already decided on this proposal; it is rejected"):
+        vote(db, policies, ended, "council3@example.org", Choice.approve)
+
+
+def test_a_late_vote_over_http_is_a_409(client: TestClient, db: Session, policies: Policies) -> None:
+    proposal = submitted(db, policies)
+    vote(db, policies, proposal, "council1@example.org", Choice.approve)
+    vote(db, policies, proposal, "council2@example.org", Choice.approve)
+    login(client, "council3@example.org")
+    api = client.post(f"/api/v1/proposals/{proposal.id}/votes", json={"choice": "approve"}, headers=api_headers(client))
+    assert api.status_code == 409, api.text
+    assert "has already decided" in api.json()["detail"]
+    page = post_form(client, f"/proposals/{proposal.id}/votes", {"choice": "approve"})
+    assert page.status_code == 409
+    assert "has already decided" in page.text

@@ -74,6 +74,8 @@ def expected(state: str, action: str, role: str) -> type[DomainError] | None:
     }[action]
     if not possible:
         return TransitionNotAllowed
+    if action == "vote" and role == "other_member" and state in {"lll_committee_review", "qa_office_review"}:
+        return TransitionNotAllowed  # a member of a body that has already decided: a 409 saying so, not a 403
     allowed_roles = {
         "edit": {"proposer", "co_proposer"},
         "submit": {"proposer", "co_proposer"},
