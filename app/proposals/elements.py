@@ -130,6 +130,15 @@ class Elements(BaseModel):
             return [item.strip() for item in value.split(separator) if item.strip()]
         return value
 
+    @field_validator(
+        "ects", "hours", "eqf_level", "capacity", "fee_eur", "parent_programme_id", "parent_module_id", mode="before"
+    )
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("Enter a number (true and false are not numbers)")
+        return value
+
     @field_validator("issuer_country", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:

@@ -24,6 +24,7 @@ from app.forms import PostedForm, domain_errors
 from app.forms.proposal import content_to_values, parse_proposal_form, require_kind
 from app.org import service as org_service
 from app.org.models import COMMITTEE_KIND_LABELS
+from app.org.service import require_known_org_unit
 from app.pagination import PageDep
 from app.policies import Policies, PoliciesDep
 from app.proposals import attachments, checks, fragments, service, views
@@ -81,7 +82,7 @@ def _form_page(
     errors: dict[str, str],
     status: int = 200,
 ) -> Response:
-    kind = el.Kind(values.get("kind") or el.Kind.standalone)
+    kind = el.Kind(values["kind"]) if values.get("kind") in el.Kind.__members__ else el.Kind.standalone
     check = service.check_values(session, _as_elements(values), policies, kind)
     ctx = {
         **_form_options(session, policies, actor),
@@ -133,6 +134,7 @@ def create_proposal(
 ) -> Response:
     form = parse_proposal_form(posted)
     try:
+        require_known_org_unit(session, form.org_unit_id)
         proposal, _ = service.create_proposal(
             session,
             actor,
@@ -411,7 +413,9 @@ def add_comment(
     policies: PoliciesDep,
 ) -> Response:
     def add(form: Any) -> None:
-        parent = form.get("parent_id")
+        parent = str(form.get("parent_id") or "")
+        if parent and not parent.isdigit():
+            raise PolicyViolation("The comment answered is unknown.", errors={"parent_id": "Unknown comment."})
         service.add_comment(session, proposal_id, actor, str(form.get("body") or ""), int(parent) if parent else None)
 
     return _act(

@@ -10,6 +10,7 @@ from app.approvals import access
 from app.approvals import service as approvals
 from app.audit.models import AuditEventPublic
 from app.db import SessionDep
+from app.org.service import require_known_org_unit
 from app.pagination import Page, PageDep
 from app.policies import PoliciesDep
 from app.proposals import attachments, service, views
@@ -43,6 +44,7 @@ def my_proposals(
 def create_proposal(
     data: ProposalCreate, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> ProposalPublic:
+    require_known_org_unit(session, data.org_unit_id)
     proposal, _ = service.create_proposal(
         session,
         actor,

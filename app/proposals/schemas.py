@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from app.approvals.voting import Choice
 from app.proposals.elements import Elements, Kind
@@ -13,8 +13,8 @@ from app.proposals.elements import Elements, Kind
 
 class ProposalCreate(BaseModel):
     kind: Kind
-    org_unit_id: int | None = Field(default=None, description="Owning faculty; defaults to the proposer's")
-    co_proposer_ids: list[int] = []
+    org_unit_id: StrictInt | None = Field(default=None, description="Owning faculty; defaults to the proposer's")
+    co_proposer_ids: list[StrictInt] = []
     elements: Elements = Field(default_factory=Elements)
 
 
@@ -22,7 +22,7 @@ class ProposalUpdate(BaseModel):
     elements: Elements | None = Field(
         default=None, description="Elements to change; those not sent stay as they are, null clears one"
     )
-    co_proposer_ids: list[int] | None = None
+    co_proposer_ids: list[StrictInt] | None = None
 
 
 class CheckIn(BaseModel):
