@@ -26,6 +26,12 @@ def _error_response(request: Request, status: int, title: str, message: str, err
     return render_error(request, status=status, title=title, message=message)
 
 
+def _field_path(loc: Any) -> list[Any]:
+    """The field's path without where it came from: ("body", "body") is the field "body" of the JSON body."""
+    parts = list(loc)
+    return parts[1:] if parts and parts[0] in ("body", "query", "path", "header", "cookie") else parts
+
+
 def install_handlers(app: FastAPI) -> None:
     """Plain ``def`` handlers: Starlette runs them in the thread pool, so an error page may read the database."""
 
@@ -57,9 +63,6 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = {
-            ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")) or "request": err["msg"]
-            for err in exc.errors()
-        }
+        errors = {".".join(str(p) for p in _field_path(err["loc"])) or "request": err["msg"] for err in exc.errors()}
         message = "Some fields are not valid: " + "; ".join(f"{k}: {v}" for k, v in errors.items())
         return _error_response(request, 422, "Please correct the input", message, errors)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app import limits
 from tests.conftest import api_headers, csrf_token, field_error, login, post_form
 
 BEYOND_SQLITE = 2**63  # beyond every database's integers
@@ -31,11 +32,18 @@ class Case:
     user: str = "admin@example.org"
 
     def __str__(self) -> str:
-        return f"{self.method} {self.path}"
+        return f"{self.method} {self.path[:60]}"
 
 
 NUL = "a\x00b"
 ACADEMIC = "academic@example.org"
+
+
+def LONG(limit: int) -> str:
+    """One character more than the limit."""
+    return "x" * (limit + 1)
+
+
 CASES = [
     # Integers beyond the database's range: path, query and body.
     Case("GET", f"/api/v1/users/{BEYOND_SQLITE}", 422),
@@ -77,6 +85,47 @@ CASES = [
     Case("POST", "/api/v1/proposals", 422, json={"kind": "standalone", "elements": {"ects": True}}, user=ACADEMIC),
     Case("POST", "/api/v1/proposals", 422, json={"kind": "standalone", "elements": {"hours": True}}, user=ACADEMIC),
     Case("POST", "/api/v1/proposals", 422, json={"kind": "standalone", "org_unit_id": True}, user=ACADEMIC),
+    # Free text beyond its field's longest: refused naming the field, never stored (see test_too_long_text_...).
+    Case("POST", "/api/v1/proposals/{proposal}/comments", 422, json={"body": LONG(limits.COMMENT)}, user=ACADEMIC),
+    Case("POST", "/proposals/{proposal}/comments", 422, form={"body": LONG(limits.COMMENT)}, user=ACADEMIC),
+    Case(
+        "POST",
+        "/api/v1/proposals/{proposal}/votes",
+        422,
+        json={"choice": "approve", "comment": LONG(limits.VOTE_COMMENT)},
+        user=ACADEMIC,
+    ),
+    Case(
+        "POST",
+        "/api/v1/proposals/{proposal}/votes",
+        422,
+        json={"choice": "approve", "conditions": [{"text": LONG(limits.CONDITION_TEXT), "due_on": "2030-01-01"}]},
+        user=ACADEMIC,
+    ),
+    Case(
+        "POST",
+        "/proposals/{proposal}/votes",
+        422,
+        form={"choice": "approve", "comment": LONG(limits.VOTE_COMMENT)},
+        user=ACADEMIC,
+    ),
+    Case("POST", "/api/v1/conditions/1/met", 422, json={"evidence": LONG(limits.EVIDENCE)}),
+    Case("POST", "/conditions/1/met", 422, form={"evidence": LONG(limits.EVIDENCE)}),
+    Case("POST", "/api/v1/conditions/1/send-back", 422, json={"reason": LONG(limits.REASON)}),
+    Case("POST", "/conditions/1/send-back", 422, form={"comment": LONG(limits.REASON)}),
+    Case("POST", f"/api/v1/proposals/{{proposal}}/withdraw?comment={LONG(limits.REASON)}", 422, user=ACADEMIC),
+    Case("POST", "/proposals/{proposal}/withdraw", 422, form={"comment": LONG(limits.REASON)}, user=ACADEMIC),
+    Case(
+        "POST",
+        "/api/v1/proposals",
+        422,
+        json={"kind": "standalone", "elements": {"learning_outcomes": [LONG(limits.LIST_ITEM)]}},
+        user=ACADEMIC,
+    ),
+    Case(
+        "POST", "/api/v1/proposals", 422, json={"kind": "standalone", "elements": {"need": LONG(3000)}}, user=ACADEMIC
+    ),
+    Case("POST", "/proposals/new", 422, form={"kind": "standalone", "need": LONG(3000)}, user=ACADEMIC),
     # A method the address does not take.
     Case("DELETE", "/login", 405, anonymous=True),
     Case("PUT", "/api/v1/me", 405),
@@ -156,3 +205,19 @@ def test_refused_proposal_form_keeps_what_was_typed(client: TestClient) -> None:
     unknown = post_form(client, "/proposals/new", {"kind": "standalone", "org_unit_id": "999999", "title": "Kept"})
     assert unknown.status_code == 422
     assert field_error(unknown.text, "org_unit_id").startswith("Unknown faculty")
+
+
+def test_too_long_text_is_refused_naming_the_field_and_the_form_keeps_it(client: TestClient) -> None:
+    login(client, ACADEMIC)
+    draft = client.post("/api/v1/proposals", json={"kind": "standalone"}, headers=api_headers(client)).json()
+    typed = "y" * (limits.COMMENT + 1)
+    api = client.post(f"/api/v1/proposals/{draft['id']}/comments", json={"body": typed}, headers=api_headers(client))
+    assert api.status_code == 422 and "body" in api.json()["errors"]
+    page = post_form(client, f"/proposals/{draft['id']}/comments", {"body": typed})
+    assert page.status_code == 422
+    assert typed in page.text and field_error(page.text, "body").startswith("Must be at most 10,000 characters")
+    need = "z" * 3001  # credentials.yaml caps the need at 3,000 characters
+    form = post_form(client, "/proposals/new", {"kind": "standalone", "title": "Kept title", "need": need})
+    assert form.status_code == 422
+    assert need in form.text and "Kept title" in form.text
+    assert field_error(form.text, "need") == "Must be at most 3,000 characters (this has 3,001)."

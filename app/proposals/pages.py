@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData, UploadFile
 
+from app import limits
 from app.approvals import access, queries
 from app.approvals import service as approvals
 from app.approvals.voting import CHOICE_LABELS, Choice
@@ -386,6 +387,10 @@ def vote(
         choice = str(form.get("choice") or "")
         if choice not in Choice.__members__:
             raise PolicyViolation("Choose your vote.", errors={"choice": "Choose one."})
+        comment = str(form.get("comment") or "")
+        limits.refuse_too_long(comment, limits.VOTE_COMMENT, "comment", "The comment")
+        for text in form.getlist("condition_text"):
+            limits.refuse_too_long(str(text), limits.CONDITION_TEXT, "conditions", "A condition")
         conditions = [
             {"text": text, "due_on": due}
             for text, due in zip(form.getlist("condition_text"), form.getlist("condition_due"), strict=False)
@@ -396,7 +401,7 @@ def vote(
             actor,
             policies,
             choice=Choice(choice),
-            comment=str(form.get("comment") or ""),
+            comment=comment,
             conditions=conditions,
         )
 

@@ -40,6 +40,10 @@ class CredentialPolicy(PolicyModel):
     outcome_verbs: list[str] = Field(default_factory=list, description="Action verbs an outcome may start with")
     outcome_verbs_discouraged: list[str] = Field(default_factory=list, description="Verbs that cannot be assessed")
     attachments: AttachmentPolicy
+    text_max_length: dict[str, int] = Field(
+        default_factory=dict,
+        description="Lower ceilings, in characters, on text elements (the code's ceilings on Elements still hold)",
+    )
 
     @model_validator(mode="after")
     def _levels_and_fields_valid(self) -> Self:
@@ -50,4 +54,7 @@ class CredentialPolicy(PolicyModel):
             unknown = sorted(set(names) - known)
             if unknown:
                 raise ValueError(f"{group} names unknown element(s): {', '.join(unknown)}")
+        for name, limit in self.text_max_length.items():
+            if name not in known or limit < 1:
+                raise ValueError(f"text_max_length: {name} is not an element, or {limit} is not a positive length")
         return self

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, StrictInt
 
+from app import limits
 from app.approvals.voting import Choice
 from app.proposals.elements import Elements, Kind
 
@@ -69,14 +70,14 @@ class ProposalPublic(BaseModel):
 
 
 class ConditionIn(BaseModel):
-    text: str
+    text: str = Field(max_length=limits.CONDITION_TEXT)
     due_on: date
 
 
 class VoteIn(BaseModel):
     choice: Choice
-    comment: str = ""
-    conditions: list[ConditionIn] = []
+    comment: str = Field(default="", max_length=limits.VOTE_COMMENT)
+    conditions: list[ConditionIn] = Field(default=[], max_length=20)
 
 
 class DecisionPublic(BaseModel):
@@ -116,20 +117,20 @@ class ConditionPublic(BaseModel):
 
 
 class ConditionMetIn(BaseModel):
-    evidence: str
+    evidence: str = Field(max_length=limits.EVIDENCE)
 
 
 class ConditionSendBackIn(BaseModel):
-    reason: str
+    reason: str = Field(max_length=limits.REASON)
 
 
 class CommentIn(BaseModel):
-    body: str
+    body: str = Field(max_length=limits.COMMENT)
     parent_id: int | None = None
 
 
 class CommentEditIn(BaseModel):
-    body: str
+    body: str = Field(max_length=limits.COMMENT)
 
 
 class CommentPublic(BaseModel):
