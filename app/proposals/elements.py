@@ -12,14 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app import limits
 from app.forms import humanise
-
-Item = Annotated[str, Field(max_length=limits.LIST_ITEM)]
 
 
 class Kind(StrEnum):
@@ -91,10 +89,10 @@ class Elements(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: str | None = Field(default=None, min_length=3, max_length=200)
-    awarding_bodies: list[Item] = Field(default_factory=list, max_length=10)
+    awarding_bodies: list[str] = Field(default_factory=list, max_length=10)
     issuer_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     issuer_region: str | None = Field(default=None, max_length=100)
-    learning_outcomes: list[Item] = Field(default_factory=list, max_length=30)
+    learning_outcomes: list[str] = Field(default_factory=list, max_length=30)
     ects: float | None = Field(default=None, gt=0, le=60)
     hours: int | None = Field(default=None, gt=0, le=2000)
     eqf_level: int | None = Field(default=None, ge=1, le=8)
@@ -115,9 +113,9 @@ class Elements(BaseModel):
     target_group: str | None = Field(default=None, max_length=2000)
     need: str | None = Field(default=None, max_length=4000)
     labour_market_evidence: str | None = Field(default=None, max_length=4000)
-    evidence_links: list[Item] = Field(default_factory=list, max_length=20)
+    evidence_links: list[str] = Field(default_factory=list, max_length=20)
     partners: str | None = Field(default=None, max_length=2000)
-    languages: list[Item] = Field(default_factory=list, max_length=10)
+    languages: list[str] = Field(default_factory=list, max_length=10)
     planned_start: date | None = None
     planned_end: date | None = None
     capacity: int | None = Field(default=None, ge=1, le=100000)
@@ -146,6 +144,14 @@ class Elements(BaseModel):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("awarding_bodies", "learning_outcomes", "evidence_links", "languages")
+    @classmethod
+    def _items_not_too_long(cls, items: list[str]) -> list[str]:
+        for number, item in enumerate(items, start=1):
+            if len(item) > limits.LIST_ITEM:
+                raise ValueError(f"Line {number} is too long: at most {limits.LIST_ITEM:,} characters")
+        return items
 
     @field_validator("evidence_links")
     @classmethod
