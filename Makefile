@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint migrate demo bench clean test-sqlite test-postgres browser-deps java-deps
+.PHONY: fuzz run test lint migrate demo bench clean test-sqlite test-postgres browser-deps java-deps
 
 $(VENV)/.runtime: requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ test: $(VENV)/.dev browser-deps java-deps lint
 
 test-sqlite: $(VENV)/.dev
 	TEST_DATABASE_URL= $(PY) -m pytest
+
+# A longer schemathesis run over every API operation than the few examples per operation in `make test`.
+fuzz: $(VENV)/.dev
+	TEST_DATABASE_URL= MCQA_FUZZ_EXAMPLES=$${MCQA_FUZZ_EXAMPLES:-200} $(PY) -m pytest -q tests/test_fuzz_api.py
 
 test-postgres: $(VENV)/.dev
 	scripts/with-postgres.sh $(PY) -m pytest -m "not browser"

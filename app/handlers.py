@@ -9,12 +9,43 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db import UnstorableValue
 from app.errors import DomainError, NotAuthenticated, PolicyViolation, wants_json
 from app.web import redirect, render_error
+
+
+class ErrorBody(BaseModel):
+    """What the API answers with every 4xx: the same shape for a refused action and for invalid input."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(description="A short heading, e.g. 'Not allowed'")
+    detail: str = Field(description="What went wrong and what to do, in a sentence or two")
+    errors: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per field (dotted path for nested fields): what is wrong with it; sent only when non-empty",
+    )
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a router: each status with the ErrorBody schema."""
+    return {status: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+ERROR_DESCRIPTIONS = {
+    401: "Not logged in: no valid session cookie or bearer token",
+    403: "Logged in, but not allowed to do this",
+    404: "Nothing at this address, or not visible to the caller",
+    409: "Not possible in the current state, or changed by someone else meanwhile",
+    413: "The request body is larger than the server accepts",
+    422: "Invalid input: the fields in `errors` need correcting",
+}
+API_ERRORS = error_responses(401, 403, 404, 409, 413, 422)
+PUBLIC_API_ERRORS = error_responses(404, 413, 422)  # anonymous reading: no login, nothing to refuse or conflict with
 
 
 def _error_response(request: Request, status: int, title: str, message: str, errors: dict[str, Any]) -> Response:
@@ -24,6 +55,12 @@ def _error_response(request: Request, status: int, title: str, message: str, err
             body["errors"] = errors
         return JSONResponse(body, status_code=status)
     return render_error(request, status=status, title=title, message=message)
+
+
+def _field_path(loc: Any) -> list[Any]:
+    """The field's path without where it came from: ("body", "body") is the field "body" of the JSON body."""
+    parts = list(loc)
+    return parts[1:] if parts and parts[0] in ("body", "query", "path", "header", "cookie") else parts
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -57,9 +94,6 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = {
-            ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")) or "request": err["msg"]
-            for err in exc.errors()
-        }
+        errors = {".".join(str(p) for p in _field_path(err["loc"])) or "request": err["msg"] for err in exc.errors()}
         message = "Some fields are not valid: " + "; ".join(f"{k}: {v}" for k, v in errors.items())
         return _error_response(request, 422, "Please correct the input", message, errors)

@@ -22,7 +22,7 @@ from app import api_docs, listeners, web
 from app.csrf import csrf_middleware
 from app.db import check_writable, make_engine
 from app.errors import wants_json
-from app.handlers import install_handlers
+from app.handlers import API_ERRORS, PUBLIC_API_ERRORS, install_handlers
 from app.jobs import scheduled_jobs
 from app.logs import RequestLogMiddleware, configure_logging, log
 from app.policies import load_policies
@@ -240,10 +240,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         org_routes.router,
         proposal_routes.router,
         approval_routes.router,
-        catalogue_routes.router,
         notification_routes.router,
     ):
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", responses=API_ERRORS)
+    app.include_router(catalogue_routes.router, prefix="/api/v1", responses=PUBLIC_API_ERRORS)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:

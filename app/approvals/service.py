@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app import limits
 from app.approvals import deciders
 from app.approvals.access import CONDITION, PROPOSAL, Ctx, _condition_ctx, lock, role_of
 from app.approvals.models import Condition, Decision, Vote
@@ -278,6 +279,7 @@ def mark_condition_met(
     session: Session, condition_id: int, actor: Actor, policies: Policies, evidence: str
 ) -> Condition:
     evidence = evidence.strip()
+    limits.refuse_too_long(evidence, limits.EVIDENCE, "evidence", "The evidence")
     return core.run(
         session, CONDITION, condition_id, "report_met", actor, policies, comment=evidence, evidence=evidence
     ).row
@@ -291,6 +293,7 @@ def send_back_condition(
     session: Session, condition_id: int, actor: Actor, policies: Policies, reason: str
 ) -> Condition:
     """The QA office finds the evidence not sufficient: the condition is open again, with the reason."""
+    limits.refuse_too_long(reason.strip(), limits.REASON, "comment", "The reason")
     return core.run(session, CONDITION, condition_id, "send_back", actor, policies, comment=reason.strip()).row
 
 

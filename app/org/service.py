@@ -52,6 +52,15 @@ def list_org_units(session: Session) -> list[OrgUnit]:
     return list(session.exec(select(OrgUnit).order_by(col(OrgUnit.name))))
 
 
+def require_known_org_unit(session: Session, unit_id: int | None) -> None:
+    """Refuse (422, on the field) an owning unit that does not exist, before a foreign key refuses it with a 500."""
+    if unit_id is not None and (unit_id <= 0 or session.get(OrgUnit, unit_id) is None):
+        raise PolicyViolation(
+            f"There is no faculty with id {unit_id}.",
+            errors={"org_unit_id": "Unknown faculty: choose one of the list."},
+        )
+
+
 def get_org_unit(session: Session, unit_id: int) -> OrgUnit:
     unit = session.get(OrgUnit, unit_id)
     if unit is None:

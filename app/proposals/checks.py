@@ -70,6 +70,10 @@ def check(elements: Elements, policy: CredentialPolicy, kind: Kind) -> Check:
         errors["lo_assessment"] = "The matrix refers to an outcome that does not exist."
     elif e.lo_assessment and any(t not in e.assessment_types for ts in e.lo_assessment.values() for t in ts):
         errors["lo_assessment"] = "The matrix uses an assessment type that is not chosen above."
+    for name, limit in policy.text_max_length.items():
+        value = getattr(e, name)
+        if isinstance(value, str) and len(value) > limit:
+            errors[name] = f"Must be at most {limit:,} characters (this has {len(value):,})."
     required = required_fields(policy, kind)
     missing = [name for name in required if not is_filled(getattr(e, name))]
     return Check(errors=errors, warnings=warnings, missing=missing, required=required)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from app import limits
 from app.forms import humanise
 
 
@@ -130,10 +131,27 @@ class Elements(BaseModel):
             return [item.strip() for item in value.split(separator) if item.strip()]
         return value
 
+    @field_validator(
+        "ects", "hours", "eqf_level", "capacity", "fee_eur", "parent_programme_id", "parent_module_id", mode="before"
+    )
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("Enter a number (true and false are not numbers)")
+        return value
+
     @field_validator("issuer_country", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("awarding_bodies", "learning_outcomes", "evidence_links", "languages")
+    @classmethod
+    def _items_not_too_long(cls, items: list[str]) -> list[str]:
+        for number, item in enumerate(items, start=1):
+            if len(item) > limits.LIST_ITEM:
+                raise ValueError(f"Line {number} is too long: at most {limits.LIST_ITEM:,} characters")
+        return items
 
     @field_validator("evidence_links")
     @classmethod

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
+from app import limits
 from app.approvals import access, queries
 from app.approvals import service as approvals
 from app.approvals.voting import CHOICE_LABELS, Choice
@@ -24,6 +25,7 @@ from app.forms import PostedForm, domain_errors
 from app.forms.proposal import content_to_values, parse_proposal_form, require_kind
 from app.org import service as org_service
 from app.org.models import COMMITTEE_KIND_LABELS
+from app.org.service import require_known_org_unit
 from app.pagination import PageDep
 from app.policies import Policies, PoliciesDep
 from app.proposals import attachments, checks, fragments, service, views
@@ -92,7 +94,7 @@ def _form_page(
     errors: dict[str, str],
     status: int = 200,
 ) -> Response:
-    kind = el.Kind(values.get("kind") or el.Kind.standalone)
+    kind = el.Kind(values["kind"]) if values.get("kind") in el.Kind.__members__ else el.Kind.standalone
     check = service.check_values(session, _as_elements(values), policies, kind)
     ctx = {
         **_form_options(session, policies, actor, values, proposal),
@@ -144,6 +146,7 @@ def create_proposal(
 ) -> Response:
     form = parse_proposal_form(posted)
     try:
+        require_known_org_unit(session, form.org_unit_id)
         proposal, _ = service.create_proposal(
             session,
             actor,
@@ -395,6 +398,10 @@ def vote(
         choice = str(form.get("choice") or "")
         if choice not in Choice.__members__:
             raise PolicyViolation("Choose your vote.", errors={"choice": "Choose one."})
+        comment = str(form.get("comment") or "")
+        limits.refuse_too_long(comment, limits.VOTE_COMMENT, "comment", "The comment")
+        for text in form.getlist("condition_text"):
+            limits.refuse_too_long(str(text), limits.CONDITION_TEXT, "conditions", "A condition")
         conditions = [
             {"text": text, "due_on": due}
             for text, due in zip(form.getlist("condition_text"), form.getlist("condition_due"), strict=False)
@@ -405,7 +412,7 @@ def vote(
             actor,
             policies,
             choice=Choice(choice),
-            comment=str(form.get("comment") or ""),
+            comment=comment,
             conditions=conditions,
         )
 
@@ -422,7 +429,9 @@ def add_comment(
     policies: PoliciesDep,
 ) -> Response:
     def add(form: Any) -> None:
-        parent = form.get("parent_id")
+        parent = str(form.get("parent_id") or "")
+        if parent and not parent.isdigit():
+            raise PolicyViolation("The comment answered is unknown.", errors={"parent_id": "Unknown comment."})
         service.add_comment(session, proposal_id, actor, str(form.get("body") or ""), int(parent) if parent else None)
 
     return _act(

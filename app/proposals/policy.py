@@ -59,6 +59,10 @@ class CredentialPolicy(PolicyModel):
     file_under: Literal["own_faculty", "any_faculty"] = Field(
         default="own_faculty", description="Under which faculty an academic may file a proposal"
     )
+    text_max_length: dict[str, int] = Field(
+        default_factory=dict,
+        description="Lower ceilings, in characters, on text elements (the code's ceilings on Elements still hold)",
+    )
 
     @model_validator(mode="after")
     def _levels_and_fields_valid(self) -> Self:
@@ -69,4 +73,7 @@ class CredentialPolicy(PolicyModel):
             unknown = sorted(set(names) - known)
             if unknown:
                 raise ValueError(f"{group} names unknown element(s): {', '.join(unknown)}")
+        for name, limit in self.text_max_length.items():
+            if name not in known or limit < 1:
+                raise ValueError(f"text_max_length: {name} is not an element, or {limit} is not a positive length")
         return self

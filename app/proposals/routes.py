@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response, UploadFile, status
+from fastapi import APIRouter, Form, Query, Response, UploadFile, status
 
+from app import limits
 from app.approvals import access
 from app.approvals import service as approvals
 from app.audit.models import AuditEventPublic
 from app.db import SessionDep
+from app.org.service import require_known_org_unit
 from app.pagination import Page, PageDep
 from app.policies import PoliciesDep
 from app.proposals import attachments, service, views
@@ -43,6 +45,7 @@ def my_proposals(
 def create_proposal(
     data: ProposalCreate, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> ProposalPublic:
+    require_known_org_unit(session, data.org_unit_id)
     proposal, _ = service.create_proposal(
         session,
         actor,
@@ -86,7 +89,11 @@ def submit(proposal_id: int, session: SessionDep, actor: CurrentActor, policies:
 
 @router.post("/proposals/{proposal_id}/withdraw", response_model=ProposalPublic)
 def withdraw(
-    proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep, comment: str = ""
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+    comment: Annotated[str, Query(max_length=limits.REASON)] = "",
 ) -> ProposalPublic:
     proposal = service.withdraw(session, proposal_id, actor, policies, comment)
     return views.proposal_public(session, proposal, actor, policies)

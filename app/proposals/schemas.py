@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
+from app import limits
 from app.approvals.voting import Choice
 from app.proposals.elements import Elements, Kind
 
 
 class ProposalCreate(BaseModel):
     kind: Kind
-    org_unit_id: int | None = Field(default=None, description="Owning faculty; defaults to the proposer's")
-    co_proposer_ids: list[int] = []
+    org_unit_id: StrictInt | None = Field(default=None, description="Owning faculty; defaults to the proposer's")
+    co_proposer_ids: list[StrictInt] = []
     elements: Elements = Field(default_factory=Elements)
 
 
@@ -22,7 +23,7 @@ class ProposalUpdate(BaseModel):
     elements: Elements | None = Field(
         default=None, description="Elements to change; those not sent stay as they are, null clears one"
     )
-    co_proposer_ids: list[int] | None = None
+    co_proposer_ids: list[StrictInt] | None = None
 
 
 class CheckIn(BaseModel):
@@ -69,14 +70,14 @@ class ProposalPublic(BaseModel):
 
 
 class ConditionIn(BaseModel):
-    text: str
+    text: str = Field(max_length=limits.CONDITION_TEXT)
     due_on: date
 
 
 class VoteIn(BaseModel):
     choice: Choice
-    comment: str = ""
-    conditions: list[ConditionIn] = []
+    comment: str = Field(default="", max_length=limits.VOTE_COMMENT)
+    conditions: list[ConditionIn] = Field(default=[], max_length=20)
 
 
 class DecisionPublic(BaseModel):
@@ -116,20 +117,20 @@ class ConditionPublic(BaseModel):
 
 
 class ConditionMetIn(BaseModel):
-    evidence: str
+    evidence: str = Field(max_length=limits.EVIDENCE)
 
 
 class ConditionSendBackIn(BaseModel):
-    reason: str
+    reason: str = Field(max_length=limits.REASON)
 
 
 class CommentIn(BaseModel):
-    body: str
+    body: str = Field(max_length=limits.COMMENT)
     parent_id: int | None = None
 
 
 class CommentEditIn(BaseModel):
-    body: str
+    body: str = Field(max_length=limits.COMMENT)
 
 
 class CommentPublic(BaseModel):

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
+from app import limits
 from app.approvals import deciders
 from app.approvals.access import PROPOSAL, get_proposal, load_ctx, lock, role_of
 from app.approvals.policy import ApprovalPolicy, VotingPolicy, VotingRule
@@ -366,6 +367,7 @@ def _route_for(session: Session, proposal: Proposal, policies: Policies) -> list
 
 
 def withdraw(session: Session, proposal_id: int, actor: Actor, policies: Policies, comment: str = "") -> Proposal:
+    limits.refuse_too_long(comment, limits.REASON, "comment", "The reason")
     return core.run(session, PROPOSAL, proposal_id, "withdraw", actor, policies, comment=comment).row
 
 
@@ -439,6 +441,7 @@ def add_comment(session: Session, proposal_id: int, actor: Actor, body: str, par
     proposal = get_proposal(session, proposal_id, actor)
     if not body.strip():
         raise PolicyViolation("The comment is empty.", errors={"body": "Write something."})
+    limits.refuse_too_long(body.strip(), limits.COMMENT, "body", "The comment")
     if parent_id is not None:
         parent = session.get(Comment, parent_id)
         if parent is None or parent.proposal_id != proposal.id:
@@ -469,6 +472,7 @@ def edit_comment(session: Session, comment_id: int, actor: Actor, body: str) -> 
         raise PermissionDenied("You can only edit your own comments.")
     if not body.strip():
         raise PolicyViolation("The comment is empty; comments cannot be deleted.", errors={"body": "Write something."})
+    limits.refuse_too_long(body.strip(), limits.COMMENT, "body", "The comment")
     session.add(CommentEdit(comment_id=comment_id, previous_body=comment.body))
     comment.body, comment.edited_at = body.strip(), utcnow()
     session.add(comment)

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, func, select
 from app.audit import service as audit
 from app.db import utcnow
 from app.errors import Conflict, NotFound, PolicyViolation
+from app.org.service import require_known_org_unit
 from app.security import Actor, end_sessions, hash_password, hash_token, new_token, verify_password
 from app.users.models import (
     ApiToken,
@@ -82,6 +83,7 @@ def create_user(session: Session, data: UserCreate, *, by: Actor | None) -> User
     email = str(data.email).lower()
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
         raise Conflict(f"An account for {email} already exists.", errors={"email": "This e-mail is already in use."})
+    require_known_org_unit(session, data.org_unit_id)
     user = User(
         email=email,
         name=data.name.strip(),
@@ -118,6 +120,7 @@ def update_user(session: Session, user: User, data: UserUpdate, *, by: Actor) ->
     if data.is_active is not None:
         user.is_active = data.is_active
     if "org_unit_id" in data.model_fields_set:
+        require_known_org_unit(session, data.org_unit_id)
         user.org_unit_id = data.org_unit_id
     if data.password:
         user.password_hash = hash_password(data.password)
