@@ -202,7 +202,7 @@ def qa_office_ids(session: Session) -> set[int]:
         .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
         .where(Committee.kind == CommitteeKind.qa_office.value)
     )
-    return set(session.exec(union(officers, members)).scalars())  # type: ignore[call-overload]
+    return set(session.connection().execute(union(officers, members)).scalars())
 
 
 def people_on(session: Session, proposal: Proposal) -> set[int]:

@@ -15,17 +15,13 @@ def test_an_error_page_for_a_logged_in_person_leaves_no_connection_behind(app) -
     engine = app.state.engine
     gc.disable()  # as in a server, where a request caught in a reference cycle waits for the collector
     try:
-        _run(app, engine)
+        with TestClient(app, follow_redirects=False) as client:  # the app's own sessions, not the test transaction
+            login(client, "academic@example.org")
+            assert client.get("/admin/users").status_code == 403
+            assert post_form(client, "/notifications/999999/read").status_code == 404
+            assert engine.pool.checkedout() == 0
+            page = client.get("/notifications")
+            assert page.status_code == 200
+            assert engine.pool.checkedout() == 0
     finally:
         gc.enable()
-
-
-def _run(app, engine) -> None:
-    with TestClient(app, follow_redirects=False) as client:  # the app's own sessions, not the test transaction
-        login(client, "academic@example.org")
-        assert client.get("/admin/users").status_code == 403
-        assert post_form(client, "/notifications/999999/read").status_code == 404
-        assert engine.pool.checkedout() == 0
-        page = client.get("/notifications")
-        assert page.status_code == 200
-        assert engine.pool.checkedout() == 0
