@@ -80,22 +80,37 @@ def create_proposal(
         content=content,
         title=content.get("title") or "",
     )
+    _start_draft(session, proposal, actor, policies, action="created")
+    _set_co_proposers(session, proposal, actor, policies, co_proposer_ids or [])
+    session.flush()
+    return proposal, check
+
+
+def _start_draft(
+    session: Session,
+    proposal: Proposal,
+    actor: Actor,
+    policies: Policies,
+    *,
+    action: str,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Store a new draft (a first proposal or a revision) and record where its history starts; its id."""
     session.add(proposal)
     session.flush()
     assert proposal.id is not None
-    _set_co_proposers(session, proposal, actor, policies, co_proposer_ids or [])
     audit.record(
         session,
         actor_id=actor.id,
         actor_role="proposer",
         entity_type="proposal",
         entity_id=proposal.id,
-        action="created",
+        action=action,
         to_state=ProposalStatus.draft,
         policy_version=policies.of(CredentialPolicy).version,
+        data=data or {},
     )
-    session.flush()
-    return proposal, check
+    return proposal.id
 
 
 def _validated(
@@ -154,7 +169,7 @@ def _set_co_proposers(
         if uid not in wanted:
             session.delete(row)
     for uid in added:
-        session.add(CoProposer(proposal_id=proposal.id, user_id=uid))
+        session.add(CoProposer(proposal_id=proposal.id or 0, user_id=uid))
 
 
 def _check_co_proposers(
@@ -405,21 +420,11 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
         content=dict(content),
         title=content.get("title") or "",
     )
-    session.add(proposal)
-    session.flush()
-    assert proposal.id is not None
-    for uid in co_proposer_ids(session, last):
-        session.add(CoProposer(proposal_id=proposal.id, user_id=uid))
-    audit.record(
-        session,
-        actor_id=actor.id,
-        actor_role="proposer",
-        entity_type="proposal",
-        entity_id=proposal.id,
-        action="revision_opened",
-        to_state=ProposalStatus.draft,
-        data={"credential_id": credential_id},
+    proposal_id = _start_draft(
+        session, proposal, actor, policies, action="revision_opened", data={"credential_id": credential_id}
     )
+    for uid in co_proposer_ids(session, last):
+        session.add(CoProposer(proposal_id=proposal_id, user_id=uid))
     session.flush()
     return proposal
 

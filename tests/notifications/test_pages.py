@@ -77,7 +77,7 @@ def test_notifications_page_lists_newest_first_unread_marked_and_marks_read(clie
     assert 'id="notification-count" data-hx-swap-oob="true">0<' in everything.text
     assert 'class="notification unread"' not in everything.text
     db.expire_all()
-    assert db.get(Notification, third.id).read_at is not None  # type: ignore[union-attr]
+    assert db.get_one(Notification, third.id).read_at is not None
 
 
 def test_nobody_can_mark_someone_elses_notification(client: TestClient, db: Session) -> None:
@@ -89,11 +89,11 @@ def test_nobody_can_mark_someone_elses_notification(client: TestClient, db: Sess
     assert api.status_code == 404
     assert post_form(client, "/notifications/999999/read").status_code == 404
     db.expire_all()
-    assert db.get(Notification, theirs.id).read_at is None  # type: ignore[union-attr]
+    assert db.get_one(Notification, theirs.id).read_at is None
     # Marking all read touches only one's own.
     client.post("/api/v1/notifications/read", headers=api_headers(client))
     db.expire_all()
-    assert db.get(Notification, theirs.id).read_at is None  # type: ignore[union-attr]
+    assert db.get_one(Notification, theirs.id).read_at is None
 
 
 def test_notifications_need_a_login(client: TestClient) -> None:
