@@ -22,6 +22,7 @@ from app.approvals.voting import Ballot, Choice, Side, decide
 from app.audit import service as audit
 from app.catalogue import service as catalogue
 from app.catalogue.models import CredentialVersion
+from app.checklists import service as checklists
 from app.db import utcnow
 from app.errors import PolicyViolation
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
@@ -90,6 +91,8 @@ def cast_vote(
         what = "what needs to change" if choice is Choice.request_changes else "the reason for rejecting"
         raise PolicyViolation(f"Say {what}: a comment is required.", errors={"comment": "Required for this vote."})
     cleaned = _parse_conditions(choice, conditions or [])
+    if choice in (Choice.approve, Choice.approve_with_conditions):  # the body's ESG checklist must be complete
+        checklists.require_gate(session, proposal, proposal.current_body or "", policies)
     assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
     votes = round_votes(session, proposal)
     vote = next((v for v in votes if v.voter_id == actor.id), None)
@@ -163,6 +166,13 @@ def _decide_if_ready(
         and (Side.approve if v.choice in ("approve", "approve_with_conditions") else Side(v.choice)) is outcome.side
     ]
     conditions = [c for v in winning for c in v.conditions]
+    if outcome.side is Side.approve:
+        # No approval while the body's checklist is incomplete (answers changed after the votes were cast); its
+        # "not met" answers made conditions of approval become conditions.
+        gate = checklists.gate(session, proposal, body.value, policies)
+        if gate.blocks:
+            return None
+        conditions += gate.conditions
     outcome_name = "approve_with_conditions" if outcome.side is Side.approve and conditions else outcome.side.value
     # A decision the system takes carries its own reason when the winning votes gave none (a unanimous body
     # split three ways sends the proposal back although nobody asked for changes).
@@ -178,6 +188,7 @@ def _decide_if_ready(
         tally={**outcome.tally, "eligible": len(ctx.eligible_ids), "reason": reason},
         comment=comment,
         policy_version=policies.of(ApprovalPolicy).version,
+        checklist=checklists.snapshot(session, proposal, body.value, policies),
     )
     session.add(decision)
     session.flush()
