@@ -31,6 +31,7 @@ from app.checklists.models import ChecklistResponse
 from app.checklists.policy import BODY_LABELS, STANDARDS, Body, ChecklistPolicy, Context, Item
 from app.errors import DomainError, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
 from app.policies import Policies
+from app.proposals import attachments
 from app.proposals import elements as el
 from app.proposals.models import Attachment, Proposal
 from app.security import Actor
@@ -270,6 +271,15 @@ class Answer:
     attachment_ids: list[int] = field(default_factory=list)
     condition_text: str = ""
     condition_due_on: date | None = None
+    # A file given with the answer (the page's form): stored as a proposal attachment, under its limits.
+    upload: Upload | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
 
 
 def _response_row(session: Session, proposal_id: int, item: Item) -> ChecklistResponse:
@@ -375,6 +385,20 @@ def answer(session: Session, proposal_id: int, key: str, actor: Actor, policies:
     locked = core.lock(session, ANSWER, row.id, actor)
     auto = automatic.run(item.automatic, facts(session, proposal, policies)) if item.automatic else None
     status, fields = _validated(session, proposal_id, given, auto)
+    if given.upload is not None and given.upload.filename:
+        stored = attachments.store(
+            session,
+            proposal_id,
+            actor,
+            policies,
+            role=access.role_of(ctx, actor),
+            filename=given.upload.filename,
+            content_type=given.upload.content_type,
+            data=given.upload.data,
+            description=f"Evidence for the ESG checklist item '{item.title}'",
+        )
+        assert stored.id is not None
+        fields["attachment_ids"] = sorted({*fields["attachment_ids"], stored.id})
     fields |= {
         "item_version": item.version,
         "policy_version": policy.version,
