@@ -113,6 +113,24 @@ def scenarios(data: Generated) -> list[Scenario]:
                 {"choice": "approve", "comment": "bench"},
             ),
         ),
+        *checklist_scenarios(targets),
+    ]
+
+
+def checklist_scenarios(targets: list[int]) -> list[Scenario]:
+    """The ESG checklist page of a proposal before the council (automatic checks, duplication against the
+    catalogue), and a council member answering one of the council's items, alternately met and partly met."""
+    return [
+        Scenario("checklist", "council", lambda i: Call("GET", f"/proposals/{targets[i % len(targets)]}/checklist")),
+        Scenario(
+            "checklist_save",
+            "council",
+            lambda i: Call(
+                "PUT",
+                f"/api/v1/proposals/{targets[i % len(targets)]}/checklist/owning-unit",
+                {"status": ("met", "partly_met")[i % 2], "evidence_text": "bench"},
+            ),
+        ),
     ]
 
 

@@ -91,13 +91,13 @@ def cast_vote(
         what = "what needs to change" if choice is Choice.request_changes else "the reason for rejecting"
         raise PolicyViolation(f"Say {what}: a comment is required.", errors={"comment": "Required for this vote."})
     cleaned = _parse_conditions(choice, conditions or [])
-    if choice in (Choice.approve, Choice.approve_with_conditions):  # the body's ESG checklist must be complete
-        checklists.require_gate(session, proposal, proposal.current_body or "", policies)
     assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
     votes = round_votes(session, proposal)
     vote = next((v for v in votes if v.voter_id == actor.id), None)
     if vote is not None and (vote.choice, vote.comment, vote.conditions) == (choice.value, comment, cleaned):
         return VoteResult(proposal=proposal, vote=vote, decision=None)  # the same vote again: nothing changes
+    if choice in (Choice.approve, Choice.approve_with_conditions):  # the body's ESG checklist must be complete
+        checklists.require_gate(session, proposal, proposal.current_body or "", policies)
     action = "vote.changed" if vote else "vote.cast"
     if vote is None:
         vote = Vote(
