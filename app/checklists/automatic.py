@@ -136,6 +136,15 @@ def online_assessment(f: Facts) -> Result:
     return Result(MET, [f"Declared: {declared}; proportionate to the form of participation."])
 
 
+def _published_editions(stmt: Any, f: Facts) -> Any:
+    """``stmt`` over the current edition of every published micro-credential but the subject's own."""
+    return stmt.join(
+        CredentialVersion,
+        (col(CredentialVersion.credential_id) == Credential.id)
+        & (col(CredentialVersion.version_no) == Credential.current_version_no),
+    ).where(col(Credential.current_version_no) > 0, col(Credential.id) != (f.credential_id or 0))
+
+
 def stackability(f: Facts) -> Result:
     e = f.elements
     if e.stackability is not Stackability.stackable:
@@ -145,15 +154,7 @@ def stackability(f: Facts) -> Result:
         return Result(NOT_MET, ["It is declared stackable but names no degree it stacks towards."])
     maximum = f.policies.of(ChecklistPolicy).checks.stackability.max_ects_towards_degree
     others = f.session.exec(
-        select(Credential.title, Credential.ects)
-        .join(
-            CredentialVersion,
-            (col(CredentialVersion.credential_id) == Credential.id)
-            & (col(CredentialVersion.version_no) == Credential.current_version_no),
-        )
-        .where(
-            col(Credential.current_version_no) > 0,
-            col(Credential.id) != (f.credential_id or 0),
+        _published_editions(select(Credential.title, Credential.ects), f).where(
             func.lower(CredentialVersion.content["stackable_towards"].as_string()) == towards.lower(),
         )
     ).all()
@@ -189,15 +190,8 @@ def duplication(f: Facts) -> Result:
         return Result(MET, ["No title to compare yet."])
     words = sorted(title, key=lambda w: (-len(w), w))[:5]  # the longest words are the rarest
     candidates = f.session.exec(
-        select(Credential.id, Credential.title, CredentialVersion.content)
-        .join(
-            CredentialVersion,
-            (col(CredentialVersion.credential_id) == Credential.id)
-            & (col(CredentialVersion.version_no) == Credential.current_version_no),
-        )
+        _published_editions(select(Credential.id, Credential.title, CredentialVersion.content), f)
         .where(
-            col(Credential.current_version_no) > 0,
-            col(Credential.id) != (f.credential_id or 0),
             or_(*[func.lower(Credential.title).contains(w, autoescape=True) for w in words]),
         )
         .order_by(col(Credential.id))

@@ -15,6 +15,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
+from app.org.models import COMMITTEE_KIND_LABELS
 from app.policies import PolicyModel, register_policy
 from app.proposals.elements import Participation, Supervision
 
@@ -34,8 +35,8 @@ STANDARDS: dict[str, str] = {
 
 
 class Body(StrEnum):
-    """Who answers an item: a body of the approval route (the keys of policies/approval.yaml), or the periodic
-    review."""
+    """Who answers an item: a body of the approval route (``CommitteeKind``, the keys of policies/approval.yaml), or
+    the periodic review."""
 
     faculty_council = "faculty_council"
     lll_committee = "lll_committee"
@@ -45,10 +46,7 @@ class Body(StrEnum):
 
 
 BODY_LABELS = {
-    Body.faculty_council: "Faculty council",
-    Body.lll_committee: "Lifelong-learning committee",
-    Body.qa_office: "QA office",
-    Body.final_body: "Final approval body",
+    **{Body(kind.value): label for kind, label in COMMITTEE_KIND_LABELS.items()},
     Body.review: "Periodic review",
 }
 

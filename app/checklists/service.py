@@ -30,6 +30,7 @@ from app.checklists import automatic
 from app.checklists.models import ChecklistResponse
 from app.checklists.policy import BODY_LABELS, STANDARDS, Body, ChecklistPolicy, Context, Item
 from app.errors import DomainError, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
+from app.org.models import CommitteeKind
 from app.policies import Policies
 from app.proposals import attachments
 from app.proposals import elements as el
@@ -112,10 +113,7 @@ def _member_of_body(ctx: access.Ctx, body: str, actor: Actor) -> bool:
         return True
     if actor.id in ctx.member_ids and ctx.proposal.current_body == body:
         return True  # the deciding committee (the body's own, or the one standing in for it)
-    return any(
-        m.kind.value == body and (body != Body.faculty_council or m.org_unit_id == ctx.proposal.org_unit_id)
-        for m in actor.memberships
-    )
+    return body in CommitteeKind.__members__ and access._member_of(actor, CommitteeKind(body), ctx.proposal)
 
 
 def answer_refusal(ctx: access.Ctx, body: str, actor: Actor) -> DomainError | None:

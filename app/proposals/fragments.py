@@ -27,6 +27,7 @@ from app.proposals import views
 from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
 from app.security import Actor
+from app.text import in_sentence
 from app.workflows import conditions as condition_workflow
 from app.workflows.approval import REVIEW_STATES, ProposalStatus
 
@@ -90,7 +91,7 @@ def decision_panel(v: Viewing) -> dict[str, Any]:
     deciding = body is not None and v.proposal.status in REVIEW_STATES
     return {
         "checklist_gate": checklists.gate(v.session, v.proposal, body, v.policies) if deciding and body else None,
-        "checklist_gate_label": v.body_label,
+        "checklist_gate_label": in_sentence(v.body_label or ""),
         "proposal": v.proposal,
         "actions": v.actions,
         "can_revise": v.proposal.status == ProposalStatus.published and v.actor.id == v.proposal.owner_id,

@@ -60,7 +60,7 @@ def test_qa_officer_completes_the_checklist_and_only_then_approves(page: Page, g
     # Before anyone votes, the decision panel says what is missing; an approval is refused, naming the items.
     open_page(page, f"{gated}/proposals/{pid}")
     panel = page.get_by_role("region", name="What you can do")
-    expect(panel).to_contain_text("The qa office cannot approve until its ESG checklist is complete")
+    expect(panel).to_contain_text("The QA office cannot approve until its ESG checklist is complete")
     with page.expect_response(lambda r: r.url.endswith(f"/proposals/{pid}/votes")) as refused:
         approve(page)
     assert refused.value.status == 422

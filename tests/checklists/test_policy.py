@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.checklists.policy import STANDARDS, AutomaticCheck, ChecklistPolicy
+from app.checklists.policy import STANDARDS, AutomaticCheck, Body, ChecklistPolicy
+from app.org.models import CommitteeKind
 from app.policies import PolicyError, load_policies
 from app.settings import ROOT
 
@@ -29,6 +30,10 @@ def test_shipped_checklist_covers_all_ten_standards_with_versions() -> None:
     versions = {i.version for i in policy.items}
     assert len(versions) == len(policy.items)  # each item has its own content hash
     assert {i.automatic for i in policy.items if i.automatic} == set(AutomaticCheck)
+
+
+def test_the_bodies_are_the_approval_bodies_and_the_review() -> None:
+    assert {b.value for b in Body} == {k.value for k in CommitteeKind} | {"review"}
 
 
 def test_editing_one_item_changes_its_version_only(tmp_path: Path) -> None:
