@@ -32,8 +32,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app.approvals import access
 from app.approvals import service as approvals
 from app.approvals.voting import Choice
+from app.checklists import service as checklists
 from app.org import service as org
 from app.policies import Policies
 from app.proposals import service
@@ -42,6 +44,7 @@ from app.proposals.models import Proposal
 from app.security import Actor, load_actor
 from app.users.models import User
 from app.workflows.approval import ProposalStatus
+from app.workflows.checklist import AnswerStatus
 
 ACADEMIC = "academic@example.org"
 COUNCIL1, COUNCIL2, COUNCIL3 = "council1@example.org", "council2@example.org", "council3@example.org"
@@ -768,7 +771,9 @@ class _Acting:
     def vote(
         self, who: str, proposal_id: int, choice: Choice, comment: str = "", *, due: Iterable[tuple[str, int]] = ()
     ) -> None:
-        """``due``: conditions as (text, days from today)."""
+        """``due``: conditions as (text, days from today). Who approves has answered their body's checklist."""
+        if choice in (Choice.approve, Choice.approve_with_conditions):
+            self.answer_checklist(who, proposal_id)
         conditions = [{"text": text, "due_on": date.today() + timedelta(days=days)} for text, days in due]
         approvals.cast_vote(
             self.session,
@@ -779,6 +784,31 @@ class _Acting:
             comment=comment,
             conditions=conditions,
         )
+
+    def answer_checklist(self, who: str | None, proposal_id: int, *, at_most: int | None = None) -> None:
+        """Answer the unanswered items of the deciding body's ESG checklist as ``who`` (None: the first member who may
+        answer), each as its automatic check concludes (a "not met" accepted as partly met, with the reason), or as
+        met; ``at_most`` leaves the rest unanswered."""
+        proposal = self.proposal(proposal_id)
+        actor = self.actor(who) if who else self._member_who_answers(proposal)
+        if actor is None:
+            return
+        listed = checklists.checklist_of(self.session, proposal, actor, self.policies)
+        todo = [i for i in listed.items if i.can_answer and not i.answered]
+        for view in todo[:at_most]:
+            status, comment = view.suggested or AnswerStatus.met.value, ""
+            if status == AnswerStatus.not_met:
+                status, comment = (
+                    AnswerStatus.partly_met.value,
+                    "Acceptable for the pilot; to improve at the first review.",
+                )
+            given = checklists.Answer(status=status, comment=comment, evidence_text="Checked against the proposal.")
+            checklists.answer(self.session, proposal_id, view.key, actor, self.policies, given)
+
+    def _member_who_answers(self, proposal: Proposal) -> Actor | None:
+        eligible = access.load_ctx(self.session, proposal).eligible_ids
+        user = self.session.get(User, min(eligible)) if eligible else None
+        return self.actor(user.email) if user else None
 
     def votes(self, proposal_id: int, *ballots: tuple[str, Choice]) -> None:
         for who, choice in ballots:

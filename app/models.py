@@ -3,6 +3,7 @@
 from app.approvals.models import Condition, Decision, StageAlert, Vote
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
+from app.checklists.models import ChecklistResponse
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
 from app.offerings.models import Offering
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
@@ -13,6 +14,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "ChecklistResponse",
     "CoProposer",
     "Comment",
     "CommentEdit",

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.approvals.voting import Choice
+from app.checklists import service as checklists
 from app.demo import DEMO_ACCOUNTS
 from app.notifications.models import OutboxMessage
 from app.org.models import Committee, Programme
@@ -176,6 +177,10 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
     ]
     proposal_paths = [f"/proposals/{p.id}" for p in proposals.values()]
     proposal_paths += [f"/proposals/{proposals[state].id}/edit" for state in ("draft", "unbundled draft")]
+    in_review = proposals["in review"]
+    answer = checklists.Answer(status="met", evidence_text="Dr Peeters", evidence_links=["https://example.org/unit"])
+    checklists.answer(db, in_review.id or 0, "owning-unit", actor_for(db, "council1@example.org"), policies, answer)
+    proposal_paths += [f"/proposals/{proposals[s].id}/checklist" for s in ("in review", "published", "draft")]
 
     pages = Pages(client, tmp_path)
     pages.get("anonymous", "/login")
@@ -190,6 +195,12 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
     login(client, "academic@example.org")
     pages.save(
         "academic invalid new proposal", post_form(client, "/proposals/new", {"kind": "standalone", "ects": "x"})
+    )
+    login(client, "council1@example.org")
+    invalid = {"status": "not_applicable", "evidence_links": "not a link"}
+    pages.save(
+        "council invalid checklist answer",
+        post_form(client, f"/proposals/{in_review.id}/checklist/level-outcomes", invalid),
     )
     login(client, "admin@example.org")
     pages.save("admin invalid new account", post_form(client, "/admin/users/new", {"email": "not an address"}))
