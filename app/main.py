@@ -215,6 +215,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.catalogue import pages as catalogue_pages
     from app.catalogue import routes as catalogue_routes
     from app.dashboard import pages as dashboard_pages
+    from app.external_qa import pages as external_qa_pages
+    from app.external_qa import routes as external_qa_routes
     from app.notifications import pages as notification_pages
     from app.notifications import routes as notification_routes
     from app.org import pages as org_pages
@@ -232,12 +234,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboard_pages.router,
         user_pages.router,
         org_pages.router,
+        external_qa_pages.router,
         notification_pages.router,
     ):
         app.include_router(router, include_in_schema=False)
     for router in (
         user_routes.router,
         org_routes.router,
+        external_qa_routes.router,
         proposal_routes.router,
         approval_routes.router,
         notification_routes.router,
