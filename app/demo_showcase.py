@@ -816,6 +816,18 @@ class _Acting:
     def conditions(self, proposal_id: int) -> list[int]:
         return [c.id for c in approvals.conditions_of(self.session, [proposal_id])[proposal_id] if c.id is not None]
 
+    def record_external_qa(self, decision: Decision, *, decided: date, next_review: date, **report: str) -> None:
+        """The administrator records the institution's external review by the demo agency (EQAR-registered)."""
+        data = ExternalQaUpdate(
+            agency_name=AGENCY,
+            eqar_registered=True,
+            decision=decision,
+            decision_on=decided,
+            next_review_on=next_review,
+            **report,
+        )
+        external_qa.save(self.session, self.actor(ADMIN), data)
+
     def revise(self, owner: str, proposal_id: int, **changes: Any) -> int:
         """Open a revision of the credential the proposal published, change it and submit it."""
         credential_id = self.proposal(proposal_id).credential_id
@@ -849,16 +861,10 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     today = utcnow().date()
 
     # The institutional review of five years ago: the published editions below state it.
-    external_qa.save(
-        session,
-        act.actor(ADMIN),
-        ExternalQaUpdate(
-            agency_name=AGENCY,
-            eqar_registered=True,
-            decision=Decision.positive_with_conditions,
-            decision_on=today - timedelta(days=5 * 365),
-            next_review_on=today + timedelta(days=60),
-        ),
+    act.record_external_qa(
+        Decision.positive_with_conditions,
+        decided=today - timedelta(days=5 * 365),
+        next_review=today + timedelta(days=60),
     )
 
     # Published, then revised for a second intake: a minor revision (fee, capacity, dates, delivery) goes to the
@@ -1116,18 +1122,12 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
 
     # The review was renewed two months ago, with its report in DEQAR: the drafts and the catalogue's current
     # entries now say so, the published editions keep what they said.
-    external_qa.save(
-        session,
-        act.actor(ADMIN),
-        ExternalQaUpdate(
-            agency_name=AGENCY,
-            eqar_registered=True,
-            decision=Decision.positive,
-            decision_on=today - timedelta(days=60),
-            next_review_on=today - timedelta(days=60) + timedelta(days=6 * 365),
-            deqar_report_id="60412",
-            deqar_report_url="https://data.deqar.eu/report/60412",
-        ),
+    act.record_external_qa(
+        Decision.positive,
+        decided=today - timedelta(days=60),
+        next_review=today - timedelta(days=60) + timedelta(days=6 * 365),
+        deqar_report_id="60412",
+        deqar_report_url="https://data.deqar.eu/report/60412",
     )
     session.flush()
     return shown
