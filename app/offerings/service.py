@@ -16,6 +16,7 @@ from app.db import utcnow
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation
 from app.offerings.models import Offering
 from app.proposals.elements import Participation
+from app.reviews import standing
 from app.security import Actor
 
 
@@ -68,7 +69,11 @@ def _credential_for(session: Session, credential_id: int, actor: Actor) -> Crede
 
 
 def add_offering(session: Session, credential_id: int, actor: Actor, data: OfferingIn) -> Offering:
+    """A new run; refused (409) while the micro-credential is suspended or retired: no new intake."""
     _credential_for(session, credential_id, actor)
+    refused = standing.intake_refusal(session, credential_id)
+    if refused is not None:
+        raise Conflict(refused)
     offering = Offering(credential_id=credential_id, created_by_id=actor.id, **data.model_dump())
     session.add(offering)
     session.flush()
