@@ -234,15 +234,17 @@ def figures_since_last_review(session: Session, review: Review) -> list[Offering
     return rows
 
 
-def learner_feedback_summary(session: Session, review: Review) -> None:
+def learner_feedback_summary(session: Session, review: Review) -> dict[str, Any] | None:
     """The learner-feedback summary of the offerings under review: the hook where the feedback domain's summary
     plugs in once it lands (app/feedback). Nothing yet."""
+    return None
 
 
-def review_checklist(session: Session, review: Review) -> None:
+def review_checklist(session: Session, review: Review) -> list[dict[str, Any]] | None:
     """The ESG checklist's review-context items the QA office answers in this review's assessment: the hook where
     the checklists domain plugs in once it lands (app/checklists). Nothing yet: the outcome's reasoned comment
     stands for the assessment until then."""
+    return None
 
 
 class SelfEvaluationIn(BaseModel):
