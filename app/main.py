@@ -217,6 +217,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.dashboard import pages as dashboard_pages
     from app.notifications import pages as notification_pages
     from app.notifications import routes as notification_routes
+    from app.offerings import pages as offering_pages
+    from app.offerings import routes as offering_routes
     from app.org import pages as org_pages
     from app.org import routes as org_routes
     from app.proposals import pages as proposal_pages
@@ -233,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         user_pages.router,
         org_pages.router,
         notification_pages.router,
+        offering_pages.router,
     ):
         app.include_router(router, include_in_schema=False)
     for router in (
@@ -241,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         proposal_routes.router,
         approval_routes.router,
         notification_routes.router,
+        offering_routes.router,
     ):
         app.include_router(router, prefix="/api/v1", responses=API_ERRORS)
     app.include_router(catalogue_routes.router, prefix="/api/v1", responses=PUBLIC_API_ERRORS)
