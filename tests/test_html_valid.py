@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from collections import defaultdict
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -29,6 +30,7 @@ from app.policies import Policies
 from app.proposals import service
 from app.proposals.elements import Kind
 from app.proposals.models import Proposal
+from app.reviews import service as review_service
 from app.users import service as users
 from app.users.models import User
 from tests.conftest import actor_for, login, post_form
@@ -146,6 +148,14 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
     programme_id = db.exec(select(Programme.id).order_by(col(Programme.id))).first()
     user_id = db.exec(select(User.id).where(User.email == "academic@example.org")).one()
     users.issue_token(db, actor_for(db, "admin@example.org"), "Reporting")
+    review = review_service.qa_opens(
+        db,
+        published.credential_id,
+        actor_for(db, "qa@example.org"),
+        policies,
+        review_service.ReviewOpenIn(kind="monitoring", reason="Complaints", due_on=date.today() + timedelta(days=30)),
+        today=date.today(),
+    )
 
     paths = [
         "/",
@@ -158,6 +168,11 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
         "/catalogue",
         "/catalogue?q=grading&ects_min=1",
         f"/catalogue/{published.credential_id}",
+        f"/credentials/{published.credential_id}/offerings",
+        f"/credentials/{published.credential_id}/reviews",
+        "/reviews",
+        "/reviews?status=open&kind=monitoring",
+        f"/reviews/{review.id}",
         "/account",
         "/admin/users",
         "/admin/users?q=council",

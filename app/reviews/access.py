@@ -102,3 +102,8 @@ STANDING: core.Lifecycle[CredentialStanding, Ctx] = core.register(
         participles=reviews.STANDING_PARTICIPLES,
     )
 )
+
+
+def review_subject(session: Session, review: Review) -> core.Subject[Review, Ctx]:
+    """A review with its context, to ask which events an actor may send (before rendering the buttons)."""
+    return core.Subject(REVIEW, review, _review_ctx(session, review))

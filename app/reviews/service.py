@@ -415,13 +415,14 @@ def reviews_of(session: Session, credential_id: int) -> list[Review]:
     )
 
 
-def actions_of_review(session: Session, review_id: int) -> list[ReviewAction]:
-    return list(
-        session.exec(select(ReviewAction).where(ReviewAction.review_id == review_id).order_by(col(ReviewAction.due_on)))
-    )
+def offered(session: Session, review: Review, actor: Actor) -> list[str]:
+    """The events this person may send now (which buttons the review page shows)."""
+    return core.offered(access.review_subject(session, review), actor)
 
 
-def previous_actions(session: Session, review: Review) -> list[ReviewAction]:
-    """The last review's action items and their status, for the self-evaluation."""
-    previous = last_closed(session, review.credential_id, before=review)
-    return actions_of_review(session, previous.id or 0) if previous is not None else []
+def visible_credential(session: Session, credential_id: int, actor: Actor) -> Credential:
+    """A published micro-credential whose reviews this person may see (its owner, the QA office): 404 otherwise."""
+    credential = session.get(Credential, credential_id)
+    if credential is None or not credential.current_version_no or not access.may_see(credential, actor):
+        raise NotFound(f"There is no published micro-credential {credential_id} whose reviews you can see.")
+    return credential
