@@ -202,10 +202,12 @@ def last_closed(session: Session, credential_id: int, *, before: Review | None =
 
 
 def figures_since_last_review(session: Session, review: Review) -> list[OfferingFigures]:
-    """Every offering that ended since the last review closed (since publication for the first), earliest
+    """Every offering that has ended since the last review closed (since publication for the first), earliest
     first, with completion and pass rates and the trend against the offering before."""
     previous = last_closed(session, review.credential_id, before=review)
-    stmt = select(Offering).where(Offering.credential_id == review.credential_id)
+    stmt = select(Offering).where(
+        Offering.credential_id == review.credential_id, col(Offering.ends_on) <= utcnow().date()
+    )
     if previous is not None and previous.closed_on is not None:
         stmt = stmt.where(col(Offering.ends_on) > previous.closed_on)
     rows: list[OfferingFigures] = []
