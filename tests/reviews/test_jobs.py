@@ -19,14 +19,16 @@ BASE = "https://mcqa.example.org"
 
 
 def _run(db: Session, credential_id: int, owner_id: int, ends_on: date, **figures: int) -> Offering:
-    offering = Offering(
-        credential_id=credential_id,
-        starts_on=ends_on - timedelta(days=60),
-        ends_on=ends_on,
-        participation_form="online",
-        created_by_id=owner_id,
-        figures_recorded_at=utcnow() if figures else None,
-        **figures,
+    offering = Offering.model_validate(
+        {
+            "credential_id": credential_id,
+            "starts_on": ends_on - timedelta(days=60),
+            "ends_on": ends_on,
+            "participation_form": "online",
+            "created_by_id": owner_id,
+            "figures_recorded_at": utcnow() if figures else None,
+            **figures,
+        }
     )
     db.add(offering)
     db.flush()
@@ -80,7 +82,10 @@ def test_an_action_owner_is_reminded_before_the_due_date_and_once_when_overdue(d
     )
     db.add(action)
     db.flush()
-    sweep = lambda day: jobs.action_reminders(db, morning(day), policies=policies, base_url=BASE)  # noqa: E731
+
+    def sweep(day: date) -> int:
+        return jobs.action_reminders(db, morning(day), policies=policies, base_url=BASE)
+
     assert sweep(date(2031, 3, 1)) == 0  # 9 days before: not yet (7)
     assert sweep(date(2031, 3, 4)) == 1
     assert sweep(date(2031, 3, 5)) == 0
