@@ -79,8 +79,11 @@ def fill(engine: Engine, credentials: int) -> None:
                 params,
             )
         session.commit()
+    # As after any bulk load: statistics, visibility and hint bits set now, and the pages written out, rather than
+    # by the first sweep that reads them.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
+        conn.execute(text("VACUUM ANALYZE"))
+        conn.execute(text("CHECKPOINT"))
 
 
 def _sweep(engine: Engine, policies: Policies) -> tuple[float, int]:

@@ -16,8 +16,7 @@ from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
 from app.db import SessionDep, utcnow
-from app.errors import DomainError
-from app.forms import PostedForm, parse_form
+from app.forms import PostedForm, attempt, parse_form
 from app.imports import ImportReport
 from app.offerings import imports, service
 from app.offerings.service import FiguresIn, OfferingIn
@@ -70,14 +69,12 @@ def add_offering(
     request: Request, posted: PostedForm, credential_id: int, session: SessionDep, actor: CurrentActor
 ) -> Response:
     form = parse_form(OfferingIn, posted)
-    if form.data is not None:
-        try:
-            with session.begin_nested():
-                service.add_offering(session, credential_id, actor, form.data)
-        except DomainError as exc:
-            form.errors = {"__all__": exc.message, **exc.errors}
-        else:
+    data = form.data
+    if data is not None:
+        result = attempt(session, lambda: service.add_offering(session, credential_id, actor, data))
+        if not isinstance(result, dict):
             return redirect(request, f"/credentials/{credential_id}/offerings", message="Offering added.")
+        form.errors = result
     return _page(request, session, credential_id, actor, values=form.values, errors=form.errors, status=422)
 
 
@@ -92,14 +89,13 @@ def record_figures(
 ) -> Response:
     service.get_offering(session, credential_id, offering_id)
     form = parse_form(FiguresIn, posted)
-    if form.data is not None:
-        try:
-            with session.begin_nested():
-                service.record_figures(session, offering_id, actor, form.data, today=utcnow().date())
-        except DomainError as exc:
-            form.errors = {"__all__": exc.message, **exc.errors}
-        else:
+    figures = form.data
+    if figures is not None:
+        today = utcnow().date()
+        result = attempt(session, lambda: service.record_figures(session, offering_id, actor, figures, today=today))
+        if not isinstance(result, dict):
             return redirect(request, f"/credentials/{credential_id}/offerings", message="Figures recorded.")
+        form.errors = result
     return _page(
         request,
         session,

@@ -14,12 +14,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlmodel import Session, col
 
 from app.db import SessionDep, utcnow
-from app.errors import DomainError
-from app.forms import PostedForm, errors_by_field, form_values
+from app.errors import NotFound
+from app.forms import PostedForm, attempt, form_values
 from app.policies import Policies, PoliciesDep
 from app.reviews import queries, service, standing
 from app.reviews.models import ReviewAction
@@ -119,90 +118,9 @@ def review_page(request: Request, review_id: int, session: SessionDep, actor: Cu
     return _review_page(request, session, review_id, actor)
 
 
-def _act(
-    request: Request,
-    session: Session,
-    review_id: int,
-    actor: Actor,
-    posted: Any,
-    write: Callable[[dict[str, Any]], object],
-    done: str,
-) -> Response:
-    values = form_values(posted)
-    try:
-        with session.begin_nested():
-            write(values)
-    except ValidationError as exc:
-        return _review_page(request, session, review_id, actor, values=values, errors=errors_by_field(exc), status=422)
-    except DomainError as exc:
-        errors = {"__all__": exc.message, **exc.errors}
-        return _review_page(request, session, review_id, actor, values=values, errors=errors, status=422)
-    return redirect(request, f"/reviews/{review_id}", message=done)
-
-
 def _self_evaluation(values: dict[str, Any]) -> SelfEvaluationIn:
     fields = {k: values.get(k) for k in SelfEvaluationIn.model_fields if values.get(k) not in (None, "")}
     return SelfEvaluationIn.model_validate(fields)
-
-
-@router.post("/reviews/{review_id}/self-evaluation")
-def save_self_evaluation(
-    request: Request,
-    posted: PostedForm,
-    review_id: int,
-    session: SessionDep,
-    actor: CurrentActor,
-    policies: PoliciesDep,
-) -> Response:
-    submitting = posted.get("then") == "submit"
-
-    def write(values: dict[str, Any]) -> None:
-        service.save_self_evaluation(session, review_id, actor, _self_evaluation(values))
-        if submitting:
-            service.submit(session, review_id, actor, policies)
-
-    message = "Self-evaluation submitted to the QA office." if submitting else "Self-evaluation saved."
-    return _act(request, session, review_id, actor, posted, write, message)
-
-
-@router.post("/reviews/{review_id}/assessment")
-def start_assessment(
-    request: Request,
-    posted: PostedForm,
-    review_id: int,
-    session: SessionDep,
-    actor: CurrentActor,
-    policies: PoliciesDep,
-) -> Response:
-    return _act(
-        request,
-        session,
-        review_id,
-        actor,
-        posted,
-        lambda _v: service.start_assessment(session, review_id, actor, policies),
-        "Taken into QA assessment.",
-    )
-
-
-@router.post("/reviews/{review_id}/request-changes")
-def request_changes(
-    request: Request,
-    posted: PostedForm,
-    review_id: int,
-    session: SessionDep,
-    actor: CurrentActor,
-    policies: PoliciesDep,
-) -> Response:
-    return _act(
-        request,
-        session,
-        review_id,
-        actor,
-        posted,
-        lambda v: service.request_changes(session, review_id, actor, policies, str(v.get("reason") or "")),
-        "Sent back to the owner.",
-    )
 
 
 def _outcome(values: dict[str, Any]) -> OutcomeIn:
@@ -214,28 +132,60 @@ def _outcome(values: dict[str, Any]) -> OutcomeIn:
     return OutcomeIn(outcome=values.get("outcome") or "", comment=str(values.get("comment") or ""), actions=actions)
 
 
-def _record(session: Session, review_id: int, actor: Actor, policies: Policies, values: dict[str, Any]) -> None:
+Step = Callable[[Session, int, Actor, Policies, dict[str, Any]], str]  # does it; returns the message shown
+
+
+def _save(session: Session, review_id: int, actor: Actor, policies: Policies, values: dict[str, Any]) -> str:
+    service.save_self_evaluation(session, review_id, actor, _self_evaluation(values))
+    if values.get("then") != "submit":
+        return "Self-evaluation saved."
+    service.submit(session, review_id, actor, policies)
+    return "Self-evaluation submitted to the QA office."
+
+
+def _assess(session: Session, review_id: int, actor: Actor, policies: Policies, values: dict[str, Any]) -> str:
+    service.start_assessment(session, review_id, actor, policies)
+    return "Taken into QA assessment."
+
+
+def _send_back(session: Session, review_id: int, actor: Actor, policies: Policies, values: dict[str, Any]) -> str:
+    service.request_changes(session, review_id, actor, policies, str(values.get("reason") or ""))
+    return "Sent back to the owner."
+
+
+def _close(session: Session, review_id: int, actor: Actor, policies: Policies, values: dict[str, Any]) -> str:
     service.record_outcome(session, review_id, actor, policies, _outcome(values), today=_today())
+    return "Outcome recorded."
 
 
-@router.post("/reviews/{review_id}/outcome")
-def record_outcome(
+# What each form on the review page posts to (its plain-form action and its JSON twin under /api/v1).
+STEPS: dict[str, Step] = {
+    "self-evaluation": _save,
+    "assessment": _assess,
+    "request-changes": _send_back,
+    "outcome": _close,
+}
+
+
+@router.post("/reviews/{review_id}/{step}")
+def review_step(
     request: Request,
     posted: PostedForm,
     review_id: int,
+    step: str,
     session: SessionDep,
     actor: CurrentActor,
     policies: PoliciesDep,
 ) -> Response:
-    return _act(
-        request,
-        session,
-        review_id,
-        actor,
-        posted,
-        lambda v: _record(session, review_id, actor, policies, v),
-        "Outcome recorded.",
-    )
+    """One step of a review from its page; a refusal re-renders the page with the reason and what was typed."""
+    act = STEPS.get(step)
+    if act is None:
+        raise NotFound(f"A review has no step “{step}”.")
+    values = form_values(posted)
+    errors = attempt(session, lambda: act(session, review_id, actor, policies, values))
+    if isinstance(errors, str):
+        return redirect(request, f"/reviews/{review_id}", message=errors)
+    return _review_page(request, session, review_id, actor, values=values, errors=errors, status=422)
 
 
 @router.post("/review-actions/{action_id}/close")
@@ -287,13 +237,12 @@ def qa_opens(
     policies: PoliciesDep,
 ) -> Response:
     values = form_values(posted)
-    try:
-        with session.begin_nested():
-            data = ReviewOpenIn.model_validate({k: v for k, v in values.items() if v != ""})
-            review = service.qa_opens(session, credential_id, actor, policies, data, today=_today())
-    except ValidationError as exc:
-        return _history(request, session, credential_id, actor, values=values, errors=errors_by_field(exc), status=422)
-    except DomainError as exc:
-        errors = {"__all__": exc.message, **exc.errors}
-        return _history(request, session, credential_id, actor, values=values, errors=errors, status=422)
-    return redirect(request, f"/reviews/{review.id}", message="Review opened; the owner is told.")
+
+    def write() -> int:
+        data = ReviewOpenIn.model_validate({k: v for k, v in values.items() if v != ""})
+        return service.qa_opens(session, credential_id, actor, policies, data, today=_today()).id or 0
+
+    result = attempt(session, write)
+    if isinstance(result, int):
+        return redirect(request, f"/reviews/{result}", message="Review opened; the owner is told.")
+    return _history(request, session, credential_id, actor, values=values, errors=result, status=422)
