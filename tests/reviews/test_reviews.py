@@ -16,13 +16,15 @@ from app.notifications.models import Notification
 from app.offerings import service as offerings
 from app.offerings.models import Offering
 from app.policies import Policies
+from app.proposals import service as proposals
+from app.proposals.elements import Kind
 from app.proposals.models import Proposal
 from app.reviews import service, standing
 from app.reviews.models import Review, ReviewAction
 from app.reviews.policy import ReviewPolicy, add_months
 from app.security import load_actor
 from app.workflows.reviews import Outcome
-from tests.conftest import make_user
+from tests.conftest import actor_for, make_user
 from tests.proposals.factories import submitted, vote
 from tests.reviews.helpers import SELF_EVALUATION, owner_of, published, qa
 
@@ -231,3 +233,34 @@ def test_only_the_qa_office_assesses_and_never_its_own_micro_credential(db: Sess
         service.start_assessment(db, review.id or 0, owner, policies)
     with pytest.raises(TransitionNotAllowed):
         service.submit(db, review.id or 0, owner, policies)
+
+
+def test_a_major_revision_published_opens_a_full_review_and_a_minor_one_does_not(
+    db: Session, policies: Policies
+) -> None:
+    proposal = submitted(db, policies, kind=Kind.unbundled)
+    for email in ("council1@example.org", "council2@example.org", "qa@example.org"):
+        vote(db, policies, proposal, email, Choice.approve)
+    academic = actor_for(db, "academic@example.org")
+    cid = proposal.credential_id
+
+    minor = proposals.open_revision(db, cid, academic, policies)
+    proposals.update_proposal(db, minor.id or 0, academic, policies, dict(minor.content, further_information="Spring."))
+    proposals.submit(db, minor.id or 0, academic, policies)
+    vote(db, policies, minor, "qa@example.org", Choice.approve)
+    assert minor.status == "published"
+    assert db.exec(select(Review).where(Review.credential_id == cid, Review.status == "open")).all() == []
+
+    major = proposals.open_revision(db, cid, academic, policies)
+    proposals.update_proposal(db, major.id or 0, academic, policies, dict(major.content, ects=5, hours=130))
+    proposals.submit(db, major.id or 0, academic, policies)
+    for email in ("council1@example.org", "council2@example.org", "qa@example.org"):
+        vote(db, policies, major, email, Choice.approve)
+    assert major.status == "published"
+    (opened,) = db.exec(select(Review).where(Review.credential_id == cid, Review.status == "open")).all()
+    assert (opened.kind, opened.trigger, opened.reason) == (
+        "full",
+        "threshold",
+        "Major revision published (revision 3).",
+    )
+    assert standing.status_of(db, cid) == "under_review"
