@@ -42,7 +42,7 @@ from app.workflows.core import SYSTEM
 from app.workflows.reviews import ReviewStatus, StandingStatus
 
 BATCH = 50
-OVERDUE_CONSEQUENCE = "overdue_consequence"
+OVERDUE_CONSEQUENCE = service.OVERDUE_CONSEQUENCE
 
 
 def _keyset(session: Session, where: list[ColumnElement[bool]], handle: Callable[[int], bool], *, job: str) -> int:

@@ -23,7 +23,7 @@ from app.policies import Policies
 from app.proposals import service as proposals
 from app.reviews import access
 from app.reviews.access import REVIEW, STANDING
-from app.reviews.models import CredentialStanding, Review, ReviewAction
+from app.reviews.models import CredentialStanding, Review, ReviewAction, ReviewAlert
 from app.reviews.policy import KindCadence, ReviewPolicy
 from app.scheduler import insert_once
 from app.security import Actor, load_actor
@@ -33,6 +33,7 @@ from app.workflows.core import SYSTEM
 from app.workflows.reviews import Outcome, ReviewStatus, StandingStatus
 
 KIND_LABELS = {"monitoring": "Monitoring report", "full": "Full review"}
+OVERDUE_CONSEQUENCE = "overdue_consequence"  # the alert step that stops intake (app.reviews.jobs)
 OPEN_STATES = frozenset({ReviewStatus.open.value, ReviewStatus.submitted.value, ReviewStatus.in_assessment.value})
 
 
@@ -358,7 +359,21 @@ def close_consequences(
     still_open = session.exec(
         select(Review.id).where(Review.credential_id == review.credential_id, col(Review.status).in_(OPEN_STATES))
     ).first()
-    if standing.status == StandingStatus.suspended.value and standing.suspension_reason == "overdue":
+    other_overdue = session.exec(  # another review that stopped intake and is not closed keeps it stopped
+        select(ReviewAlert.id)
+        .join(Review, col(Review.id) == ReviewAlert.review_id)
+        .where(
+            Review.credential_id == review.credential_id,
+            col(Review.id) != review.id,
+            col(Review.status).in_(OPEN_STATES),
+            ReviewAlert.step == OVERDUE_CONSEQUENCE,
+        )
+    ).first()
+    if (
+        standing.status == StandingStatus.suspended.value
+        and standing.suspension_reason == "overdue"
+        and not other_overdue
+    ):
         core.run(session, STANDING, standing.id, "reinstate", SYSTEM, policies, comment=note)
         if still_open:
             core.run(session, STANDING, standing.id, "begin_review", SYSTEM, policies, comment=note)

@@ -82,3 +82,27 @@ def test_published_2027_01_15_simulated_to_2030_03_01(db: Session, policies: Pol
     assert offerings.add_offering(db, cid, owner, RUN).id is not None
     assert status_by_day[date(2027, 12, 15)] == "active" and status_by_day[date(2027, 12, 16)] == "under_review"
     assert status_by_day[date(2030, 3, 1)] == "active"
+
+
+def test_intake_reopens_only_when_every_review_that_stopped_it_is_closed(db: Session, policies: Policies) -> None:
+    credential = published(db, policies, on=date(2027, 1, 15))
+    cid = credential.id or 0
+    owner, office = owner_of(db, credential), qa(db)
+    late = service.schedule(db, cid, "full", date(2027, 3, 1), policies, trigger="qa_office")
+    assert late is not None
+    for day in (date(2027, 3, 1), date(2028, 1, 15), date(2028, 3, 16)):  # both open, then both 60 days overdue
+        _sweep(db, policies, day)
+    assert standing.status_of(db, cid) == "suspended"
+    monitoring = db.exec(select(Review).where(Review.credential_id == cid, Review.kind == "monitoring")).first()
+    assert monitoring is not None
+
+    def close(review: Review, day: date) -> None:
+        service.submit(db, review.id or 0, owner, policies, SELF_EVALUATION)
+        service.start_assessment(db, review.id or 0, office, policies)
+        outcome = service.OutcomeIn(outcome=Outcome.continue_, comment="Done at last.")
+        service.record_outcome(db, review.id or 0, office, policies, outcome, today=day)
+
+    close(late, date(2028, 3, 20))
+    assert standing.status_of(db, cid) == "suspended"  # the monitoring report still holds intake
+    close(monitoring, date(2028, 3, 21))
+    assert standing.status_of(db, cid) == "active"
