@@ -9,6 +9,8 @@ starts) are relative to the day the showcase is loaded, so conditions are always
 
 What it shows (figures for the shipped policies, where approval publishes at once):
 
+- periodic reviews: offerings with their figures, a monitoring report open with a draft self-evaluation, one due
+  soon and a full review overdue (see ``_periodic_reviews``);
 - published in the catalogue: six micro-credentials, both kinds, both faculties; one in its second edition (a
   minor revision), one with an open condition, one with a condition reported met and awaiting the QA office, one
   with a confirmed condition;
@@ -38,15 +40,18 @@ from sqlmodel import Session, select
 from app.approvals import access
 from app.approvals import service as approvals
 from app.approvals.voting import Choice
+from app.catalogue.models import Credential
 from app.checklists import service as checklists
 from app.db import utcnow
 from app.external_qa import service as external_qa
 from app.external_qa.models import Decision, ExternalQaUpdate
+from app.offerings import service as offerings
 from app.org import service as org
 from app.policies import Policies
 from app.proposals import service
 from app.proposals.elements import Kind
 from app.proposals.models import Proposal
+from app.reviews import service as reviews
 from app.security import Actor, load_actor
 from app.users.models import User
 from app.workflows.approval import ProposalStatus
@@ -1159,5 +1164,66 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
         deqar_report_id="60412",
         deqar_report_url="https://data.deqar.eu/report/60412",
     )
+    _periodic_reviews(act, shown)
     session.flush()
     return shown
+
+
+def _periodic_reviews(act: _Acting, shown: Showcase) -> None:
+    """Offerings with their figures, and reviews in the states the QA office's dashboard shows: one open with the
+    owner's draft self-evaluation, one due soon (an offering has just ended, so its monitoring report is brought
+    forward), one overdue (a full review that fell due three weeks ago and was not submitted)."""
+    session, policies, today = act.session, act.policies, date.today()
+
+    def credential_of(name: str) -> tuple[int, Actor]:
+        credential = session.get_one(Credential, act.proposal(shown.proposals[name]).credential_id)
+        owner = load_actor(session, session.get_one(User, credential.owner_id))
+        return credential.id or 0, owner
+
+    def run(credential_id: int, owner: Actor, start: int, days: int, figures: tuple[int, int, int] | None) -> None:
+        data = offerings.OfferingIn(
+            starts_on=today + timedelta(days=start),
+            ends_on=today + timedelta(days=start + days),
+            capacity=40,
+            participation_form="online",
+        )
+        offering = offerings.add_offering(session, credential_id, owner, data)
+        if figures is not None:
+            enrolled, completed, passed = figures
+            numbers = offerings.FiguresIn(
+                enrolled=enrolled, completed=completed, passed=passed, dropped_out=enrolled - completed
+            )
+            offerings.record_figures(session, offering.id or 0, owner, numbers, today=today)
+
+    cyber, cyber_owner = credential_of("cybersecurity")
+    run(cyber, cyber_owner, -300, 70, (38, 31, 29))
+    run(cyber, cyber_owner, -150, 70, (40, 29, 27))
+    run(cyber, cyber_owner, 75, 70, None)
+    opened = reviews.qa_opens(
+        session,
+        cyber,
+        act.actor(QA),
+        policies,
+        reviews.ReviewOpenIn(
+            kind="monitoring",
+            reason="Two intakes have run: annual monitoring of completion before the third.",
+            due_on=today + timedelta(days=21),
+        ),
+        today=today,
+    )
+    draft = reviews.SelfEvaluationIn(
+        narrative="Both intakes filled; completion dropped in the second, larger group (lab sessions clashed with "
+        "shift work).",
+        need_evidence="The regional SME association confirmed again that members need staff with these skills.",
+        need_checked_on=today - timedelta(days=3),
+    )
+    reviews.save_self_evaluation(session, opened.id or 0, cyber_owner, draft)
+
+    climate, climate_owner = credential_of("climate-risk")
+    run(climate, climate_owner, -80, 70, (22, 19, 18))
+    reviews.bring_forward(session, climate, today + timedelta(days=50), policies)
+
+    life_cycle, _ = credential_of("life-cycle")
+    overdue = reviews.schedule(session, life_cycle, "full", today - timedelta(days=21), policies)
+    assert overdue is not None
+    reviews.open_review(session, overdue.id or 0, None, policies, comment="Full review due; not submitted yet.")

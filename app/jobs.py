@@ -12,6 +12,7 @@ from app.approvals import jobs as approval_jobs
 from app.notifications import jobs as notification_jobs
 from app.notifications.mail import MailConfig
 from app.policies import Policies
+from app.reviews import jobs as review_jobs
 from app.scheduler import ScheduledJob
 from app.settings import Settings
 
@@ -29,6 +30,17 @@ def scheduled_jobs(settings: Settings, policies: Policies) -> tuple[ScheduledJob
         ScheduledJob(
             "approvals.condition_reminders",
             partial(approval_jobs.condition_reminders, policies=policies, base_url=settings.base_url),
+        ),
+        ScheduledJob("reviews.offerings_ended", partial(review_jobs.offerings_ended, policies=policies)),
+        ScheduledJob("reviews.open_due", partial(review_jobs.open_due, policies=policies)),
+        ScheduledJob("reviews.open_triggered", partial(review_jobs.open_triggered, policies=policies)),
+        ScheduledJob(
+            "reviews.remind_and_escalate",
+            partial(review_jobs.remind_and_escalate, policies=policies, base_url=settings.base_url),
+        ),
+        ScheduledJob(
+            "reviews.action_reminders",
+            partial(review_jobs.action_reminders, policies=policies, base_url=settings.base_url),
         ),
         ScheduledJob(
             "notifications.send_digests",

@@ -221,10 +221,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.external_qa import routes as external_qa_routes
     from app.notifications import pages as notification_pages
     from app.notifications import routes as notification_routes
+    from app.offerings import pages as offering_pages
+    from app.offerings import routes as offering_routes
     from app.org import pages as org_pages
     from app.org import routes as org_routes
     from app.proposals import pages as proposal_pages
     from app.proposals import routes as proposal_routes
+    from app.reviews import pages as review_pages
+    from app.reviews import routes as review_routes
     from app.users import pages as user_pages
     from app.users import routes as user_routes
 
@@ -239,6 +243,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         external_qa_pages.router,
         notification_pages.router,
         checklist_pages.router,
+        offering_pages.router,
+        review_pages.router,
     ):
         app.include_router(router, include_in_schema=False)
     for router in (
@@ -249,6 +255,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         approval_routes.router,
         notification_routes.router,
         checklist_routes.router,
+        offering_routes.router,
+        review_routes.router,
     ):
         app.include_router(router, prefix="/api/v1", responses=API_ERRORS)
     app.include_router(catalogue_routes.router, prefix="/api/v1", responses=PUBLIC_API_ERRORS)

@@ -9,6 +9,7 @@ from app.notifications.models import Notification, NotificationPreference, Outbo
 from app.offerings.models import Offering
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
 from app.proposals.models import Attachment, Comment, CommentEdit, CoProposer, Proposal, ProposalVersion
+from app.reviews.models import CredentialStanding, Review, ReviewAction, ReviewAlert
 from app.users.models import ApiToken, LoginAttempt, User, UserRole
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "CommitteeMember",
     "Condition",
     "Credential",
+    "CredentialStanding",
     "CredentialVersion",
     "Decision",
     "ExternalQaRecord",
@@ -36,6 +38,9 @@ __all__ = [
     "Programme",
     "Proposal",
     "ProposalVersion",
+    "Review",
+    "ReviewAction",
+    "ReviewAlert",
     "StageAlert",
     "User",
     "UserRole",

@@ -416,6 +416,11 @@ def test_cli_sweep_at_a_simulated_time(
         "approvals.report_no_eligible_voter",
         "approvals.remind_and_escalate",
         "approvals.condition_reminders",
+        "reviews.offerings_ended",
+        "reviews.open_due",
+        "reviews.open_triggered",
+        "reviews.remind_and_escalate",
+        "reviews.action_reminders",
         "notifications.send_digests",
         "notifications.send_outbox",
     ]

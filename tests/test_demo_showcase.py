@@ -300,3 +300,15 @@ def test_when_approval_does_not_publish_one_proposal_waits_for_the_qa_office_and
             engine.dispose()
     finally:
         drop()
+
+
+def test_reviews_dashboard_shows_a_due_an_open_and_an_overdue_review_with_figures(session: Session) -> None:
+    from app.offerings.models import Offering
+    from app.reviews import queries as review_queries
+
+    board = review_queries.dashboard(session, review_queries.ReviewFilters(), today=date.today())
+    assert any(r.status == "scheduled" for r in board.due_soon)  # due soon, not open yet
+    assert any(r.status == "open" and not r.overdue_days for r in board.open)
+    assert any(r.kind == "full" for r in board.overdue)
+    with_figures = session.exec(select(Offering).where(Offering.enrolled.is_not(None))).all()  # type: ignore[union-attr]
+    assert len(with_figures) >= 3

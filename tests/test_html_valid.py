@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -33,6 +33,7 @@ from app.policies import Policies
 from app.proposals import service
 from app.proposals.elements import Kind
 from app.proposals.models import Proposal
+from app.reviews import service as review_service
 from app.users import service as users
 from app.users.models import User
 from tests.conftest import actor_for, login, post_form
@@ -163,6 +164,14 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
             deqar_report_url="https://data.deqar.eu/report/12345",
         ),
     )
+    review = review_service.qa_opens(
+        db,
+        published.credential_id,
+        actor_for(db, "qa@example.org"),
+        policies,
+        review_service.ReviewOpenIn(kind="monitoring", reason="Complaints", due_on=date.today() + timedelta(days=30)),
+        today=date.today(),
+    )
 
     paths = [
         "/",
@@ -175,6 +184,11 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
         "/catalogue",
         "/catalogue?q=grading&ects_min=1",
         f"/catalogue/{published.credential_id}",
+        f"/credentials/{published.credential_id}/offerings",
+        f"/credentials/{published.credential_id}/reviews",
+        "/reviews",
+        "/reviews?status=open&kind=monitoring",
+        f"/reviews/{review.id}",
         "/account",
         "/admin/users",
         "/admin/users?q=council",

@@ -64,6 +64,11 @@ def test_the_application_lists_its_jobs_explicitly(settings) -> None:
         "approvals.report_no_eligible_voter",
         "approvals.remind_and_escalate",
         "approvals.condition_reminders",
+        "reviews.offerings_ended",
+        "reviews.open_due",
+        "reviews.open_triggered",
+        "reviews.remind_and_escalate",
+        "reviews.action_reminders",
         "notifications.send_digests",
         "notifications.send_outbox",
     ]

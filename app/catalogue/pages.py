@@ -7,16 +7,34 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from app.catalogue import service as catalogue
 from app.catalogue.service import CatalogueFilters
-from app.db import SessionDep
+from app.db import SessionDep, utcnow
+from app.offerings import service as offerings
 from app.pagination import PageDep
 from app.proposals.elements import CHOICES, KIND_LABELS
-from app.security import OptionalActor
+from app.reviews import standing
+from app.security import Actor, OptionalActor
 from app.web import is_htmx, render
 
 router = APIRouter()
+
+
+def offerings_panel(session: Session, entry: catalogue.CatalogueEntry, actor: Actor | None) -> dict[str, Any]:
+    """The entry's lifecycle (active, under review, suspended, retired) and upcoming offerings, and whether this
+    visitor manages them (its owner, the QA office)."""
+    status = standing.status_of(session, entry.id)
+    manages = actor is not None and (actor.id == entry.credential.owner_id or actor.oversees_approvals)
+    return {
+        "lifecycle": status,
+        "lifecycle_label": standing.label_of(status),
+        "upcoming": offerings.upcoming(session, entry.id, today=utcnow().date()),
+        "manages": manages,
+    }
+
+
 RESULTS_ID = "catalogue-results"
 
 
@@ -69,5 +87,10 @@ def catalogue_entry_page(
     version: Annotated[int | None, Query(ge=1, description="An earlier edition")] = None,
 ) -> Response:
     entry = catalogue.get_entry(session, credential_id, version)
-    ctx = {"entry": entry, "sections": entry.sections(), "diffs": entry.diffs()}
+    ctx = {
+        "entry": entry,
+        "sections": entry.sections(),
+        "diffs": entry.diffs(),
+        **offerings_panel(session, entry, _actor),
+    }
     return render(request, "catalogue/detail.html", ctx)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, exists, func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -29,6 +29,8 @@ from app.proposals.diff import FieldDiff, diff_contents
 from app.proposals.display import Lookups, display_list, display_value, is_list_field, load_lookups
 from app.proposals.elements import AssessmentType, Kind, Participation, Stackability, Supervision, changed_fields
 from app.proposals.models import Proposal
+from app.reviews.models import CredentialStanding
+from app.workflows.reviews import StandingStatus
 
 # What the catalogue publishes: the EU standard elements, plus what a learner needs to decide and enrol.
 EXTRA_PUBLIC_FIELDS = frozenset(
@@ -119,8 +121,15 @@ class CatalogueSummary(BaseModel):
         return _date_text(self.published_at)
 
 
+def _retired() -> ColumnElement[bool]:
+    """A retired micro-credential leaves the current list; its entry (history) stays reachable."""
+    return exists().where(
+        col(CredentialStanding.id) == Credential.id, col(CredentialStanding.status) == StandingStatus.retired.value
+    )
+
+
 def _conditions(filters: CatalogueFilters) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [col(Credential.current_version_no) > 0]
+    where: list[ColumnElement[bool]] = [col(Credential.current_version_no) > 0, ~_retired()]
     # search_text holds the lower-cased title, outcomes and target group of the current edition.
     where += [col(Credential.search_text).contains(term, autoescape=True) for term in filters.q.lower().split()]
     if filters.faculty is not None:

@@ -10,8 +10,10 @@ from sqlmodel import Session, col, func, or_, select
 from app.approvals import queries
 from app.approvals.access import STATE_LABELS
 from app.approvals.models import Condition
+from app.db import utcnow
 from app.org.models import Committee, Programme
 from app.proposals.models import CoProposer, Proposal
+from app.reviews import queries as review_queries
 from app.security import Actor
 from app.text import in_sentence
 from app.users.models import User
@@ -37,6 +39,41 @@ def _by_status(session: Session, *where: ColumnElement[bool]) -> list[tuple[str,
     return [(in_sentence(STATE_LABELS[s]), counts[s]) for s in STATE_LABELS if counts.get(s)]
 
 
+def review_panels(session: Session, actor: Actor) -> list[Panel]:
+    """The owner's reviews and actions with their due dates; the QA office's reviews at a glance."""
+    today = utcnow().date()
+    found: list[Panel] = []
+    mine, actions = (
+        review_queries.my_reviews(session, actor.id, today=today),
+        review_queries.my_actions(session, actor.id),
+    )
+    if mine or actions:
+        links = [
+            (f"/reviews/{r.id}", f"{r.kind_label} of {r.title}: {r.status_label.lower()}, due {r.due_on}") for r in mine
+        ]
+        links += [
+            (f"/reviews/{a.review_id}#action-{a.id}", f"Action on {a.title}: {a.text}, due {a.due_on}") for a in actions
+        ]
+        found.append(Panel("My reviews and actions", links=links))
+    if actor.oversees_approvals:
+        board = review_queries.dashboard(session, review_queries.ReviewFilters(), today=today)
+        figures = [
+            (f"due in the next {review_queries.DUE_SOON_DAYS} days", len(board.due_soon)),
+            ("open", len(board.open)),
+            ("overdue", len(board.overdue)),
+            ("suspended", sum(len(g.titles) for g in board.suspended)),
+        ]
+        found.append(
+            Panel(
+                "Periodic reviews",
+                figures=[f for f in figures if f[1]],
+                links=[("/reviews", "Open the reviews dashboard")],
+                empty="No review is due or open.",
+            )
+        )
+    return found
+
+
 def panels(session: Session, actor: Actor) -> list[Panel]:
     result: list[Panel] = []
     if actor.is_academic:
@@ -50,6 +87,7 @@ def panels(session: Session, actor: Actor) -> list[Panel]:
                 empty="You have no micro-credential proposals yet.",
             )
         )
+    result += review_panels(session, actor)
     if actor.memberships:
         waiting = queries.awaiting_count(session, actor)
         result.append(

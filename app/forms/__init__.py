@@ -8,17 +8,19 @@ sits next to its field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.errors import DomainError
 
 T = TypeVar("T", bound=BaseModel)
+T2 = TypeVar("T2")
 
 
 async def posted_form(request: Request) -> FormData:
@@ -85,6 +87,18 @@ class FormResult(Generic[T]):
 def domain_errors(exc: DomainError) -> dict[str, str]:
     """A refused service call as form errors: the message on top, field messages next to their fields."""
     return {"__all__": exc.message, **exc.errors}
+
+
+def attempt(session: Session, write: Callable[[], T2]) -> T2 | dict[str, str]:
+    """Run a form's write in a savepoint: its result, or (refused, nothing left behind) the errors to show next to
+    the fields, a validation error's per field and a domain refusal's on top."""
+    try:
+        with session.begin_nested():
+            return write()
+    except ValidationError as exc:
+        return errors_by_field(exc)
+    except DomainError as exc:
+        return domain_errors(exc)
 
 
 def form_values(form: Any, multi: frozenset[str] = frozenset()) -> dict[str, Any]:

@@ -26,6 +26,8 @@ class Offering(SQLModel, table=True):
         Index("ix_offering_credential", "credential_id", "starts_on"),
         # Offerings that end on a given day (the scheduler: feedback surveys, monitoring after every run).
         Index("ix_offering_ends_on", "ends_on"),
+        # Figures recorded lately (the sweep: a completion rate below the threshold opens a review).
+        Index("ix_offering_figures_recorded_at", "figures_recorded_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -5,7 +5,7 @@ Who may: the micro-credential's owner, and the QA office. Pages, the API and CSV
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -16,6 +16,7 @@ from app.db import utcnow
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation
 from app.offerings.models import Offering
 from app.proposals.elements import Participation
+from app.reviews import standing
 from app.security import Actor
 
 
@@ -68,7 +69,11 @@ def _credential_for(session: Session, credential_id: int, actor: Actor) -> Crede
 
 
 def add_offering(session: Session, credential_id: int, actor: Actor, data: OfferingIn) -> Offering:
+    """A new run; refused (409) while the micro-credential is suspended or retired: no new intake."""
     _credential_for(session, credential_id, actor)
+    refused = standing.intake_refusal(session, credential_id)
+    if refused is not None:
+        raise Conflict(refused)
     offering = Offering(credential_id=credential_id, created_by_id=actor.id, **data.model_dump())
     session.add(offering)
     session.flush()
@@ -95,3 +100,45 @@ def offerings_of(session: Session, credential_id: int) -> list[Offering]:
     """Every run of a micro-credential, earliest first."""
     stmt = select(Offering).where(col(Offering.credential_id) == credential_id).order_by(col(Offering.starts_on))
     return list(session.exec(stmt))
+
+
+def upcoming(session: Session, credential_id: int, *, today: date) -> list[Offering]:
+    """Runs that have not started yet, earliest first: what the catalogue shows a learner."""
+    stmt = (
+        select(Offering)
+        .where(col(Offering.credential_id) == credential_id, col(Offering.starts_on) >= today)
+        .order_by(col(Offering.starts_on))
+    )
+    return list(session.exec(stmt))
+
+
+def get_offering(session: Session, credential_id: int, offering_id: int) -> Offering:
+    offering = session.get(Offering, offering_id)
+    if offering is None or offering.credential_id != credential_id:
+        raise NotFound("This micro-credential has no offering with this number.")
+    return offering
+
+
+def manageable(session: Session, credential_id: int, actor: Actor) -> Credential:
+    """The published micro-credential whose offerings this actor manages (404, 403 otherwise)."""
+    return _credential_for(session, credential_id, actor)
+
+
+class OfferingPublic(BaseModel):
+    id: int
+    credential_id: int
+    starts_on: date
+    ends_on: date
+    capacity: int | None
+    language: str
+    participation_form: str
+    enrolled: int | None
+    completed: int | None
+    passed: int | None
+    dropped_out: int | None
+    completion_rate: float | None
+    figures_recorded_at: datetime | None
+
+
+def public(offering: Offering) -> OfferingPublic:
+    return OfferingPublic.model_validate({**offering.model_dump(), "completion_rate": offering.completion_rate})

@@ -239,13 +239,17 @@ def fire(
     comment: str = "",
     role: str | None = None,
     data: dict[str, Any] | None = None,
+    at: datetime | None = None,
     **event_args: Any,
 ) -> Transition:
-    """Check, send, audit and notify: the one way a status changes. The row must come from ``lock``."""
+    """Check, send, audit and notify: the one way a status changes. The row must come from ``lock``.
+
+    ``at`` is the moment the machine and listeners are told (the sweep's ``now``, which may be simulated with
+    ``app.cli sweep --now``); the real time by default."""
     require(subject, event, actor)
     lifecycle, row = subject.lifecycle, subject.row
     source = lifecycle.status_of(row)
-    now = utcnow()
+    now = at or utcnow()
     machine = lifecycle.machine(model=row, state_field=lifecycle.state_field)
     try:
         machine.send(event, comment=comment, now=now, actor=actor, **event_args)

@@ -1,0 +1,163 @@
+"""JSON API of periodic review: the twins of the reviews pages (history of a micro-credential, the QA office's
+list with filters, one review with its self-evaluation, every action on it, and the actions it sets)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col
+
+from app.db import SessionDep, utcnow
+from app.errors import NotFound
+from app.pagination import Page, PageDep
+from app.policies import PoliciesDep
+from app.reviews import queries, service
+from app.reviews.models import ReviewAction
+from app.reviews.queries import ActionRow, ReviewFilters, ReviewRow
+from app.reviews.service import OutcomeIn, ReviewOpenIn, SelfEvaluationIn
+from app.security import Actor, CurrentActor, OverseerActor
+
+router = APIRouter(tags=["reviews"])
+
+
+def _today() -> date:
+    return utcnow().date()
+
+
+class ReviewDetail(BaseModel):
+    review: ReviewRow
+    reason: str
+    narrative: str
+    need_evidence: str
+    need_checked_on: date | None
+    action_plan: str
+    figures: list[dict[str, Any]] = Field(description="The offerings since the last review, with rates and trends")
+    learner_feedback: dict[str, Any] | None = Field(description="The learner-feedback summary (once available)")
+    previous_actions: list[ActionRow] = Field(description="The last review's action items and their status")
+    assessment: str
+    actions: list[ActionRow]
+    revision_proposal_id: int | None
+    allowed_events: list[str]
+
+
+def _detail(session: Session, review_id: int, actor: Actor) -> ReviewDetail:
+    review = service.get_review(session, review_id, actor)
+    (row,) = [r for r in queries.of_credential(session, review.credential_id, today=_today()) if r.id == review.id]
+    figures = (
+        review.figures
+        if review.status != "open"
+        else [f.as_json() for f in service.figures_since_last_review(session, review)]
+    )
+    return ReviewDetail(
+        review=row,
+        reason=review.reason,
+        narrative=review.narrative,
+        need_evidence=review.need_evidence,
+        need_checked_on=review.need_checked_on,
+        action_plan=review.action_plan,
+        figures=figures,
+        learner_feedback=service.learner_feedback_summary(session, review),
+        previous_actions=queries.previous_actions(session, review),
+        assessment=review.assessment,
+        actions=queries.actions(session, col(ReviewAction.review_id) == review.id),
+        revision_proposal_id=review.revision_proposal_id,
+        allowed_events=service.offered(session, review, actor),
+    )
+
+
+@router.get("/credentials/{credential_id}/reviews", response_model=list[ReviewRow])
+def credential_reviews(credential_id: int, session: SessionDep, actor: CurrentActor) -> list[ReviewRow]:
+    """Every review of a micro-credential, scheduled and past, with its outcome (its owner and the QA office)."""
+    service.visible_credential(session, credential_id, actor)
+    return queries.of_credential(session, credential_id, today=_today())
+
+
+@router.post("/credentials/{credential_id}/reviews", response_model=ReviewDetail, status_code=201)
+def open_review(
+    credential_id: int, data: ReviewOpenIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> ReviewDetail:
+    """The QA office opens a review now, with a reason (the scheduled one of that kind is brought forward)."""
+    review = service.qa_opens(session, credential_id, actor, policies, data, today=_today())
+    return _detail(session, review.id or 0, actor)
+
+
+@router.get("/reviews", response_model=Page[ReviewRow], summary="Reviews, filtered (QA office)")
+def list_reviews(
+    session: SessionDep, actor: OverseerActor, page: PageDep, filters: Annotated[ReviewFilters, Query()]
+) -> Page[ReviewRow]:
+    items = queries.listing(session, filters, today=_today(), offset=page.offset, limit=page.limit)
+    return Page(items=items, total=queries.count(session, filters), offset=page.offset, limit=page.limit)
+
+
+@router.get("/reviews/mine", response_model=list[ReviewRow], summary="The reviews of my micro-credentials")
+def my_reviews(session: SessionDep, actor: CurrentActor) -> list[ReviewRow]:
+    return queries.my_reviews(session, actor.id, today=_today())
+
+
+@router.get("/review-actions/mine", response_model=list[ActionRow], summary="My open actions from reviews")
+def my_actions(session: SessionDep, actor: CurrentActor) -> list[ActionRow]:
+    return queries.my_actions(session, actor.id)
+
+
+@router.get("/reviews/{review_id}", response_model=ReviewDetail)
+def get_review(review_id: int, session: SessionDep, actor: CurrentActor) -> ReviewDetail:
+    return _detail(session, review_id, actor)
+
+
+@router.put("/reviews/{review_id}/self-evaluation", response_model=ReviewDetail)
+def save_self_evaluation(
+    review_id: int, data: SelfEvaluationIn, session: SessionDep, actor: CurrentActor
+) -> ReviewDetail:
+    """The owner writes the self-evaluation while the review is open (the figures are taken as they stand)."""
+    service.save_self_evaluation(session, review_id, actor, data)
+    return _detail(session, review_id, actor)
+
+
+@router.post("/reviews/{review_id}/submit", response_model=ReviewDetail)
+def submit(review_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> ReviewDetail:
+    service.submit(session, review_id, actor, policies)
+    return _detail(session, review_id, actor)
+
+
+@router.post("/reviews/{review_id}/assessment", response_model=ReviewDetail, summary="Take into QA assessment")
+def start_assessment(review_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> ReviewDetail:
+    service.start_assessment(session, review_id, actor, policies)
+    return _detail(session, review_id, actor)
+
+
+class ReasonIn(BaseModel):
+    comment: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/reviews/{review_id}/request-changes", response_model=ReviewDetail)
+def request_changes(
+    review_id: int, data: ReasonIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> ReviewDetail:
+    service.request_changes(session, review_id, actor, policies, data.comment)
+    return _detail(session, review_id, actor)
+
+
+@router.post("/reviews/{review_id}/outcome", response_model=ReviewDetail)
+def record_outcome(
+    review_id: int, data: OutcomeIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> ReviewDetail:
+    """Close the review with its outcome (continue; continue with actions, each with owner and due date; revise,
+    which opens a revision; suspend; retire)."""
+    service.record_outcome(session, review_id, actor, policies, data, today=_today())
+    return _detail(session, review_id, actor)
+
+
+class CloseActionIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+@router.post("/review-actions/{action_id}/close", response_model=ActionRow)
+def close_action(action_id: int, data: CloseActionIn, session: SessionDep, actor: CurrentActor) -> ActionRow:
+    action = service.close_action(session, action_id, actor, data.note)
+    rows = queries.actions(session, col(ReviewAction.id) == action.id)
+    if not rows:
+        raise NotFound("No such action.")
+    return rows[0]
