@@ -7,7 +7,6 @@ The showcase is not in the shared test database (tests count things there); thes
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -50,9 +49,6 @@ DECIDERS = [
     "qa@example.org",
     "humanities@example.org",
 ]
-# Generous: the showcase loads in well under a second on an idle machine; this catches a slow path (a password
-# hashed per proposal, a query per row) without failing on a busy one.
-MAX_SHOWCASE_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -269,7 +265,7 @@ def test_every_showcase_page_renders_for_the_people_who_see_it(loaded: Loaded) -
         app.state.engine.dispose()
 
 
-def test_when_approval_does_not_publish_one_proposal_waits_for_the_qa_office_and_loading_is_fast(
+def test_when_approval_does_not_publish_one_proposal_waits_for_the_qa_office(
     tmp_path: Path,
 ) -> None:
     policy_dir = tmp_path / "policies"
@@ -287,10 +283,7 @@ def test_when_approval_does_not_publish_one_proposal_waits_for_the_qa_office_and
         try:
             with Session(engine) as s:
                 load_demo(s, policies)
-                started = time.perf_counter()
                 load_showcase(s, policies)
-                seconds = time.perf_counter() - started
-                assert seconds < MAX_SHOWCASE_SECONDS, f"the showcase took {seconds:.1f} s"
                 s.commit()
                 page = queries.pipeline(s, queries.PipelineFilter(), offset=0, limit=100, now=utcnow())
                 assert page.counts.get("approved") == 1
