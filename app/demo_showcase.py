@@ -25,13 +25,14 @@ Loading is a few hundred statements and no password hashing, so it takes a secon
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
 
+from app.approvals import history
 from app.approvals import service as approvals
 from app.approvals.voting import Choice
 from app.org import service as org
@@ -762,8 +763,12 @@ class _Acting:
             self.session, proposal_id, self.actor(who), self.policies, {**proposal.content, **changes}
         )
 
-    def submit(self, who: str, proposal_id: int) -> None:
-        service.submit(self.session, proposal_id, self.actor(who), self.policies)
+    def submit(self, who: str, proposal_id: int, answers: Sequence[str] = ()) -> None:
+        """Submit; a resubmission answers the points raised in order (``answers``, one per point)."""
+        sent_back = history.changes_requested(self.session, self.proposal(proposal_id))
+        points = sent_back.points if sent_back else []
+        responses = {point.key: text for point, text in zip(points, answers, strict=True)}
+        service.submit(self.session, proposal_id, self.actor(who), self.policies, responses)
 
     def vote(
         self, who: str, proposal_id: int, choice: Choice, comment: str = "", *, due: Iterable[tuple[str, int]] = ()
@@ -998,7 +1003,14 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
         ),
         evidence_links=["https://www.example.org/evidence/farmers-union-letter.pdf"],
     )
-    act.submit(ACADEMIC, p)
+    act.submit(
+        ACADEMIC,
+        p,
+        answers=[
+            "Outcome 3 now asks learners to evaluate satellite against drone data for a given question (EQF 7).",
+            "The project is marked with a published rubric (60%) against the exam (40%); hours raised to 145.",
+        ],
+    )
     act.vote(COUNCIL3, p, APPROVE, "The rubric and the new outcome answer my comments.")
     shown.proposals["remote-sensing"] = p
 

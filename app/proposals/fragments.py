@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.approvals import access
+from app.approvals import access, history
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Vote
 from app.approvals.voting import CHOICE_LABELS
@@ -61,6 +61,23 @@ class Viewing:
     def conditions(self) -> list[Condition]:
         return views.conditions(self.session, self.proposal_id)
 
+    @cached_property
+    def rounds(self) -> list[history.Round]:
+        """Every round the proposal has had, each numbered among its body's rounds."""
+        return history.rounds(self.session, self.proposal)
+
+    @property
+    def round_label(self) -> str | None:
+        """The current round in words ("Faculty council, round 2"), while a body is deciding."""
+        if not self.proposal.current_body:
+            return None
+        return next((r.label for r in self.rounds if r.review_round == self.proposal.review_round), None)
+
+    @cached_property
+    def sent_back(self) -> history.ChangesRequested | None:
+        """Why the proposal is back with its proposer, when it is."""
+        return history.changes_requested(self.session, self.proposal)
+
     @property
     def body_label(self) -> str | None:
         body = self.proposal.current_body
@@ -92,6 +109,8 @@ def decision_panel(v: Viewing) -> dict[str, Any]:
         "deciding_label": v.deciding_label,
         "my_vote": next((vote for vote, _ in v.votes if vote.voter_id == v.actor.id), None),
         "choices": CHOICE_LABELS,
+        # A resubmission answers every point raised (templates/proposals/_resubmit.html).
+        "points": v.sent_back.points if v.sent_back and "submit" in v.actions else [],
     }
 
 
@@ -99,9 +118,22 @@ def votes(v: Viewing) -> dict[str, Any]:
     return {
         "proposal": v.proposal,
         "deciding_label": v.deciding_label,
+        "taken_over": v.access.taken_over,
+        "round_label": v.round_label,
         "votes": v.votes,
         "choices": CHOICE_LABELS,
+        # Earlier rounds (and decided ones), grouped by body, each round with its votes by name and its decision.
+        "rounds_by_body": _by_body(
+            [r for r in v.rounds if r.decision is not None or r.review_round != v.proposal.review_round]
+        ),
     }
+
+
+def _by_body(rounds: list[history.Round]) -> list[tuple[str, list[history.Round]]]:
+    grouped: dict[str, list[history.Round]] = {}
+    for r in rounds:
+        grouped.setdefault(history.body_label(r.body), []).append(r)
+    return list(grouped.items())
 
 
 def conditions(v: Viewing) -> dict[str, Any]:

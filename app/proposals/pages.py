@@ -14,10 +14,11 @@ from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app import limits
-from app.approvals import access, queries
+from app.approvals import access, history, queries
 from app.approvals import service as approvals
+from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import CHOICE_LABELS, Choice
-from app.approvals.workflow_diagram import steps
+from app.approvals.workflow_diagram import POSITION_WORDS, banner, steps
 from app.catalogue import service as catalogue
 from app.db import SessionDep, utcnow
 from app.errors import DomainError, PermissionDenied, PolicyViolation
@@ -39,6 +40,7 @@ from app.web import is_htmx, redirect, render, templates
 from app.workflows.approval import ProposalStatus
 
 router = APIRouter()
+SIDE_STATES = {ProposalStatus.changes_requested, ProposalStatus.rejected}
 
 
 templates.env.filters["element_label"] = lambda name: el.LABELS.get(name, name)
@@ -250,17 +252,25 @@ def _page_context(v: fragments.Viewing) -> dict[str, Any]:
     check = checks.check(elements, policies.of(CredentialPolicy), el.Kind(proposal.kind))
     versions = views.versions(session, v.proposal_id)
     published = catalogue.published_content(session, proposal.credential_id)
-    redlines = []
+    # Each redline with the proposer's answers to the points raised, shown beside it.
+    redlines: list[tuple[str, Any, list[history.Answer]]] = []
     if len(versions) >= 2:
         redlines.append(
             (
                 f"Changes in submission {versions[-1].version_no} against submission {versions[-2].version_no}",
                 diff_contents(versions[-2].content, versions[-1].content, lookups),
+                history.answers_with(session, proposal, versions[-1].version_no),
             )
         )
     if published is not None and proposal.status != ProposalStatus.published:
-        redlines.append(("Changes against the published edition", diff_contents(published, proposal.content, lookups)))
-    workflow_steps, side = steps(proposal.route, proposal.status)
+        redlines.append(
+            ("Changes against the published edition", diff_contents(published, proposal.content, lookups), [])
+        )
+    route = service.route_of(session, proposal, policies)
+    last = next((r for r in reversed(v.rounds) if r.decision is not None), None)
+    stopped_at = last.body if last is not None and proposal.status in SIDE_STATES else None
+    workflow_steps, side = steps(route, proposal.status, stopped_at)
+    approval = policies.of(ApprovalPolicy)
     names = views.user_names(session, ctx.proposer_ids)
     now = utcnow()
     return {
@@ -286,8 +296,13 @@ def _page_context(v: fragments.Viewing) -> dict[str, Any]:
         "check": check,
         "redlines": redlines,
         "workflow_steps": workflow_steps,
+        "position_words": POSITION_WORDS,
         "side": side,
-        "decisions": views.decisions(session, v.proposal_id),
+        "banner": banner(
+            proposal.status, stopped_at, resubmit_to=approval.resubmit_to, first_body=route[0] if route else None
+        ),
+        "route_planned": not proposal.submission_count,
+        "sent_back": v.sent_back,
         "choices": CHOICE_LABELS,
         "committee_labels": COMMITTEE_KIND_LABELS,
     }
@@ -354,10 +369,6 @@ def _act(
 # Actions that take the proposal and at most a comment: one handler each, built from this table.
 SimpleAction = Callable[[Session, int, Actor, Policies, str], object]
 SIMPLE_ACTIONS: dict[str, tuple[SimpleAction, str]] = {
-    "submit": (
-        lambda s, pid, a, p, _c: service.submit(s, pid, a, p),
-        "Submitted. The first body has been asked to review it.",
-    ),
     "withdraw": (lambda s, pid, a, p, c: service.withdraw(s, pid, a, p, c), "The proposal has been withdrawn."),
     "publish": (lambda s, pid, a, p, _c: approvals.publish_by(s, pid, a, p), "Published in the catalogue."),
 }
@@ -383,6 +394,24 @@ def _simple_action_route(name: str, action: SimpleAction, message: str) -> None:
 
 for _name, (_action, _message) in SIMPLE_ACTIONS.items():
     _simple_action_route(_name, _action, _message)
+
+
+@router.post("/proposals/{proposal_id}/submit")
+def submit(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    def run(form: Any) -> object:
+        responses = {k.removeprefix("response-"): str(form.get(k) or "") for k in form if k.startswith("response-")}
+        return service.submit(session, proposal_id, actor, policies, responses)
+
+    return _act(
+        request, posted, session, proposal_id, actor, policies, run, "Submitted. The body has been asked to review it."
+    )
 
 
 @router.post("/proposals/{proposal_id}/votes")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Body, Form, Query, Response, UploadFile, status
 
 from app import limits
-from app.approvals import access
+from app.approvals import access, history
 from app.approvals import service as approvals
 from app.audit.models import AuditEventPublic
 from app.db import SessionDep
@@ -17,6 +17,7 @@ from app.policies import PoliciesDep
 from app.proposals import attachments, service, views
 from app.proposals.attachments import AttachmentPublic
 from app.proposals.schemas import (
+    ChangesRequestedPublic,
     CheckIn,
     CheckOut,
     CommentEditIn,
@@ -25,6 +26,8 @@ from app.proposals.schemas import (
     ProposalCreate,
     ProposalPublic,
     ProposalUpdate,
+    RoundPublic,
+    SubmitIn,
     VersionPublic,
 )
 from app.security import CurrentActor
@@ -83,8 +86,33 @@ def update_proposal(
 
 
 @router.post("/proposals/{proposal_id}/submit", response_model=ProposalPublic)
-def submit(proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> ProposalPublic:
-    return views.proposal_public(session, service.submit(session, proposal_id, actor, policies), actor, policies)
+def submit(
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+    data: Annotated[SubmitIn | None, Body()] = None,
+) -> ProposalPublic:
+    responses = data.responses if data is not None else {}
+    proposal = service.submit(session, proposal_id, actor, policies, responses)
+    return views.proposal_public(session, proposal, actor, policies)
+
+
+@router.get("/proposals/{proposal_id}/rounds", response_model=list[RoundPublic], summary="Every round, by body")
+def rounds(proposal_id: int, session: SessionDep, actor: CurrentActor) -> list[RoundPublic]:
+    proposal = access.get_proposal(session, proposal_id, actor)
+    return [views.round_public(r) for r in history.rounds(session, proposal)]
+
+
+@router.get(
+    "/proposals/{proposal_id}/changes-requested",
+    response_model=ChangesRequestedPublic | None,
+    summary="Who asked for what when changes were requested (null unless the proposal waits for changes)",
+)
+def changes_requested(proposal_id: int, session: SessionDep, actor: CurrentActor) -> ChangesRequestedPublic | None:
+    proposal = access.get_proposal(session, proposal_id, actor)
+    sent_back = history.changes_requested(session, proposal)
+    return views.changes_requested_public(sent_back) if sent_back else None
 
 
 @router.post("/proposals/{proposal_id}/withdraw", response_model=ProposalPublic)

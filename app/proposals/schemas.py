@@ -165,3 +165,34 @@ class RowPublic(BaseModel):
     due_at: datetime | None
     overdue_days: int
     decided_by: str | None = Field(description="The committee deciding instead of the body's own, if any")
+
+
+class SubmitIn(BaseModel):
+    responses: dict[str, str] = Field(
+        default_factory=dict,
+        description="When resubmitting after changes were requested: an answer to every point raised, by its key "
+        "(see GET /proposals/{id}/changes-requested)",
+    )
+
+
+class RoundPublic(BaseModel):
+    review_round: int
+    body: str
+    number: int = Field(description="The round's number among the rounds at this body")
+    label: str = Field(description='In words: "Faculty council, round 2"')
+    votes: list[VotePublic]
+    decision: DecisionPublic | None
+
+
+class PointPublic(BaseModel):
+    key: str = Field(description="The key its answer goes under when resubmitting")
+    who: str
+    choice: str
+    comment: str
+    conditions: list[dict[str, Any]]
+
+
+class ChangesRequestedPublic(BaseModel):
+    round_label: str
+    decision: DecisionPublic
+    points: list[PointPublic]

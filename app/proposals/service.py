@@ -8,6 +8,7 @@ workflow core, which checks who may send them; nothing here assigns a status.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from app import limits
-from app.approvals import deciders
+from app.approvals import deciders, history
 from app.approvals.access import PROPOSAL, get_proposal, load_ctx, lock, role_of
 from app.approvals.policy import ApprovalPolicy, VotingPolicy, VotingRule
 from app.audit import service as audit
@@ -301,6 +302,9 @@ def update_proposal(
     proposal.content = content
     proposal.title = content.get("title") or ""
     proposal.updated_at = utcnow()
+    if proposal.revision_no > 1 and not proposal.submission_count:
+        # A revision says at once whether it is major or minor: the route it will take is known before submission.
+        proposal.change_type = planned_route(session, proposal, policies).change_type
     if co_proposers is not None:
         _set_co_proposers(session, proposal, actor, policies, co_proposers)
     session.add(proposal)
@@ -323,7 +327,15 @@ def update_proposal(
 # --- submission, withdrawal ----------------------------------------------------------------------
 
 
-def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> Proposal:
+def submit(
+    session: Session,
+    proposal_id: int,
+    actor: Actor,
+    policies: Policies,
+    responses: Mapping[str, str] | None = None,
+) -> Proposal:
+    """Submit a draft, or resubmit after changes were requested: then ``responses`` answers every point raised
+    (``app.approvals.history``: by point key, "vote-<id>" or "decision-<id>")."""
     locked = lock(session, proposal_id, actor, "submit")
     proposal = locked.row
     kind = el.Kind(proposal.kind)
@@ -342,10 +354,13 @@ def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies)
             errors={**dict.fromkeys(result.missing, "Required for submission."), **problems},
         )
     if proposal.submission_count == 0:
-        proposal.route = [b.value for b in _route_for(session, proposal, policies)]
+        planned = planned_route(session, proposal, policies)
+        proposal.route, proposal.change_type = [b.value for b in planned.bodies], planned.change_type
     quorum = quorum_refusal(session, proposal, locked.ctx.proposer_ids, policies)
     if quorum is not None:
         raise PolicyViolation(quorum, errors={"co_proposers": quorum})
+    if proposal.status == ProposalStatus.changes_requested:
+        history.record_responses(session, proposal, actor.id, proposal.submission_count + 1, responses or {})
     proposal.submission_count += 1
     assert proposal.id is not None
     session.add(
@@ -368,17 +383,38 @@ def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies)
     return proposal
 
 
-def _route_for(session: Session, proposal: Proposal, policies: Policies) -> list[CommitteeKind]:
-    """The route from policy: by kind for a new offer; a revision's route depends on what it changes."""
+@dataclass(frozen=True)
+class PlannedRoute:
+    """The bodies a proposal goes through and the kind of change it is ("new", "major" or "minor")."""
+
+    bodies: list[CommitteeKind]
+    change_type: str
+
+
+def planned_route(session: Session, proposal: Proposal, policies: Policies) -> PlannedRoute:
+    """The route from policy: by kind for a new offer; a revision's route depends on what it changes (a major
+    field sends it through the full route, otherwise the minor-change route). The one routing function: the
+    submission takes it, and the pages show it before submission."""
     approval = policies.of(ApprovalPolicy)
     if proposal.revision_no == 1:
-        proposal.change_type = "new"
-        return approval.route_for(proposal.kind)
+        return PlannedRoute(approval.route_for(proposal.kind), "new")
+    if major_fields_changed(session, proposal, policies, proposal.content):
+        return PlannedRoute(approval.route_for(proposal.kind), "major")
+    return PlannedRoute(approval.minor_change_route, "minor")
+
+
+def major_fields_changed(session: Session, proposal: Proposal, policies: Policies, content: dict[str, Any]) -> bool:
+    """Whether this content of a revision changes a field that makes a change major (credentials.yaml)."""
     before = catalogue.published_content(session, proposal.credential_id) or {}
-    changed = set(changed_fields(before, proposal.content))
-    major = bool(changed & set(policies.of(CredentialPolicy).major_change_fields))
-    proposal.change_type = "major" if major else "minor"
-    return approval.route_for(proposal.kind) if major else approval.minor_change_route
+    changed = set(changed_fields(before, content))
+    return bool(changed & set(policies.of(CredentialPolicy).major_change_fields))
+
+
+def route_of(session: Session, proposal: Proposal, policies: Policies) -> list[str]:
+    """The route the proposal takes: the one it was given on submission, else the one it would be given now."""
+    if proposal.submission_count:
+        return list(proposal.route)
+    return [b.value for b in planned_route(session, proposal, policies).bodies]
 
 
 def withdraw(session: Session, proposal_id: int, actor: Actor, policies: Policies, comment: str = "") -> Proposal:

@@ -7,7 +7,7 @@ from textwrap import shorten
 
 from sqlmodel import Session, col, select
 
-from app.approvals import access
+from app.approvals import access, history
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Decision, Vote
 from app.approvals.queries import Row
@@ -18,7 +18,15 @@ from app.proposals import checks
 from app.proposals import elements as el
 from app.proposals.models import Comment, CommentEdit, Proposal, ProposalVersion
 from app.proposals.policy import CredentialPolicy
-from app.proposals.schemas import ProposalPublic, RowPublic
+from app.proposals.schemas import (
+    ChangesRequestedPublic,
+    DecisionPublic,
+    PointPublic,
+    ProposalPublic,
+    RoundPublic,
+    RowPublic,
+    VotePublic,
+)
 from app.security import Actor
 from app.users.models import User
 from app.workflows import conditions as condition_workflow
@@ -148,3 +156,29 @@ def votes_with_names(session: Session, proposal: Proposal) -> list[tuple[Vote, s
 
 def conditions(session: Session, proposal_id: int) -> list[Condition]:
     return approvals.conditions_of(session, [proposal_id])[proposal_id]
+
+
+def vote_public(vote: Vote, name: str) -> VotePublic:
+    return VotePublic(voter_name=name, **vote.model_dump(include=set(VotePublic.model_fields) - {"voter_name"}))
+
+
+def round_public(r: history.Round) -> RoundPublic:
+    return RoundPublic(
+        review_round=r.review_round,
+        body=r.body,
+        number=r.number,
+        label=r.label,
+        votes=[vote_public(nv.vote, nv.voter) for nv in r.votes],
+        decision=DecisionPublic.model_validate(r.decision, from_attributes=True) if r.decision else None,
+    )
+
+
+def changes_requested_public(sent_back: history.ChangesRequested) -> ChangesRequestedPublic:
+    return ChangesRequestedPublic(
+        round_label=sent_back.round.label,
+        decision=DecisionPublic.model_validate(sent_back.decision, from_attributes=True),
+        points=[
+            PointPublic(key=p.key, who=p.who, choice=p.choice, comment=p.comment, conditions=p.conditions)
+            for p in sent_back.points
+        ],
+    )

@@ -1,0 +1,195 @@
+"""Decisions a proposer can act on: who asked for what, by name; answers per point on resubmission, shown beside the
+redline; rounds counted per body; the stage bar and the route before submission; major or minor at once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.approvals import history
+from app.approvals.history import ReviewResponse
+from app.approvals.voting import Choice
+from app.errors import PolicyViolation
+from app.policies import Policies
+from app.proposals import service
+from app.proposals.elements import Kind
+from app.proposals.models import Proposal
+from tests.conftest import actor_for, login, post_form
+from tests.proposals.factories import answers, new_proposal, resubmit, submitted, vote
+
+COUNCIL = ("council1@example.org", "council2@example.org")
+
+
+def sent_back_by_council(db: Session, policies: Policies) -> Proposal:
+    proposal = submitted(db, policies)
+    vote(db, policies, proposal, COUNCIL[0], Choice.request_changes, comment="Name the employers.")
+    vote(db, policies, proposal, COUNCIL[1], Choice.request_changes, comment="Outcome 3 is not assessable.")
+    assert proposal.status == "changes_requested"
+    return proposal
+
+
+def test_changes_requested_lists_every_point_by_name_with_its_round(db: Session, policies: Policies) -> None:
+    proposal = sent_back_by_council(db, policies)
+    sent_back = history.changes_requested(db, proposal)
+    assert sent_back is not None
+    assert sent_back.round.label == "Faculty council, round 1"
+    assert [(p.who, p.choice, p.comment) for p in sent_back.points] == [
+        ("Carla Chair", "Request changes", "Name the employers."),
+        ("Chris Council", "Request changes", "Outcome 3 is not assessable."),
+    ]
+    assert history.changes_requested(db, submitted(db, policies)) is None  # only while waiting for changes
+
+
+def test_resubmitting_needs_an_answer_to_every_point_and_keeps_them(db: Session, policies: Policies) -> None:
+    proposal = sent_back_by_council(db, policies)
+    academic = actor_for(db, "academic@example.org")
+    assert proposal.id is not None
+    keys = list(answers(db, proposal))
+    with pytest.raises(PolicyViolation, match="1 of 2 is not answered") as refused:
+        service.submit(db, proposal.id, academic, policies, {keys[0]: "Added GridCo and VoltNet."})
+    assert list(refused.value.errors) == [f"response-{keys[1]}"]
+    assert "Chris Council" in refused.value.errors[f"response-{keys[1]}"]
+    assert proposal.status == "changes_requested"
+
+    service.submit(db, proposal.id, academic, policies, {keys[0]: "Added GridCo.", keys[1]: "  Reworded it. "})
+    assert proposal.status == "faculty_council_review"
+    stored = db.exec(select(ReviewResponse).where(ReviewResponse.proposal_id == proposal.id)).all()
+    assert [(r.text, r.version_no) for r in stored] == [("Added GridCo.", 2), ("Reworded it.", 2)]
+    shown = history.answers_with(db, proposal, 2)
+    assert [(a.point.who, a.point.comment, a.response) for a in shown] == [
+        ("Carla Chair", "Name the employers.", "Added GridCo."),
+        ("Chris Council", "Outcome 3 is not assessable.", "Reworded it."),
+    ]
+
+
+def test_an_answer_longer_than_the_limit_is_refused(db: Session, policies: Policies) -> None:
+    proposal = sent_back_by_council(db, policies)
+    assert proposal.id is not None
+    long = dict.fromkeys(answers(db, proposal), "x" * (history.RESPONSE_MAX + 1))
+    with pytest.raises(PolicyViolation) as refused:
+        service.submit(db, proposal.id, actor_for(db, "academic@example.org"), policies, long)
+    assert all("at most 4,000 characters" in message for message in refused.value.errors.values())
+
+
+def test_rounds_count_per_body_and_keep_earlier_votes(db: Session, policies: Policies) -> None:
+    proposal = sent_back_by_council(db, policies)
+    resubmit(db, policies, proposal)
+    assert history.body_round(db, proposal) == "Faculty council, round 2"
+    for email in COUNCIL:
+        vote(db, policies, proposal, email, Choice.approve)
+    assert proposal.status == "lll_committee_review"
+    rounds = history.rounds(db, proposal)
+    assert [r.label for r in rounds] == [
+        "Faculty council, round 1",
+        "Faculty council, round 2",
+        "Lifelong-learning committee, round 1",
+    ]
+    assert [(nv.voter, nv.vote.comment) for nv in rounds[0].votes] == [
+        ("Carla Chair", "Name the employers."),
+        ("Chris Council", "Outcome 3 is not assessable."),
+    ]
+    assert rounds[0].decision is not None and rounds[0].decision.outcome == "request_changes"
+    assert rounds[1].decision is not None and rounds[1].decision.outcome == "approve"
+    assert rounds[2].decision is None  # the committee has not decided yet
+
+
+def test_the_route_before_submission_comes_from_the_submission_s_own_function(db: Session, policies: Policies) -> None:
+    draft = new_proposal(db, policies)
+    assert service.route_of(db, draft, policies) == ["faculty_council", "lll_committee", "qa_office"]
+    unbundled = submitted(db, policies, kind=Kind.unbundled)
+    assert service.route_of(db, unbundled, policies) == ["faculty_council", "qa_office"]
+
+
+def published_revision(db: Session, policies: Policies) -> Proposal:
+    proposal = submitted(db, policies, kind=Kind.unbundled)
+    for email in (*COUNCIL, "qa@example.org"):
+        vote(db, policies, proposal, email, Choice.approve)
+    assert proposal.status == "published"
+    return service.open_revision(db, proposal.credential_id, actor_for(db, "academic@example.org"), policies)
+
+
+def test_a_revision_is_major_as_soon_as_a_major_field_changes(db: Session, policies: Policies) -> None:
+    revision = published_revision(db, policies)
+    academic = actor_for(db, "academic@example.org")
+    assert revision.id is not None
+    assert (revision.change_type, service.route_of(db, revision, policies)) == ("minor", ["qa_office"])
+    service.update_proposal(db, revision.id, academic, policies, dict(revision.content, ects=5, hours=130))
+    assert revision.change_type == "major"
+    assert service.route_of(db, revision, policies) == ["faculty_council", "qa_office"]
+    service.update_proposal(db, revision.id, academic, policies, dict(revision.content, ects=6, hours=160))
+    assert revision.change_type == "minor"  # back as published: minor again
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def test_the_proposer_sees_every_reason_by_name_and_answers_them(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    proposal = sent_back_by_council(db, policies)
+    login(client, "academic@example.org")
+    page = client.get(f"/proposals/{proposal.id}").text
+    top = page.index('id="changes-requested"')
+    assert top < page.index('id="workflow-heading"')  # at the top
+    section = page[top : page.index("</section>", top)]
+    assert "Changes requested: Faculty council, round 1" in section
+    assert "Carla Chair" in section and "Name the employers." in section
+    assert "Chris Council" in section and "Outcome 3 is not assessable." in section
+    assert "next:" not in page
+    assert "Changes requested by the faculty council." in page
+    stages = re.findall(r'class="step step-(\w+)"', page)
+    assert stages == ["done", "done", "stopped", "todo", "todo", "todo", "todo"]
+    keys = list(answers(db, proposal))
+    assert all(f'name="response-{key}"' in page for key in keys)
+
+    refused = post_form(client, f"/proposals/{proposal.id}/submit", {f"response-{keys[0]}": "Added GridCo."})
+    assert refused.status_code == 422
+    assert "1 of 2 is not answered" in refused.text
+    assert f'href="#f-response-{keys[1]}">Your response to Chris Council</a>' in refused.text
+    assert "Added GridCo." in refused.text  # what was typed is kept
+
+    data = {f"response-{keys[0]}": "Added GridCo.", f"response-{keys[1]}": "Reworded outcome 3."}
+    assert post_form(client, f"/proposals/{proposal.id}/submit", data).status_code == 303
+    db.refresh(proposal)
+    assert proposal.status == "faculty_council_review"
+
+
+def test_the_council_sees_the_answers_beside_the_redline(client: TestClient, db: Session, policies: Policies) -> None:
+    proposal = sent_back_by_council(db, policies)
+    academic = actor_for(db, "academic@example.org")
+    assert proposal.id is not None
+    service.update_proposal(db, proposal.id, academic, policies, dict(proposal.content, partners="GridCo"))
+    keys = list(answers(db, proposal))
+    service.submit(db, proposal.id, academic, policies, {keys[0]: "Named GridCo.", keys[1]: "Kept: it is assessed."})
+    login(client, COUNCIL[0])
+    page = client.get(f"/proposals/{proposal.id}").text
+    block = page[page.index('class="redline-with-answers has-answers"') :]
+    block = block[: block.index("</aside>")]
+    assert 'id="redline-1"' in block and "GridCo" in block
+    assert "The proposer's response to the points raised" in block
+    assert "Name the employers." in block and "Named GridCo." in block
+    assert "Kept: it is assessed." in block
+    assert "Votes so far: Faculty council, round 2" in page
+    rounds = page[page.index('id="rounds"') :]
+    assert "Faculty council, round 1: Request changes" in rounds and "Name the employers." in rounds
+
+
+def test_a_draft_shows_the_route_it_will_take(client: TestClient, db: Session, policies: Policies) -> None:
+    draft = new_proposal(db, policies)
+    login(client, "academic@example.org")
+    page = client.get(f"/proposals/{draft.id}").text
+    assert 'id="route-planned"' in page
+    labels = re.findall(r'<span class="step-label">([^<]+)</span>', page)
+    assert labels[2:5] == ["Faculty council review", "Lifelong-learning committee review", "QA office review"]
+
+
+def test_a_minor_revision_shows_the_qa_office_only(client: TestClient, db: Session, policies: Policies) -> None:
+    revision = published_revision(db, policies)
+    login(client, "academic@example.org")
+    page = client.get(f"/proposals/{revision.id}").text
+    labels = re.findall(r'<span class="step-label">([^<]+)</span>', page)
+    assert labels == ["Draft", "Submitted", "QA office review", "Approved", "Published"]
+    assert '<span id="change-type">minor change</span>' in page
