@@ -82,6 +82,21 @@ def _form_options(
         "faculties": [(u.id, u.name) for u in faculties],
         "academics": list(academics),
         "kinds": el.KIND_LABELS,
+        # A revision marks the fields that make it a major change (credentials.yaml).
+        "major_fields": set(policies.of(CredentialPolicy).major_change_fields) if _is_revision(proposal) else set(),
+    }
+
+
+def _is_revision(proposal: Proposal | None) -> bool:
+    return proposal is not None and proposal.revision_no > 1 and not proposal.submission_count
+
+
+def _change_type(session: Session, policies: Policies, proposal: Proposal, values: dict[str, Any]) -> dict[str, Any]:
+    """Whether the revision, as typed, is major or minor, and the route that takes (templates/_change_type.html)."""
+    planned = service.planned_for_values(session, proposal, policies, values)
+    return {
+        "change_type": planned.change_type,
+        "change_route": [COMMITTEE_KIND_LABELS[b] for b in planned.bodies],
     }
 
 
@@ -100,6 +115,7 @@ def _form_page(
     check = service.check_values(session, _as_elements(values), policies, kind)
     ctx = {
         **_form_options(session, policies, actor, values, proposal),
+        **(_change_type(session, policies, proposal, values) if proposal and _is_revision(proposal) else {}),
         "proposal": proposal,
         "values": values,
         "errors": errors,
@@ -179,8 +195,11 @@ def check_field(
     check = service.check_values(session, form.elements, policies, form.kind or el.Kind.standalone)
     spec = el.FIELD_BY_NAME.get(field)
     required = policies.of(CredentialPolicy).required_fields
+    revision_id = str(posted.get("revision_id") or "")
+    revision = access.get_proposal(session, int(revision_id), actor) if revision_id.isdigit() else None
     ctx = {
-        **_form_options(session, policies, actor, form.values),
+        **_form_options(session, policies, actor, form.values, revision),
+        **(_change_type(session, policies, revision, form.elements) if revision and _is_revision(revision) else {}),
         "kind_fields": {
             *required.get("standalone", []),
             *required.get("unbundled", []),

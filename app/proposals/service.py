@@ -391,14 +391,16 @@ class PlannedRoute:
     change_type: str
 
 
-def planned_route(session: Session, proposal: Proposal, policies: Policies) -> PlannedRoute:
+def planned_route(
+    session: Session, proposal: Proposal, policies: Policies, content: dict[str, Any] | None = None
+) -> PlannedRoute:
     """The route from policy: by kind for a new offer; a revision's route depends on what it changes (a major
     field sends it through the full route, otherwise the minor-change route). The one routing function: the
-    submission takes it, and the pages show it before submission."""
+    submission takes it, and the pages show it before submission (``content``: as typed in the form, not saved)."""
     approval = policies.of(ApprovalPolicy)
     if proposal.revision_no == 1:
         return PlannedRoute(approval.route_for(proposal.kind), "new")
-    if major_fields_changed(session, proposal, policies, proposal.content):
+    if major_fields_changed(session, proposal, policies, proposal.content if content is None else content):
         return PlannedRoute(approval.route_for(proposal.kind), "major")
     return PlannedRoute(approval.minor_change_route, "minor")
 
@@ -408,6 +410,14 @@ def major_fields_changed(session: Session, proposal: Proposal, policies: Policie
     before = catalogue.published_content(session, proposal.credential_id) or {}
     changed = set(changed_fields(before, content))
     return bool(changed & set(policies.of(CredentialPolicy).major_change_fields))
+
+
+def planned_for_values(
+    session: Session, proposal: Proposal, policies: Policies, values: dict[str, Any]
+) -> PlannedRoute:
+    """The route a revision would take with these form values (the form says major or minor as one types)."""
+    elements, _ = el.parse(values)
+    return planned_route(session, proposal, policies, elements.model_dump(mode="json"))
 
 
 def route_of(session: Session, proposal: Proposal, policies: Policies) -> list[str]:

@@ -193,3 +193,33 @@ def test_a_minor_revision_shows_the_qa_office_only(client: TestClient, db: Sessi
     labels = re.findall(r'<span class="step-label">([^<]+)</span>', page)
     assert labels == ["Draft", "Submitted", "QA office review", "Approved", "Published"]
     assert '<span id="change-type">minor change</span>' in page
+
+
+def test_the_revision_form_marks_major_fields_and_says_major_or_minor_as_one_types(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    revision = published_revision(db, policies)
+    login(client, "academic@example.org")
+    form = client.get(f"/proposals/{revision.id}/edit").text
+    assert "this revision is a <strong>minor change</strong>: it goes to QA office." in form
+    hints = dict(re.findall(r'<p class="hint" id="h-(\w+)">([^<]*)</p>', form))
+    assert "Major: changing it" in hints["ects"] and "Major: changing it" in hints["eqf_level"]
+    assert "Major" not in hints.get("title", "")
+    assert f'name="revision_id" value="{revision.id}"' in form
+
+    typed = {k: v for k, v in revision.content.items() if isinstance(v, str | int | float)}
+    typed.update(kind="unbundled", revision_id=str(revision.id), ects="5", hours="130")
+    check = post_form(client, "/proposals/check?field=ects", typed)
+    assert check.status_code == 200
+    notice = check.text[check.text.index('id="change-type-notice"') :]
+    assert 'data-hx-swap-oob="true"' in notice[:200]
+    assert "<strong>major change</strong>: it goes to Faculty council, then QA office." in notice
+    db.refresh(revision)
+    assert revision.change_type == "minor"  # nothing saved by a check
+
+
+def test_checking_a_proposal_one_may_not_see_is_refused(client: TestClient, db: Session, policies: Policies) -> None:
+    revision = published_revision(db, policies)
+    login(client, "humanities@example.org")
+    check = post_form(client, "/proposals/check?field=title", {"kind": "unbundled", "revision_id": str(revision.id)})
+    assert check.status_code == 404
