@@ -17,8 +17,8 @@ from app import limits
 from app.approvals import deciders
 from app.approvals.access import CONDITION, PROPOSAL, Ctx, _condition_ctx, lock, role_of
 from app.approvals.models import Condition, Decision, Vote
-from app.approvals.policy import ApprovalPolicy
-from app.approvals.voting import Ballot, Choice, Side, decide
+from app.approvals.policy import ApprovalPolicy, VotingPolicy
+from app.approvals.voting import Ballot, Choice, Progress, Side, decide, progress
 from app.audit import service as audit
 from app.catalogue import service as catalogue
 from app.catalogue.models import CredentialVersion
@@ -148,8 +148,7 @@ def _decide_if_ready(
         return None
     body = CommitteeKind(proposal.current_body or "")
     deciding = CommitteeKind(ctx.committee.kind)  # the body's own committee, or the substitute that took it over
-    rule = policies.of(ApprovalPolicy).voting[deciding]
-    ballots = [Ballot(v.voter_id, Choice(v.choice)) for v in votes]
+    rule, ballots = _rule_and_ballots(ctx.committee, policies, votes)
     outcome = decide(rule, ballots, ctx.eligible_ids, ctx.chair_id)
     if outcome is None:
         return None
@@ -215,6 +214,20 @@ def _decide_if_ready(
     if proposal.status == ProposalStatus.approved and policies.of(ApprovalPolicy).publish_on_approval:
         publish(session, locked, SYSTEM, policies)
     return decision
+
+
+def _rule_and_ballots(committee: Committee, policies: Policies, votes: list[Vote]) -> tuple[VotingPolicy, list[Ballot]]:
+    """The deciding committee's voting rule and the round's votes as ballots."""
+    rule = policies.of(ApprovalPolicy).voting[CommitteeKind(committee.kind)]
+    return rule, [Ballot(v.voter_id, Choice(v.choice)) for v in votes]
+
+
+def round_progress(ctx: Ctx, policies: Policies, votes: list[Vote]) -> Progress | None:
+    """How far the deciding body is from a decision this round (None while no body is deciding)."""
+    if ctx.committee is None or not ctx.proposal.current_body:
+        return None
+    rule, ballots = _rule_and_ballots(ctx.committee, policies, votes)
+    return progress(rule, ballots, ctx.eligible_ids, ctx.chair_id)
 
 
 def committee_changed(session: Session, committee: Committee, policies: Policies) -> int:

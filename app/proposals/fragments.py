@@ -18,7 +18,7 @@ from sqlmodel import Session
 from app.approvals import access, history
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Vote
-from app.approvals.voting import CHOICE_LABELS
+from app.approvals.voting import CHOICE_LABELS, SIDE_LABELS
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
 from app.policies import Policies
 from app.proposals import attachments as proposal_attachments
@@ -109,6 +109,10 @@ def decision_panel(v: Viewing) -> dict[str, Any]:
         "deciding_label": v.deciding_label,
         "my_vote": next((vote for vote, _ in v.votes if vote.voter_id == v.actor.id), None),
         "choices": CHOICE_LABELS,
+        # The body's rule and how far it is from a decision (templates/proposals/_vote_rule.html).
+        "voting": approvals.round_progress(v.access, v.policies, [vote for vote, _ in v.votes]),
+        "round_label": v.round_label,
+        "side_labels": SIDE_LABELS,
         # A resubmission answers every point raised (templates/proposals/_resubmit.html).
         "points": v.sent_back.points if v.sent_back and "submit" in v.actions else [],
     }

@@ -29,6 +29,7 @@ from app.proposals.schemas import (
     RoundPublic,
     SubmitIn,
     VersionPublic,
+    VotingPublic,
 )
 from app.security import CurrentActor
 
@@ -102,6 +103,19 @@ def submit(
 def rounds(proposal_id: int, session: SessionDep, actor: CurrentActor) -> list[RoundPublic]:
     proposal = access.get_proposal(session, proposal_id, actor)
     return [views.round_public(r) for r in history.rounds(session, proposal)]
+
+
+@router.get(
+    "/proposals/{proposal_id}/voting",
+    response_model=VotingPublic | None,
+    summary="The deciding body's rule and how many more votes each outcome needs (null while no body decides)",
+)
+def voting(proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> VotingPublic | None:
+    proposal = access.get_proposal(session, proposal_id, actor)
+    progress = approvals.round_progress(
+        access.load_ctx(session, proposal), policies, approvals.round_votes(session, proposal)
+    )
+    return views.voting_public(progress, history.body_round(session, proposal)) if progress else None
 
 
 @router.get(

@@ -196,3 +196,14 @@ class ChangesRequestedPublic(BaseModel):
     round_label: str
     decision: DecisionPublic
     points: list[PointPublic]
+
+
+class VotingPublic(BaseModel):
+    round_label: str | None = Field(description='The round in words: "Faculty council, round 2"')
+    rule: str = Field(description="The body's rule in words")
+    eligible: int = Field(description="Members who may vote on this proposal")
+    voted: int
+    quorum: int | None = Field(description="Votes needed before a majority counts (majority rule only)")
+    needed: dict[str, int | None] = Field(
+        description="By outcome: how many more votes make it the decision (null: it cannot win any more)"
+    )

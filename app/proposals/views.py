@@ -11,6 +11,7 @@ from app.approvals import access, history
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Decision, Vote
 from app.approvals.queries import Row
+from app.approvals.voting import Progress
 from app.audit import timeline as audit_timeline
 from app.audit.timeline import Subject, Timeline
 from app.policies import Policies
@@ -26,6 +27,7 @@ from app.proposals.schemas import (
     RoundPublic,
     RowPublic,
     VotePublic,
+    VotingPublic,
 )
 from app.security import Actor
 from app.users.models import User
@@ -181,4 +183,15 @@ def changes_requested_public(sent_back: history.ChangesRequested) -> ChangesRequ
             PointPublic(key=p.key, who=p.who, choice=p.choice, comment=p.comment, conditions=p.conditions)
             for p in sent_back.points
         ],
+    )
+
+
+def voting_public(progress: Progress, round_label: str | None) -> VotingPublic:
+    return VotingPublic(
+        round_label=round_label,
+        rule=progress.rule,
+        eligible=progress.eligible,
+        voted=progress.voted,
+        quorum=progress.quorum,
+        needed={side.value: n for side, n in progress.needed.items()},
     )

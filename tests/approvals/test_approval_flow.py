@@ -332,7 +332,9 @@ def test_a_final_body_when_policy_asks_for_one(db: Session, tmp_path: Path) -> N
 
 
 def _policies_with_council_rule(tmp_path: Path, rule: str) -> Policies:
-    return policies_with(tmp_path, ("faculty_council: {rule: majority, quorum: 0.51}", f"faculty_council: {rule}"))
+    return policies_with(
+        tmp_path, ("faculty_council: {rule: majority, quorum: 0.51, tie_break: chair}", f"faculty_council: {rule}")
+    )
 
 
 SPLIT = [

@@ -223,3 +223,41 @@ def test_checking_a_proposal_one_may_not_see_is_refused(client: TestClient, db: 
     login(client, "humanities@example.org")
     check = post_form(client, "/proposals/check?field=title", {"kind": "unbundled", "revision_id": str(revision.id)})
     assert check.status_code == 404
+
+
+# --- voting rules in sight ---------------------------------------------------------------------
+
+
+def test_the_vote_panel_shows_the_rule_quorum_votes_and_what_each_outcome_needs(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    proposal = submitted(db, policies)
+    vote(db, policies, proposal, COUNCIL[0], Choice.approve)
+    login(client, COUNCIL[1])
+    page = client.get(f"/proposals/{proposal.id}").text
+    panel = page[page.index('id="vote-rule"') :]
+    panel = panel[: panel.index("</div>")]
+    assert "How the faculty council decides (Faculty council, round 1)" in panel
+    assert "Majority: more than half of the votes cast" in panel and "tie broken by the chair" in panel
+    assert '<dd id="votes-cast">1 of 3 eligible members</dd>' in panel
+    assert '<dd id="quorum">2 votes</dd>' in panel
+    assert "<li>Approve: 1 more vote</li>" in panel
+    assert "<li>Request changes: 2 more votes</li>" in panel
+    api = client.get(f"/api/v1/proposals/{proposal.id}/voting").json()
+    assert api["voted"] == 1 and api["eligible"] == 3 and api["quorum"] == 2
+    assert api["needed"] == {"approve": 1, "request_changes": 2, "reject": 2}
+
+
+def test_a_tie_is_broken_by_the_chair_and_the_decision_says_so(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    proposal = submitted(db, policies)
+    vote(db, policies, proposal, COUNCIL[1], Choice.reject, comment="Not at this level.")
+    vote(db, policies, proposal, "council3@example.org", Choice.approve)
+    result = vote(db, policies, proposal, COUNCIL[0], Choice.request_changes, comment="Rework the outcomes.")
+    assert result.decision is not None
+    assert result.decision.tally["reason"] == "tie broken by the chair"
+    assert proposal.status == "changes_requested"
+    login(client, "academic@example.org")
+    page = client.get(f"/proposals/{proposal.id}").text
+    assert "tie broken by the chair" in page[page.index('id="changes-requested"') :]
