@@ -30,6 +30,7 @@ from app.proposals.models import CoProposer, Proposal
 from app.security import Actor
 from app.workflows import core
 from app.workflows.approval import REVIEW_STATES, ProposalStatus
+from app.workflows.conditions import ConditionStatus
 from app.workflows.core import SYSTEM
 
 # --- votes and decisions -------------------------------------------------------------------------
@@ -282,7 +283,43 @@ def publish(
 ) -> CredentialVersion:
     version = catalogue.record_edition(session, locked.row)
     core.fire(session, locked, "publish", actor, policies, comment=f"edition {version.version_no}")
+    _carry_over_conditions(session, locked.row, version, policies)
     return version
+
+
+def _carry_over_conditions(
+    session: Session, proposal: Proposal, version: CredentialVersion, policies: Policies
+) -> None:
+    """The open conditions of earlier editions still bind the micro-credential: they carry over to the new edition
+    (shown and followed up on its page), each with an audit row saying so. Their status is unchanged."""
+    for condition in carried_conditions(session, proposal):
+        assert condition.id is not None
+        audit.record(
+            session,
+            actor_id=None,
+            actor_role="system",
+            entity_type="condition",
+            entity_id=condition.id,
+            action="condition.carried_over",
+            comment=f"Carried over to edition {version.version_no}.",
+            policy_version=policies.of(ApprovalPolicy).version,
+            data={"proposal_id": proposal.id, "edition": version.version_no},
+        )
+
+
+def carried_conditions(session: Session, proposal: Proposal) -> list[Condition]:
+    """Conditions of the micro-credential's earlier proposals that are not confirmed yet: they carry over to this
+    one (a revision, and the edition it publishes)."""
+    earlier = select(Proposal.id).where(
+        Proposal.credential_id == proposal.credential_id, col(Proposal.revision_no) < proposal.revision_no
+    )
+    return list(
+        session.exec(
+            select(Condition)
+            .where(col(Condition.proposal_id).in_(earlier), Condition.status != ConditionStatus.confirmed.value)
+            .order_by(col(Condition.due_on))
+        )
+    )
 
 
 # --- conditions --------------------------------------------------------------------------------

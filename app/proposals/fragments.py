@@ -19,6 +19,7 @@ from app.approvals import access, history
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Vote
 from app.approvals.voting import CHOICE_LABELS, SIDE_LABELS
+from app.catalogue.models import CredentialVersion
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
 from app.policies import Policies
 from app.proposals import attachments as proposal_attachments
@@ -49,10 +50,6 @@ class Viewing:
         return access.load_ctx(self.session, self.proposal)
 
     @cached_property
-    def actions(self) -> list[str]:
-        return access.allowed_actions(self.access, self.actor)
-
-    @cached_property
     def votes(self) -> list[tuple[Vote, str]]:
         """This round's votes with the voters' names."""
         return views.votes_with_names(self.session, self.proposal)
@@ -60,6 +57,15 @@ class Viewing:
     @cached_property
     def conditions(self) -> list[Condition]:
         return views.conditions(self.session, self.proposal_id)
+
+    @cached_property
+    def superseded_by(self) -> CredentialVersion | None:
+        """The later edition that replaced this proposal's: a superseded edition offers no actions."""
+        return views.superseded_by(self.session, self.proposal)
+
+    @cached_property
+    def actions(self) -> list[str]:
+        return [] if self.superseded_by else access.allowed_actions(self.access, self.actor)
 
     @cached_property
     def rounds(self) -> list[history.Round]:
@@ -105,7 +111,10 @@ def decision_panel(v: Viewing) -> dict[str, Any]:
     return {
         "proposal": v.proposal,
         "actions": v.actions,
-        "can_revise": v.proposal.status == ProposalStatus.published and v.actor.id == v.proposal.owner_id,
+        "can_revise": v.proposal.status == ProposalStatus.published
+        and v.actor.id == v.proposal.owner_id
+        and v.superseded_by is None,
+        "superseded_by": v.superseded_by,
         "deciding_label": v.deciding_label,
         "my_vote": next((vote for vote, _ in v.votes if vote.voter_id == v.actor.id), None),
         "choices": CHOICE_LABELS,
@@ -141,9 +150,16 @@ def _by_body(rounds: list[history.Round]) -> list[tuple[str, list[history.Round]
 
 
 def conditions(v: Viewing) -> dict[str, Any]:
+    # Open conditions of earlier editions carry over: followed up here, not on the superseded edition's page.
+    carried = [] if v.superseded_by else approvals.carried_conditions(v.session, v.proposal)
+    shown = [*v.conditions, *carried]
     return {
-        "conditions": v.conditions,
-        "condition_actions": {c.id: approvals.condition_actions(v.session, c, v.actor) for c in v.conditions},
+        "conditions": shown,
+        "carried_ids": {c.id for c in carried},
+        "superseded_by": v.superseded_by,
+        "condition_actions": {
+            c.id: [] if v.superseded_by else approvals.condition_actions(v.session, c, v.actor) for c in shown
+        },
         "condition_labels": condition_workflow.LABELS,
         "condition_done": condition_workflow.FINAL_STATES,
     }

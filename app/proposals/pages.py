@@ -137,7 +137,7 @@ def _as_elements(values: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/proposals")
 def my_proposals(request: Request, session: SessionDep, actor: CurrentActor, page: PageDep) -> Response:
-    rows, total = service.my_proposals(session, actor, offset=page.offset, limit=page.limit)
+    rows, total = service.my_credentials(session, actor, offset=page.offset, limit=page.limit)
     return render(
         request,
         "proposals/mine.html",
@@ -573,5 +573,10 @@ def condition_send_back(
 def open_revision(
     request: Request, credential_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> Response:
+    already = service.open_proposal_of(session, credential_id)
+    if already is not None and access.can_view(session, already, actor):
+        # A second revision is never opened: the one under way is where the work continues.
+        message = f"Revision {already.revision_no} is already open: continue it here."
+        return redirect(request, f"/proposals/{already.id}", message=message)
     proposal = service.open_revision(session, credential_id, actor, policies)
     return redirect(request, f"/proposals/{proposal.id}/edit", message="Revision opened as a new draft.")

@@ -19,6 +19,7 @@ from app.proposals.attachments import AttachmentPublic
 from app.proposals.schemas import (
     ChangesRequestedPublic,
     CheckIn,
+    CredentialRowPublic,
     CheckOut,
     CommentEditIn,
     CommentIn,
@@ -42,6 +43,27 @@ def my_proposals(
 ) -> Page[ProposalPublic]:
     rows, total = service.my_proposals(session, actor, offset=page.offset, limit=page.limit)
     items = [views.proposal_public(session, p, actor, policies) for p in rows]
+    return Page(items=items, total=total, offset=page.offset, limit=page.limit)
+
+
+@router.get(
+    "/my-micro-credentials",
+    response_model=Page[CredentialRowPublic],
+    summary="My proposals, one row per micro-credential (current edition and the proposal under way)",
+)
+def my_micro_credentials(session: SessionDep, actor: CurrentActor, page: PageDep) -> Page[CredentialRowPublic]:
+    rows, total = service.my_credentials(session, actor, offset=page.offset, limit=page.limit)
+    items = [
+        CredentialRowPublic(
+            credential_id=row.credential_id,
+            title=row.title,
+            current_proposal_id=row.current.id if row.current else None,
+            open_proposal_id=row.open.id if row.open else None,
+            status=row.state,
+            status_label=access.STATE_LABELS[row.state],
+        )
+        for row in rows
+    ]
     return Page(items=items, total=total, offset=page.offset, limit=page.limit)
 
 

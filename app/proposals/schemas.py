@@ -207,3 +207,12 @@ class VotingPublic(BaseModel):
     needed: dict[str, int | None] = Field(
         description="By outcome: how many more votes make it the decision (null: it cannot win any more)"
     )
+
+
+class CredentialRowPublic(BaseModel):
+    credential_id: int
+    title: str
+    current_proposal_id: int | None = Field(description="The proposal that published the current edition")
+    open_proposal_id: int | None = Field(description="The proposal under way: a draft or an open revision")
+    status: str = Field(description="The open proposal's status, else published, else how the latest ended")
+    status_label: str

@@ -444,14 +444,12 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
     content = catalogue.published_content(session, credential_id)
     if content is None:
         raise TransitionNotAllowed("Only a published micro-credential can be revised.")
-    open_one = session.exec(
-        select(Proposal.id).where(
-            Proposal.credential_id == credential_id,
-            col(Proposal.status).not_in(sorted(FINAL_STATES)),
-        )
-    ).first()
+    open_one = open_proposal_of(session, credential_id)
     if open_one is not None:
-        raise Conflict(f"Revision {open_one} is already open for this micro-credential.")
+        raise Conflict(
+            f"Revision {open_one.revision_no} is already open for this micro-credential (proposal {open_one.id}): "
+            "continue it rather than opening another."
+        )
     last = session.exec(
         select(Proposal).where(Proposal.credential_id == credential_id).order_by(col(Proposal.revision_no).desc())
     ).first()
@@ -473,6 +471,16 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
         session.add(CoProposer(proposal_id=proposal_id, user_id=uid))
     session.flush()
     return proposal
+
+
+def open_proposal_of(session: Session, credential_id: int) -> Proposal | None:
+    """The micro-credential's proposal still under way (a draft or open revision), if any: at most one."""
+    return session.exec(
+        select(Proposal).where(
+            Proposal.credential_id == credential_id,
+            col(Proposal.status).not_in(sorted(FINAL_STATES)),
+        )
+    ).first()
 
 
 # --- comments ------------------------------------------------------------------------------------
@@ -543,9 +551,87 @@ def edit_comment(session: Session, comment_id: int, actor: Actor, body: str) -> 
 # --- lists ---------------------------------------------------------------------------------------
 
 
-def my_proposals(session: Session, actor: Actor, *, offset: int = 0, limit: int = 25) -> tuple[list[Proposal], int]:
+def _mine(actor: Actor) -> Any:
     co = select(CoProposer.proposal_id).where(CoProposer.user_id == actor.id)
-    where = or_(col(Proposal.owner_id) == actor.id, col(Proposal.id).in_(co))
+    return or_(col(Proposal.owner_id) == actor.id, col(Proposal.id).in_(co))
+
+
+@dataclass
+class CredentialRow:
+    """One micro-credential in "My proposals": its current edition (the proposal that published it) and the
+    proposal under way (a first draft, or an open revision), and the latest proposal when neither."""
+
+    credential_id: int
+    proposals: list[Proposal]  # mine, oldest revision first
+
+    @property
+    def current(self) -> Proposal | None:
+        return next((p for p in reversed(self.proposals) if p.status == ProposalStatus.published), None)
+
+    @property
+    def open(self) -> Proposal | None:
+        return next((p for p in self.proposals if p.status not in FINAL_STATES), None)
+
+    @property
+    def latest(self) -> Proposal:
+        return self.proposals[-1]
+
+    @property
+    def title(self) -> str:
+        return (self.open or self.current or self.latest).title
+
+    @property
+    def state(self) -> str:
+        """What the row counts as on the dashboard: its open proposal's status, else published or how it ended."""
+        return (self.open or self.current or self.latest).status
+
+
+def my_credentials(
+    session: Session, actor: Actor, *, offset: int = 0, limit: int = 25
+) -> tuple[list[CredentialRow], int]:
+    """My micro-credentials (as owner or co-proposer of a proposal), most recently changed first: one row each."""
+    mine = _mine(actor)
+    total = session.exec(select(func.count(func.distinct(Proposal.credential_id))).where(mine)).one()
+    ids = [
+        cid
+        for cid, _ in session.exec(
+            select(Proposal.credential_id, func.max(Proposal.updated_at).label("changed"))
+            .where(mine)
+            .group_by(col(Proposal.credential_id))
+            .order_by(func.max(Proposal.updated_at).desc(), col(Proposal.credential_id).desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ]
+    return _credential_rows(session, mine, ids), total
+
+
+def _credential_rows(session: Session, mine: Any, ids: list[int]) -> list[CredentialRow]:
+    by_credential: dict[int, list[Proposal]] = {cid: [] for cid in ids}
+    if ids:
+        for p in session.exec(
+            select(Proposal).where(mine, col(Proposal.credential_id).in_(ids)).order_by(col(Proposal.revision_no))
+        ):
+            by_credential[p.credential_id].append(p)
+    return [CredentialRow(cid, proposals) for cid, proposals in by_credential.items()]
+
+
+def my_summary(session: Session, actor: Actor) -> dict[str, int]:
+    """How many of my micro-credentials are in each state, one count per micro-credential (so "published" is what
+    the catalogue lists of mine; a published one with an open revision counts under the revision's status too)."""
+    mine = _mine(actor)
+    ids = list(session.exec(select(Proposal.credential_id).where(mine).distinct()))
+    counts: dict[str, int] = {}
+    for row in _credential_rows(session, mine, ids):
+        if row.current is not None:
+            counts[ProposalStatus.published] = counts.get(ProposalStatus.published, 0) + 1
+        if row.state != ProposalStatus.published:
+            counts[row.state] = counts.get(row.state, 0) + 1
+    return counts
+
+
+def my_proposals(session: Session, actor: Actor, *, offset: int = 0, limit: int = 25) -> tuple[list[Proposal], int]:
+    where = _mine(actor)
     total = session.exec(select(func.count()).select_from(Proposal).where(where)).one()
     rows = session.exec(
         select(Proposal)

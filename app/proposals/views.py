@@ -14,6 +14,7 @@ from app.approvals.queries import Row
 from app.approvals.voting import Progress
 from app.audit import timeline as audit_timeline
 from app.audit.timeline import Subject, Timeline
+from app.catalogue.models import CredentialVersion
 from app.policies import Policies
 from app.proposals import checks
 from app.proposals import elements as el
@@ -32,6 +33,7 @@ from app.proposals.schemas import (
 from app.security import Actor
 from app.users.models import User
 from app.workflows import conditions as condition_workflow
+from app.workflows.approval import ProposalStatus
 
 
 def proposal_public(session: Session, proposal: Proposal, actor: Actor, policies: Policies) -> ProposalPublic:
@@ -195,3 +197,18 @@ def voting_public(progress: Progress, round_label: str | None) -> VotingPublic:
         quorum=progress.quorum,
         needed={side.value: n for side, n in progress.needed.items()},
     )
+
+
+def superseded_by(session: Session, proposal: Proposal) -> CredentialVersion | None:
+    """The edition that replaced the one this proposal published (None: not published, or still current)."""
+    if proposal.status != ProposalStatus.published:
+        return None
+    return session.exec(
+        select(CredentialVersion)
+        .join(Proposal, col(Proposal.id) == CredentialVersion.proposal_id)
+        .where(
+            CredentialVersion.credential_id == proposal.credential_id,
+            col(Proposal.revision_no) > proposal.revision_no,
+        )
+        .order_by(col(CredentialVersion.version_no).desc())
+    ).first()

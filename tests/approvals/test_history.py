@@ -261,3 +261,72 @@ def test_a_tie_is_broken_by_the_chair_and_the_decision_says_so(
     login(client, "academic@example.org")
     page = client.get(f"/proposals/{proposal.id}").text
     assert "tie broken by the chair" in page[page.index('id="changes-requested"') :]
+
+
+# --- editions and revisions --------------------------------------------------------------------
+
+
+def test_opening_a_second_revision_leads_to_the_open_one(client: TestClient, db: Session, policies: Policies) -> None:
+    revision = published_revision(db, policies)
+    login(client, "academic@example.org")
+    again = post_form(client, f"/credentials/{revision.credential_id}/revisions")
+    assert again.status_code == 303
+    assert again.headers["location"] == f"/proposals/{revision.id}"
+    page = client.get(again.headers["location"])
+    assert "Revision 2 is already open: continue it here." in page.text
+    count = db.exec(select(Proposal).where(Proposal.credential_id == revision.credential_id)).all()
+    assert len(count) == 2
+
+
+def test_a_superseded_edition_offers_no_actions_and_its_open_conditions_carry_over(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    first = submitted(db, policies, kind=Kind.unbundled)
+    conditions = [{"text": "Publish the rubric", "due_on": "2031-01-31"}]
+    vote(db, policies, first, COUNCIL[0], Choice.approve_with_conditions, conditions=conditions)
+    vote(db, policies, first, COUNCIL[1], Choice.approve)
+    vote(db, policies, first, "qa@example.org", Choice.approve)
+    assert first.status == "published"
+    academic = actor_for(db, "academic@example.org")
+    revision = service.open_revision(db, first.credential_id, academic, policies)
+    assert revision.id is not None
+    service.update_proposal(db, revision.id, academic, policies, dict(revision.content, further_information="Spring."))
+    service.submit(db, revision.id, academic, policies)
+    vote(db, policies, revision, "qa@example.org", Choice.approve)
+    assert revision.status == "published"
+
+    login(client, "academic@example.org")
+    old = client.get(f"/proposals/{first.id}").text
+    assert 'id="superseded"' in old and "superseded by edition 2" in old
+    assert "Open a revision" not in old
+    assert "Report as met" not in old and "carried over to edition 2" in old
+    current = client.get(f"/proposals/{revision.id}").text
+    assert "Publish the rubric" in current and "carried over from an earlier edition" in current
+    assert "Report as met" in current
+    trail = client.get(f"/api/v1/proposals/{first.id}/audit", headers={}).json()
+    assert any(e["action"] == "condition.carried_over" and "edition 2" in e["comment"] for e in trail)
+
+
+def test_my_proposals_lists_one_row_per_micro_credential_and_the_dashboard_agrees(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    login(client, "academic@example.org")
+    before = client.get("/api/v1/my-micro-credentials?limit=100").json()["total"]
+    revision = published_revision(db, policies)  # edition 1 published, revision 2 open as a draft
+    listing = client.get("/api/v1/my-micro-credentials?limit=100").json()
+    assert listing["total"] == before + 1
+    row = next(r for r in listing["items"] if r["credential_id"] == revision.credential_id)
+    assert row["open_proposal_id"] == revision.id and row["status"] == "draft"
+    assert row["current_proposal_id"] is not None
+
+    page = client.get("/proposals?limit=100").text
+    assert page.count(f'<a href="/proposals/{revision.id}">') == 2  # title and "under way", in one row
+    assert f'<a href="/proposals/{row["current_proposal_id"]}">Published</a> (revision 1)' in page
+
+    summary = service.my_summary(db, actor_for(db, "academic@example.org"))
+    published_mine = db.exec(
+        select(Proposal.credential_id).where(Proposal.owner_id == revision.owner_id, Proposal.status == "published")
+    ).all()
+    assert summary.get("published", 0) == len(set(published_mine))  # one per micro-credential in the catalogue
+    dashboard = client.get("/").text
+    assert f"<li><strong>{summary['published']}</strong> published</li>" in dashboard
