@@ -19,11 +19,11 @@ from app.proposals.attachments import AttachmentPublic
 from app.proposals.schemas import (
     ChangesRequestedPublic,
     CheckIn,
-    CredentialRowPublic,
     CheckOut,
     CommentEditIn,
     CommentIn,
     CommentPublic,
+    CredentialRowPublic,
     ProposalCreate,
     ProposalPublic,
     ProposalUpdate,
