@@ -416,6 +416,7 @@ def test_cli_sweep_at_a_simulated_time(
         "approvals.report_no_eligible_voter",
         "approvals.remind_and_escalate",
         "approvals.condition_reminders",
+        "catalogue.apply_due_editions",
         "notifications.send_digests",
         "notifications.send_outbox",
     ]

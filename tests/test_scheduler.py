@@ -64,6 +64,7 @@ def test_the_application_lists_its_jobs_explicitly(settings) -> None:
         "approvals.report_no_eligible_voter",
         "approvals.remind_and_escalate",
         "approvals.condition_reminders",
+        "catalogue.apply_due_editions",
         "notifications.send_digests",
         "notifications.send_outbox",
     ]

@@ -163,6 +163,9 @@ def _decide_if_ready(
         and (Side.approve if v.choice in ("approve", "approve_with_conditions") else Side(v.choice)) is outcome.side
     ]
     conditions = [c for v in winning for c in v.conditions]
+    if outcome.side is Side.approve and proposal.effective_on and _is_last_body(proposal):
+        # The last body's approval confirms the date the proposer set for the changes to take effect.
+        reason += f"; takes effect on {proposal.effective_on.isoformat()}"
     outcome_name = "approve_with_conditions" if outcome.side is Side.approve and conditions else outcome.side.value
     # A decision the system takes carries its own reason when the winning votes gave none (a unanimous body
     # split three ways sends the proposal back although nobody asked for changes).
@@ -215,6 +218,10 @@ def _decide_if_ready(
     if proposal.status == ProposalStatus.approved and policies.of(ApprovalPolicy).publish_on_approval:
         publish(session, locked, SYSTEM, policies)
     return decision
+
+
+def _is_last_body(proposal: Proposal) -> bool:
+    return bool(proposal.route) and proposal.current_body == proposal.route[-1]
 
 
 def _rule_and_ballots(committee: Committee, policies: Policies, votes: list[Vote]) -> tuple[VotingPolicy, list[Ballot]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -567,6 +568,29 @@ def condition_send_back(
     reason = str(posted.get("comment") or "")
     condition = approvals.send_back_condition(session, condition_id, actor, policies, reason)
     return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition sent back as not met yet.")
+
+
+@router.post("/proposals/{proposal_id}/effective-date")
+def effective_date(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    def run(form: Any) -> object:
+        raw = str(form.get("effective_on") or "").strip()
+        try:
+            day = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            message = "Give the date as a calendar date, for example 2027-09-01."
+            raise PolicyViolation(message, errors={"effective_on": message}) from None
+        return service.set_effective_date(session, proposal_id, actor, policies, day)
+
+    return _act(
+        request, posted, session, proposal_id, actor, policies, run, "The date the changes take effect is saved."
+    )
 
 
 @router.post("/credentials/{credential_id}/revisions")

@@ -24,6 +24,7 @@ from app.proposals.schemas import (
     CommentIn,
     CommentPublic,
     CredentialRowPublic,
+    EffectiveDateIn,
     ProposalCreate,
     ProposalPublic,
     ProposalUpdate,
@@ -118,6 +119,16 @@ def submit(
 ) -> ProposalPublic:
     responses = data.responses if data is not None else {}
     proposal = service.submit(session, proposal_id, actor, policies, responses)
+    return views.proposal_public(session, proposal, actor, policies)
+
+
+@router.put(
+    "/proposals/{proposal_id}/effective-date", response_model=ProposalPublic, summary="When a revision takes effect"
+)
+def effective_date(
+    proposal_id: int, data: EffectiveDateIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> ProposalPublic:
+    proposal = service.set_effective_date(session, proposal_id, actor, policies, data.effective_on)
     return views.proposal_public(session, proposal, actor, policies)
 
 

@@ -62,6 +62,7 @@ class ProposalPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     decided_at: datetime | None
+    effective_on: date | None = Field(default=None, description="When an approved revision takes effect")
     elements: dict[str, Any]
     completeness: int
     missing: list[str]
@@ -216,3 +217,9 @@ class CredentialRowPublic(BaseModel):
     open_proposal_id: int | None = Field(description="The proposal under way: a draft or an open revision")
     status: str = Field(description="The open proposal's status, else published, else how the latest ended")
     status_label: str
+
+
+class EffectiveDateIn(BaseModel):
+    effective_on: date | None = Field(
+        description="From when the approved revision takes effect (after today); null: as soon as it is approved"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import or_
@@ -469,6 +470,40 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
     )
     for uid in co_proposer_ids(session, last):
         session.add(CoProposer(proposal_id=proposal_id, user_id=uid))
+    session.flush()
+    return proposal
+
+
+def set_effective_date(
+    session: Session, proposal_id: int, actor: Actor, policies: Policies, effective_on: date | None
+) -> Proposal:
+    """The proposer says from when an approved revision takes effect (None: as soon as it is approved). Only a
+    revision, only while it can be edited, only a future date; the last body's approval confirms it."""
+    locked = lock(session, proposal_id, actor, "edit")
+    proposal = locked.row
+    if proposal.revision_no == 1:
+        message = "A first edition takes effect when it is approved; only a revision can take effect later."
+        raise PolicyViolation(message, errors={"effective_on": message})
+    if effective_on is not None and effective_on <= date.today():
+        message = "Choose a date after today, or leave it empty to take effect on approval."
+        raise PolicyViolation(message, errors={"effective_on": message})
+    if proposal.effective_on == effective_on:
+        return proposal
+    proposal.effective_on = effective_on
+    proposal.updated_at = utcnow()
+    session.add(proposal)
+    assert proposal.id is not None
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role=role_of(locked.ctx, actor),
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="effective_date.set",
+        comment=f"Takes effect on {effective_on.isoformat()}." if effective_on else "Takes effect on approval.",
+        data={"effective_on": effective_on.isoformat() if effective_on else None},
+        policy_version=policies.of(CredentialPolicy).version,
+    )
     session.flush()
     return proposal
 

@@ -63,6 +63,7 @@ def proposal_public(session: Session, proposal: Proposal, actor: Actor, policies
         created_at=proposal.created_at,
         updated_at=proposal.updated_at,
         decided_at=proposal.decided_at,
+        effective_on=proposal.effective_on,
         elements=proposal.content,
         completeness=check.completeness,
         missing=check.missing,

@@ -4,6 +4,7 @@ redline; rounds counted per body; the stage bar and the route before submission;
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,12 +13,14 @@ from sqlmodel import Session, select
 from app.approvals import history
 from app.approvals.history import ReviewResponse
 from app.approvals.voting import Choice
+from app.catalogue import service as catalogue
+from app.catalogue.models import Credential
 from app.errors import PolicyViolation
 from app.policies import Policies
 from app.proposals import service
 from app.proposals.elements import Kind
 from app.proposals.models import Proposal
-from tests.conftest import actor_for, login, post_form
+from tests.conftest import actor_for, api_headers, login, post_form
 from tests.proposals.factories import answers, new_proposal, resubmit, submitted, vote
 
 COUNCIL = ("council1@example.org", "council2@example.org")
@@ -330,3 +333,54 @@ def test_my_proposals_lists_one_row_per_micro_credential_and_the_dashboard_agree
     assert summary.get("published", 0) == len(set(published_mine))  # one per micro-credential in the catalogue
     dashboard = client.get("/").text
     assert f"<li><strong>{summary['published']}</strong> published</li>" in dashboard
+
+
+def test_an_approved_revision_takes_effect_on_the_date_the_proposer_set_and_the_last_body_confirmed(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    revision = published_revision(db, policies)
+    academic = actor_for(db, "academic@example.org")
+    assert revision.id is not None
+    with pytest.raises(PolicyViolation, match="after today"):
+        service.set_effective_date(db, revision.id, academic, policies, date.today())
+    intake = date.today() + timedelta(days=40)
+    login(client, "academic@example.org")
+    saved = post_form(client, f"/proposals/{revision.id}/effective-date", {"effective_on": intake.isoformat()})
+    assert saved.status_code == 303
+    db.refresh(revision)
+    assert revision.effective_on == intake
+    content = dict(revision.content, further_information="From the autumn intake.")
+    service.update_proposal(db, revision.id, academic, policies, content)
+    service.submit(db, revision.id, academic, policies)
+
+    login(client, "qa@example.org")
+    panel = client.get(f"/proposals/{revision.id}").text
+    assert f"Approving confirms that the changes take effect on {intake.isoformat()}" in panel
+    result = vote(db, policies, revision, "qa@example.org", Choice.approve)
+    assert result.decision is not None and f"takes effect on {intake.isoformat()}" in result.decision.tally["reason"]
+    assert revision.status == "published"
+
+    credential = db.get(Credential, revision.credential_id)
+    assert credential is not None and credential.current_version_no == 1  # the current edition stays until then
+    entry = client.get(f"/catalogue/{credential.id}").text
+    assert f'Changes from <time datetime="{intake.isoformat()}">{intake.isoformat()}</time>' in entry
+    api = client.get(f"/api/v1/catalogue/{credential.id}").json()
+    assert api["version_no"] == 1 and api["changes_from"].startswith(intake.isoformat())
+
+    day_before = datetime.combine(intake, time.min, tzinfo=UTC) - timedelta(seconds=1)
+    assert catalogue.apply_due_editions(db, day_before) == 0
+    assert catalogue.apply_due_editions(db, day_before + timedelta(days=1)) == 1
+    db.refresh(credential)
+    assert credential.current_version_no == 2
+    assert catalogue.apply_due_editions(db, day_before + timedelta(days=2)) == 0  # once only
+    assert "Changes from" not in client.get(f"/catalogue/{credential.id}").text
+
+
+def test_only_a_revision_can_take_effect_later(client: TestClient, db: Session, policies: Policies) -> None:
+    draft = new_proposal(db, policies)
+    login(client, "academic@example.org")
+    later = (date.today() + timedelta(days=10)).isoformat()
+    headers = api_headers(client)
+    refused = client.put(f"/api/v1/proposals/{draft.id}/effective-date", json={"effective_on": later}, headers=headers)
+    assert refused.status_code == 422
+    assert "only a revision" in refused.json()["detail"]
