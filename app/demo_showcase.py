@@ -813,12 +813,15 @@ class _Acting:
     def conditions(self, proposal_id: int) -> list[int]:
         return [c.id for c in approvals.conditions_of(self.session, [proposal_id])[proposal_id] if c.id is not None]
 
-    def revise(self, owner: str, proposal_id: int, **changes: Any) -> int:
-        """Open a revision of the credential the proposal published, change it and submit it."""
+    def revise(self, owner: str, proposal_id: int, *, effective_on: date | None = None, **changes: Any) -> int:
+        """Open a revision of the credential the proposal published, change it and submit it (to take effect on
+        ``effective_on`` once approved, when given)."""
         credential_id = self.proposal(proposal_id).credential_id
         revision = service.open_revision(self.session, credential_id, self.actor(owner), self.policies)
         assert revision.id is not None
         self.edit(owner, revision.id, **changes)
+        if effective_on is not None:
+            service.set_effective_date(self.session, revision.id, self.actor(owner), self.policies, effective_on)
         self.submit(owner, revision.id)
         return revision.id
 
@@ -910,7 +913,8 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
         )
 
     # Published, proposed by a council member (who therefore does not vote on it); a minor revision adding Dutch
-    # and a spring intake now awaits the QA office, with a redline against the published edition.
+    # and a spring intake now awaits the QA office, with a redline against the published edition; it is to take
+    # effect at the spring intake, which the QA office's approval confirms.
     p = act.propose(COUNCIL2, Kind.unbundled, _data_science(*unbundled("BSC-CS", "CS210")))
     act.votes(p, (COUNCIL1, APPROVE), (COUNCIL3, APPROVE))
     act.vote(QA, p, APPROVE)
@@ -919,6 +923,7 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     shown.proposals["data-science-revision"] = act.revise(
         COUNCIL2,
         p,
+        effective_on=date.today() + timedelta(days=90),
         languages=["English", "Dutch"],
         capacity=120,
         participation_description=(
