@@ -3,14 +3,19 @@ API token names are unique."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import demo
+from app.org.models import Programme
 from app.security import app_settings
 from app.settings import Mode, Settings
-from tests.conftest import api_headers, login, post_form
+from tests.conftest import api_headers, field_error, login, post_form
+from tests.proposals.factories import complete_content
 
 
 def test_the_login_page_lists_the_demo_accounts_with_their_roles(client: TestClient, settings: Settings) -> None:
@@ -47,3 +52,79 @@ def test_token_names_are_unique_per_person(client: TestClient) -> None:
     login(client, "qa@example.org")  # another person may use the same name
     other = client.post("/api/v1/auth/tokens", json={"name": "Nightly export"}, headers=api_headers(client))
     assert other.status_code == 201
+
+
+# --- the proposal form --------------------------------------------------------------------------
+
+
+def proposal_form(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"kind": "standalone", "org_unit_id": "1"}
+    for key, value in complete_content().items():
+        data[key] = "\n".join(value) if key == "learning_outcomes" else value
+    data["languages"] = "English"
+    data.update(overrides)
+    return data
+
+
+def test_messages_are_written_for_people_with_the_field_s_label(client: TestClient) -> None:
+    login(client, "academic@example.org")
+    bad = proposal_form(issuer_country="Belgium", fee_eur="-1", capacity="0")
+    response = post_form(client, "/proposals/new", bad)
+    assert response.status_code == 422
+    assert field_error(response.text, "issuer_country") == (
+        "Enter the country as its two-letter code, for example BE for Belgium"
+    )
+    assert field_error(response.text, "fee_eur") == "Enter 0 or more."
+    assert field_error(response.text, "capacity") == "Enter 1 or more."
+    assert "0.0" not in response.text and "[A-Z]" not in response.text and "should match" not in response.text
+    summary = response.text[response.text.index('id="form-errors"') :]
+    summary = summary[: summary.index("</div>")]
+    assert '<a href="#f-issuer_country">Country of the issuer</a>' in summary
+    assert '<a href="#f-fee_eur">Fee (EUR)</a>' in summary
+    assert "Fee eur" not in summary
+
+
+def test_the_error_summary_lists_every_bad_learning_outcome(client: TestClient) -> None:
+    login(client, "academic@example.org")
+    outcomes = "Understand energy markets\nAnalyse consumption data\nKnow the grid codes"
+    response = post_form(client, "/proposals/new", proposal_form(learning_outcomes=outcomes))
+    assert response.status_code == 422
+    summary = response.text[response.text.index('id="form-errors"') :]
+    summary = summary[: summary.index("</div>")]
+    items = re.findall(r'<li><a href="#f-learning_outcomes">Learning outcomes</a>: ([^<]+)</li>', summary)
+    assert [item.split(" (")[0] for item in items] == ["Outcome 1", "Outcome 3"]
+    assert "Please correct 2 problems" in summary
+
+
+def test_the_ects_warning_is_replaced_not_stacked(client: TestClient) -> None:
+    login(client, "academic@example.org")
+    check = post_form(client, "/proposals/check?field=ects", proposal_form(ects="20", hours="550"))
+    assert check.status_code == 200
+    assert check.text.count('id="w-ects"') == 1
+    warning = re.search(r'<p class="field-warning" id="w-ects"[^>]*>', check.text)
+    assert warning is not None and 'data-hx-swap-oob="true"' in warning.group(0)
+    fine = post_form(client, "/proposals/check?field=ects", proposal_form(ects="6", hours="160"))
+    assert re.search(r'id="w-ects" role="status" data-hx-swap-oob="true"></p>', fine.text)  # emptied, once
+    form = client.get("/proposals/new").text
+    assert form.count('id="w-ects"') == 1
+
+
+def test_the_module_list_follows_the_chosen_programme(client: TestClient, db: Session) -> None:
+    login(client, "academic@example.org")
+    form = client.get("/proposals/new?kind=unbundled").text
+    assert "BSc Computer Science" in form and "BA History" in form.split('id="f-parent_module_id"')[1][:3000]
+    cs = db.exec(select(Programme).where(Programme.code == "BSC-CS")).one()
+    check = post_form(
+        client, "/proposals/check?field=parent_programme_id", {"kind": "unbundled", "parent_programme_id": str(cs.id)}
+    )
+    module = check.text[check.text.index('id="field-parent_module_id"') - 60 :]
+    assert 'data-hx-swap-oob="true"' in module[:200]
+    module = module[: module.index("</select>")]
+    assert '<optgroup label="BSc Computer Science">' in module and "HIS240" not in module
+    # Without JavaScript the saved programme filters the list too.
+    refused = post_form(
+        client, "/proposals/new", proposal_form(kind="unbundled", parent_programme_id=str(cs.id), ects="45")
+    )
+    assert refused.status_code == 422
+    listed = refused.text[refused.text.index('id="f-parent_module_id"') :]
+    assert "CS320" in listed[: listed.index("</select>")] and "HIS240" not in listed[: listed.index("</select>")]

@@ -80,6 +80,9 @@ def _form_options(
         "modules": [
             (p.name, [(m.id, f"{m.code} {m.name} ({m.ects:g} ECTS)") for m in modules[p.id or 0]]) for p in programmes
         ],
+        "programme_names": {str(p.id): p.name for p in programmes},
+        # The error summary names each field by its label.
+        "field_labels": {**el.LABELS, "kind": "Kind", "org_unit_id": "Owning faculty", "co_proposers": "Co-proposers"},
         "faculties": [(u.id, u.name) for u in faculties],
         "academics": list(academics),
         "kinds": el.KIND_LABELS,
