@@ -11,11 +11,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app import demo
-from app.org.models import Programme
+from app.approvals.voting import Choice
+from app.org.models import Committee, Programme
+from app.policies import Policies
+from app.proposals.elements import Kind
 from app.security import app_settings
 from app.settings import Mode, Settings
+from app.users.models import User
 from tests.conftest import api_headers, field_error, login, post_form
-from tests.proposals.factories import complete_content
+from tests.proposals.factories import complete_content, new_proposal, submitted, vote
 
 
 def test_the_login_page_lists_the_demo_accounts_with_their_roles(client: TestClient, settings: Settings) -> None:
@@ -128,3 +132,55 @@ def test_the_module_list_follows_the_chosen_programme(client: TestClient, db: Se
     assert refused.status_code == 422
     listed = refused.text[refused.text.index('id="f-parent_module_id"') :]
     assert "CS320" in listed[: listed.index("</select>")] and "HIS240" not in listed[: listed.index("</select>")]
+
+
+# --- confirmations ------------------------------------------------------------------------------
+
+
+def test_submitting_asks_for_confirmation_in_a_dialog_that_works_without_javascript(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    draft = new_proposal(db, policies)
+    login(client, "academic@example.org")
+    page = client.get(f"/proposals/{draft.id}").text
+    assert (
+        '<button type="submit" class="button primary" data-confirm="confirm-submit">Submit for approval</button>'
+        in page
+    )
+    assert '<dialog id="confirm-submit" class="confirm-dialog" aria-labelledby="confirm-submit-heading">' in page
+    # Without JavaScript the opener reloads the page with the dialog open; its form submits for real.
+    opened = client.get(f"/proposals/{draft.id}?confirm=confirm-submit").text
+    assert '<dialog id="confirm-submit" class="confirm-dialog" aria-labelledby="confirm-submit-heading" open>' in opened
+    dialog = opened[opened.index('<dialog id="confirm-submit"') :]
+    dialog = dialog[: dialog.index("</dialog>")]
+    assert "It goes to Faculty council, then Lifelong-learning committee, then QA office." in dialog
+    assert f'action="/proposals/{draft.id}/submit"' in dialog and "Yes, submit" in dialog
+    assert f'<a href="/proposals/{draft.id}" class="button" data-close-dialog>Cancel</a>' in dialog
+    assert post_form(client, f"/proposals/{draft.id}/submit", {"confirm_of": "confirm-submit"}).status_code == 303
+
+
+def test_opening_a_revision_asks_for_confirmation(client: TestClient, db: Session, policies: Policies) -> None:
+    proposal = submitted(db, policies, kind=Kind.unbundled)
+    for email in ("council1@example.org", "council2@example.org", "qa@example.org"):
+        vote(db, policies, proposal, email, Choice.approve)
+    login(client, "academic@example.org")
+    page = client.get(f"/proposals/{proposal.id}?confirm=confirm-revision").text
+    dialog = page[page.index('<dialog id="confirm-revision"') :]
+    assert dialog.startswith(
+        '<dialog id="confirm-revision" class="confirm-dialog" aria-labelledby="confirm-revision-heading" open>'
+    )
+    dialog = dialog[: dialog.index("</dialog>")]
+    assert f'action="/credentials/{proposal.credential_id}/revisions"' in dialog and "Yes, open a revision" in dialog
+
+
+def test_removing_a_member_asks_for_confirmation(client: TestClient, db: Session) -> None:
+    login(client, "admin@example.org")
+    committee = db.exec(select(Committee).where(Committee.name == "Science Faculty Council")).one()
+    chris = db.exec(select(User).where(User.email == "council2@example.org")).one()
+    page = client.get(f"/admin/committees/{committee.id}?confirm=confirm-remove-{chris.id}").text
+    dialog = page[page.index(f'<dialog id="confirm-remove-{chris.id}"') :]
+    assert " open>" in dialog[:200]
+    dialog = dialog[: dialog.index("</dialog>")]
+    assert "Remove Chris Council from Science Faculty Council?" in dialog
+    others = [d for d in re.findall(r"<dialog [^>]*>", page) if f"confirm-remove-{chris.id}" not in d]
+    assert others and all(" open" not in d for d in others)  # only the one asked for

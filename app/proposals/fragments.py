@@ -23,6 +23,7 @@ from app.catalogue.models import CredentialVersion
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
 from app.policies import Policies
 from app.proposals import attachments as proposal_attachments
+from app.proposals import service as proposal_service
 from app.proposals import views
 from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
@@ -84,6 +85,11 @@ class Viewing:
         """Why the proposal is back with its proposer, when it is."""
         return history.changes_requested(self.session, self.proposal)
 
+    @cached_property
+    def route(self) -> list[str]:
+        """The route the proposal takes: given on submission, or the one the submission would give it now."""
+        return proposal_service.route_of(self.session, self.proposal, self.policies)
+
     @property
     def body_label(self) -> str | None:
         body = self.proposal.current_body
@@ -122,6 +128,9 @@ def decision_panel(v: Viewing) -> dict[str, Any]:
         "voting": approvals.round_progress(v.access, v.policies, [vote for vote, _ in v.votes]),
         "round_label": v.round_label,
         "side_labels": SIDE_LABELS,
+        # Where a submission goes, as the confirmation says (the route the submission itself takes).
+        "route_labels": [COMMITTEE_KIND_LABELS[CommitteeKind(b)] for b in v.route] if "submit" in v.actions else [],
+        "confirm": "",
         # A resubmission answers every point raised (templates/proposals/_resubmit.html).
         "points": v.sent_back.points if v.sent_back and "submit" in v.actions else [],
     }

@@ -7,9 +7,9 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
@@ -289,7 +289,7 @@ def _page_context(v: fragments.Viewing) -> dict[str, Any]:
         redlines.append(
             ("Changes against the published edition", diff_contents(published, proposal.content, lookups), [])
         )
-    route = service.route_of(session, proposal, policies)
+    route = v.route
     last = next((r for r in reversed(v.rounds) if r.decision is not None), None)
     stopped_at = last.body if last is not None and proposal.status in SIDE_STATES else None
     workflow_steps, side = steps(route, proposal.status, stopped_at)
@@ -339,9 +339,10 @@ def _proposal_page(
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     status: int = 200,
+    confirm: str = "",
 ) -> Response:
     """The whole page, or only ``fragment`` from its own builder (what htmx swaps in)."""
-    refused = {"errors": errors or {}, "values": values or {}}
+    refused = {"errors": errors or {}, "values": values or {}, "confirm": confirm}
     if fragment is not None:
         return render(request, fragment.template, {**fragment.build(v), **refused}, status=status)
     return render(request, "proposals/proposal.html", {**_page_context(v), **refused}, status=status)
@@ -349,10 +350,15 @@ def _proposal_page(
 
 @router.get("/proposals/{proposal_id}")
 def proposal_page(
-    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+    request: Request,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+    confirm: Annotated[str, Query(max_length=40, description="A confirmation to show open (without JavaScript)")] = "",
 ) -> Response:
     proposal = access.get_proposal(session, proposal_id, actor)
-    return _proposal_page(request, fragments.Viewing(session, proposal, actor, policies))
+    return _proposal_page(request, fragments.Viewing(session, proposal, actor, policies), confirm=confirm)
 
 
 def _act(

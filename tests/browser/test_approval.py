@@ -160,9 +160,19 @@ def save_new_draft(page: Page, title: str) -> str:
     return match.group(0)
 
 
-def submit(page: Page, button: str = "Submit for approval") -> None:
+def open_submit_dialog(page: Page, button: str = "Submit for approval") -> Locator:
+    """Click the submit button: it asks for confirmation in a dialog, which is returned."""
+    page.get_by_role("region", name="What you can do").get_by_role("button", name=button, exact=True).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    check_a11y(page)
+    return dialog
+
+
+def submit(page: Page, button: str = "Submit for approval", confirm: str = "Yes, submit") -> None:
+    dialog = open_submit_dialog(page, button)
     with page.expect_navigation():
-        page.get_by_role("region", name="What you can do").get_by_role("button", name=button).click()
+        dialog.get_by_role("button", name=confirm).click()
     expect(page.get_by_role("status").filter(has_text="Submitted.")).to_be_visible()
     check_a11y(page)
 
@@ -388,8 +398,12 @@ def test_unbundled_proposal_skips_lll_gets_changes_requested_and_is_rejected(pag
     expect(page.get_by_role("region", name="Changes requested: QA office, round 1")).to_contain_text(
         "Describe how the project is marked."
     )
-    page.get_by_role("textbox", name=re.compile(r"Describe how the project is marked")).fill("Marked with a rubric.")
-    submit(page, "Resubmit with my responses")
+    dialog = open_submit_dialog(page, "Resubmit")
+    dialog.get_by_role("textbox", name=re.compile(r"Describe how the project is marked")).fill("Marked with a rubric.")
+    with page.expect_navigation():
+        dialog.get_by_role("button", name="Yes, resubmit with my responses").click()
+    expect(page.get_by_role("status").filter(has_text="Submitted.")).to_be_visible()
+    check_a11y(page)
     expect_stage(page, "QA office review")
 
     changes = page.get_by_role("region", name="What changed")

@@ -18,6 +18,7 @@ from tests.browser.test_approval import (
     fill_and_leave,
     fill_elements,
     logout,
+    open_submit_dialog,
     save_new_draft,
     start_proposal,
     submit,
@@ -67,11 +68,19 @@ def test_council_requests_changes_and_the_proposer_answers_each_point(page: Page
         page.get_by_role("button", name="Save changes").click()
     check_a11y(page)
 
-    # One short answer per point raised (the page test covers a refused resubmission that misses one).
-    panel = page.get_by_role("region", name="What you can do")
-    panel.get_by_role("textbox", name=re.compile(re.escape(REASON_CHAIR))).fill("GridCo and VoltNet, letters attached.")
-    panel.get_by_role("textbox", name=re.compile(re.escape(REASON_MEMBER))).fill("Reworded it with a measurable verb.")
-    submit(page, "Resubmit with my responses")
+    # Resubmitting asks for confirmation, with one short answer per point raised; Cancel closes the dialog.
+    dialog = open_submit_dialog(page, "Resubmit")
+    dialog.get_by_role("link", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    dialog = open_submit_dialog(page, "Resubmit")
+    dialog.get_by_role("textbox", name=re.compile(re.escape(REASON_CHAIR))).fill(
+        "GridCo and VoltNet, letters attached."
+    )
+    dialog.get_by_role("textbox", name=re.compile(re.escape(REASON_MEMBER))).fill("Reworded it with a measurable verb.")
+    with page.expect_navigation():
+        dialog.get_by_role("button", name="Yes, resubmit with my responses").click()
+    expect(page.get_by_role("status").filter(has_text="Submitted.")).to_be_visible()
+    check_a11y(page)
     expect_stage(page, "Faculty council review")
     logout(page)
 
