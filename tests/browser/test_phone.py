@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, ViewportSize
 
 from tests.browser.conftest import login
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 ROLES = ("academic@example.org", "council1@example.org", "lll1@example.org", "qa@example.org", "admin@example.org")
 MAIN_PAGES = (
     "/",
