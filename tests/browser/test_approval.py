@@ -340,6 +340,11 @@ def test_unbundled_proposal_skips_lll_gets_changes_requested_and_is_rejected(pag
     start_proposal(page, "Unbundled from a degree programme")
     fill_elements(page, title, labour_market=False)
     choose(page, "Parent degree programme", "parent_programme_id", label="BSC-CS BSc Computer Science")
+    # The module list follows the programme: only its modules are offered once it is chosen.
+    module = page.get_by_role("combobox", name="Parent module", exact=True)
+    expect(module).to_have_accessible_description(re.compile(r"in BSc Computer Science"))
+    expect(module.locator("optgroup")).to_have_count(1)
+    check_a11y(page)
     choose(page, "Parent module", "parent_module_id", label="CS320 Machine Learning (6 ECTS)")
     expect(meter(page)).to_have_attribute("value", "100")
     check_a11y(page)
