@@ -3,12 +3,16 @@ programmes with modules, and one account per role (password ``demo``)."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, func, select
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, func, select
 
 from app.org import service as org
 from app.org.models import (
+    Committee,
     CommitteeCreate,
     CommitteeKind,
+    CommitteeMember,
     MemberSet,
     ModuleCreate,
     OrgUnitCreate,
@@ -17,7 +21,7 @@ from app.org.models import (
 from app.policies import Policies
 from app.security import hash_password
 from app.users import service as users
-from app.users.models import Role, User, UserCreate
+from app.users.models import ROLE_LABELS, Role, User, UserCreate, UserRole
 
 DEMO_PASSWORD = "demo"
 
@@ -64,6 +68,37 @@ PROGRAMMES = [
         [("HIS230", "Digital Humanities Methods", 5), ("HIS240", "Public History", 5)],
     ),
 ]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    name: str
+    does: str  # roles and committee seats, in words
+
+
+def demo_accounts(session: Session) -> list[DemoAccount]:
+    """The demo accounts still in the database, with their roles and committee seats as they are now (the login
+    page lists them in demo mode only)."""
+    emails = [email for email, *_ in DEMO_ACCOUNTS]
+    people = session.exec(select(User).where(col(User.email).in_(emails), col(User.is_active))).all()
+    ids = [p.id for p in people]
+    roles: dict[int, list[str]] = {}
+    for user_id, role in session.exec(select(UserRole.user_id, UserRole.role).where(col(UserRole.user_id).in_(ids))):
+        roles.setdefault(user_id, []).append(ROLE_LABELS[Role(role)].lower())
+    seats: dict[int, list[str]] = {}
+    for user_id, chair, committee in session.exec(
+        select(CommitteeMember.user_id, CommitteeMember.is_chair, Committee.name)
+        .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
+        .where(col(CommitteeMember.user_id).in_(ids))
+        .order_by(col(Committee.name))
+    ):
+        seats.setdefault(user_id, []).append(f"{'chair' if chair else 'member'} of the {committee}")
+    order = {email: i for i, email in enumerate(emails)}
+    return [
+        DemoAccount(p.email, p.name, "; ".join([*roles.get(p.id or 0, []), *seats.get(p.id or 0, [])]) or "no role")
+        for p in sorted(people, key=lambda p: order[p.email])
+    ]
 
 
 def database_is_empty(session: Session) -> bool:

@@ -30,14 +30,14 @@ Loading is a few hundred statements and no password hashing, so it takes a secon
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
 
-from app.approvals import access
+from app.approvals import access, history
 from app.approvals import service as approvals
 from app.approvals.voting import Choice
 from app.catalogue.models import Credential
@@ -778,8 +778,12 @@ class _Acting:
             self.session, proposal_id, self.actor(who), self.policies, {**proposal.content, **changes}
         )
 
-    def submit(self, who: str, proposal_id: int) -> None:
-        service.submit(self.session, proposal_id, self.actor(who), self.policies)
+    def submit(self, who: str, proposal_id: int, answers: Sequence[str] = ()) -> None:
+        """Submit; a resubmission answers the points raised in order (``answers``, one per point)."""
+        sent_back = history.changes_requested(self.session, self.proposal(proposal_id))
+        points = sent_back.points if sent_back else []
+        responses = {point.key: text for point, text in zip(points, answers, strict=True)}
+        service.submit(self.session, proposal_id, self.actor(who), self.policies, responses)
 
     def vote(
         self, who: str, proposal_id: int, choice: Choice, comment: str = "", *, due: Iterable[tuple[str, int]] = ()
@@ -863,12 +867,15 @@ class _Acting:
         )
         external_qa.save(self.session, self.actor(ADMIN), data)
 
-    def revise(self, owner: str, proposal_id: int, **changes: Any) -> int:
-        """Open a revision of the credential the proposal published, change it and submit it."""
+    def revise(self, owner: str, proposal_id: int, *, effective_on: date | None = None, **changes: Any) -> int:
+        """Open a revision of the credential the proposal published, change it and submit it (to take effect on
+        ``effective_on`` once approved, when given)."""
         credential_id = self.proposal(proposal_id).credential_id
         revision = service.open_revision(self.session, credential_id, self.actor(owner), self.policies)
         assert revision.id is not None
         self.edit(owner, revision.id, **changes)
+        if effective_on is not None:
+            service.set_effective_date(self.session, revision.id, self.actor(owner), self.policies, effective_on)
         self.submit(owner, revision.id)
         return revision.id
 
@@ -968,7 +975,8 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
         )
 
     # Published, proposed by a council member (who therefore does not vote on it); a minor revision adding Dutch
-    # and a spring intake now awaits the QA office, with a redline against the published edition.
+    # and a spring intake now awaits the QA office, with a redline against the published edition; it is to take
+    # effect at the spring intake, which the QA office's approval confirms.
     p = act.propose(COUNCIL2, Kind.unbundled, _data_science(*unbundled("BSC-CS", "CS210")))
     act.votes(p, (COUNCIL1, APPROVE), (COUNCIL3, APPROVE))
     act.vote(QA, p, APPROVE)
@@ -977,6 +985,7 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     shown.proposals["data-science-revision"] = act.revise(
         COUNCIL2,
         p,
+        effective_on=date.today() + timedelta(days=90),
         languages=["English", "Dutch"],
         capacity=120,
         participation_description=(
@@ -1061,7 +1070,14 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
         ),
         evidence_links=["https://www.example.org/evidence/farmers-union-letter.pdf"],
     )
-    act.submit(ACADEMIC, p)
+    act.submit(
+        ACADEMIC,
+        p,
+        answers=[
+            "Outcome 3 now asks learners to evaluate satellite against drone data for a given question (EQF 7).",
+            "The project is marked with a published rubric (60%) against the exam (40%); hours raised to 145.",
+        ],
+    )
     act.vote(COUNCIL3, p, APPROVE, "The rubric and the new outcome answer my comments.")
     shown.proposals["remote-sensing"] = p
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import partial
 
 from app.approvals import jobs as approval_jobs
+from app.catalogue import service as catalogue
 from app.notifications import jobs as notification_jobs
 from app.notifications.mail import MailConfig
 from app.policies import Policies
@@ -42,6 +43,7 @@ def scheduled_jobs(settings: Settings, policies: Policies) -> tuple[ScheduledJob
             "reviews.action_reminders",
             partial(review_jobs.action_reminders, policies=policies, base_url=settings.base_url),
         ),
+        ScheduledJob("catalogue.apply_due_editions", catalogue.apply_due_editions),
         ScheduledJob(
             "notifications.send_digests",
             partial(notification_jobs.send_digests, digest_hour=settings.digest_hour, base_url=settings.base_url),

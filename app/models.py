@@ -1,5 +1,6 @@
 """Imports every table module so SQLModel.metadata is complete (for Alembic and tests)."""
 
+from app.approvals.history import ReviewResponse
 from app.approvals.models import Condition, Decision, StageAlert, Vote
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
@@ -41,6 +42,7 @@ __all__ = [
     "Review",
     "ReviewAction",
     "ReviewAlert",
+    "ReviewResponse",
     "StageAlert",
     "User",
     "UserRole",

@@ -47,6 +47,28 @@
     var field = document.getElementById("field-" + name);
     if (field) { field.classList.toggle("has-error", invalid); }
   });
+  // Confirmations: the opener shows its <dialog> as a modal instead of reloading the page with it open
+  // ("?confirm=<id>", what happens without JavaScript); "Cancel" closes it.
+  document.addEventListener("click", function (evt) {
+    var target = evt.target instanceof Element ? evt.target : null;
+    if (!target) { return; }
+    var opener = target.closest("[data-confirm]");
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-confirm"));
+      if (dialog && typeof dialog.showModal === "function") {
+        evt.preventDefault();
+        if (dialog.open) { dialog.close(); }
+        dialog.showModal();
+      }
+      return;
+    }
+    var closer = target.closest("[data-close-dialog]");
+    var open = closer ? closer.closest("dialog") : null;
+    if (open && typeof open.close === "function") {
+      evt.preventDefault();
+      open.close();
+    }
+  });
   document.addEventListener("htmx:sendError", function () {
     toast("The server could not be reached. Check your connection and try again.", "error");
   });

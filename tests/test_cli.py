@@ -421,6 +421,7 @@ def test_cli_sweep_at_a_simulated_time(
         "reviews.open_triggered",
         "reviews.remind_and_escalate",
         "reviews.action_reminders",
+        "catalogue.apply_due_editions",
         "notifications.send_digests",
         "notifications.send_outbox",
     ]

@@ -146,7 +146,8 @@ def test_committee_page_lists_members(client: TestClient, db: Session) -> None:
         f'action="/admin/committees/{committee.id}/members/{demo_user(db, "council2@example.org").id}/remove"' in html
     )
     assert 'data-hx-target="#members"' in html
-    assert 'Remove<span class="visually-hidden"> Chris Council</span>' in html
+    assert 'Yes, remove<span class="visually-hidden"> Chris Council</span>' in html
+    assert 'data-confirm="confirm-remove-' in html and '<dialog id="confirm-remove-' in html
 
 
 def test_setting_a_chair_moves_the_chair(client: TestClient, db: Session) -> None:
@@ -282,7 +283,7 @@ def test_invalid_programme_keeps_input_and_saves_nothing(client: TestClient, db:
         {"code": "BA-ART", "name": "BA Art", "org_unit_id": "", "eqf_level": "9", "ects": "lots"},
     )
     assert response.status_code == 422
-    assert field_error(response.text, "eqf_level") == "Must be at most 8."
+    assert field_error(response.text, "eqf_level") == "Enter 8 or less."
     assert field_error(response.text, "ects") == "Enter a whole number."
     assert field_error(response.text, "org_unit_id") == "This field is required."
     assert 'value="BA Art"' in response.text

@@ -59,7 +59,7 @@ def test_version_is_a_hash_of_the_content(tmp_path: Path) -> None:
         ),
         (
             "approval.yaml",
-            "rule: majority, quorum: 0.51}",
+            "rule: majority, quorum: 0.51, tie_break: chair}",
             "rule: plurality}",
             "field 'voting.faculty_council.rule'",
         ),

@@ -69,6 +69,7 @@ def test_the_application_lists_its_jobs_explicitly(settings) -> None:
         "reviews.open_triggered",
         "reviews.remind_and_escalate",
         "reviews.action_reminders",
+        "catalogue.apply_due_editions",
         "notifications.send_digests",
         "notifications.send_outbox",
     ]

@@ -26,6 +26,11 @@ class VotingPolicy(PolicyModel):
     rule: VotingRule
     quorum: float = Field(default=0.5, gt=0, le=1, description="Share of eligible members who must vote")
     m: int | None = Field(default=None, ge=1)
+    tie_break: Literal["chair", "changes_requested"] = Field(
+        default="changes_requested",
+        description="Majority: when every eligible member has voted and no side has more than half, the chair's "
+        "side wins (chair) or the proposal goes back for changes (changes_requested)",
+    )
 
     @model_validator(mode="after")
     def _m_given_for_m_of_n(self) -> Self:

@@ -50,10 +50,7 @@ def vote(proposal_id: int, data: VoteIn, session: SessionDep, actor: CurrentActo
 @router.get("/proposals/{proposal_id}/votes", response_model=list[VotePublic], summary="Votes of the current round")
 def votes(proposal_id: int, session: SessionDep, actor: CurrentActor) -> list[VotePublic]:
     proposal = access.get_proposal(session, proposal_id, actor)
-    return [
-        VotePublic(voter_name=name, **v.model_dump(include=set(VotePublic.model_fields) - {"voter_name"}))
-        for v, name in views.votes_with_names(session, proposal)
-    ]
+    return [views.vote_public(v, name) for v, name in views.votes_with_names(session, proposal)]
 
 
 @router.get("/proposals/{proposal_id}/decisions", response_model=list[DecisionPublic])

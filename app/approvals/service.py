@@ -17,8 +17,8 @@ from app import limits
 from app.approvals import deciders
 from app.approvals.access import CONDITION, PROPOSAL, Ctx, _condition_ctx, lock, role_of
 from app.approvals.models import Condition, Decision, Vote
-from app.approvals.policy import ApprovalPolicy
-from app.approvals.voting import Ballot, Choice, Side, decide
+from app.approvals.policy import ApprovalPolicy, VotingPolicy
+from app.approvals.voting import Ballot, Choice, Progress, Side, decide, progress
 from app.audit import service as audit
 from app.catalogue import service as catalogue
 from app.catalogue.models import CredentialVersion
@@ -31,6 +31,7 @@ from app.proposals.models import CoProposer, Proposal
 from app.security import Actor
 from app.workflows import core
 from app.workflows.approval import REVIEW_STATES, ProposalStatus
+from app.workflows.conditions import ConditionStatus
 from app.workflows.core import SYSTEM
 
 # --- votes and decisions -------------------------------------------------------------------------
@@ -151,8 +152,7 @@ def _decide_if_ready(
         return None
     body = CommitteeKind(proposal.current_body or "")
     deciding = CommitteeKind(ctx.committee.kind)  # the body's own committee, or the substitute that took it over
-    rule = policies.of(ApprovalPolicy).voting[deciding]
-    ballots = [Ballot(v.voter_id, Choice(v.choice)) for v in votes]
+    rule, ballots = _rule_and_ballots(ctx.committee, policies, votes)
     outcome = decide(rule, ballots, ctx.eligible_ids, ctx.chair_id)
     if outcome is None:
         return None
@@ -173,6 +173,9 @@ def _decide_if_ready(
         if gate.blocks:
             return None
         conditions += gate.conditions
+    if outcome.side is Side.approve and proposal.effective_on and _is_last_body(proposal):
+        # The last body's approval confirms the date the proposer set for the changes to take effect.
+        reason += f"; takes effect on {proposal.effective_on.isoformat()}"
     outcome_name = "approve_with_conditions" if outcome.side is Side.approve and conditions else outcome.side.value
     # A decision the system takes carries its own reason when the winning votes gave none (a unanimous body
     # split three ways sends the proposal back although nobody asked for changes).
@@ -228,6 +231,24 @@ def _decide_if_ready(
     return decision
 
 
+def _is_last_body(proposal: Proposal) -> bool:
+    return bool(proposal.route) and proposal.current_body == proposal.route[-1]
+
+
+def _rule_and_ballots(committee: Committee, policies: Policies, votes: list[Vote]) -> tuple[VotingPolicy, list[Ballot]]:
+    """The deciding committee's voting rule and the round's votes as ballots."""
+    rule = policies.of(ApprovalPolicy).voting[CommitteeKind(committee.kind)]
+    return rule, [Ballot(v.voter_id, Choice(v.choice)) for v in votes]
+
+
+def round_progress(ctx: Ctx, policies: Policies, votes: list[Vote]) -> Progress | None:
+    """How far the deciding body is from a decision this round (None while no body is deciding)."""
+    if ctx.committee is None or not ctx.proposal.current_body:
+        return None
+    rule, ballots = _rule_and_ballots(ctx.committee, policies, votes)
+    return progress(rule, ballots, ctx.eligible_ids, ctx.chair_id)
+
+
 def committee_changed(session: Session, committee: Committee, policies: Policies) -> int:
     """After a committee was created or its membership changed: each proposal it decides where the change can
     matter (nobody in it may vote on it any more, or votes already cast may now meet the rule), and each stage that
@@ -280,7 +301,43 @@ def publish(
 ) -> CredentialVersion:
     version = catalogue.record_edition(session, locked.row)
     core.fire(session, locked, "publish", actor, policies, comment=f"edition {version.version_no}")
+    _carry_over_conditions(session, locked.row, version, policies)
     return version
+
+
+def _carry_over_conditions(
+    session: Session, proposal: Proposal, version: CredentialVersion, policies: Policies
+) -> None:
+    """The open conditions of earlier editions still bind the micro-credential: they carry over to the new edition
+    (shown and followed up on its page), each with an audit row saying so. Their status is unchanged."""
+    for condition in carried_conditions(session, proposal):
+        assert condition.id is not None
+        audit.record(
+            session,
+            actor_id=None,
+            actor_role="system",
+            entity_type="condition",
+            entity_id=condition.id,
+            action="condition.carried_over",
+            comment=f"Carried over to edition {version.version_no}.",
+            policy_version=policies.of(ApprovalPolicy).version,
+            data={"proposal_id": proposal.id, "edition": version.version_no},
+        )
+
+
+def carried_conditions(session: Session, proposal: Proposal) -> list[Condition]:
+    """Conditions of the micro-credential's earlier proposals that are not confirmed yet: they carry over to this
+    one (a revision, and the edition it publishes)."""
+    earlier = select(Proposal.id).where(
+        Proposal.credential_id == proposal.credential_id, col(Proposal.revision_no) < proposal.revision_no
+    )
+    return list(
+        session.exec(
+            select(Condition)
+            .where(col(Condition.proposal_id).in_(earlier), Condition.status != ConditionStatus.confirmed.value)
+            .order_by(col(Condition.due_on))
+        )
+    )
 
 
 # --- conditions --------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ the others. The decision fires the moment the body's rule is met:
 
 - chair: the chair's vote is the decision (when the chair may not vote on this proposal, majority applies);
 - majority: once the quorum has voted, a side with more than half of the votes cast; when every eligible member
-  has voted without a majority, the chair's side breaks the tie, else the proposal goes back for changes;
+  has voted without a majority, the chair's side breaks the tie where policy says ``tie_break: chair`` (and the
+  chair has voted), else the proposal goes back for changes;
 - unanimous: every eligible member has voted; all on one side gives that side, otherwise changes are requested;
 - m_of_n: the first side to reach m votes; when every eligible member has voted and no side has, changes are
   requested.
@@ -111,7 +112,64 @@ def decide(rule: VotingPolicy, ballots: list[Ballot], eligible: set[int], chair_
     if counts[leader.value] * 2 > cast:
         return Outcome(leader, f"majority of {counts[leader.value]} of {cast} votes (quorum {quorum})", counts)
     if all_voted:
-        if chair is not None:
+        if chair is not None and rule.tie_break == "chair":
             return Outcome(side_of(chair.choice), "tie broken by the chair", counts)
         return Outcome(Side.request_changes, "no majority: sent back for changes", counts)
     return None
+
+
+# --- what the vote panel shows: the rule in words, and how far each outcome is --------------------------------
+
+SIDE_LABELS = {Side.approve: "Approve", Side.request_changes: "Request changes", Side.reject: "Reject"}
+
+
+def rule_text(rule: VotingPolicy, chair_votes: bool) -> str:
+    """The body's rule in words, as the vote panel shows it."""
+    if rule.rule is VotingRule.chair and chair_votes:
+        return "The chair decides: the chair's vote is the body's decision."
+    if rule.rule is VotingRule.m_of_n:
+        return f"The first outcome to reach {rule.m} vote{'s' if rule.m != 1 else ''} is the body's decision."
+    if rule.rule is VotingRule.unanimous:
+        return "Unanimity: every eligible member votes, all for the same outcome; otherwise changes are requested."
+    tie = (
+        "on a tie once everyone has voted, the chair's vote decides (tie broken by the chair)"
+        if rule.tie_break == "chair"
+        else "on a tie once everyone has voted, changes are requested"
+    )
+    prefix = "The chair may not vote on this proposal, so majority applies: " if rule.rule is VotingRule.chair else ""
+    return f"{prefix}Majority: more than half of the votes cast, once the quorum has voted; {tie}."
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the body is from a decision: votes cast by eligible members, the quorum (majority rule), and for
+    each outcome how many more votes it needs (None: it cannot win with the members who have not voted yet)."""
+
+    rule: str
+    eligible: int
+    voted: int
+    quorum: int | None
+    needed: dict[Side, int | None]
+
+
+def progress(rule: VotingPolicy, ballots: list[Ballot], eligible: set[int], chair_id: int | None) -> Progress:
+    """Each outcome's distance, found by asking ``decide`` itself (no second copy of the rules): the fewest members
+    who have not voted yet (the chair first) who, voting for it, make it the decision."""
+    counted = [b for b in ballots if b.voter_id in eligible]
+    voted = {b.voter_id for b in counted}
+    waiting = sorted(eligible - voted, key=lambda uid: (uid != chair_id, uid))
+    needed: dict[Side, int | None] = {}
+    for side in Side:
+        choice = Choice(side.value)
+        needed[side] = next(
+            (
+                k
+                for k in range(len(waiting) + 1)
+                if (o := decide(rule, [*counted, *(Ballot(uid, choice) for uid in waiting[:k])], eligible, chair_id))
+                and o.side is side
+            ),
+            None,
+        )
+    majority = rule.rule is VotingRule.majority or (rule.rule is VotingRule.chair and chair_id not in eligible)
+    quorum = max(1, math.ceil(rule.quorum * len(eligible))) if majority else None
+    return Progress(rule_text(rule, chair_id in eligible), len(eligible), len(counted), quorum, needed)

@@ -10,7 +10,7 @@ and at most two for programme and module names.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -240,6 +240,11 @@ class CatalogueEntry:
         return self.credential.id or 0
 
     @property
+    def upcoming(self) -> EditionInfo | None:
+        """An approved edition that takes effect later: the catalogue says "changes from <date>" until then."""
+        return next((e for e in self.editions if e.version_no > self.credential.current_version_no), None)
+
+    @property
     def kind(self) -> Kind:
         return Kind(self.credential.kind)
 
@@ -401,6 +406,9 @@ class CatalogueEntryPublic(BaseModel):
     is_current: bool
     effective_from: datetime
     effective_to: datetime | None
+    changes_from: datetime | None = Field(
+        default=None, description="When an approved later edition takes effect (until then this one is current)"
+    )
     elements: PublicElements
     versions: list[EditionPublic] = Field(description="Every edition, newest first")
 
@@ -416,6 +424,7 @@ def entry_public(entry: CatalogueEntry) -> CatalogueEntryPublic:
         is_current=entry.is_current,
         effective_from=entry.shown.effective_from,
         effective_to=entry.shown.effective_to,
+        changes_from=entry.upcoming.effective_from if entry.upcoming else None,
         elements=entry.public_elements(),
         versions=[
             EditionPublic(
@@ -467,25 +476,39 @@ def record_edition(session: Session, proposal: Proposal) -> CredentialVersion:
     now = utcnow()
     recorded_qa = external_qa.recorded_statement(session)
     content = proposal.content if recorded_qa is None else {**proposal.content, "quality_assurance": recorded_qa}
+    # A revision with a later effective date is recorded now and takes over on that date (apply_due_editions).
+    starts = _start_of(proposal.effective_on) if proposal.effective_on else now
+    starts = max(starts, now)
     previous = session.exec(
         select(CredentialVersion).where(
             CredentialVersion.credential_id == credential.id, col(CredentialVersion.effective_to).is_(None)
         )
     ).first()
     if previous is not None:
-        previous.effective_to = now
+        previous.effective_to = starts
         session.add(previous)
     version = CredentialVersion(
         credential_id=credential.id or 0,
-        version_no=credential.current_version_no + 1,
+        version_no=(previous.version_no if previous else credential.current_version_no) + 1,
         proposal_id=proposal.id,
         content=content,
         change_type=proposal.change_type,
         changes=changed_fields(previous.content, content) if previous else [],
-        effective_from=now,
+        effective_from=starts,
     )
     session.add(version)
-    elements = el.Elements.model_validate(proposal.content)
+    if starts <= now:
+        _mirror(session, credential, version)
+    return version
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _mirror(session: Session, credential: Credential, version: CredentialVersion) -> None:
+    """The credential's catalogue columns follow the edition now in force."""
+    elements = el.Elements.model_validate(version.content)
     credential.current_version_no = version.version_no
     credential.title = elements.title or ""
     credential.ects = elements.ects
@@ -494,6 +517,37 @@ def record_edition(session: Session, proposal: Proposal) -> CredentialVersion:
     credential.search_text = " ".join(
         [elements.title or "", *elements.learning_outcomes, elements.target_group or ""]
     ).lower()
-    credential.published_at = now
+    credential.published_at = version.effective_from
     session.add(credential)
-    return version
+
+
+def apply_due_editions(session: Session, now: datetime) -> int:
+    """Editions whose effective date has come become current (the catalogue's search and filters follow);
+    idempotent, so running it twice or in two processes changes nothing the second time. Returns how many."""
+    due = session.exec(
+        select(Credential, CredentialVersion)
+        .join(CredentialVersion, col(CredentialVersion.credential_id) == Credential.id)
+        .where(
+            col(CredentialVersion.version_no) > Credential.current_version_no,
+            col(CredentialVersion.effective_from) <= now,
+        )
+        .order_by(col(Credential.id), col(CredentialVersion.version_no))
+        .with_for_update(skip_locked=True, of=Credential)
+    ).all()
+    for credential, version in due:
+        if version.version_no > credential.current_version_no:
+            _mirror(session, credential, version)
+    session.flush()
+    return len(due)
+
+
+def upcoming_edition(session: Session, credential: Credential) -> CredentialVersion | None:
+    """An approved edition that takes effect later ("changes from <date>"), if any."""
+    return session.exec(
+        select(CredentialVersion)
+        .where(
+            CredentialVersion.credential_id == credential.id,
+            col(CredentialVersion.version_no) > credential.current_version_no,
+        )
+        .order_by(col(CredentialVersion.version_no).desc())
+    ).first()

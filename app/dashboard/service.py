@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, func, select
 
 from app.approvals import queries
 from app.approvals.access import STATE_LABELS
 from app.approvals.models import Condition
 from app.db import utcnow
 from app.org.models import Committee, Programme
-from app.proposals.models import CoProposer, Proposal
+from app.proposals import service as proposal_service
+from app.proposals.models import Proposal
 from app.reviews import queries as review_queries
 from app.security import Actor
 from app.text import in_sentence
@@ -34,8 +35,9 @@ def _count(session: Session, model: type) -> int:
 
 
 def _by_status(session: Session, *where: ColumnElement[bool]) -> list[tuple[str, int]]:
-    rows = session.exec(select(Proposal.status, func.count()).where(*where).group_by(col(Proposal.status))).all()
-    counts = dict(rows)
+    counts = dict(
+        session.exec(select(Proposal.status, func.count()).where(*where).group_by(col(Proposal.status))).all()
+    )
     return [(in_sentence(STATE_LABELS[s]), counts[s]) for s in STATE_LABELS if counts.get(s)]
 
 
@@ -77,12 +79,12 @@ def review_panels(session: Session, actor: Actor) -> list[Panel]:
 def panels(session: Session, actor: Actor) -> list[Panel]:
     result: list[Panel] = []
     if actor.is_academic:
-        co = select(CoProposer.proposal_id).where(CoProposer.user_id == actor.id)
-        mine = or_(col(Proposal.owner_id) == actor.id, col(Proposal.id).in_(co))
+        # One count per micro-credential, as "My proposals" lists them: "published" agrees with the catalogue.
+        counts = proposal_service.my_summary(session, actor)
         result.append(
             Panel(
                 "My proposals",
-                figures=_by_status(session, mine),
+                figures=[(in_sentence(STATE_LABELS[s]), counts[s]) for s in STATE_LABELS if counts.get(s)],
                 links=[("/proposals", "All my proposals"), ("/proposals/new", "New proposal")],
                 empty="You have no micro-credential proposals yet.",
             )

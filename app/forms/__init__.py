@@ -43,9 +43,16 @@ _MESSAGES = {
     "value_error": "{msg}",
     "int_parsing": "Enter a whole number.",
     "float_parsing": "Enter a number.",
-    "greater_than_equal": "Must be at least {ge}.",
-    "less_than_equal": "Must be at most {le}.",
-    "greater_than": "Must be more than {gt}.",
+    "greater_than_equal": "Enter {ge} or more.",
+    "less_than_equal": "Enter {le} or less.",
+    "greater_than": "Enter a number above {gt}.",
+    "less_than": "Enter a number below {lt}.",
+    "string_pattern_mismatch": "This is not in the form asked for: see the hint above the field.",
+    "date_from_datetime_parsing": "Enter a date, for example 2027-09-01.",
+    "date_parsing": "Enter a date, for example 2027-09-01.",
+    "bool_parsing": "Choose yes or no.",
+    "list_type": "Give a list.",
+    "dict_type": "This is not in the form asked for.",
     "enum": "Choose one of the options.",
     "literal_error": "Choose one of the options.",
 }
@@ -57,7 +64,8 @@ def humanise(err: Mapping[str, Any]) -> str:
     template = _MESSAGES.get(err["type"])
     if template is None:
         return str(err["msg"])
-    ctx = dict(err.get("ctx") or {})
+    # Numbers as people write them: 0, not 0.0.
+    ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in dict(err.get("ctx") or {}).items()}
     msg = str(err["msg"]).removeprefix("Value error, ")
     try:
         return template.format(msg=msg, **ctx)

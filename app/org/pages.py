@@ -10,9 +10,9 @@ session stays usable for the re-render).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
@@ -150,9 +150,11 @@ def _committee_page(
     *,
     status: int = 200,
     block: str | None = None,
+    confirm: str = "",
 ) -> Response:
     committee = service.committee_public(session, service.get_committee(session, committee_id))
     ctx = {
+        "confirm": confirm,
         "committee": committee,
         "kind_label": COMMITTEE_KIND_LABELS[CommitteeKind(committee.kind)],
         "faculty": _faculty_names(session).get(committee.org_unit_id),
@@ -164,8 +166,14 @@ def _committee_page(
 
 
 @router.get("/admin/committees/{committee_id}")
-def admin_committee(request: Request, committee_id: int, session: SessionDep, _admin: AdminActor) -> Response:
-    return _committee_page(request, session, committee_id, {}, {})
+def admin_committee(
+    request: Request,
+    committee_id: int,
+    session: SessionDep,
+    _admin: AdminActor,
+    confirm: Annotated[str, Query(max_length=40, description="A confirmation to show open (without JavaScript)")] = "",
+) -> Response:
+    return _committee_page(request, session, committee_id, {}, {}, confirm=confirm)
 
 
 def _members_changed(request: Request, session: Session, committee_id: int, message: str) -> Response:

@@ -56,11 +56,14 @@ def check(elements: Elements, policy: CredentialPolicy, kind: Kind) -> Check:
             )
     if e.eqf_level is not None and e.eqf_level not in policy.eqf_levels:
         errors["eqf_level"] = "Micro-credentials are offered at EQF levels " + ", ".join(map(str, policy.eqf_levels))
-    for number, outcome in enumerate(e.learning_outcomes, start=1):
-        problem = outcome_problem(outcome, policy)
-        if problem:
-            errors["learning_outcomes"] = f"Outcome {number} ('{outcome}'): {problem}"
-            break
+    # Every outcome that needs rewriting, one per line (the error summary lists each).
+    outcome_problems = [
+        f"Outcome {number} ('{outcome}'): {problem}"
+        for number, outcome in enumerate(e.learning_outcomes, start=1)
+        if (problem := outcome_problem(outcome, policy))
+    ]
+    if outcome_problems:
+        errors["learning_outcomes"] = "\n".join(outcome_problems)
     if e.planned_start and e.planned_end and e.planned_end < e.planned_start:
         errors["planned_end"] = "The end must not be before the start."
     if e.stackability is Stackability.stackable and not e.stackable_towards:

@@ -143,7 +143,10 @@ class Elements(BaseModel):
     @field_validator("issuer_country", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
-        return value.strip().upper() if isinstance(value, str) else value
+        value = value.strip().upper() if isinstance(value, str) else value
+        if isinstance(value, str) and value and not (len(value) == 2 and value.isascii() and value.isalpha()):
+            raise ValueError("Enter the country as its two-letter code, for example BE for Belgium")
+        return value
 
     @field_validator("awarding_bodies", "learning_outcomes", "evidence_links", "languages")
     @classmethod

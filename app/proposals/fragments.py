@@ -15,14 +15,16 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.approvals import access
+from app.approvals import access, history
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Vote
-from app.approvals.voting import CHOICE_LABELS
+from app.approvals.voting import CHOICE_LABELS, SIDE_LABELS
+from app.catalogue.models import CredentialVersion
 from app.checklists import service as checklists
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
 from app.policies import Policies
 from app.proposals import attachments as proposal_attachments
+from app.proposals import service as proposal_service
 from app.proposals import views
 from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
@@ -51,10 +53,6 @@ class Viewing:
         return access.load_ctx(self.session, self.proposal)
 
     @cached_property
-    def actions(self) -> list[str]:
-        return access.allowed_actions(self.access, self.actor)
-
-    @cached_property
     def votes(self) -> list[tuple[Vote, str]]:
         """This round's votes with the voters' names."""
         return views.votes_with_names(self.session, self.proposal)
@@ -62,6 +60,37 @@ class Viewing:
     @cached_property
     def conditions(self) -> list[Condition]:
         return views.conditions(self.session, self.proposal_id)
+
+    @cached_property
+    def superseded_by(self) -> CredentialVersion | None:
+        """The later edition that replaced this proposal's: a superseded edition offers no actions."""
+        return views.superseded_by(self.session, self.proposal)
+
+    @cached_property
+    def actions(self) -> list[str]:
+        return [] if self.superseded_by else access.allowed_actions(self.access, self.actor)
+
+    @cached_property
+    def rounds(self) -> list[history.Round]:
+        """Every round the proposal has had, each numbered among its body's rounds."""
+        return history.rounds(self.session, self.proposal)
+
+    @property
+    def round_label(self) -> str | None:
+        """The current round in words ("Faculty council, round 2"), while a body is deciding."""
+        if not self.proposal.current_body:
+            return None
+        return next((r.label for r in self.rounds if r.review_round == self.proposal.review_round), None)
+
+    @cached_property
+    def sent_back(self) -> history.ChangesRequested | None:
+        """Why the proposal is back with its proposer, when it is."""
+        return history.changes_requested(self.session, self.proposal)
+
+    @cached_property
+    def route(self) -> list[str]:
+        """The route the proposal takes: given on submission, or the one the submission would give it now."""
+        return proposal_service.route_of(self.session, self.proposal, self.policies)
 
     @property
     def body_label(self) -> str | None:
@@ -94,10 +123,22 @@ def decision_panel(v: Viewing) -> dict[str, Any]:
         "checklist_gate_label": in_sentence(v.body_label or ""),
         "proposal": v.proposal,
         "actions": v.actions,
-        "can_revise": v.proposal.status == ProposalStatus.published and v.actor.id == v.proposal.owner_id,
+        "can_revise": v.proposal.status == ProposalStatus.published
+        and v.actor.id == v.proposal.owner_id
+        and v.superseded_by is None,
+        "superseded_by": v.superseded_by,
         "deciding_label": v.deciding_label,
         "my_vote": next((vote for vote, _ in v.votes if vote.voter_id == v.actor.id), None),
         "choices": CHOICE_LABELS,
+        # The body's rule and how far it is from a decision (templates/proposals/_vote_rule.html).
+        "voting": approvals.round_progress(v.access, v.policies, [vote for vote, _ in v.votes]),
+        "round_label": v.round_label,
+        "side_labels": SIDE_LABELS,
+        # Where a submission goes, as the confirmation says (the route the submission itself takes).
+        "route_labels": [COMMITTEE_KIND_LABELS[CommitteeKind(b)] for b in v.route] if "submit" in v.actions else [],
+        "confirm": "",
+        # A resubmission answers every point raised (templates/proposals/_resubmit.html).
+        "points": v.sent_back.points if v.sent_back and "submit" in v.actions else [],
     }
 
 
@@ -105,15 +146,35 @@ def votes(v: Viewing) -> dict[str, Any]:
     return {
         "proposal": v.proposal,
         "deciding_label": v.deciding_label,
+        "taken_over": v.access.taken_over,
+        "round_label": v.round_label,
         "votes": v.votes,
         "choices": CHOICE_LABELS,
+        # Earlier rounds (and decided ones), grouped by body, each round with its votes by name and its decision.
+        "rounds_by_body": _by_body(
+            [r for r in v.rounds if r.decision is not None or r.review_round != v.proposal.review_round]
+        ),
     }
 
 
+def _by_body(rounds: list[history.Round]) -> list[tuple[str, list[history.Round]]]:
+    grouped: dict[str, list[history.Round]] = {}
+    for r in rounds:
+        grouped.setdefault(history.body_label(r.body), []).append(r)
+    return list(grouped.items())
+
+
 def conditions(v: Viewing) -> dict[str, Any]:
+    # Open conditions of earlier editions carry over: followed up here, not on the superseded edition's page.
+    carried = [] if v.superseded_by else approvals.carried_conditions(v.session, v.proposal)
+    shown = [*v.conditions, *carried]
     return {
-        "conditions": v.conditions,
-        "condition_actions": {c.id: approvals.condition_actions(v.session, c, v.actor) for c in v.conditions},
+        "conditions": shown,
+        "carried_ids": {c.id for c in carried},
+        "superseded_by": v.superseded_by,
+        "condition_actions": {
+            c.id: [] if v.superseded_by else approvals.condition_actions(v.session, c, v.actor) for c in shown
+        },
         "condition_labels": condition_workflow.LABELS,
         "condition_done": condition_workflow.FINAL_STATES,
     }

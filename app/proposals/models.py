@@ -8,7 +8,7 @@ revise it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, UniqueConstraint, text
@@ -83,6 +83,9 @@ class Proposal(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
+    # A revision may take effect on a later date (the next intake): set by the proposer, confirmed by the last
+    # body's approval; until then the catalogue keeps the current edition and says "changes from <date>".
+    effective_on: date | None = None
     lock_version: int = Field(default=1, sa_column=_lock_version)
 
     # Compare-and-set on every UPDATE: a concurrent change makes the second writer fail instead of overwriting.

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app import limits
-from app.approvals import access, queries
+from app.approvals import access, history, queries
 from app.approvals import service as approvals
+from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import CHOICE_LABELS, Choice
-from app.approvals.workflow_diagram import steps
+from app.approvals.workflow_diagram import POSITION_WORDS, banner, steps
 from app.catalogue import service as catalogue
 from app.db import SessionDep, utcnow
 from app.errors import DomainError, PermissionDenied, PolicyViolation
@@ -39,6 +41,7 @@ from app.web import is_htmx, redirect, render, templates
 from app.workflows.approval import ProposalStatus
 
 router = APIRouter()
+SIDE_STATES = {ProposalStatus.changes_requested, ProposalStatus.rejected}
 
 
 templates.env.filters["element_label"] = lambda name: el.LABELS.get(name, name)
@@ -77,9 +80,27 @@ def _form_options(
         "modules": [
             (p.name, [(m.id, f"{m.code} {m.name} ({m.ects:g} ECTS)") for m in modules[p.id or 0]]) for p in programmes
         ],
+        "programme_names": {str(p.id): p.name for p in programmes},
+        # The error summary names each field by its label.
+        "field_labels": {**el.LABELS, "kind": "Kind", "org_unit_id": "Owning faculty", "co_proposers": "Co-proposers"},
         "faculties": [(u.id, u.name) for u in faculties],
         "academics": list(academics),
         "kinds": el.KIND_LABELS,
+        # A revision marks the fields that make it a major change (credentials.yaml).
+        "major_fields": set(policies.of(CredentialPolicy).major_change_fields) if _is_revision(proposal) else set(),
+    }
+
+
+def _is_revision(proposal: Proposal | None) -> bool:
+    return proposal is not None and proposal.revision_no > 1 and not proposal.submission_count
+
+
+def _change_type(session: Session, policies: Policies, proposal: Proposal, values: dict[str, Any]) -> dict[str, Any]:
+    """Whether the revision, as typed, is major or minor, and the route that takes (templates/_change_type.html)."""
+    planned = service.planned_for_values(session, proposal, policies, values)
+    return {
+        "change_type": planned.change_type,
+        "change_route": [COMMITTEE_KIND_LABELS[b] for b in planned.bodies],
     }
 
 
@@ -98,6 +119,7 @@ def _form_page(
     check = service.check_values(session, _as_elements(values), policies, kind)
     ctx = {
         **_form_options(session, policies, actor, values, proposal),
+        **(_change_type(session, policies, proposal, values) if proposal and _is_revision(proposal) else {}),
         "proposal": proposal,
         "values": values,
         "errors": errors,
@@ -119,7 +141,7 @@ def _as_elements(values: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/proposals")
 def my_proposals(request: Request, session: SessionDep, actor: CurrentActor, page: PageDep) -> Response:
-    rows, total = service.my_proposals(session, actor, offset=page.offset, limit=page.limit)
+    rows, total = service.my_credentials(session, actor, offset=page.offset, limit=page.limit)
     return render(
         request,
         "proposals/mine.html",
@@ -177,8 +199,11 @@ def check_field(
     check = service.check_values(session, form.elements, policies, form.kind or el.Kind.standalone)
     spec = el.FIELD_BY_NAME.get(field)
     required = policies.of(CredentialPolicy).required_fields
+    revision_id = str(posted.get("revision_id") or "")
+    revision = access.get_proposal(session, int(revision_id), actor) if revision_id.isdigit() else None
     ctx = {
-        **_form_options(session, policies, actor, form.values),
+        **_form_options(session, policies, actor, form.values, revision),
+        **(_change_type(session, policies, revision, form.elements) if revision and _is_revision(revision) else {}),
         "kind_fields": {
             *required.get("standalone", []),
             *required.get("unbundled", []),
@@ -250,17 +275,25 @@ def _page_context(v: fragments.Viewing) -> dict[str, Any]:
     check = checks.check(elements, policies.of(CredentialPolicy), el.Kind(proposal.kind))
     versions = views.versions(session, v.proposal_id)
     published = catalogue.published_content(session, proposal.credential_id)
-    redlines = []
+    # Each redline with the proposer's answers to the points raised, shown beside it.
+    redlines: list[tuple[str, Any, list[history.Answer]]] = []
     if len(versions) >= 2:
         redlines.append(
             (
                 f"Changes in submission {versions[-1].version_no} against submission {versions[-2].version_no}",
                 diff_contents(versions[-2].content, versions[-1].content, lookups),
+                history.answers_with(session, proposal, versions[-1].version_no),
             )
         )
     if published is not None and proposal.status != ProposalStatus.published:
-        redlines.append(("Changes against the published edition", diff_contents(published, proposal.content, lookups)))
-    workflow_steps, side = steps(proposal.route, proposal.status)
+        redlines.append(
+            ("Changes against the published edition", diff_contents(published, proposal.content, lookups), [])
+        )
+    route = v.route
+    last = next((r for r in reversed(v.rounds) if r.decision is not None), None)
+    stopped_at = last.body if last is not None and proposal.status in SIDE_STATES else None
+    workflow_steps, side = steps(route, proposal.status, stopped_at)
+    approval = policies.of(ApprovalPolicy)
     names = views.user_names(session, ctx.proposer_ids)
     now = utcnow()
     return {
@@ -286,8 +319,13 @@ def _page_context(v: fragments.Viewing) -> dict[str, Any]:
         "check": check,
         "redlines": redlines,
         "workflow_steps": workflow_steps,
+        "position_words": POSITION_WORDS,
         "side": side,
-        "decisions": views.decisions(session, v.proposal_id),
+        "banner": banner(
+            proposal.status, stopped_at, resubmit_to=approval.resubmit_to, first_body=route[0] if route else None
+        ),
+        "route_planned": not proposal.submission_count,
+        "sent_back": v.sent_back,
         "choices": CHOICE_LABELS,
         "committee_labels": COMMITTEE_KIND_LABELS,
     }
@@ -301,9 +339,10 @@ def _proposal_page(
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     status: int = 200,
+    confirm: str = "",
 ) -> Response:
     """The whole page, or only ``fragment`` from its own builder (what htmx swaps in)."""
-    refused = {"errors": errors or {}, "values": values or {}}
+    refused = {"errors": errors or {}, "values": values or {}, "confirm": confirm}
     if fragment is not None:
         return render(request, fragment.template, {**fragment.build(v), **refused}, status=status)
     return render(request, "proposals/proposal.html", {**_page_context(v), **refused}, status=status)
@@ -311,10 +350,15 @@ def _proposal_page(
 
 @router.get("/proposals/{proposal_id}")
 def proposal_page(
-    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+    request: Request,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+    confirm: Annotated[str, Query(max_length=40, description="A confirmation to show open (without JavaScript)")] = "",
 ) -> Response:
     proposal = access.get_proposal(session, proposal_id, actor)
-    return _proposal_page(request, fragments.Viewing(session, proposal, actor, policies))
+    return _proposal_page(request, fragments.Viewing(session, proposal, actor, policies), confirm=confirm)
 
 
 def _act(
@@ -354,10 +398,6 @@ def _act(
 # Actions that take the proposal and at most a comment: one handler each, built from this table.
 SimpleAction = Callable[[Session, int, Actor, Policies, str], object]
 SIMPLE_ACTIONS: dict[str, tuple[SimpleAction, str]] = {
-    "submit": (
-        lambda s, pid, a, p, _c: service.submit(s, pid, a, p),
-        "Submitted. The first body has been asked to review it.",
-    ),
     "withdraw": (lambda s, pid, a, p, c: service.withdraw(s, pid, a, p, c), "The proposal has been withdrawn."),
     "publish": (lambda s, pid, a, p, _c: approvals.publish_by(s, pid, a, p), "Published in the catalogue."),
 }
@@ -383,6 +423,24 @@ def _simple_action_route(name: str, action: SimpleAction, message: str) -> None:
 
 for _name, (_action, _message) in SIMPLE_ACTIONS.items():
     _simple_action_route(_name, _action, _message)
+
+
+@router.post("/proposals/{proposal_id}/submit")
+def submit(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    def run(form: Any) -> object:
+        responses = {k.removeprefix("response-"): str(form.get(k) or "") for k in form if k.startswith("response-")}
+        return service.submit(session, proposal_id, actor, policies, responses)
+
+    return _act(
+        request, posted, session, proposal_id, actor, policies, run, "Submitted. The body has been asked to review it."
+    )
 
 
 @router.post("/proposals/{proposal_id}/votes")
@@ -521,9 +579,37 @@ def condition_send_back(
     return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition sent back as not met yet.")
 
 
+@router.post("/proposals/{proposal_id}/effective-date")
+def effective_date(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    def run(form: Any) -> object:
+        raw = str(form.get("effective_on") or "").strip()
+        try:
+            day = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            message = "Give the date as a calendar date, for example 2027-09-01."
+            raise PolicyViolation(message, errors={"effective_on": message}) from None
+        return service.set_effective_date(session, proposal_id, actor, policies, day)
+
+    return _act(
+        request, posted, session, proposal_id, actor, policies, run, "The date the changes take effect is saved."
+    )
+
+
 @router.post("/credentials/{credential_id}/revisions")
 def open_revision(
     request: Request, credential_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> Response:
+    already = service.open_proposal_of(session, credential_id)
+    if already is not None and access.can_view(session, already, actor):
+        # A second revision is never opened: the one under way is where the work continues.
+        message = f"Revision {already.revision_no} is already open: continue it here."
+        return redirect(request, f"/proposals/{already.id}", message=message)
     proposal = service.open_revision(session, credential_id, actor, policies)
     return redirect(request, f"/proposals/{proposal.id}/edit", message="Revision opened as a new draft.")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Body, Form, Query, Response, UploadFile, status
 
 from app import limits
-from app.approvals import access
+from app.approvals import access, history
 from app.approvals import service as approvals
 from app.audit.models import AuditEventPublic
 from app.db import SessionDep
@@ -17,15 +17,21 @@ from app.policies import PoliciesDep
 from app.proposals import attachments, service, views
 from app.proposals.attachments import AttachmentPublic
 from app.proposals.schemas import (
+    ChangesRequestedPublic,
     CheckIn,
     CheckOut,
     CommentEditIn,
     CommentIn,
     CommentPublic,
+    CredentialRowPublic,
+    EffectiveDateIn,
     ProposalCreate,
     ProposalPublic,
     ProposalUpdate,
+    RoundPublic,
+    SubmitIn,
     VersionPublic,
+    VotingPublic,
 )
 from app.security import CurrentActor
 
@@ -38,6 +44,27 @@ def my_proposals(
 ) -> Page[ProposalPublic]:
     rows, total = service.my_proposals(session, actor, offset=page.offset, limit=page.limit)
     items = [views.proposal_public(session, p, actor, policies) for p in rows]
+    return Page(items=items, total=total, offset=page.offset, limit=page.limit)
+
+
+@router.get(
+    "/my-micro-credentials",
+    response_model=Page[CredentialRowPublic],
+    summary="My proposals, one row per micro-credential (current edition and the proposal under way)",
+)
+def my_micro_credentials(session: SessionDep, actor: CurrentActor, page: PageDep) -> Page[CredentialRowPublic]:
+    rows, total = service.my_credentials(session, actor, offset=page.offset, limit=page.limit)
+    items = [
+        CredentialRowPublic(
+            credential_id=row.credential_id,
+            title=row.title,
+            current_proposal_id=row.current.id if row.current else None,
+            open_proposal_id=row.open.id if row.open else None,
+            status=row.state,
+            status_label=access.STATE_LABELS[row.state],
+        )
+        for row in rows
+    ]
     return Page(items=items, total=total, offset=page.offset, limit=page.limit)
 
 
@@ -83,8 +110,56 @@ def update_proposal(
 
 
 @router.post("/proposals/{proposal_id}/submit", response_model=ProposalPublic)
-def submit(proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> ProposalPublic:
-    return views.proposal_public(session, service.submit(session, proposal_id, actor, policies), actor, policies)
+def submit(
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+    data: Annotated[SubmitIn | None, Body()] = None,
+) -> ProposalPublic:
+    responses = data.responses if data is not None else {}
+    proposal = service.submit(session, proposal_id, actor, policies, responses)
+    return views.proposal_public(session, proposal, actor, policies)
+
+
+@router.put(
+    "/proposals/{proposal_id}/effective-date", response_model=ProposalPublic, summary="When a revision takes effect"
+)
+def effective_date(
+    proposal_id: int, data: EffectiveDateIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> ProposalPublic:
+    proposal = service.set_effective_date(session, proposal_id, actor, policies, data.effective_on)
+    return views.proposal_public(session, proposal, actor, policies)
+
+
+@router.get("/proposals/{proposal_id}/rounds", response_model=list[RoundPublic], summary="Every round, by body")
+def rounds(proposal_id: int, session: SessionDep, actor: CurrentActor) -> list[RoundPublic]:
+    proposal = access.get_proposal(session, proposal_id, actor)
+    return [views.round_public(r) for r in history.rounds(session, proposal)]
+
+
+@router.get(
+    "/proposals/{proposal_id}/voting",
+    response_model=VotingPublic | None,
+    summary="The deciding body's rule and how many more votes each outcome needs (null while no body decides)",
+)
+def voting(proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> VotingPublic | None:
+    proposal = access.get_proposal(session, proposal_id, actor)
+    progress = approvals.round_progress(
+        access.load_ctx(session, proposal), policies, approvals.round_votes(session, proposal)
+    )
+    return views.voting_public(progress, history.body_round(session, proposal)) if progress else None
+
+
+@router.get(
+    "/proposals/{proposal_id}/changes-requested",
+    response_model=ChangesRequestedPublic | None,
+    summary="Who asked for what when changes were requested (null unless the proposal waits for changes)",
+)
+def changes_requested(proposal_id: int, session: SessionDep, actor: CurrentActor) -> ChangesRequestedPublic | None:
+    proposal = access.get_proposal(session, proposal_id, actor)
+    sent_back = history.changes_requested(session, proposal)
+    return views.changes_requested_public(sent_back) if sent_back else None
 
 
 @router.post("/proposals/{proposal_id}/withdraw", response_model=ProposalPublic)

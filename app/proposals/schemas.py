@@ -62,6 +62,7 @@ class ProposalPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     decided_at: datetime | None
+    effective_on: date | None = Field(default=None, description="When an approved revision takes effect")
     elements: dict[str, Any]
     completeness: int
     missing: list[str]
@@ -165,3 +166,60 @@ class RowPublic(BaseModel):
     due_at: datetime | None
     overdue_days: int
     decided_by: str | None = Field(description="The committee deciding instead of the body's own, if any")
+
+
+class SubmitIn(BaseModel):
+    responses: dict[str, str] = Field(
+        default_factory=dict,
+        description="When resubmitting after changes were requested: an answer to every point raised, by its key "
+        "(see GET /proposals/{id}/changes-requested)",
+    )
+
+
+class RoundPublic(BaseModel):
+    review_round: int
+    body: str
+    number: int = Field(description="The round's number among the rounds at this body")
+    label: str = Field(description='In words: "Faculty council, round 2"')
+    votes: list[VotePublic]
+    decision: DecisionPublic | None
+
+
+class PointPublic(BaseModel):
+    key: str = Field(description="The key its answer goes under when resubmitting")
+    who: str
+    choice: str
+    comment: str
+    conditions: list[dict[str, Any]]
+
+
+class ChangesRequestedPublic(BaseModel):
+    round_label: str
+    decision: DecisionPublic
+    points: list[PointPublic]
+
+
+class VotingPublic(BaseModel):
+    round_label: str | None = Field(description='The round in words: "Faculty council, round 2"')
+    rule: str = Field(description="The body's rule in words")
+    eligible: int = Field(description="Members who may vote on this proposal")
+    voted: int
+    quorum: int | None = Field(description="Votes needed before a majority counts (majority rule only)")
+    needed: dict[str, int | None] = Field(
+        description="By outcome: how many more votes make it the decision (null: it cannot win any more)"
+    )
+
+
+class CredentialRowPublic(BaseModel):
+    credential_id: int
+    title: str
+    current_proposal_id: int | None = Field(description="The proposal that published the current edition")
+    open_proposal_id: int | None = Field(description="The proposal under way: a draft or an open revision")
+    status: str = Field(description="The open proposal's status, else published, else how the latest ended")
+    status_label: str
+
+
+class EffectiveDateIn(BaseModel):
+    effective_on: date | None = Field(
+        description="From when the approved revision takes effect (after today); null: as soon as it is approved"
+    )

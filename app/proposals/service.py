@@ -8,14 +8,16 @@ workflow core, which checks who may send them; nothing here assigns a status.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from app import limits
-from app.approvals import deciders
+from app.approvals import deciders, history
 from app.approvals.access import PROPOSAL, get_proposal, load_ctx, lock, role_of
 from app.approvals.policy import ApprovalPolicy, VotingPolicy, VotingRule
 from app.audit import service as audit
@@ -327,6 +329,9 @@ def update_proposal(
     proposal.content = content
     proposal.title = content.get("title") or ""
     proposal.updated_at = utcnow()
+    if proposal.revision_no > 1 and not proposal.submission_count:
+        # A revision says at once whether it is major or minor: the route it will take is known before submission.
+        proposal.change_type = planned_route(session, proposal, policies).change_type
     if co_proposers is not None:
         _set_co_proposers(session, proposal, actor, policies, co_proposers)
     session.add(proposal)
@@ -349,7 +354,15 @@ def update_proposal(
 # --- submission, withdrawal ----------------------------------------------------------------------
 
 
-def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> Proposal:
+def submit(
+    session: Session,
+    proposal_id: int,
+    actor: Actor,
+    policies: Policies,
+    responses: Mapping[str, str] | None = None,
+) -> Proposal:
+    """Submit a draft, or resubmit after changes were requested: then ``responses`` answers every point raised
+    (``app.approvals.history``: by point key, "vote-<id>" or "decision-<id>")."""
     locked = lock(session, proposal_id, actor, "submit")
     proposal = locked.row
     kind = el.Kind(proposal.kind)
@@ -368,10 +381,13 @@ def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies)
             errors={**dict.fromkeys(result.missing, "Required for submission."), **problems},
         )
     if proposal.submission_count == 0:
-        proposal.route = [b.value for b in _route_for(session, proposal, policies)]
+        planned = planned_route(session, proposal, policies)
+        proposal.route, proposal.change_type = [b.value for b in planned.bodies], planned.change_type
     quorum = quorum_refusal(session, proposal, locked.ctx.proposer_ids, policies)
     if quorum is not None:
         raise PolicyViolation(quorum, errors={"co_proposers": quorum})
+    if proposal.status == ProposalStatus.changes_requested:
+        history.record_responses(session, proposal, actor.id, proposal.submission_count + 1, responses or {})
     proposal.submission_count += 1
     assert proposal.id is not None
     session.add(
@@ -394,17 +410,48 @@ def submit(session: Session, proposal_id: int, actor: Actor, policies: Policies)
     return proposal
 
 
-def _route_for(session: Session, proposal: Proposal, policies: Policies) -> list[CommitteeKind]:
-    """The route from policy: by kind for a new offer; a revision's route depends on what it changes."""
+@dataclass(frozen=True)
+class PlannedRoute:
+    """The bodies a proposal goes through and the kind of change it is ("new", "major" or "minor")."""
+
+    bodies: list[CommitteeKind]
+    change_type: str
+
+
+def planned_route(
+    session: Session, proposal: Proposal, policies: Policies, content: dict[str, Any] | None = None
+) -> PlannedRoute:
+    """The route from policy: by kind for a new offer; a revision's route depends on what it changes (a major
+    field sends it through the full route, otherwise the minor-change route). The one routing function: the
+    submission takes it, and the pages show it before submission (``content``: as typed in the form, not saved)."""
     approval = policies.of(ApprovalPolicy)
     if proposal.revision_no == 1:
-        proposal.change_type = "new"
-        return approval.route_for(proposal.kind)
+        return PlannedRoute(approval.route_for(proposal.kind), "new")
+    if major_fields_changed(session, proposal, policies, proposal.content if content is None else content):
+        return PlannedRoute(approval.route_for(proposal.kind), "major")
+    return PlannedRoute(approval.minor_change_route, "minor")
+
+
+def major_fields_changed(session: Session, proposal: Proposal, policies: Policies, content: dict[str, Any]) -> bool:
+    """Whether this content of a revision changes a field that makes a change major (credentials.yaml)."""
     before = catalogue.published_content(session, proposal.credential_id) or {}
-    changed = set(changed_fields(before, proposal.content))
-    major = bool(changed & set(policies.of(CredentialPolicy).major_change_fields))
-    proposal.change_type = "major" if major else "minor"
-    return approval.route_for(proposal.kind) if major else approval.minor_change_route
+    changed = set(changed_fields(before, content))
+    return bool(changed & set(policies.of(CredentialPolicy).major_change_fields))
+
+
+def planned_for_values(
+    session: Session, proposal: Proposal, policies: Policies, values: dict[str, Any]
+) -> PlannedRoute:
+    """The route a revision would take with these form values (the form says major or minor as one types)."""
+    elements, _ = el.parse(values)
+    return planned_route(session, proposal, policies, elements.model_dump(mode="json"))
+
+
+def route_of(session: Session, proposal: Proposal, policies: Policies) -> list[str]:
+    """The route the proposal takes: the one it was given on submission, else the one it would be given now."""
+    if proposal.submission_count:
+        return list(proposal.route)
+    return [b.value for b in planned_route(session, proposal, policies).bodies]
 
 
 def withdraw(session: Session, proposal_id: int, actor: Actor, policies: Policies, comment: str = "") -> Proposal:
@@ -424,14 +471,12 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
     content = catalogue.published_content(session, credential_id)
     if content is None:
         raise TransitionNotAllowed("Only a published micro-credential can be revised.")
-    open_one = session.exec(
-        select(Proposal.id).where(
-            Proposal.credential_id == credential_id,
-            col(Proposal.status).not_in(sorted(FINAL_STATES)),
-        )
-    ).first()
+    open_one = open_proposal_of(session, credential_id)
     if open_one is not None:
-        raise Conflict(f"Revision {open_one} is already open for this micro-credential.")
+        raise Conflict(
+            f"Revision {open_one.revision_no} is already open for this micro-credential (proposal {open_one.id}): "
+            "continue it rather than opening another."
+        )
     last = session.exec(
         select(Proposal).where(Proposal.credential_id == credential_id).order_by(col(Proposal.revision_no).desc())
     ).first()
@@ -453,6 +498,50 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
         session.add(CoProposer(proposal_id=proposal_id, user_id=uid))
     session.flush()
     return proposal
+
+
+def set_effective_date(
+    session: Session, proposal_id: int, actor: Actor, policies: Policies, effective_on: date | None
+) -> Proposal:
+    """The proposer says from when an approved revision takes effect (None: as soon as it is approved). Only a
+    revision, only while it can be edited, only a future date; the last body's approval confirms it."""
+    locked = lock(session, proposal_id, actor, "edit")
+    proposal = locked.row
+    if proposal.revision_no == 1:
+        message = "A first edition takes effect when it is approved; only a revision can take effect later."
+        raise PolicyViolation(message, errors={"effective_on": message})
+    if effective_on is not None and effective_on <= date.today():
+        message = "Choose a date after today, or leave it empty to take effect on approval."
+        raise PolicyViolation(message, errors={"effective_on": message})
+    if proposal.effective_on == effective_on:
+        return proposal
+    proposal.effective_on = effective_on
+    proposal.updated_at = utcnow()
+    session.add(proposal)
+    assert proposal.id is not None
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role=role_of(locked.ctx, actor),
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="effective_date.set",
+        comment=f"Takes effect on {effective_on.isoformat()}." if effective_on else "Takes effect on approval.",
+        data={"effective_on": effective_on.isoformat() if effective_on else None},
+        policy_version=policies.of(CredentialPolicy).version,
+    )
+    session.flush()
+    return proposal
+
+
+def open_proposal_of(session: Session, credential_id: int) -> Proposal | None:
+    """The micro-credential's proposal still under way (a draft or open revision), if any: at most one."""
+    return session.exec(
+        select(Proposal).where(
+            Proposal.credential_id == credential_id,
+            col(Proposal.status).not_in(sorted(FINAL_STATES)),
+        )
+    ).first()
 
 
 # --- comments ------------------------------------------------------------------------------------
@@ -523,9 +612,87 @@ def edit_comment(session: Session, comment_id: int, actor: Actor, body: str) -> 
 # --- lists ---------------------------------------------------------------------------------------
 
 
-def my_proposals(session: Session, actor: Actor, *, offset: int = 0, limit: int = 25) -> tuple[list[Proposal], int]:
+def _mine(actor: Actor) -> Any:
     co = select(CoProposer.proposal_id).where(CoProposer.user_id == actor.id)
-    where = or_(col(Proposal.owner_id) == actor.id, col(Proposal.id).in_(co))
+    return or_(col(Proposal.owner_id) == actor.id, col(Proposal.id).in_(co))
+
+
+@dataclass
+class CredentialRow:
+    """One micro-credential in "My proposals": its current edition (the proposal that published it) and the
+    proposal under way (a first draft, or an open revision), and the latest proposal when neither."""
+
+    credential_id: int
+    proposals: list[Proposal]  # mine, oldest revision first
+
+    @property
+    def current(self) -> Proposal | None:
+        return next((p for p in reversed(self.proposals) if p.status == ProposalStatus.published), None)
+
+    @property
+    def open(self) -> Proposal | None:
+        return next((p for p in self.proposals if p.status not in FINAL_STATES), None)
+
+    @property
+    def latest(self) -> Proposal:
+        return self.proposals[-1]
+
+    @property
+    def title(self) -> str:
+        return (self.open or self.current or self.latest).title
+
+    @property
+    def state(self) -> str:
+        """What the row counts as on the dashboard: its open proposal's status, else published or how it ended."""
+        return (self.open or self.current or self.latest).status
+
+
+def my_credentials(
+    session: Session, actor: Actor, *, offset: int = 0, limit: int = 25
+) -> tuple[list[CredentialRow], int]:
+    """My micro-credentials (as owner or co-proposer of a proposal), most recently changed first: one row each."""
+    mine = _mine(actor)
+    total = session.exec(select(func.count(func.distinct(Proposal.credential_id))).where(mine)).one()
+    ids = [
+        cid
+        for cid, _ in session.exec(
+            select(Proposal.credential_id, func.max(Proposal.updated_at).label("changed"))
+            .where(mine)
+            .group_by(col(Proposal.credential_id))
+            .order_by(func.max(Proposal.updated_at).desc(), col(Proposal.credential_id).desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ]
+    return _credential_rows(session, mine, ids), total
+
+
+def _credential_rows(session: Session, mine: Any, ids: list[int]) -> list[CredentialRow]:
+    by_credential: dict[int, list[Proposal]] = {cid: [] for cid in ids}
+    if ids:
+        for p in session.exec(
+            select(Proposal).where(mine, col(Proposal.credential_id).in_(ids)).order_by(col(Proposal.revision_no))
+        ):
+            by_credential[p.credential_id].append(p)
+    return [CredentialRow(cid, proposals) for cid, proposals in by_credential.items()]
+
+
+def my_summary(session: Session, actor: Actor) -> dict[str, int]:
+    """How many of my micro-credentials are in each state, one count per micro-credential (so "published" is what
+    the catalogue lists of mine; a published one with an open revision counts under the revision's status too)."""
+    mine = _mine(actor)
+    ids = list(session.exec(select(Proposal.credential_id).where(mine).distinct()))
+    counts: dict[str, int] = {}
+    for row in _credential_rows(session, mine, ids):
+        if row.current is not None:
+            counts[ProposalStatus.published] = counts.get(ProposalStatus.published, 0) + 1
+        if row.state != ProposalStatus.published:
+            counts[row.state] = counts.get(row.state, 0) + 1
+    return counts
+
+
+def my_proposals(session: Session, actor: Actor, *, offset: int = 0, limit: int = 25) -> tuple[list[Proposal], int]:
+    where = _mine(actor)
     total = session.exec(select(func.count()).select_from(Proposal).where(where)).one()
     rows = session.exec(
         select(Proposal)

@@ -7,21 +7,33 @@ from textwrap import shorten
 
 from sqlmodel import Session, col, select
 
-from app.approvals import access
+from app.approvals import access, history
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Decision, Vote
 from app.approvals.queries import Row
+from app.approvals.voting import Progress
 from app.audit import timeline as audit_timeline
 from app.audit.timeline import Subject, Timeline
+from app.catalogue.models import CredentialVersion
 from app.policies import Policies
 from app.proposals import checks
 from app.proposals import elements as el
 from app.proposals.models import Comment, CommentEdit, Proposal, ProposalVersion
 from app.proposals.policy import CredentialPolicy
-from app.proposals.schemas import ProposalPublic, RowPublic
+from app.proposals.schemas import (
+    ChangesRequestedPublic,
+    DecisionPublic,
+    PointPublic,
+    ProposalPublic,
+    RoundPublic,
+    RowPublic,
+    VotePublic,
+    VotingPublic,
+)
 from app.security import Actor
 from app.users.models import User
 from app.workflows import conditions as condition_workflow
+from app.workflows.approval import ProposalStatus
 
 
 def proposal_public(session: Session, proposal: Proposal, actor: Actor, policies: Policies) -> ProposalPublic:
@@ -51,6 +63,7 @@ def proposal_public(session: Session, proposal: Proposal, actor: Actor, policies
         created_at=proposal.created_at,
         updated_at=proposal.updated_at,
         decided_at=proposal.decided_at,
+        effective_on=proposal.effective_on,
         elements=proposal.content,
         completeness=check.completeness,
         missing=check.missing,
@@ -148,3 +161,55 @@ def votes_with_names(session: Session, proposal: Proposal) -> list[tuple[Vote, s
 
 def conditions(session: Session, proposal_id: int) -> list[Condition]:
     return approvals.conditions_of(session, [proposal_id])[proposal_id]
+
+
+def vote_public(vote: Vote, name: str) -> VotePublic:
+    return VotePublic(voter_name=name, **vote.model_dump(include=set(VotePublic.model_fields) - {"voter_name"}))
+
+
+def round_public(r: history.Round) -> RoundPublic:
+    return RoundPublic(
+        review_round=r.review_round,
+        body=r.body,
+        number=r.number,
+        label=r.label,
+        votes=[vote_public(nv.vote, nv.voter) for nv in r.votes],
+        decision=DecisionPublic.model_validate(r.decision, from_attributes=True) if r.decision else None,
+    )
+
+
+def changes_requested_public(sent_back: history.ChangesRequested) -> ChangesRequestedPublic:
+    return ChangesRequestedPublic(
+        round_label=sent_back.round.label,
+        decision=DecisionPublic.model_validate(sent_back.decision, from_attributes=True),
+        points=[
+            PointPublic(key=p.key, who=p.who, choice=p.choice, comment=p.comment, conditions=p.conditions)
+            for p in sent_back.points
+        ],
+    )
+
+
+def voting_public(progress: Progress, round_label: str | None) -> VotingPublic:
+    return VotingPublic(
+        round_label=round_label,
+        rule=progress.rule,
+        eligible=progress.eligible,
+        voted=progress.voted,
+        quorum=progress.quorum,
+        needed={side.value: n for side, n in progress.needed.items()},
+    )
+
+
+def superseded_by(session: Session, proposal: Proposal) -> CredentialVersion | None:
+    """The edition that replaced the one this proposal published (None: not published, or still current)."""
+    if proposal.status != ProposalStatus.published:
+        return None
+    return session.exec(
+        select(CredentialVersion)
+        .join(Proposal, col(Proposal.id) == CredentialVersion.proposal_id)
+        .where(
+            CredentialVersion.credential_id == proposal.credential_id,
+            col(Proposal.revision_no) > proposal.revision_no,
+        )
+        .order_by(col(CredentialVersion.version_no).desc())
+    ).first()

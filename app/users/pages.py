@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
-from app import csrf
+from app import csrf, demo
 from app.db import SessionDep
 from app.errors import DomainError, TooManyAttempts
 from app.forms import PostedForm, domain_errors, parse_form
@@ -24,6 +25,7 @@ from app.security import (
     end_sessions,
     start_session,
 )
+from app.settings import Mode, Settings
 from app.users import service
 from app.users.forms import LoginForm, NewUserForm, PasswordForm, UserForm
 from app.users.models import ROLE_LABELS, TokenCreate
@@ -38,11 +40,27 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
+def _login_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    """The login form; in demo mode it lists the demo accounts and what each may do."""
+    accounts = demo.demo_accounts(session) if settings.mode is Mode.demo else []
+    ctx = {"values": values, "errors": errors, "demo_accounts": accounts, "demo_password": demo.DEMO_PASSWORD}
+    return render(request, "auth/login.html", ctx, status=status)
+
+
 @router.get("/login")
-def login_page(request: Request, actor: OptionalActor, next: str | None = None) -> Response:
+def login_page(
+    request: Request, session: SessionDep, settings: SettingsDep, actor: OptionalActor, next: str | None = None
+) -> Response:
     if actor is not None:
         return redirect(request, _safe_next(next))
-    return render(request, "auth/login.html", {"values": {"next": next or ""}, "errors": {}})
+    return _login_page(request, session, settings, {"next": next or ""}, {})
 
 
 @router.post("/login")
@@ -50,15 +68,15 @@ def login(request: Request, posted: PostedForm, session: SessionDep, settings: S
     form = parse_form(LoginForm, posted)
     values = {"email": form.values.get("email", ""), "next": form.values.get("next", "")}
     if form.data is None:
-        return render(request, "auth/login.html", {"values": values, "errors": form.errors}, status=422)
+        return _login_page(request, session, settings, values, form.errors, status=422)
     ip = request.client.host if request.client else ""
     try:
         user = authenticate(session, form.data.email, form.data.password, ip, settings)
     except TooManyAttempts as exc:
-        return render(request, "auth/login.html", {"values": values, "errors": {"__all__": exc.message}}, status=429)
+        return _login_page(request, session, settings, values, {"__all__": exc.message}, status=429)
     if user is None:
         message = "The e-mail address or password is not correct."
-        return render(request, "auth/login.html", {"values": values, "errors": {"__all__": message}}, status=401)
+        return _login_page(request, session, settings, values, {"__all__": message}, status=401)
     start_session(request, user)
     return _with_new_csrf_token(redirect(request, _safe_next(form.data.next)), settings)
 
@@ -115,11 +133,15 @@ def account_change_password(
 @router.post("/account/tokens")
 def account_issue_token(request: Request, posted: PostedForm, session: SessionDep, actor: CurrentActor) -> Response:
     form = parse_form(TokenCreate, posted)
-    if form.data is None:
+    if form.data is not None:
+        try:
+            issued = service.issue_token(session, actor, form.data.name)
+        except DomainError as exc:
+            form.errors = domain_errors(exc)
+    if form.errors:
         tokens = service.list_tokens(session, actor)
         ctx = {"tokens": tokens, "issued": None, "errors": form.errors, "values": form.values}
         return render(request, "auth/account.html", ctx, status=422, block="tokens")
-    issued = service.issue_token(session, actor, form.data.name)
     tokens = service.list_tokens(session, actor)
     response = render(request, "auth/account.html", {"tokens": tokens, "issued": issued, "errors": {}}, block="tokens")
     return with_toast(response, "Token created. Copy it now: it is shown only once.")

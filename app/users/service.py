@@ -171,8 +171,18 @@ def change_password(session: Session, actor: Actor, data: PasswordChange) -> Use
 
 
 def issue_token(session: Session, actor: Actor, name: str) -> TokenIssued:
+    """A new API token; its name tells it apart from the person's other tokens still in use, so it must be new."""
+    name = name.strip()
+    taken = session.exec(
+        select(ApiToken.id).where(
+            ApiToken.user_id == actor.id, func.lower(ApiToken.name) == name.lower(), col(ApiToken.revoked_at).is_(None)
+        )
+    ).first()
+    if taken is not None:
+        message = f"You already have a token named “{name}”: choose another name, or revoke that token first."
+        raise PolicyViolation(message, errors={"name": message})
     secret = new_token()
-    row = ApiToken(user_id=actor.id, name=name.strip(), token_hash=hash_token(secret))
+    row = ApiToken(user_id=actor.id, name=name, token_hash=hash_token(secret))
     session.add(row)
     session.flush()
     assert row.id is not None

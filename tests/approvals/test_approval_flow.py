@@ -24,6 +24,7 @@ from app.proposals.models import Proposal, ProposalVersion
 from tests.conftest import actor_for, api_headers, login, post_form
 from tests.proposals.factories import (
     allowing_route_members,
+    answers,
     complete_content,
     new_proposal,
     policies_with,
@@ -103,7 +104,7 @@ def test_request_changes_resubmit_returns_to_the_same_body(db: Session, policies
     academic = actor_for(db, "academic@example.org")
     assert proposal.id is not None
     service.update_proposal(db, proposal.id, academic, policies, dict(proposal.content, partners="GridCo, VoltNet"))
-    service.submit(db, proposal.id, academic, policies)
+    service.submit(db, proposal.id, academic, policies, answers(db, proposal))
     assert proposal.status == "lll_committee_review"  # not back to the faculty council
     assert proposal.submission_count == 2
     versions = db.exec(select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id)).all()
@@ -332,7 +333,9 @@ def test_a_final_body_when_policy_asks_for_one(db: Session, tmp_path: Path) -> N
 
 
 def _policies_with_council_rule(tmp_path: Path, rule: str) -> Policies:
-    return policies_with(tmp_path, ("faculty_council: {rule: majority, quorum: 0.51}", f"faculty_council: {rule}"))
+    return policies_with(
+        tmp_path, ("faculty_council: {rule: majority, quorum: 0.51, tie_break: chair}", f"faculty_council: {rule}")
+    )
 
 
 SPLIT = [

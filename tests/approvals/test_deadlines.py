@@ -17,12 +17,11 @@ from app.approvals.voting import Choice
 from app.audit.models import AuditEvent
 from app.notifications.models import Notification
 from app.policies import Policies
-from app.proposals import service
 from app.proposals.elements import Kind
 from app.proposals.models import Proposal
 from app.users.models import User
 from tests.conftest import actor_for, login
-from tests.proposals.factories import allowing_route_members, complete_content, submitted, vote
+from tests.proposals.factories import allowing_route_members, complete_content, resubmit, submitted, vote
 
 BASE_URL = "https://mcqa.uni.example"
 COUNCIL = ["council1@example.org", "council2@example.org", "council3@example.org"]
@@ -163,7 +162,7 @@ def test_a_resubmission_is_a_new_stage_with_its_own_reminders(db: Session, polic
     for email in COUNCIL[:2]:
         vote(db, policies, proposal, email, Choice.request_changes, comment="Rework the outcomes.")
     assert proposal.id is not None
-    service.submit(db, proposal.id, actor_for(db, "academic@example.org"), policies)
+    resubmit(db, policies, proposal)
     assert proposal.status == "faculty_council_review" and proposal.review_round == 2
     assert remind(db, policies, due(proposal) - timedelta(days=7)) == 1
     assert told(db, proposal, "proposal.reminder") == dict.fromkeys(COUNCIL, 2)

@@ -16,7 +16,14 @@ from app.proposals import service
 from app.proposals.models import Proposal
 from app.users.models import User
 from tests.conftest import actor_for
-from tests.proposals.factories import allowing_route_members, approved_with_condition, new_proposal, submitted, vote
+from tests.proposals.factories import (
+    allowing_route_members,
+    approved_with_condition,
+    new_proposal,
+    resubmit,
+    submitted,
+    vote,
+)
 
 
 def told(db: Session, proposal: Proposal, kind: str) -> set[str]:
@@ -54,7 +61,7 @@ def test_each_decision_tells_the_next_body_or_the_proposer(db: Session, policies
     assert "Name the employers." in note.body and "lifelong-learning committee" in note.body
 
     assert proposal.id is not None
-    service.submit(db, proposal.id, actor_for(db, "academic@example.org"), policies)
+    resubmit(db, policies, proposal)
     vote(db, policies, proposal, "lll1@example.org", Choice.approve)
     vote(db, policies, proposal, "lll2@example.org", Choice.approve)
     assert "qa@example.org" in told(db, proposal, "proposal.awaiting_decision")

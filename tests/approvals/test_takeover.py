@@ -222,7 +222,8 @@ def test_when_no_body_can_decide_the_proposal_waits_until_one_can(db: Session, t
 
 def test_a_member_leaving_can_complete_the_rule(db: Session, tmp_path: Path) -> None:
     policies = policies_with(
-        tmp_path, ("faculty_council: {rule: majority, quorum: 0.51}", "faculty_council: {rule: unanimous}")
+        tmp_path,
+        ("faculty_council: {rule: majority, quorum: 0.51, tie_break: chair}", "faculty_council: {rule: unanimous}"),
     )
     proposal = humanities_proposal(db, policies, owner="historian@example.org")
     science = db.exec(select(OrgUnit).where(OrgUnit.code == "SCI")).one()

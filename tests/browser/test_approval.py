@@ -160,9 +160,19 @@ def save_new_draft(page: Page, title: str) -> str:
     return match.group(0)
 
 
-def submit(page: Page, button: str = "Submit for approval") -> None:
+def open_submit_dialog(page: Page, button: str = "Submit for approval") -> Locator:
+    """Click the submit button: it asks for confirmation in a dialog, which is returned."""
+    page.get_by_role("region", name="What you can do").get_by_role("button", name=button, exact=True).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    check_a11y(page)
+    return dialog
+
+
+def submit(page: Page, button: str = "Submit for approval", confirm: str = "Yes, submit") -> None:
+    dialog = open_submit_dialog(page, button)
     with page.expect_navigation():
-        page.get_by_role("region", name="What you can do").get_by_role("button", name=button).click()
+        dialog.get_by_role("button", name=confirm).click()
     expect(page.get_by_role("status").filter(has_text="Submitted.")).to_be_visible()
     check_a11y(page)
 
@@ -197,7 +207,7 @@ def expect_stage(page: Page, label: str) -> None:
     expect(fact(page, "Stage")).to_contain_text(label)
     workflow = page.get_by_role("region", name="Approval workflow")
     if label in SIDE_STATES:  # off the main line: shown next to the stages
-        expect(workflow.get_by_text(re.compile(r"^Now: "))).to_contain_text(label)
+        expect(workflow.locator("#status-banner")).to_contain_text(label)
     else:
         expect(workflow.get_by_role("listitem").and_(page.locator("[aria-current=step]"))).to_contain_text(label)
 
@@ -295,7 +305,7 @@ def test_standalone_proposal_goes_through_every_body_to_the_catalogue(page: Page
     check_a11y(page)
     vote(page, "Approve")
     expect_stage(page, "Faculty council review")  # one vote of three: no quorum yet
-    votes = page.get_by_role("region", name=re.compile(r"^Votes of the Faculty council"))
+    votes = page.get_by_role("region", name="Votes so far: Faculty council, round 1")
     expect(votes.get_by_role("row", name=re.compile(r"Carla Chair\s+Approve"))).to_be_visible()
     expect(main_nav(page).locator("#awaiting-count")).to_contain_text(str(int(count) - 1))
     logout(page)
@@ -313,9 +323,12 @@ def test_standalone_proposal_goes_through_every_body_to_the_catalogue(page: Page
     expect_stage(page, "QA office review")
     vote(page, "Approve")
     expect_stage(page, "Published")
-    decisions = page.get_by_role("region", name="Decisions").locator("tbody").get_by_role("row")
+    decisions = page.get_by_role("region", name="Decisions and votes by round").get_by_role("heading", level=4)
     expect(decisions).to_have_text(
-        [re.compile(rf"^{body}\s*Approve") for body in ("Faculty council", "Lifelong-learning committee", "QA office")]
+        [
+            re.compile(rf"^{body}, round 1: Approve")
+            for body in ("Faculty council", "Lifelong-learning committee", "QA office")
+        ]
     )
     logout(page)
 
@@ -327,6 +340,11 @@ def test_unbundled_proposal_skips_lll_gets_changes_requested_and_is_rejected(pag
     start_proposal(page, "Unbundled from a degree programme")
     fill_elements(page, title, labour_market=False)
     choose(page, "Parent degree programme", "parent_programme_id", label="BSC-CS BSc Computer Science")
+    # The module list follows the programme: only its modules are offered once it is chosen.
+    module = page.get_by_role("combobox", name="Parent module", exact=True)
+    expect(module).to_have_accessible_description(re.compile(r"in BSc Computer Science"))
+    expect(module.locator("optgroup")).to_have_count(1)
+    check_a11y(page)
     choose(page, "Parent module", "parent_module_id", label="CS320 Machine Learning (6 ECTS)")
     expect(meter(page)).to_have_attribute("value", "100")
     check_a11y(page)
@@ -382,7 +400,15 @@ def test_unbundled_proposal_skips_lll_gets_changes_requested_and_is_rejected(pag
         page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("status").filter(has_text="Changes saved.")).to_be_visible()
     check_a11y(page)
-    submit(page, "Resubmit")
+    expect(page.get_by_role("region", name="Changes requested: QA office, round 1")).to_contain_text(
+        "Describe how the project is marked."
+    )
+    dialog = open_submit_dialog(page, "Resubmit")
+    dialog.get_by_role("textbox", name=re.compile(r"Describe how the project is marked")).fill("Marked with a rubric.")
+    with page.expect_navigation():
+        dialog.get_by_role("button", name="Yes, resubmit with my responses").click()
+    expect(page.get_by_role("status").filter(has_text="Submitted.")).to_be_visible()
+    check_a11y(page)
     expect_stage(page, "QA office review")
 
     changes = page.get_by_role("region", name="What changed")
@@ -408,9 +434,9 @@ def test_unbundled_proposal_skips_lll_gets_changes_requested_and_is_rejected(pag
     expect(panel).to_contain_text("There is nothing for you to do on this proposal now.")
     expect(page.get_by_role("link", name="Edit", exact=True)).to_have_count(0)
     expect(page.get_by_role("button", name=re.compile(r"Submit|Resubmit"))).to_have_count(0)
-    expect(
-        page.get_by_role("row", name=re.compile(r"QA office\s+Reject: The module already covers this"))
-    ).to_be_visible()
+    rounds = page.get_by_role("region", name="Decisions and votes by round")
+    expect(rounds.get_by_role("heading", name=re.compile(r"^QA office, round 2: Reject"))).to_be_visible()
+    expect(rounds).to_contain_text("The module already covers this")
 
 
 def test_timeline_lists_each_transition_with_who_did_it(page: Page) -> None:

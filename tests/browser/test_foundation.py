@@ -98,7 +98,7 @@ def test_admin_searches_accounts_and_creates_one(page: Page) -> None:
         page.get_by_role("button", name="Create account").click()
 
     summary = page.get_by_role("alert")
-    expect(summary).to_contain_text("Please correct 2 fields")
+    expect(summary).to_contain_text("Please correct 2 problems")
     expect(summary.get_by_role("link", name="Email")).to_be_visible()
     expect(summary.get_by_role("link", name="Password")).to_be_visible()
     expect(email).to_have_attribute("aria-invalid", "true")

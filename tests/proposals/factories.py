@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.approvals import history
 from app.approvals import service as approvals
 from app.approvals.models import Condition
 from app.approvals.voting import Choice
@@ -90,6 +91,18 @@ def submitted(db: Session, policies: Policies, **kwargs: Any) -> Proposal:
 def vote(db: Session, policies: Policies, proposal: Proposal, email: str, choice: Choice, **kwargs: Any) -> Any:
     assert proposal.id is not None
     return approvals.cast_vote(db, proposal.id, actor_for(db, email), policies, choice=choice, **kwargs)
+
+
+def answers(db: Session, proposal: Proposal, text: str = "Done as asked.") -> dict[str, str]:
+    """An answer to every point raised when changes were requested, as a resubmission gives them."""
+    sent_back = history.changes_requested(db, proposal)
+    assert sent_back is not None, "the proposal is not waiting for changes"
+    return {point.key: text for point in sent_back.points}
+
+
+def resubmit(db: Session, policies: Policies, proposal: Proposal, owner: str = "academic@example.org") -> Proposal:
+    assert proposal.id is not None
+    return service.submit(db, proposal.id, actor_for(db, owner), policies, answers(db, proposal))
 
 
 def approved_with_condition(

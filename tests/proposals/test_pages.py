@@ -287,7 +287,21 @@ def test_api_twins_walk_the_whole_path(client: TestClient, db: Session) -> None:
 
     headers = as_user("academic@example.org")
     client.patch(f"/api/v1/proposals/{pid}", json={"elements": {**elements, "partners": "GridCo"}}, headers=headers)
-    assert client.post(f"/api/v1/proposals/{pid}/submit", headers=headers).json()["status"] == "qa_office_review"
+    asked = client.get(f"/api/v1/proposals/{pid}/changes-requested", headers=headers).json()
+    assert asked["round_label"] == "QA office, round 1"
+    [point] = asked["points"]
+    assert (point["comment"], point["choice"]) == ("Fix it", "Request changes")
+    unanswered = client.post(f"/api/v1/proposals/{pid}/submit", headers=headers)
+    assert unanswered.status_code == 422
+    assert f"response-{point['key']}" in unanswered.json()["errors"]
+    answered = client.post(
+        f"/api/v1/proposals/{pid}/submit", json={"responses": {point["key"]: "Fixed."}}, headers=headers
+    )
+    assert answered.json()["status"] == "qa_office_review"
+    assert client.get(f"/api/v1/proposals/{pid}/changes-requested", headers=headers).json() is None
+    rounds = client.get(f"/api/v1/proposals/{pid}/rounds", headers=headers).json()
+    assert [r["label"] for r in rounds] == ["Faculty council, round 1", "QA office, round 1", "QA office, round 2"]
+    assert [v["voter_name"] for v in rounds[0]["votes"]] == ["Carla Chair", "Chris Council"]
     versions = client.get(f"/api/v1/proposals/{pid}/versions", headers=headers).json()
     assert [v["version_no"] for v in versions] == [1, 2]
     headers = as_user("qa@example.org")
