@@ -24,6 +24,7 @@ from app.notifications.models import Notification, OutboxMessage
 from app.policies import Policies
 from app.proposals import service
 from app.proposals.models import CoProposer, Proposal, ProposalVersion
+from tests.cleanup import forget_reviews_of
 from tests.conftest import actor_for
 from tests.proposals.factories import submitted, vote
 
@@ -57,6 +58,7 @@ def committed(engine: Engine, policies: Policies) -> Iterator[Callable[[Callable
                 session.execute(delete(model).where(col(model.proposal_id) == pid))
             session.execute(delete(CredentialVersion).where(col(CredentialVersion.credential_id) == cid))
             session.execute(delete(Proposal).where(col(Proposal.id) == pid))
+            forget_reviews_of(session, [cid])
             session.execute(delete(Credential).where(col(Credential.id) == cid))
         session.commit()
 

@@ -30,6 +30,7 @@ from app.proposals.models import Proposal
 from app.scheduler import sweep
 from app.settings import Settings
 from app.users.models import User
+from tests.cleanup import forget_reviews_of
 from tests.notifications.test_concurrency import run_together
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -119,6 +120,7 @@ def due_stages(engine: Engine) -> Iterator[dict[str, list[int]]]:
         )
         session.execute(delete(StageAlert).where(col(StageAlert.proposal_id).in_(every)))
         session.execute(delete(Proposal).where(col(Proposal.id).in_(every)))
+        forget_reviews_of(session, credentials)
         session.execute(delete(Credential).where(col(Credential.id).in_(credentials)))
         session.commit()
 

@@ -24,6 +24,7 @@ from app.policies import Policies
 from app.reviews import jobs
 from app.reviews.models import CredentialStanding, Review, ReviewAlert
 from app.users.models import User
+from tests.cleanup import forget_reviews_of
 from tests.notifications.test_concurrency import run_together
 
 NOW = datetime(2031, 6, 1, 6, 0, tzinfo=UTC)
@@ -78,17 +79,7 @@ def due_reviews(engine: Engine) -> Iterator[dict[str, list[int]]]:
         mails = session.exec(select(Notification.outbox_message_id).where(col(Notification.link).in_(links))).all()
         session.execute(delete(Notification).where(col(Notification.link).in_(links)))
         session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_([m for m in mails if m is not None])))
-        session.execute(
-            delete(AuditEvent).where(col(AuditEvent.entity_type) == "review", col(AuditEvent.entity_id).in_(every))
-        )
-        session.execute(
-            delete(AuditEvent).where(
-                col(AuditEvent.entity_type) == "micro-credential", col(AuditEvent.entity_id).in_(credentials)
-            )
-        )
-        session.execute(delete(ReviewAlert).where(col(ReviewAlert.review_id).in_(every)))
-        session.execute(delete(Review).where(col(Review.id).in_(every)))
-        session.execute(delete(CredentialStanding).where(col(CredentialStanding.id).in_(credentials)))
+        forget_reviews_of(session, credentials)
         session.execute(delete(Credential).where(col(Credential.id).in_(credentials)))
         session.commit()
 
