@@ -15,7 +15,10 @@ What it shows (figures for the shipped policies, where approval publishes at onc
 - in review: at each body, with some votes cast so tallies show; every committee member and the QA officer has
   at least one proposal awaiting their decision; one proposal was sent back and resubmitted, so its redline shows
   what changed; a revision of a published credential awaits the QA office;
-- changes requested, rejected, withdrawn and drafts; threaded comments on several proposals.
+- changes requested, rejected, withdrawn and drafts; threaded comments on several proposals;
+- the institution's external QA record (ESG 1.10): the review of five years ago, under which the published
+  editions were approved, then its renewal two months ago, which every draft and the catalogue's current entries
+  now state while the published editions keep the text they were published with.
 
 When ``publish_on_approval`` is false, the QA office publishes all but one of the approved proposals by hand; the
 last one is left approved, waiting for publication.
@@ -36,6 +39,9 @@ from app.approvals import access
 from app.approvals import service as approvals
 from app.approvals.voting import Choice
 from app.checklists import service as checklists
+from app.db import utcnow
+from app.external_qa import service as external_qa
+from app.external_qa.models import Decision, ExternalQaUpdate
 from app.org import service as org
 from app.policies import Policies
 from app.proposals import service
@@ -52,6 +58,8 @@ HUMANITIES = "humanities@example.org"
 HISTORIAN = "historian@example.org"  # proposes the Humanities offers: an academic files under their own faculty
 LLL1, LLL2 = "lll1@example.org", "lll2@example.org"
 QA = "qa@example.org"
+ADMIN = "admin@example.org"
+AGENCY = "NVAO (Accreditation Organisation of the Netherlands and Flanders)"
 
 APPROVE, WITH_CONDITIONS = Choice.approve, Choice.approve_with_conditions
 REQUEST_CHANGES, REJECT = Choice.request_changes, Choice.reject
@@ -838,6 +846,18 @@ class _Acting:
     def conditions(self, proposal_id: int) -> list[int]:
         return [c.id for c in approvals.conditions_of(self.session, [proposal_id])[proposal_id] if c.id is not None]
 
+    def record_external_qa(self, decision: Decision, *, decided: date, next_review: date, **report: str) -> None:
+        """The administrator records the institution's external review by the demo agency (EQAR-registered)."""
+        data = ExternalQaUpdate(
+            agency_name=AGENCY,
+            eqar_registered=True,
+            decision=decision,
+            decision_on=decided,
+            next_review_on=next_review,
+            **report,
+        )
+        external_qa.save(self.session, self.actor(ADMIN), data)
+
     def revise(self, owner: str, proposal_id: int, **changes: Any) -> int:
         """Open a revision of the credential the proposal published, change it and submit it."""
         credential_id = self.proposal(proposal_id).credential_id
@@ -868,6 +888,14 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
         return pid, mid
 
     hum = faculty["HUM"]
+    today = utcnow().date()
+
+    # The institutional review of five years ago: the published editions below state it.
+    act.record_external_qa(
+        Decision.positive_with_conditions,
+        decided=today - timedelta(days=5 * 365),
+        next_review=today + timedelta(days=60),
+    )
 
     # Published, then revised for a second intake: a minor revision (fee, capacity, dates, delivery) goes to the
     # QA office only, and the catalogue shows two editions with the changes since the first.
@@ -1120,6 +1148,16 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     )
     shown.proposals["oral-history-draft"] = act.propose(
         HUMANITIES, Kind.unbundled, _oral_history(*unbundled("BA-HIS", "HIS240")), submit=False
+    )
+
+    # The review was renewed two months ago, with its report in DEQAR: the drafts and the catalogue's current
+    # entries now say so, the published editions keep what they said.
+    act.record_external_qa(
+        Decision.positive,
+        decided=today - timedelta(days=60),
+        next_review=today - timedelta(days=60) + timedelta(days=6 * 365),
+        deqar_report_id="60412",
+        deqar_report_url="https://data.deqar.eu/report/60412",
     )
     session.flush()
     return shown

@@ -217,6 +217,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.checklists import pages as checklist_pages
     from app.checklists import routes as checklist_routes
     from app.dashboard import pages as dashboard_pages
+    from app.external_qa import pages as external_qa_pages
+    from app.external_qa import routes as external_qa_routes
     from app.notifications import pages as notification_pages
     from app.notifications import routes as notification_routes
     from app.org import pages as org_pages
@@ -234,6 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboard_pages.router,
         user_pages.router,
         org_pages.router,
+        external_qa_pages.router,
         notification_pages.router,
         checklist_pages.router,
     ):
@@ -241,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         user_routes.router,
         org_routes.router,
+        external_qa_routes.router,
         proposal_routes.router,
         approval_routes.router,
         notification_routes.router,

@@ -4,6 +4,7 @@ from app.approvals.models import Condition, Decision, StageAlert, Vote
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
 from app.checklists.models import ChecklistResponse
+from app.external_qa.models import ExternalQaRecord
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
 from app.proposals.models import Attachment, Comment, CommentEdit, CoProposer, Proposal, ProposalVersion
@@ -23,6 +24,7 @@ __all__ = [
     "Credential",
     "CredentialVersion",
     "Decision",
+    "ExternalQaRecord",
     "LoginAttempt",
     "Module",
     "Notification",

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -24,6 +25,8 @@ from sqlmodel import Session, col, select
 from app.approvals.voting import Choice
 from app.checklists import service as checklists
 from app.demo import DEMO_ACCOUNTS
+from app.external_qa import service as external_qa
+from app.external_qa.models import Decision, ExternalQaUpdate
 from app.notifications.models import OutboxMessage
 from app.org.models import Committee, Programme
 from app.policies import Policies
@@ -147,6 +150,19 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
     programme_id = db.exec(select(Programme.id).order_by(col(Programme.id))).first()
     user_id = db.exec(select(User.id).where(User.email == "academic@example.org")).one()
     users.issue_token(db, actor_for(db, "admin@example.org"), "Reporting")
+    external_qa.save(
+        db,
+        actor_for(db, "admin@example.org"),
+        ExternalQaUpdate(
+            agency_name="Flemish Accreditation Agency",
+            eqar_registered=True,
+            decision=Decision.positive,
+            decision_on=date(2025, 5, 1),
+            next_review_on=date(2031, 5, 1),
+            deqar_report_id="12345",
+            deqar_report_url="https://data.deqar.eu/report/12345",
+        ),
+    )
 
     paths = [
         "/",
@@ -169,6 +185,7 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
         f"/admin/committees/{committee_id}",
         "/admin/programmes",
         f"/admin/programmes/{programme_id}",
+        "/admin/external-qa",
         "/notifications",
         "/admin/outbox",
         f"/admin/outbox/{db.exec(select(OutboxMessage.id).order_by(col(OutboxMessage.id))).first()}",
@@ -205,6 +222,12 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
     login(client, "admin@example.org")
     pages.save("admin invalid new account", post_form(client, "/admin/users/new", {"email": "not an address"}))
     pages.save("admin invalid faculty", post_form(client, "/admin/org-units", {"code": "", "name": ""}))
+    pages.save(
+        "admin invalid external QA",
+        post_form(
+            client, "/admin/external-qa", {"agency_name": "", "eqar_registered": "false", "deqar_report_id": "x"}
+        ),
+    )
 
     statuses = " ".join(label.rsplit("(", 1)[1] for label in pages.files.values())
     for status in ("HTTP 200", "HTTP 403", "HTTP 404", "HTTP 422"):
