@@ -10,7 +10,9 @@ from sqlmodel import Session, col, func, or_, select
 from app.approvals import queries
 from app.approvals.access import STATE_LABELS
 from app.approvals.models import Condition
+from app.checklists import coverage
 from app.org.models import Committee, Programme
+from app.policies import Policies
 from app.proposals.models import CoProposer, Proposal
 from app.security import Actor
 from app.text import in_sentence
@@ -37,7 +39,26 @@ def _by_status(session: Session, *where: ColumnElement[bool]) -> list[tuple[str,
     return [(in_sentence(STATE_LABELS[s]), counts[s]) for s in STATE_LABELS if counts.get(s)]
 
 
-def panels(session: Session, actor: Actor) -> list[Panel]:
+def _esg_shortfalls(session: Session, policies: Policies) -> Panel:
+    """The ESG standards with the most "not met" answers and unanswered mandatory items, each linked to the coverage
+    matrix showing the micro-credentials concerned."""
+    worst = coverage.shortfalls(session, policies)
+    return Panel(
+        "ESG standards falling short",
+        figures=[
+            (f"not met or missing in {s.standard} {s.title} ({s.not_met} not met, {s.missing} missing)", s.total)
+            for s in worst
+        ],
+        links=[
+            (f"/checklists/coverage?standard={s.standard}&cell=problems", f"Micro-credentials short on {s.standard}")
+            for s in worst
+        ]
+        + [("/checklists/coverage", "Open the ESG coverage matrix")],
+        empty="No checklist answer is not met or missing.",
+    )
+
+
+def panels(session: Session, actor: Actor, policies: Policies) -> list[Panel]:
     result: list[Panel] = []
     if actor.is_academic:
         co = select(CoProposer.proposal_id).where(CoProposer.user_id == actor.id)
@@ -77,6 +98,8 @@ def panels(session: Session, actor: Actor) -> list[Panel]:
                 empty="No proposals are in the approval pipeline.",
             )
         )
+    if actor.oversees_approvals:
+        result.append(_esg_shortfalls(session, policies))
     if actor.is_admin:
         result.append(
             Panel(
