@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from starlette.datastructures import FormData, UploadFile
 
 from app.approvals import access
@@ -23,6 +23,7 @@ from app.proposals import attachments
 from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
 from app.security import Actor, CurrentActor
+from app.users.models import User
 from app.web import is_htmx, redirect, render, with_toast
 
 router = APIRouter()
@@ -35,7 +36,10 @@ def _context(session: Session, proposal: Proposal, actor: Actor, policies: Polic
     for view in found.items:
         standards.setdefault(view.item.standard, []).append(view)
     rules = policies.of(CredentialPolicy).attachments
+    answerers = {v.response.answered_by_id for v in found.items if v.response and v.response.answered_by_id}
+    names = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(answerers))).all()) if answerers else {}
     return {
+        "answerer_names": names,
         "proposal": proposal,
         "checklist": found,
         "standards": standards,

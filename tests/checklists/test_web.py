@@ -82,6 +82,7 @@ def test_page_saves_an_item_with_htmx_and_swaps_the_progress(
     )
     assert saved.status_code == 200
     assert saved.text.count('id="item-qa-policy-scope"') == 1
+    assert "answered by Quinn Auditor on " in saved.text
     assert (
         'id="checklist-progress" class="panel checklist-progress" aria-labelledby="progress-heading" data-hx-swap-oob="true"'
         in saved.text
