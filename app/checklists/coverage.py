@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, cast, exists, false, literal, or_, true
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, exists, false, literal, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func
@@ -161,14 +161,11 @@ class CoverageFilter:
 
 
 def _latest_revision() -> ColumnElement[bool]:
-    other = aliased(Proposal)
-    newest = (
-        sa_select(func.max(col(other.revision_no)))
-        .where(col(other.credential_id) == col(Proposal.credential_id))
-        .correlate(Proposal)
-        .scalar_subquery()
+    """The proposal is its micro-credential's latest revision (no later one exists: an index lookup per row)."""
+    later = aliased(Proposal)
+    return ~exists().where(
+        col(later.credential_id) == col(Proposal.credential_id), col(later.revision_no) > col(Proposal.revision_no)
     )
-    return col(Proposal.revision_no) == newest
 
 
 def _population(f: CoverageFilter) -> list[ColumnElement[bool]]:
@@ -198,25 +195,32 @@ def _groups(session: Session, where: list[ColumnElement[bool]]) -> dict[tuple[st
     return {(kind, text or ""): int(n) for kind, text, n in session.connection().execute(stmt)}
 
 
-def _answers(standard: str, *statuses: str, mandatory_keys: list[str] | None = None) -> Any:
-    """The answers of the row's proposal to ``standard`` with one of ``statuses`` (a correlated count)."""
-    where = [
-        col(ChecklistResponse.subject_type) == service.PROPOSAL,
-        col(ChecklistResponse.subject_id) == col(Proposal.id),
-        col(ChecklistResponse.standard) == standard,
-        col(ChecklistResponse.status).in_(statuses),
-    ]
-    if mandatory_keys is not None:
-        where.append(col(ChecklistResponse.item_key).in_(mandatory_keys or [""]))
-    return sa_select(func.count()).where(*where).correlate(Proposal).scalar_subquery()
-
-
 def _cell_condition(
     f: CoverageFilter, policy: ChecklistPolicy, policies: Policies, groups: dict[tuple[str, str], int]
 ) -> ColumnElement[bool]:
-    """SQL for "the row's cell of ``f.standard`` is ``f.cell``", from the same rule as ``cell_status``."""
+    """SQL for "the row's cell of ``f.standard`` is ``f.cell``", by the same rule as ``cell_status``: the answers
+    to the standard counted once per proposal (one grouped pass), joined to what applies to its (kind, route)."""
     assert f.standard and f.cell
     s = f.standard
+    r = ChecklistResponse
+    given = col(r.status) != AnswerStatus.unanswered.value
+
+    def number(condition: ColumnElement[bool]) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    answers = (
+        sa_select(
+            col(r.subject_id).label("subject_id"),
+            number(given).label("answered"),
+            number(and_(given, col(r.item_key).in_(_mandatory_keys(policy, s) or [""]))).label("mandatory"),
+            number(col(r.status) == AnswerStatus.not_met.value).label("not_met"),
+            number(col(r.status) == AnswerStatus.partly_met.value).label("partly_met"),
+            number(col(r.status) == AnswerStatus.met.value).label("met"),
+        )
+        .where(col(r.subject_type) == service.PROPOSAL, col(r.standard) == s)
+        .group_by(col(r.subject_id))
+        .subquery()
+    )
     per_group = {g: _expected(policy, policies, *g)[s] for g in groups}
 
     def by_group(attribute: str) -> Any:
@@ -226,37 +230,28 @@ def _cell_condition(
         ]
         return case(*whens, else_=literal(0)) if whens else literal(0)
 
-    answered = [a.value for a in (AnswerStatus.met, AnswerStatus.partly_met, AnswerStatus.not_met)]
-    answered_any = _answers(s, *answered, AnswerStatus.not_applicable.value)
+    def n(name: str) -> Any:
+        return func.coalesce(answers.c[name], 0)
+
     applies = by_group("applicable") > 0
-    missing = and_(
-        applies,
-        or_(
-            _answers(s, *answered, AnswerStatus.not_applicable.value, mandatory_keys=_mandatory_keys(policy, s))
-            < by_group("mandatory"),
-            answered_any == 0,
-        ),
-    )
-
-    def has(status: AnswerStatus) -> ColumnElement[bool]:
-        return exists().where(
-            col(ChecklistResponse.subject_type) == service.PROPOSAL,
-            col(ChecklistResponse.subject_id) == col(Proposal.id),
-            col(ChecklistResponse.standard) == s,
-            col(ChecklistResponse.status) == status.value,
-        )
-
-    not_met = and_(applies, ~missing, has(AnswerStatus.not_met))
-    partly = and_(applies, ~missing, ~has(AnswerStatus.not_met), has(AnswerStatus.partly_met))
-    met = and_(applies, ~missing, ~has(AnswerStatus.not_met), ~has(AnswerStatus.partly_met), has(AnswerStatus.met))
+    missing = and_(applies, or_(n("mandatory") < by_group("mandatory"), n("answered") == 0))
+    answered = and_(applies, ~missing)
     conditions: dict[str, ColumnElement[bool]] = {
-        "problems": or_(missing, has(AnswerStatus.not_met) & applies),
+        "problems": and_(applies, or_(missing, n("not_met") > 0)),
         Cell.missing.value: missing,
-        Cell.not_met.value: not_met,
-        Cell.partly_met.value: partly,
-        Cell.met.value: met,
+        Cell.not_met.value: and_(answered, n("not_met") > 0),
+        Cell.partly_met.value: and_(answered, n("not_met") == 0, n("partly_met") > 0),
+        Cell.met.value: and_(answered, n("not_met") == 0, n("partly_met") == 0, n("met") > 0),
     }
-    return conditions.get(f.cell, true()) if groups else false()
+    if not groups:
+        return false()
+    matching = (
+        sa_select(col(Proposal.id))
+        .outerjoin(answers, answers.c.subject_id == col(Proposal.id))
+        .where(conditions[f.cell])
+        .correlate(None)  # its own pass over the proposals, not a subquery per row
+    )
+    return col(Proposal.id).in_(matching.scalar_subquery())
 
 
 # --- the matrix ----------------------------------------------------------------------------------------
@@ -284,7 +279,12 @@ class Matrix:
     policy_version: str
 
 
-def _rows_stmt(where: list[ColumnElement[bool]]) -> Select[Any]:
+def _rows_stmt(where: list[ColumnElement[bool]], *, offset: int | None = None, limit: int | None = None) -> Select[Any]:
+    """The rows in title order. The page is chosen on (title, id) alone, then its rows are read: sorting never
+    carries the wide columns (the route sits behind the proposal's content) of every matching proposal."""
+    chosen = sa_select(col(Proposal.id)).where(*where).order_by(col(Proposal.title), col(Proposal.id))
+    if offset is not None and limit is not None:
+        chosen = chosen.offset(offset).limit(limit)
     return (
         sa_select(
             col(Proposal.id),
@@ -297,7 +297,7 @@ def _rows_stmt(where: list[ColumnElement[bool]]) -> Select[Any]:
             col(OrgUnit.name).label("faculty"),
         )
         .join(OrgUnit, col(OrgUnit.id) == col(Proposal.org_unit_id))
-        .where(*where)
+        .where(col(Proposal.id).in_(chosen.scalar_subquery()))
         .order_by(col(Proposal.title), col(Proposal.id))
     )
 
@@ -366,29 +366,24 @@ def _matrix_rows(session: Session, policies: Policies, rows: list[Any], standard
 def matrix(session: Session, f: CoverageFilter, policies: Policies, *, offset: int, limit: int) -> Matrix:
     """A page of the matrix (title order), its total and the faculties for the filter."""
     where = _where(session, f, policies)
-    total = sum(_groups(session, where).values())
-    rows = session.connection().execute(_rows_stmt(where).offset(offset).limit(limit)).all()
+    total = session.connection().execute(sa_select(func.count()).select_from(Proposal).where(*where)).scalar_one()
+    rows = session.connection().execute(_rows_stmt(where, offset=offset, limit=limit)).all()
     faculties = session.connection().execute(sa_select(col(OrgUnit.id), col(OrgUnit.name)).order_by(col(OrgUnit.name)))
     return Matrix(
         filters=f,
         standards=f.standards,
         rows=_matrix_rows(session, policies, list(rows), f.standards),
-        total=total,
+        total=int(total),
         faculties=[(i, n) for i, n in faculties if i is not None],
         policy_version=policies.of(ChecklistPolicy).version,
     )
 
 
-def all_rows(session: Session, f: CoverageFilter, policies: Policies, *, batch: int = 500) -> Iterator[MatrixRow]:
-    """Every row the filters leave, a batch at a time (the CSV export)."""
-    stmt = _rows_stmt(_where(session, f, policies))
-    offset = 0
-    while True:
-        rows = list(session.connection().execute(stmt.offset(offset).limit(batch)).all())
-        yield from _matrix_rows(session, policies, rows, f.standards)
-        if len(rows) < batch:
-            return
-        offset += batch
+def all_rows(session: Session, f: CoverageFilter, policies: Policies, *, batch: int = 1000) -> Iterator[MatrixRow]:
+    """Every row the filters leave (the CSV export): one statement for the rows, their cells a batch at a time."""
+    rows = list(session.connection().execute(_rows_stmt(_where(session, f, policies))).all())
+    for start in range(0, len(rows), batch):
+        yield from _matrix_rows(session, policies, rows[start : start + batch], f.standards)
 
 
 # --- the QA dashboard: where the institution falls short ---------------------------------------------
@@ -434,8 +429,10 @@ def shortfalls(session: Session, policies: Policies, *, top: int = 5) -> list[St
                 )
             ),
         )
-        .join(Proposal, col(Proposal.id) == col(ChecklistResponse.subject_id))
-        .where(col(ChecklistResponse.subject_type) == service.PROPOSAL, *where)
+        .where(
+            col(ChecklistResponse.subject_type) == service.PROPOSAL,
+            col(ChecklistResponse.subject_id).in_(sa_select(col(Proposal.id)).where(*where)),
+        )
         .group_by(col(ChecklistResponse.standard))
     )
     not_met: dict[str, int] = {}
