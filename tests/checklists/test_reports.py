@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.approvals.voting import Choice
 from app.checklists import coverage, reports, service
 from app.checklists.coverage import Cell, CoverageFilter, cell_status
 from app.checklists.policy import ChecklistPolicy
@@ -21,7 +22,7 @@ from app.proposals.elements import Kind
 from app.settings import ROOT
 from tests.checklists.helpers import QA, answer, at_qa_office, covered_content
 from tests.conftest import actor_for, api_headers, login
-from tests.proposals.factories import new_proposal
+from tests.proposals.factories import new_proposal, submitted, vote
 from tests.test_pdf import pdf_text
 
 EVIDENCE = "QA policy section 4 names micro-credentials and partner provision."
@@ -162,17 +163,21 @@ def _row(db: Session, policies: Policies, f: CoverageFilter, proposal_id: int | 
 def test_matrix_cells_of_a_proposal_and_its_filters(db: Session, policies: Policies) -> None:
     qa = CoverageFilter(standard="1.2", cell="problems")
     before = coverage.matrix(db, qa, policies, offset=0, limit=10).total
-    proposal = _answered(db, policies)
+    proposal = submitted(db, policies, content=covered_content(title="Matrix Data Literacy"))
     row = _row(db, policies, CoverageFilter(), proposal.id)
-    assert row is not None and row.status == "qa_office_review" and row.title == "Report Data Literacy"
-    # 1.1: qa-policy-scope met, but owning-unit (mandatory, faculty council) unanswered: missing.
-    assert row.cells["1.1"] is Cell.missing
-    # 1.2: ects-hours not met, other mandatory items unanswered: missing wins.
+    assert row is not None and row.status == "faculty_council_review" and row.title == "Matrix Data Literacy"
+    assert set(row.cells.values()) == {Cell.missing}  # nothing answered yet
+    answer(db, policies, proposal, "owning-unit", "council1@example.org")
+    for email in ("council1@example.org", "council2@example.org", "lll1@example.org", "lll2@example.org"):
+        vote(db, policies, proposal, email, Choice.approve)
+    answer(db, policies, proposal, "qa-policy-scope")
+    answer(db, policies, proposal, "ects-hours", status="not_met", comment="The hours ignore self-study.")
+    row = _row(db, policies, CoverageFilter(), proposal.id)
+    assert row is not None and row.status == "qa_office_review"
+    # 1.1: both mandatory items met; partner-agreement (optional, unanswered) does not make it missing.
+    assert row.cells["1.1"] is Cell.met
+    # 1.2: ects-hours not met, but other mandatory items are unanswered: missing wins.
     assert row.cells["1.2"] is Cell.missing
-    for key in ("owning-unit",):
-        service_answer_as_body(db, policies, proposal.id, key)
-    row = _row(db, policies, CoverageFilter(), proposal.id)
-    assert row is not None and row.cells["1.1"] is Cell.met
     assert coverage.matrix(db, qa, policies, offset=0, limit=10).total == before + 1
     # Filters: faculty, kind, status, year, standard.
     assert _row(db, policies, CoverageFilter(kind="unbundled"), proposal.id) is None
@@ -189,31 +194,23 @@ def test_matrix_cells_of_a_proposal_and_its_filters(db: Session, policies: Polic
     assert _row(db, policies, CoverageFilter(standard="1.1", cell="problems"), proposal.id) is None
     assert _row(db, policies, CoverageFilter(standard="1.2", cell="missing"), proposal.id) is not None
     assert _row(db, policies, CoverageFilter(standard="1.2", cell="not_met"), proposal.id) is None
+    # 1.3: both mandatory items are the QA office's; the worst answer wins, in the page and in the filter alike.
+    answer(db, policies, proposal, "outcome-assessment", status="not_met", comment="Outcome 3 is not assessed.")
+    answer(db, policies, proposal, "supervision", status="partly_met", comment="Identity checks are planned.")
+    assert _cell(db, policies, proposal.id, "1.3") is Cell.not_met
+    assert _row(db, policies, CoverageFilter(standard="1.3", cell="not_met"), proposal.id) is not None
+    assert _row(db, policies, CoverageFilter(standard="1.3", cell="problems"), proposal.id) is not None
+    assert _row(db, policies, CoverageFilter(standard="1.3", cell="partly_met"), proposal.id) is None
+    answer(db, policies, proposal, "outcome-assessment", status="met", comment="The oral exam assesses it.")
+    assert _cell(db, policies, proposal.id, "1.3") is Cell.partly_met
+    assert _row(db, policies, CoverageFilter(standard="1.3", cell="partly_met"), proposal.id) is not None
+    assert _row(db, policies, CoverageFilter(standard="1.3", cell="problems"), proposal.id) is None
 
 
-def service_answer_as_body(db: Session, policies: Policies, proposal_id: int | None, key: str) -> None:
-    """Answer an item of a body that has already decided, as its record would have it (met, by the QA officer)."""
-    from app.checklists.models import ChecklistResponse
-    from app.db import utcnow
-
-    item = policies.of(ChecklistPolicy).item(key)
-    assert item is not None and proposal_id is not None
-    db.add(
-        ChecklistResponse(
-            subject_type="proposal",
-            subject_id=proposal_id,
-            item_key=key,
-            standard=item.standard,
-            body=item.body.value,
-            status="met",
-            item_version=item.version,
-            policy_version=policies.of(ChecklistPolicy).version,
-            item_snapshot={"title": item.title, "mandatory": item.mandatory, "standard": item.standard},
-            answered_by_id=actor_for(db, QA).id,
-            answered_at=utcnow(),
-        )
-    )
-    db.flush()
+def _cell(db: Session, policies: Policies, proposal_id: int | None, standard: str) -> Cell:
+    row = _row(db, policies, CoverageFilter(standard=standard), proposal_id)
+    assert row is not None
+    return row.cells[standard]
 
 
 def test_a_draft_is_listed_only_when_drafts_are_asked_for(db: Session, policies: Policies) -> None:
