@@ -104,19 +104,7 @@ def get_coverage(
     the cell of that standard), title order."""
     found = coverage.matrix(session, filters, policies, offset=page.offset, limit=page.limit)
     return Page[CoverageRowOut](
-        items=[
-            CoverageRowOut(
-                credential_id=r.credential_id,
-                proposal_id=r.proposal_id,
-                title=r.title,
-                faculty=r.faculty,
-                kind=r.kind,
-                status=r.status,
-                created_at=r.created_at,
-                cells={s: c.value for s, c in r.cells.items()},
-            )
-            for r in found.rows
-        ],
+        items=[CoverageRowOut.model_validate(r, from_attributes=True) for r in found.rows],
         total=found.total,
         offset=page.offset,
         limit=page.limit,
