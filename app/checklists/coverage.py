@@ -279,12 +279,20 @@ class Matrix:
     policy_version: str
 
 
-def _rows_stmt(where: list[ColumnElement[bool]], *, offset: int | None = None, limit: int | None = None) -> Select[Any]:
-    """The rows in title order. The page is chosen on (title, id) alone, then its rows are read: sorting never
-    carries the wide columns (the route sits behind the proposal's content) of every matching proposal."""
-    chosen = sa_select(col(Proposal.id)).where(*where).order_by(col(Proposal.title), col(Proposal.id))
+def _rows_stmt(
+    where: list[ColumnElement[bool]], *, offset: int | None = None, limit: int | None = None
+) -> Select[*tuple[Any, ...]]:
+    """The rows in title order, each with the total the filters leave. The page is chosen on (title, id) alone and
+    counted in the same pass, then its rows are read: the filters run once, and sorting never carries the wide
+    columns (the route sits behind the proposal's content) of every matching proposal."""
+    chosen: Select[*tuple[Any, ...]] = (
+        sa_select(col(Proposal.id).label("id"), func.count().over().label("total"))
+        .where(*where)
+        .order_by(col(Proposal.title), col(Proposal.id))
+    )
     if offset is not None and limit is not None:
         chosen = chosen.offset(offset).limit(limit)
+    page = chosen.subquery()
     return (
         sa_select(
             col(Proposal.id),
@@ -295,9 +303,10 @@ def _rows_stmt(where: list[ColumnElement[bool]], *, offset: int | None = None, l
             _route_text().label("route"),
             col(Proposal.created_at),
             col(OrgUnit.name).label("faculty"),
+            page.c.total,
         )
+        .join(page, page.c.id == col(Proposal.id))
         .join(OrgUnit, col(OrgUnit.id) == col(Proposal.org_unit_id))
-        .where(col(Proposal.id).in_(chosen.scalar_subquery()))
         .order_by(col(Proposal.title), col(Proposal.id))
     )
 
@@ -366,8 +375,11 @@ def _matrix_rows(session: Session, policies: Policies, rows: list[Any], standard
 def matrix(session: Session, f: CoverageFilter, policies: Policies, *, offset: int, limit: int) -> Matrix:
     """A page of the matrix (title order), its total and the faculties for the filter."""
     where = _where(session, f, policies)
-    total = session.connection().execute(sa_select(func.count()).select_from(Proposal).where(*where)).scalar_one()
     rows = session.connection().execute(_rows_stmt(where, offset=offset, limit=limit)).all()
+    if rows:
+        total = rows[0].total
+    else:  # past the last page (or nothing matches): count on its own
+        total = session.connection().execute(sa_select(func.count()).select_from(Proposal).where(*where)).scalar_one()
     faculties = session.connection().execute(sa_select(col(OrgUnit.id), col(OrgUnit.name)).order_by(col(OrgUnit.name)))
     return Matrix(
         filters=f,

@@ -19,6 +19,7 @@ from app.checklists.coverage import Cell, CoverageFilter, cell_status
 from app.checklists.policy import ChecklistPolicy
 from app.policies import Policies, load_policies
 from app.proposals.elements import Kind
+from app.proposals.models import Proposal
 from app.settings import ROOT
 from tests.checklists.helpers import QA, answer, at_qa_office, covered_content
 from tests.conftest import actor_for, api_headers, login
@@ -29,7 +30,7 @@ EVIDENCE = "QA policy section 4 names micro-credentials and partner provision."
 LINK = "https://example.org/qa-policy"
 
 
-def _answered(db: Session, policies: Policies):  # type: ignore[no-untyped-def]
+def _answered(db: Session, policies: Policies) -> Proposal:
     proposal = at_qa_office(db, policies, content=covered_content(title="Report Data Literacy"))
     assert proposal.id is not None
     upload = service.Upload("qa-policy-2026.pdf", "application/pdf", b"%PDF-1.4 evidence")
