@@ -45,10 +45,7 @@ def _esg_shortfalls(session: Session, policies: Policies) -> Panel:
     worst = coverage.shortfalls(session, policies)
     return Panel(
         "ESG standards falling short",
-        figures=[
-            (f"not met or missing in {s.standard} {s.title} ({s.not_met} not met, {s.missing} missing)", s.total)
-            for s in worst
-        ],
+        figures=[(f"not met or missing in {s.standard} {s.title} ({_shortfall_detail(s)})", s.total) for s in worst],
         links=[
             (f"/checklists/coverage?standard={s.standard}&cell=problems", f"Micro-credentials short on {s.standard}")
             for s in worst
@@ -56,6 +53,11 @@ def _esg_shortfalls(session: Session, policies: Policies) -> Panel:
         + [("/checklists/coverage", "Open the ESG coverage matrix")],
         empty="No checklist answer is not met or missing.",
     )
+
+
+def _shortfall_detail(s: coverage.StandardShortfall) -> str:
+    parts = [f"{s.not_met} not met" if s.not_met else "", f"{s.missing} missing" if s.missing else ""]
+    return ", ".join(p for p in parts if p)
 
 
 def panels(session: Session, actor: Actor, policies: Policies) -> list[Panel]:
