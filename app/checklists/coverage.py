@@ -134,10 +134,10 @@ class CoverageFilter:
         """From query parameters; a value that is not a choice is ignored (as the pipeline's filters)."""
         chosen = standard if standard in STANDARDS else None
         return cls(
-            org_unit_id=int(org_unit_id) if org_unit_id.isdigit() else None,
+            org_unit_id=_number(org_unit_id),
             kind=kind if kind in el.Kind.__members__ else None,
             status=status if status in STATE_LABELS else None,
-            year=int(year) if year.isdigit() and 1900 < int(year) < 3000 else None,
+            year=year_given if (year_given := _number(year)) and 1900 < year_given < 3000 else None,
             standard=chosen,
             cell=cell if chosen and cell in CELL_FILTERS else None,
         )
@@ -146,8 +146,8 @@ class CoverageFilter:
     def standards(self) -> list[str]:
         return [self.standard] if self.standard else list(STANDARDS)
 
-    def query(self, **changes: Any) -> str:
-        """The query string of these filters (``changes`` replace some), for links, pages and the CSV."""
+    def query(self) -> str:
+        """The query string of these filters, for the pages and the CSV."""
         values = {
             "org_unit_id": self.org_unit_id,
             "kind": self.kind,
@@ -155,9 +155,13 @@ class CoverageFilter:
             "year": self.year,
             "standard": self.standard,
             "cell": self.cell,
-            **changes,
         }
         return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+def _number(text: str) -> int | None:
+    """A whole number a database column holds (ASCII digits, at most 9), or None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
 
 
 def _latest_revision() -> ColumnElement[bool]:

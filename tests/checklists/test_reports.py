@@ -112,6 +112,7 @@ def test_someone_who_may_not_see_the_checklist_gets_no_report(
 def test_a_changed_policy_leaves_an_existing_report_as_it_was(db: Session, policies: Policies, tmp_path: Path) -> None:
     proposal = _answered(db, policies)
     assert proposal.id is not None
+    answer(db, policies, proposal, "stackability", comment="Not stackable.")
     item = policies.of(ChecklistPolicy).item("qa-policy-scope")
     assert item is not None
     qa = actor_for(db, QA)
@@ -121,7 +122,9 @@ def test_a_changed_policy_leaves_an_existing_report_as_it_was(db: Session, polic
     path = directory / "esg_part1.yaml"
     text = path.read_text()
     assert item.title in text and item.guidance in text
-    path.write_text(text.replace(item.title, "Rewritten question").replace(item.guidance, "Rewritten guidance"))
+    text = text.replace(item.title, "Rewritten question").replace(item.guidance, "Rewritten guidance")
+    start = text.index("  - key: stackability")  # the item is removed from the checklist
+    path.write_text(text[:start] + text[text.index("  - key:", start + 1) :])
     changed = load_policies(directory)  # as a restart reads it
     after = reports.report_of(db, proposal.id, qa, changed)
     assert after.policy_version != before.policy_version
@@ -129,9 +132,13 @@ def test_a_changed_policy_leaves_an_existing_report_as_it_was(db: Session, polic
     assert new.outdated and not old.outdated
     assert dataclasses.replace(new, outdated=False) == old  # text, guidance, versions, evidence, who and when
     assert new.title == item.title and new.policy_version == before.policy_version
-    assert [dataclasses.asdict(i) for i in after.items if i.answered and i.key != "qa-policy-scope"] == [
-        dataclasses.asdict(i) for i in before.items if i.answered and i.key != "qa-policy-scope"
+    removed = next(i for i in after.items if i.key == "stackability")
+    assert not removed.in_checklist and removed.status == "met" and removed.comment == "Not stackable."
+    assert dataclasses.replace(removed, in_checklist=True) == next(i for i in before.items if i.key == "stackability")
+    others = [
+        [i for i in r.items if i.answered and i.key not in ("qa-policy-scope", "stackability")] for r in (before, after)
     ]
+    assert others[0] and others[0] == others[1]
 
 
 # --- the coverage matrix -------------------------------------------------------------------------------
@@ -242,6 +249,14 @@ def test_matrix_page_csv_and_json(client: TestClient, db: Session, policies: Pol
     assert body["total"] == len(lines) - 1
     found = next(r for r in body["items"] if r["proposal_id"] == proposal.id)
     assert found["cells"]["1.1"] == "missing" and set(found["cells"]) == {f"1.{n}" for n in range(1, 11)}
+
+
+def test_filters_that_are_not_choices_are_ignored() -> None:
+    given = {"org_unit_id": "²", "kind": "x", "status": "nope", "year": "99999999999999999999", "cell": "met"}
+    assert CoverageFilter.parse(standard="1.11", **given) == CoverageFilter()
+    chosen = CoverageFilter.parse(org_unit_id="3", kind="unbundled", status="", year="2026", standard="1.3", cell="x")
+    assert chosen == CoverageFilter(org_unit_id=3, kind="unbundled", year=2026, standard="1.3")
+    assert chosen.query() == "org_unit_id=3&kind=unbundled&year=2026&standard=1.3"
 
 
 def test_a_csv_title_is_never_a_formula(client: TestClient, db: Session, policies: Policies) -> None:
