@@ -794,15 +794,15 @@ class _Acting:
         )
 
     def answer_checklist(self, who: str | None, proposal_id: int, *, at_most: int | None = None) -> None:
-        """Answer the unanswered items of the deciding body's ESG checklist as ``who`` (None: the first member who may
-        answer), each as its automatic check concludes (a "not met" accepted as partly met, with the reason), or as
-        met; ``at_most`` leaves the rest unanswered."""
+        """Answer the unanswered mandatory items of the deciding body's ESG checklist as ``who`` (None: the first
+        member who may answer), each as its automatic check concludes (a "not met" accepted as partly met, with the
+        reason), or as met; with ``at_most``, that many of its items, mandatory or not."""
         proposal = self.proposal(proposal_id)
         actor = self.actor(who) if who else self._member_who_answers(proposal)
         if actor is None:
             return
         listed = checklists.checklist_of(self.session, proposal, actor, self.policies)
-        todo = [i for i in listed.items if i.can_answer and not i.answered]
+        todo = [i for i in listed.items if i.can_answer and not i.answered and (i.item.mandatory or at_most)]
         for view in todo[:at_most]:
             status, comment = view.suggested or AnswerStatus.met.value, ""
             if status == AnswerStatus.not_met:

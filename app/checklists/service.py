@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app import limits
@@ -281,28 +282,38 @@ class Upload:
 
 
 def _response_row(session: Session, proposal_id: int, item: Item) -> ChecklistResponse:
-    """The item's answer row, created unanswered the first time (two people at once: one insert wins)."""
-    stmt = select(ChecklistResponse).where(
-        ChecklistResponse.subject_type == PROPOSAL,
-        ChecklistResponse.subject_id == proposal_id,
-        ChecklistResponse.item_key == item.key,
+    """The item's answer row, created unanswered the first time (two people at once: the unique key keeps one; the
+    other's insert does nothing)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {
+        "subject_type": PROPOSAL,
+        "subject_id": proposal_id,
+        "item_key": item.key,
+        "standard": item.standard,
+        "body": item.body.value,
+        "status": AnswerStatus.unanswered.value,
+        "item_version": "",
+        "policy_version": "",
+        "item_snapshot": {},
+        "comment": "",
+        "evidence_text": "",
+        "evidence_links": [],
+        "attachment_ids": [],
+        "condition_text": "",
+        "lock_version": 1,
+    }
+    session.execute(
+        insert(ChecklistResponse)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["subject_type", "subject_id", "item_key"])
     )
-    row = session.exec(stmt).first()
-    if row is not None:
-        return row
-    try:
-        with session.begin_nested():
-            row = ChecklistResponse(
-                subject_type=PROPOSAL,
-                subject_id=proposal_id,
-                item_key=item.key,
-                standard=item.standard,
-                body=item.body.value,
-            )
-            session.add(row)
-    except IntegrityError:
-        row = session.exec(stmt).one()
-    return row
+    return session.exec(
+        select(ChecklistResponse).where(
+            ChecklistResponse.subject_type == PROPOSAL,
+            ChecklistResponse.subject_id == proposal_id,
+            ChecklistResponse.item_key == item.key,
+        )
+    ).one()
 
 
 def _validated(
