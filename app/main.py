@@ -215,6 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.catalogue import pages as catalogue_pages
     from app.catalogue import routes as catalogue_routes
     from app.checklists import pages as checklist_pages
+    from app.checklists import report_pages, report_routes
     from app.checklists import routes as checklist_routes
     from app.dashboard import pages as dashboard_pages
     from app.external_qa import pages as external_qa_pages
@@ -245,6 +246,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checklist_pages.router,
         offering_pages.router,
         review_pages.router,
+        report_pages.router,
     ):
         app.include_router(router, include_in_schema=False)
     for router in (
@@ -257,6 +259,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checklist_routes.router,
         offering_routes.router,
         review_routes.router,
+        report_routes.router,
     ):
         app.include_router(router, prefix="/api/v1", responses=API_ERRORS)
     app.include_router(catalogue_routes.router, prefix="/api/v1", responses=PUBLIC_API_ERRORS)

@@ -116,7 +116,13 @@ def scenarios(data: Generated) -> list[Scenario]:
             ),
         ),
         *checklist_scenarios(targets),
+        # The ESG coverage matrix (a page of 25, and one standard's problems) and a proposal's checklist report.
+        Scenario("coverage", "qa", lambda i: Call("GET", ("/checklists/coverage", COVERAGE_PROBLEMS)[i % 2])),
+        Scenario("report", "qa", lambda i: Call("GET", f"/proposals/{targets[i % len(targets)]}/checklist/report")),
     ]
+
+
+COVERAGE_PROBLEMS = "/checklists/coverage?standard=1.2&cell=problems"
 
 
 def checklist_scenarios(targets: list[int]) -> list[Scenario]:

@@ -200,6 +200,8 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
         "/admin/programmes",
         f"/admin/programmes/{programme_id}",
         "/admin/external-qa",
+        "/checklists/coverage",
+        "/checklists/coverage?standard=1.2&cell=problems&kind=standalone",
         "/notifications",
         "/admin/outbox",
         f"/admin/outbox/{db.exec(select(OutboxMessage.id).order_by(col(OutboxMessage.id))).first()}",
@@ -212,6 +214,7 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
     answer = checklists.Answer(status="met", evidence_text="Dr Peeters", evidence_links=["https://example.org/unit"])
     checklists.answer(db, in_review.id or 0, "owning-unit", actor_for(db, "council1@example.org"), policies, answer)
     proposal_paths += [f"/proposals/{proposals[s].id}/checklist" for s in ("in review", "published", "draft")]
+    proposal_paths += [f"/proposals/{proposals[s].id}/checklist/report" for s in ("in review", "published")]
 
     pages = Pages(client, tmp_path)
     pages.get("anonymous", "/login")

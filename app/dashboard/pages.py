@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from app.dashboard import service
 from app.db import SessionDep
+from app.policies import PoliciesDep
 from app.security import OptionalActor
 from app.web import redirect, render
 
@@ -14,7 +15,7 @@ router = APIRouter()
 
 
 @router.get("/")
-def dashboard(request: Request, session: SessionDep, actor: OptionalActor) -> Response:
+def dashboard(request: Request, session: SessionDep, actor: OptionalActor, policies: PoliciesDep) -> Response:
     if actor is None:
         return redirect(request, "/login")
-    return render(request, "dashboard/index.html", {"panels": service.panels(session, actor)})
+    return render(request, "dashboard/index.html", {"panels": service.panels(session, actor, policies)})

@@ -10,8 +10,10 @@ from sqlmodel import Session, col, func, select
 from app.approvals import queries
 from app.approvals.access import STATE_LABELS
 from app.approvals.models import Condition
+from app.checklists import coverage
 from app.db import utcnow
 from app.org.models import Committee, Programme
+from app.policies import Policies
 from app.proposals import service as proposal_service
 from app.proposals.models import Proposal
 from app.reviews import queries as review_queries
@@ -76,7 +78,28 @@ def review_panels(session: Session, actor: Actor) -> list[Panel]:
     return found
 
 
-def panels(session: Session, actor: Actor) -> list[Panel]:
+def _esg_shortfalls(session: Session, policies: Policies) -> Panel:
+    """The ESG standards with the most "not met" answers and unanswered mandatory items, each linked to the coverage
+    matrix showing the micro-credentials concerned."""
+    worst = coverage.shortfalls(session, policies)
+    return Panel(
+        "ESG standards falling short",
+        figures=[(f"not met or missing in {s.standard} {s.title} ({_shortfall_detail(s)})", s.total) for s in worst],
+        links=[
+            (f"/checklists/coverage?standard={s.standard}&cell=problems", f"Micro-credentials short on {s.standard}")
+            for s in worst
+        ]
+        + [("/checklists/coverage", "Open the ESG coverage matrix")],
+        empty="No checklist answer is not met or missing.",
+    )
+
+
+def _shortfall_detail(s: coverage.StandardShortfall) -> str:
+    parts = [f"{s.not_met} not met" if s.not_met else "", f"{s.missing} missing" if s.missing else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def panels(session: Session, actor: Actor, policies: Policies) -> list[Panel]:
     result: list[Panel] = []
     if actor.is_academic:
         # One count per micro-credential, as "My proposals" lists them: "published" agrees with the catalogue.
@@ -117,6 +140,8 @@ def panels(session: Session, actor: Actor) -> list[Panel]:
                 empty="No proposals are in the approval pipeline.",
             )
         )
+    if actor.oversees_approvals:
+        result.append(_esg_shortfalls(session, policies))
     if actor.is_admin:
         result.append(
             Panel(
