@@ -214,6 +214,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.approvals import routes as approval_routes
     from app.catalogue import pages as catalogue_pages
     from app.catalogue import routes as catalogue_routes
+    from app.committees import pages as committee_pages
+    from app.committees import routes as committee_routes
     from app.dashboard import pages as dashboard_pages
     from app.notifications import pages as notification_pages
     from app.notifications import routes as notification_routes
@@ -233,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         user_pages.router,
         org_pages.router,
         notification_pages.router,
+        committee_pages.router,
     ):
         app.include_router(router, include_in_schema=False)
     for router in (
@@ -241,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         proposal_routes.router,
         approval_routes.router,
         notification_routes.router,
+        committee_routes.router,
     ):
         app.include_router(router, prefix="/api/v1", responses=API_ERRORS)
     app.include_router(catalogue_routes.router, prefix="/api/v1", responses=PUBLIC_API_ERRORS)

@@ -3,12 +3,15 @@
 from app.approvals.models import Condition, Decision, StageAlert, Vote
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
+from app.committees.models import Agenda, AgendaItem, Delegation, Watch
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
 from app.proposals.models import Attachment, Comment, CommentEdit, CoProposer, Proposal, ProposalVersion
 from app.users.models import ApiToken, LoginAttempt, User, UserRole
 
 __all__ = [
+    "Agenda",
+    "AgendaItem",
     "ApiToken",
     "Attachment",
     "AuditEvent",
@@ -21,6 +24,7 @@ __all__ = [
     "Credential",
     "CredentialVersion",
     "Decision",
+    "Delegation",
     "LoginAttempt",
     "Module",
     "Notification",
@@ -34,4 +38,5 @@ __all__ = [
     "User",
     "UserRole",
     "Vote",
+    "Watch",
 ]

@@ -45,6 +45,10 @@ class Ctx:
     def eligible_ids(self) -> set[int]:
         return self.member_ids - self.proposer_ids
 
+    def seat_of(self, actor: Actor) -> int | None:
+        """Whose ballot this person casts on the proposal: their own, or the absent member's they stand in for."""
+        return actor.seat_in(self.committee.id, self.member_ids) if self.committee and self.committee.id else None
+
     @property
     def taken_over(self) -> bool:
         """The stage is decided by a substitute, as nobody in the body's own committee may vote (app.approvals
@@ -124,7 +128,12 @@ def _proposal_refusal(ctx: Ctx, event: str, actor: Actor) -> DomainError | None:
     if event in DECISION_EVENTS:  # members take part by voting; the body's rule sends the event
         if actor.id in ctx.proposer_ids:
             return PermissionDenied("You cannot vote on your own proposal.")
-        if actor.id not in ctx.member_ids:
+        seat = ctx.seat_of(actor)
+        if seat is not None and seat in ctx.proposer_ids:
+            return PermissionDenied(
+                "The member you stand in for is a proposer of this proposal, so their seat does not vote on it."
+            )
+        if seat is None:
             deciding = (
                 ctx.committee.name
                 if ctx.committee
@@ -145,9 +154,14 @@ def role_of(ctx: Ctx, actor: Actor | None) -> str:
         return "proposer"
     if actor.id in ctx.proposer_ids:
         return "co-proposer"
-    if actor.id in ctx.member_ids and ctx.committee is not None:
-        chair = "chair, " if actor.id == ctx.chair_id else ""
-        return f"{chair}{in_sentence(COMMITTEE_KIND_LABELS[CommitteeKind(ctx.committee.kind)])}"
+    seat = ctx.seat_of(actor)
+    if seat is not None and ctx.committee is not None:
+        chair = "chair, " if seat == ctx.chair_id else ""
+        body = f"{chair}{in_sentence(COMMITTEE_KIND_LABELS[CommitteeKind(ctx.committee.kind)])}"
+        if seat == actor.id:
+            return body
+        member = next(m.substitute_for_name for m in actor.memberships if m.substitute_for == seat)
+        return f"{actor.name} for {member} ({body})"
     if actor.is_qa_officer:
         return "QA officer"
     return "administrator" if actor.is_admin else "user"

@@ -45,6 +45,17 @@ def awaiting(request: Request, session: SessionDep, actor: CurrentActor, page: P
     )
 
 
+def pipeline_filter(status: str, org_unit_id: str, kind: str, open_conditions: str, q: str) -> queries.PipelineFilter:
+    """The pipeline's filters from the page's query (the page and its CSV export read the same)."""
+    return queries.PipelineFilter(
+        status=status if status in access.STATE_LABELS else None,
+        org_unit_id=int(org_unit_id) if org_unit_id.isdigit() else None,
+        kind=kind if kind in el.Kind.__members__ else None,
+        with_open_conditions=open_conditions in ("1", "true", "on"),
+        q=q,
+    )
+
+
 @router.get("/pipeline")
 def pipeline(
     request: Request,
@@ -57,13 +68,7 @@ def pipeline(
     open_conditions: Annotated[str, Query(max_length=10)] = "",
     q: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
-    filters = queries.PipelineFilter(
-        status=status if status in access.STATE_LABELS else None,
-        org_unit_id=int(org_unit_id) if org_unit_id.isdigit() else None,
-        kind=kind if kind in el.Kind.__members__ else None,
-        with_open_conditions=open_conditions in ("1", "true", "on"),
-        q=q,
-    )
+    filters = pipeline_filter(status, org_unit_id, kind, open_conditions, q)
     result = queries.pipeline(session, filters, offset=page.offset, limit=page.limit, now=utcnow())
     ctx = {
         "rows": result.rows,

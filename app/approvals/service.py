@@ -92,7 +92,10 @@ def cast_vote(
     cleaned = _parse_conditions(choice, conditions or [])
     assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
     votes = round_votes(session, proposal)
-    vote = next((v for v in votes if v.voter_id == actor.id), None)
+    # A substitute casts the absent member's ballot: one seat, one ballot, whoever of the two casts it.
+    seat = ctx.seat_of(actor)
+    assert seat is not None  # the refusal above allowed the vote
+    vote = next((v for v in votes if v.voter_id == seat), None)
     if vote is not None and (vote.choice, vote.comment, vote.conditions) == (choice.value, comment, cleaned):
         return VoteResult(proposal=proposal, vote=vote, decision=None)  # the same vote again: nothing changes
     action = "vote.changed" if vote else "vote.cast"
@@ -102,7 +105,7 @@ def cast_vote(
             review_round=proposal.review_round,
             body=proposal.current_body or "",
             committee_id=ctx.committee.id,
-            voter_id=actor.id,
+            voter_id=seat,
             choice=choice.value,
         )
         votes.append(vote)
@@ -122,6 +125,7 @@ def cast_vote(
             "body": proposal.current_body,
             "round": proposal.review_round,
             "conditions": cleaned,
+            **({"for_member_id": seat} if seat != actor.id else {}),
         },
     )
     session.flush()

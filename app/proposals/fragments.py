@@ -90,7 +90,10 @@ def decision_panel(v: Viewing) -> dict[str, Any]:
         "actions": v.actions,
         "can_revise": v.proposal.status == ProposalStatus.published and v.actor.id == v.proposal.owner_id,
         "deciding_label": v.deciding_label,
-        "my_vote": next((vote for vote, _ in v.votes if vote.voter_id == v.actor.id), None),
+        # A substitute sees the ballot of the member they stand in for: the seat they vote in.
+        "my_vote": next(
+            (vote for vote, _ in v.votes if vote.voter_id == (v.access.seat_of(v.actor) or v.actor.id)), None
+        ),
         "choices": CHOICE_LABELS,
     }
 

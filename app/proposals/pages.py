@@ -19,6 +19,7 @@ from app.approvals import service as approvals
 from app.approvals.voting import CHOICE_LABELS, Choice
 from app.approvals.workflow_diagram import steps
 from app.catalogue import service as catalogue
+from app.committees import watching
 from app.db import SessionDep, utcnow
 from app.errors import DomainError, PermissionDenied, PolicyViolation
 from app.forms import PostedForm, domain_errors
@@ -290,6 +291,7 @@ def _page_context(v: fragments.Viewing) -> dict[str, Any]:
         "decisions": views.decisions(session, v.proposal_id),
         "choices": CHOICE_LABELS,
         "committee_labels": COMMITTEE_KIND_LABELS,
+        "watching": watching.is_watching(session, v.proposal_id, v.actor.id),
     }
 
 
