@@ -214,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.approvals import routes as approval_routes
     from app.catalogue import pages as catalogue_pages
     from app.catalogue import routes as catalogue_routes
+    from app.committees import agenda_pages, agenda_routes
     from app.committees import pages as committee_pages
     from app.committees import routes as committee_routes
     from app.dashboard import pages as dashboard_pages
@@ -236,6 +237,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         org_pages.router,
         notification_pages.router,
         committee_pages.router,
+        agenda_pages.router,
     ):
         app.include_router(router, include_in_schema=False)
     for router in (
@@ -245,6 +247,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         approval_routes.router,
         notification_routes.router,
         committee_routes.router,
+        agenda_routes.router,
     ):
         app.include_router(router, prefix="/api/v1", responses=API_ERRORS)
     app.include_router(catalogue_routes.router, prefix="/api/v1", responses=PUBLIC_API_ERRORS)

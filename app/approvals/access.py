@@ -215,10 +215,25 @@ def subject(ctx: Ctx) -> core.Subject[Proposal, Ctx]:
 
 def refusal(ctx: Ctx, action: str, actor: Actor | None) -> DomainError | None:
     """Why this actor may not take this action now (a 409 or 403 error), or None when they may."""
+    if action == "minute":  # the body's decision recorded from its meeting (not a button): the state, then who
+        error = core.refusal(subject(ctx), "approve", None, doing="decided")
+        return error or (_minute_refusal(ctx, actor) if actor is not None else None)
     error = core.refusal(subject(ctx), _ACTION_EVENT[action], actor, doing=_ACTION_DOING.get(action))
     if error is not None and action == "vote" and actor is not None:
         return _already_decided(ctx, actor) or error
     return error
+
+
+def _minute_refusal(ctx: Ctx, actor: Actor) -> DomainError | None:
+    """The chair of the deciding committee (or the chair's substitute) and the QA office record a body's decisions
+    from the minutes of its meeting; never on a proposal of their own."""
+    if actor.id in ctx.proposer_ids:
+        return PermissionDenied("You cannot record a decision on your own proposal.")
+    chair = ctx.chair_id is not None and ctx.seat_of(actor) == ctx.chair_id
+    if not chair and not actor.in_qa_office:
+        deciding = ctx.committee.name if ctx.committee else "the deciding body"
+        return PermissionDenied(f"Only the chair of {deciding} or the QA office can record its decisions.")
+    return None
 
 
 def _already_decided(ctx: Ctx, actor: Actor) -> TransitionNotAllowed | None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app import limits
-from app.approvals import deciders
+from app.approvals import access, deciders
 from app.approvals.access import CONDITION, PROPOSAL, Ctx, _condition_ctx, lock, role_of
 from app.approvals.models import Condition, Decision, Vote
 from app.approvals.policy import ApprovalPolicy
@@ -23,11 +23,12 @@ from app.audit import service as audit
 from app.catalogue import service as catalogue
 from app.catalogue.models import CredentialVersion
 from app.db import utcnow
-from app.errors import PolicyViolation
+from app.errors import PolicyViolation, TransitionNotAllowed
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
 from app.policies import Policies
 from app.proposals.models import CoProposer, Proposal
 from app.security import Actor
+from app.text import in_sentence
 from app.workflows import core
 from app.workflows.approval import REVIEW_STATES, ProposalStatus
 from app.workflows.core import SYSTEM
@@ -147,19 +148,15 @@ def _decide_if_ready(
     session: Session, locked: core.Subject[Proposal, Ctx], policies: Policies, votes: list[Vote]
 ) -> Decision | None:
     """Apply the body's rule to the votes of the current round (just read and updated by the caller)."""
-    ctx, proposal = locked.ctx, locked.row
+    ctx = locked.ctx
     if ctx.committee is None:
         return None
-    body = CommitteeKind(proposal.current_body or "")
     deciding = CommitteeKind(ctx.committee.kind)  # the body's own committee, or the substitute that took it over
     rule = policies.of(ApprovalPolicy).voting[deciding]
     ballots = [Ballot(v.voter_id, Choice(v.choice)) for v in votes]
     outcome = decide(rule, ballots, ctx.eligible_ids, ctx.chair_id)
     if outcome is None:
         return None
-    reason = outcome.reason
-    if ctx.taken_over:
-        reason += f" ({ctx.committee.name}, deciding for the {COMMITTEE_KIND_LABELS[body].lower()})"
     winning = [
         v
         for v in votes
@@ -167,10 +164,46 @@ def _decide_if_ready(
         and (Side.approve if v.choice in ("approve", "approve_with_conditions") else Side(v.choice)) is outcome.side
     ]
     conditions = [c for v in winning for c in v.conditions]
-    outcome_name = "approve_with_conditions" if outcome.side is Side.approve and conditions else outcome.side.value
     # A decision the system takes carries its own reason when the winning votes gave none (a unanimous body
     # split three ways sends the proposal back although nobody asked for changes).
-    comment = "; ".join(v.comment for v in winning if v.comment) or f"{reason[:1].upper()}{reason[1:]}."
+    comments = "; ".join(v.comment for v in winning if v.comment)
+    return _apply_decision(
+        session,
+        locked,
+        policies,
+        side=outcome.side,
+        reason=outcome.reason,
+        rule_name=rule.rule.value,
+        tally=outcome.tally,
+        comment=comments,
+        conditions=conditions,
+    )
+
+
+def _apply_decision(
+    session: Session,
+    locked: core.Subject[Proposal, Ctx],
+    policies: Policies,
+    *,
+    side: Side,
+    reason: str,
+    rule_name: str,
+    tally: dict[str, int],
+    comment: str,
+    conditions: list[dict[str, Any]],
+    role_note: str = "",
+    data: dict[str, Any] | None = None,
+) -> Decision:
+    """The body's decision, however it was reached (its members' votes, or the minutes of its meeting): the
+    decision row, its conditions, and the event sent through the workflow core (audit, notices, next stage)."""
+    ctx, proposal = locked.ctx, locked.row
+    assert ctx.committee is not None
+    body = CommitteeKind(proposal.current_body or "")
+    deciding = CommitteeKind(ctx.committee.kind)
+    if ctx.taken_over:
+        reason += f" ({ctx.committee.name}, deciding for the {COMMITTEE_KIND_LABELS[body].lower()})"
+    outcome_name = "approve_with_conditions" if side is Side.approve and conditions else side.value
+    comment = comment or f"{reason[:1].upper()}{reason[1:]}."
     assert proposal.id is not None and ctx.committee.id is not None
     decision = Decision(
         proposal_id=proposal.id,
@@ -178,8 +211,8 @@ def _decide_if_ready(
         body=body.value,
         committee_id=ctx.committee.id,
         outcome=outcome_name,
-        rule=rule.rule.value,
-        tally={**outcome.tally, "eligible": len(ctx.eligible_ids), "reason": reason},
+        rule=rule_name,
+        tally={**tally, "eligible": len(ctx.eligible_ids), "reason": reason},
         comment=comment,
         policy_version=policies.of(ApprovalPolicy).version,
     )
@@ -197,9 +230,9 @@ def _decide_if_ready(
     role = f"{COMMITTEE_KIND_LABELS[deciding]} decision" + (
         f" for the {COMMITTEE_KIND_LABELS[body].lower()}" if ctx.taken_over else ""
     )
-    if outcome.side is Side.request_changes and policies.of(ApprovalPolicy).resubmit_to == "same_body":
+    if side is Side.request_changes and policies.of(ApprovalPolicy).resubmit_to == "same_body":
         proposal.return_to_body = body.value
-    event_name = "approve" if outcome.side is Side.approve else outcome.side.value
+    event_name = "approve" if side is Side.approve else side.value
     core.fire(
         session,
         locked,
@@ -207,18 +240,81 @@ def _decide_if_ready(
         SYSTEM,
         policies,
         comment=comment,
-        role=role,
+        role=role + role_note,
         data={
             "decision_id": decision.id,
             "outcome": outcome_name,
-            "rule": rule.rule.value,
+            "rule": rule_name,
             "reason": reason,
-            "tally": outcome.tally,
+            "tally": tally,
+            **(data or {}),
         },
     )
     if proposal.status == ProposalStatus.approved and policies.of(ApprovalPolicy).publish_on_approval:
         publish(session, locked, SYSTEM, policies)
     return decision
+
+
+MINUTES_RULE = "minutes"  # the rule named on a decision recorded from a meeting's minutes
+
+
+def record_minuted_decision(
+    session: Session,
+    proposal_id: int,
+    actor: Actor,
+    policies: Policies,
+    *,
+    committee_id: int,
+    review_round: int,
+    side: Side,
+    comment: str,
+    meeting: str,
+    data: dict[str, Any],
+) -> Decision:
+    """The body's decision taken at its meeting and recorded from the minutes by its chair or the QA office: the
+    same decision row, conditions, event, audit and notices as a decision reached by votes. Refused when the
+    proposal is no longer before that committee in that round (decided, withdrawn, moved on since)."""
+    locked = core.lock(session, PROPOSAL, proposal_id, actor)
+    ctx, proposal = locked.ctx, locked.row
+    if ctx.committee is None or ctx.committee.id != committee_id or proposal.review_round != review_round:
+        now = in_sentence(access.STATE_LABELS[ProposalStatus(proposal.status)])
+        raise TransitionNotAllowed(
+            f"“{proposal.title}” has left this committee's queue since the agenda was made (it is now {now}, "
+            f"round {proposal.review_round}): record no decision for it."
+        )
+    error = access.refusal(ctx, "minute", actor)
+    if error is not None:
+        raise error
+    comment = comment.strip()
+    limits.refuse_too_long(comment, limits.VOTE_COMMENT, "comment", "The comment")
+    if side is not Side.approve and not comment:  # as for a vote: the proposer must learn why
+        what = "what needs to change" if side is Side.request_changes else "the reason for rejecting"
+        raise PolicyViolation(f"Say {what}: a comment is required.", errors={"comment": "Required for this decision."})
+    assert proposal.id is not None
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role=role_of(ctx, actor),
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="minutes.recorded",
+        comment=comment,
+        policy_version=policies.of(ApprovalPolicy).version,
+        data={"outcome": side.value, "body": proposal.current_body, "round": proposal.review_round, **data},
+    )
+    return _apply_decision(
+        session,
+        locked,
+        policies,
+        side=side,
+        reason=f"decided at the meeting of {meeting}, recorded by {actor.name}",
+        rule_name=MINUTES_RULE,
+        tally={s.value: 0 for s in Side},
+        comment=comment,
+        conditions=[],
+        role_note=f" (minutes of {meeting})",
+        data={**data, "recorded_by_id": actor.id},
+    )
 
 
 def committee_changed(session: Session, committee: Committee, policies: Policies) -> int:

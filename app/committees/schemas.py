@@ -31,3 +31,58 @@ class DelegationPublic(BaseModel):
 class WatchPublic(BaseModel):
     proposal_id: int
     watching: bool
+
+
+class AgendaIn(BaseModel):
+    committee_id: int
+    meets_on: date
+    title: str = Field(default="", max_length=200)
+
+
+class AgendaItemPublic(BaseModel):
+    id: int
+    proposal_id: int
+    proposal_title: str
+    position: int
+    note: str
+    review_round: int
+    still_awaiting: bool
+    outcome: str | None
+    outcome_comment: str
+
+
+class AgendaPublic(BaseModel):
+    id: int
+    committee_id: int
+    committee_name: str
+    meets_on: date
+    title: str
+    status: str
+    revision: int = Field(description="Send it back with changes of the items: a stale one is refused (409)")
+    allowed_actions: list[str]
+    items: list[AgendaItemPublic]
+
+
+class AgendaOrderIn(BaseModel):
+    item_ids: list[int] = Field(description="Every item of the agenda, in the new order")
+    revision: int | None = None
+
+
+class AgendaItemIn(BaseModel):
+    proposal_id: int
+    revision: int | None = None
+
+
+class AgendaNoteIn(BaseModel):
+    note: str = Field(max_length=2000)
+    revision: int | None = None
+
+
+class MinuteIn(BaseModel):
+    item_id: int
+    outcome: str = Field(description="approve, request_changes, reject, or none (no decision)")
+    comment: str = Field(default="", max_length=2000)
+
+
+class MinutesIn(BaseModel):
+    items: list[MinuteIn]

@@ -243,13 +243,11 @@ def save_proposal(
 # --- the proposal page ---------------------------------------------------------------------------
 
 
-def _page_context(v: fragments.Viewing) -> dict[str, Any]:
-    """The page around the fragments (facts, workflow, elements, changes, decisions), and every fragment's."""
-    session, proposal, ctx, policies = v.session, v.proposal, v.access, v.policies
-    lookups = load_lookups(session)
-    elements, _ = el.parse(proposal.content)
-    check = checks.check(elements, policies.of(CredentialPolicy), el.Kind(proposal.kind))
-    versions = views.versions(session, v.proposal_id)
+def redlines_of(session: Session, proposal: Proposal, lookups: Any) -> list[tuple[str, list[Any]]]:
+    """What changed, as (caption, diffs): the last submission against the one before, and the proposal against
+    the published edition (the proposal page and the meeting pack show the same)."""
+    assert proposal.id is not None
+    versions = views.versions(session, proposal.id)
     published = catalogue.published_content(session, proposal.credential_id)
     redlines = []
     if len(versions) >= 2:
@@ -261,6 +259,16 @@ def _page_context(v: fragments.Viewing) -> dict[str, Any]:
         )
     if published is not None and proposal.status != ProposalStatus.published:
         redlines.append(("Changes against the published edition", diff_contents(published, proposal.content, lookups)))
+    return redlines
+
+
+def _page_context(v: fragments.Viewing) -> dict[str, Any]:
+    """The page around the fragments (facts, workflow, elements, changes, decisions), and every fragment's."""
+    session, proposal, ctx, policies = v.session, v.proposal, v.access, v.policies
+    lookups = load_lookups(session)
+    elements, _ = el.parse(proposal.content)
+    check = checks.check(elements, policies.of(CredentialPolicy), el.Kind(proposal.kind))
+    redlines = redlines_of(session, proposal, lookups)
     workflow_steps, side = steps(proposal.route, proposal.status)
     names = views.user_names(session, ctx.proposer_ids)
     now = utcnow()
