@@ -144,6 +144,8 @@ def _proposal_refusal(ctx: Ctx, event: str, actor: Actor) -> DomainError | None:
         return PermissionDenied("Only the QA office can publish.")
     if event == "route":
         return PermissionDenied("A proposal is routed by the system when it is submitted.")
+    if event == "reassign" and not actor.is_admin:
+        return PermissionDenied("Only an administrator can hand a stage to another committee.")
     return None
 
 
@@ -172,6 +174,9 @@ def _begin_stage(t: core.Transition) -> None:
     someone who may decide it (a substitute when nobody in the body may vote)."""
     proposal: Proposal = t.row
     policies: Policies = t.policies
+    if t.event == "reassign":  # the same stage and due date; the committee the administrator chose decides it
+        proposal.deciding_committee_id = t.data["deciding_committee_id"]
+        return
     body = BODY_OF_REVIEW_STATE.get(t.target)
     proposal.deciding_committee_id = None
     proposal.stage_due_at = (

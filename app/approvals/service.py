@@ -358,6 +358,54 @@ def committee_changed(session: Session, committee: Committee, policies: Policies
     return len(affected)
 
 
+def reassign(
+    session: Session, proposal_id: int, actor: Actor, policies: Policies, *, committee_id: int, reason: str
+) -> Proposal:
+    """An administrator hands the proposal's current stage to another committee, with a reason: the stage, its
+    round, its due date and the votes cast stay (only the new committee's members' ballots count). Through the
+    workflow core (event ``reassign``): audited, and the new committee is asked for its decision."""
+    reason = reason.strip()
+    limits.refuse_too_long(reason, limits.REASON, "reason", "The reason")
+    if not reason:
+        raise PolicyViolation("Say why the stage is handed to another committee.", errors={"reason": "Required."})
+    locked = core.lock(session, PROPOSAL, proposal_id, actor)
+    core.require(locked, "reassign", actor)
+    ctx, proposal = locked.ctx, locked.row
+    target = session.get(Committee, committee_id)
+    if target is None:
+        raise PolicyViolation("Choose a committee.", errors={"committee_id": "Choose a committee."})
+    if ctx.committee is not None and ctx.committee.id == committee_id:
+        raise PolicyViolation(f"{target.name} decides this stage already.", errors={"committee_id": "Already."})
+    members = set(session.exec(select(CommitteeMember.user_id).where(CommitteeMember.committee_id == committee_id)))
+    if not members - ctx.proposer_ids:
+        raise PolicyViolation(
+            f"Nobody in {target.name} may vote on this proposal: choose a committee with a member who is not a "
+            "proposer of it.",
+            errors={"committee_id": "No eligible member."},
+        )
+    body = CommitteeKind(proposal.current_body or "")
+    own = deciders.body_panel(session, proposal, body)
+    deciding = None if own is not None and own.committee.id == committee_id else committee_id
+    core.fire(
+        session,
+        locked,
+        "reassign",
+        actor,
+        policies,
+        comment=reason,
+        data={
+            "body": body.value,
+            "from_committee_id": ctx.committee.id if ctx.committee else None,
+            "to_committee_id": committee_id,
+            "deciding_committee_id": deciding,
+            "round": proposal.review_round,
+        },
+    )
+    locked.reload_context(session)
+    _decide_if_ready(session, locked, policies, round_votes(session, proposal))
+    return proposal
+
+
 def publish_by(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> Proposal:
     locked = lock(session, proposal_id, actor, "publish")
     publish(session, locked, actor, policies)

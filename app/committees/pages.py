@@ -15,11 +15,14 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from app.approvals import access, queries
+from app.approvals import service as approvals
 from app.approvals.pages import pipeline_filter
 from app.committees import delegation, watching
 from app.db import SessionDep, utcnow
-from app.errors import DomainError
+from app.errors import DomainError, PermissionDenied
 from app.forms import PostedForm, domain_errors, parse_form
+from app.org.models import Committee
+from app.policies import PoliciesDep
 from app.security import Actor, CurrentActor, OverseerActor
 from app.users.models import User
 from app.web import redirect, render
@@ -114,6 +117,75 @@ def watch(request: Request, proposal_id: int, session: SessionDep, actor: Curren
 def unwatch(request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor) -> Response:
     watching.unwatch(session, proposal_id, actor)
     return redirect(request, f"/proposals/{proposal_id}", message="You no longer watch this proposal.")
+
+
+# --- an administrator hands a stuck stage to another committee ----------------------------------------
+
+
+class ReassignForm(BaseModel):
+    committee_id: int
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+def _reassign_page(
+    request: Request,
+    session: Session,
+    proposal_id: int,
+    actor: Actor,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    if not actor.is_admin:
+        raise PermissionDenied("Only an administrator can hand a stage to another committee.")
+    proposal = access.get_proposal(session, proposal_id, actor)
+    ctx = access.load_ctx(session, proposal)
+    committees = session.exec(select(Committee).order_by(col(Committee.name))).all()
+    return render(
+        request,
+        "committees/reassign.html",
+        {
+            "proposal": proposal,
+            "deciding": ctx.committee.name if ctx.committee else None,
+            "committees": [(c.id, c.name) for c in committees if c.id != (ctx.committee.id if ctx.committee else None)],
+            "values": values or {},
+            "errors": errors or {},
+        },
+        status=status,
+    )
+
+
+@router.get("/proposals/{proposal_id}/reassign")
+def reassign_form(request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor) -> Response:
+    return _reassign_page(request, session, proposal_id, actor)
+
+
+@router.post("/proposals/{proposal_id}/reassign")
+def reassign(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    result = parse_form(ReassignForm, posted)
+    if result.data is None:
+        return _reassign_page(
+            request, session, proposal_id, actor, values=result.values, errors=result.errors, status=422
+        )
+    try:
+        with session.begin_nested():
+            approvals.reassign(
+                session, proposal_id, actor, policies, committee_id=result.data.committee_id, reason=result.data.reason
+            )
+    except DomainError as exc:
+        status = exc.status_code if exc.status_code != 400 else 422
+        return _reassign_page(
+            request, session, proposal_id, actor, values=result.values, errors=domain_errors(exc), status=status
+        )
+    return redirect(request, f"/proposals/{proposal_id}", message="The stage is handed to the committee you chose.")
 
 
 # --- CSV exports ---------------------------------------------------------------------------------

@@ -8,11 +8,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.approvals import access, queries
+from app.approvals import service as approvals
 from app.committees import delegation, watching
 from app.committees.pages import awaiting_rows, csv_response, pipeline_rows
-from app.committees.schemas import DelegationIn, DelegationPublic, WatchPublic
+from app.committees.schemas import DelegationIn, DelegationPublic, ReassignIn, WatchPublic
 from app.db import SessionDep
+from app.policies import PoliciesDep
 from app.proposals import elements as el
+from app.proposals import views
+from app.proposals.schemas import ProposalPublic
 from app.security import CurrentActor, OverseerActor
 
 router = APIRouter(tags=["committees"])
@@ -81,6 +85,20 @@ def put_watch(proposal_id: int, session: SessionDep, actor: CurrentActor) -> Wat
 @router.delete("/proposals/{proposal_id}/watch", response_model=WatchPublic, summary="Stop watching a proposal")
 def delete_watch(proposal_id: int, session: SessionDep, actor: CurrentActor) -> WatchPublic:
     return WatchPublic(proposal_id=proposal_id, watching=watching.unwatch(session, proposal_id, actor))
+
+
+@router.post(
+    "/proposals/{proposal_id}/reassign",
+    response_model=ProposalPublic,
+    summary="Hand a stuck stage to another committee (administrators)",
+)
+def reassign(
+    proposal_id: int, data: ReassignIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> ProposalPublic:
+    proposal = approvals.reassign(
+        session, proposal_id, actor, policies, committee_id=data.committee_id, reason=data.reason
+    )
+    return views.proposal_public(session, proposal, actor, policies)
 
 
 @router.get("/awaiting.csv", response_class=Response, responses=CSV, summary="Awaiting my decision, as CSV")

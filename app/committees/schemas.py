@@ -86,3 +86,8 @@ class MinuteIn(BaseModel):
 
 class MinutesIn(BaseModel):
     items: list[MinuteIn]
+
+
+class ReassignIn(BaseModel):
+    committee_id: int = Field(description="The committee that decides the stage from now on")
+    reason: str = Field(min_length=1, max_length=4000)
