@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app.approvals.voting import CHOICE_LABELS
 from app.committees import agendas
+from app.committees.pages import valid_dates
 from app.db import SessionDep
 from app.errors import DomainError
 from app.forms import PostedForm, domain_errors, parse_form
@@ -49,7 +50,9 @@ def _list_page(
         "agendas": agendas.agendas_for(session, actor),
         "committees": [(c.id, c.name) for c in committees],
         "labels": agenda_workflow.LABELS,
-        "values": values or ({"committee_id": committees[0].id} if len(committees) == 1 else {}),
+        "values": valid_dates(values, "meets_on")
+        if values
+        else ({"committee_id": committees[0].id} if len(committees) == 1 else {}),
         "errors": errors or {},
     }
     return render(request, "agendas/index.html", ctx, status=status)

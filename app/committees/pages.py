@@ -41,6 +41,17 @@ class DelegationForm(BaseModel):
     member_id: int | None = None
 
 
+def valid_dates(values: dict[str, Any], *names: str) -> dict[str, Any]:
+    """What was typed, less date fields that are not dates (a date input can only show a real date)."""
+    cleaned = dict(values)
+    for name in names:
+        try:
+            date.fromisoformat(str(cleaned.get(name) or ""))
+        except ValueError:
+            cleaned[name] = ""
+    return cleaned
+
+
 def _people(session: Session) -> list[tuple[int, str]]:
     rows = session.exec(select(User.id, User.name, User.email).where(col(User.is_active)).order_by(col(User.name)))
     return [(uid, f"{name} ({email})") for uid, name, email in rows if uid is not None]
@@ -59,7 +70,9 @@ def _delegations_page(
     ctx = {
         "delegations": delegation.delegations_of(session, actor, everyone=actor.is_admin),
         "people": _people(session),
-        "values": values or {"starts_on": today.isoformat(), "ends_on": today.isoformat()},
+        "values": valid_dates(values, "starts_on", "ends_on")
+        if values
+        else {"starts_on": today.isoformat(), "ends_on": today.isoformat()},
         "errors": errors or {},
     }
     return render(request, "committees/delegations.html", ctx, status=status)
