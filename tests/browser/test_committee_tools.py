@@ -83,7 +83,10 @@ def test_a_chair_builds_an_agenda_publishes_it_and_records_the_decisions(page: P
     check_a11y(page)
 
     items = page.locator("#agenda-items li.agenda-item")
-    titles = lambda: [t.strip() for t in items.locator("p > a").all_inner_texts()]  # noqa: E731
+
+    def titles() -> list[str]:
+        return [t.strip() for t in items.locator("p > a").all_inner_texts()]
+
     assert titles().index(first_title) < titles().index(second_title)
     # Reorder with htmx: the items are swapped in place, the page is not reloaded.
     page.evaluate("() => { window.__samePage = true; }")
