@@ -20,8 +20,10 @@ from fastapi import Depends, Request
 from sqlalchemy import (
     BindParameter,
     CompoundSelect,
+    Integer,
     Select,
     bindparam,
+    cast,
     false,
     literal,
     null,
@@ -167,7 +169,8 @@ def _actor_facts_stmt() -> CompoundSelect[Any]:
     the user sits on in their own right: one person, one ballot."""
     uid: BindParameter[int] = bindparam("uid")
     today: BindParameter[date] = bindparam("today")
-    roles = sa_select(literal("role"), col(UserRole.role), null(), null(), null(), false(), null(), null()).where(
+    no_member = cast(null(), Integer)  # typed: PostgreSQL reads an untyped NULL in a UNION's first branch as text
+    roles = sa_select(literal("role"), col(UserRole.role), null(), null(), null(), false(), no_member, null()).where(
         col(UserRole.user_id) == uid
     )
     memberships = (
@@ -178,7 +181,7 @@ def _actor_facts_stmt() -> CompoundSelect[Any]:
             col(Committee.name),
             col(Committee.org_unit_id),
             col(CommitteeMember.is_chair),
-            null(),
+            no_member,
             null(),
         )
         .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
@@ -209,7 +212,7 @@ def _actor_facts_stmt() -> CompoundSelect[Any]:
         )
     )
     unread = (
-        sa_select(literal("unread"), null(), func.count(), null(), null(), false(), null(), null())
+        sa_select(literal("unread"), null(), func.count(), null(), null(), false(), no_member, null())
         .select_from(Notification)
         .where(col(Notification.user_id) == uid, col(Notification.read_at).is_(None))
     )

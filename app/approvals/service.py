@@ -269,6 +269,7 @@ def record_minuted_decision(
     side: Side,
     comment: str,
     meeting: str,
+    meets_on: str,
     data: dict[str, Any],
 ) -> Decision:
     """The body's decision taken at its meeting and recorded from the minutes by its chair or the QA office: the
@@ -312,7 +313,7 @@ def record_minuted_decision(
         tally={s.value: 0 for s in Side},
         comment=comment,
         conditions=[],
-        role_note=f" (minutes of {meeting})",
+        role_note=f" (minutes, {meets_on})",
         data={**data, "recorded_by_id": actor.id},
     )
 

@@ -433,6 +433,7 @@ def record_minutes(
                         side=Side(entry.outcome),
                         comment=entry.comment,
                         meeting=meeting,
+                        meets_on=agenda.meets_on.isoformat(),
                         data={"agenda_id": agenda_id, "agenda_item_id": item.id},
                     )
             except DomainError as exc:

@@ -84,7 +84,7 @@ def test_a_chair_drafts_orders_publishes_and_minutes(db: Session, policies: Poli
     ).all()
     assert ("minutes.recorded", "chair, faculty council", chair.id) in rows
     assert rows[-1][0] == "request_changes"
-    assert rows[-1][1] == f"Faculty council decision (minutes of Science Faculty Council on {MEETING.isoformat()})"
+    assert rows[-1][1] == f"Faculty council decision (minutes, {MEETING.isoformat()})"
     # The proposer was told as after a vote.
     assert db.exec(
         select(Notification).where(
