@@ -13,10 +13,9 @@ from sqlmodel import Session
 
 from app.approvals.voting import CHOICE_LABELS
 from app.committees import agendas
-from app.committees.pages import valid_dates
+from app.committees.pages import attempt, valid_dates
 from app.db import SessionDep
-from app.errors import DomainError
-from app.forms import PostedForm, domain_errors, parse_form
+from app.forms import PostedForm, parse_form
 from app.policies import Policies, PoliciesDep
 from app.proposals import elements as el
 from app.proposals import views
@@ -71,17 +70,19 @@ def create_agenda(
     if result.data is None:
         return _list_page(request, session, actor, values=result.values, errors=result.errors, status=422)
     data = result.data
-    try:
-        with session.begin_nested():
-            agenda = agendas.create(
+    made: list[int] = []
+    refused = attempt(
+        session,
+        lambda: made.append(
+            agendas.create(
                 session, actor, policies, committee_id=data.committee_id, meets_on=data.meets_on, title=data.title
-            )
-    except DomainError as exc:
-        status = exc.status_code if exc.status_code != 400 else 422
-        return _list_page(request, session, actor, values=result.values, errors=domain_errors(exc), status=status)
-    return redirect(
-        request, f"/agendas/{agenda.id}", message="Agenda drafted with the proposals awaiting the committee."
+            ).id
+            or 0
+        ),
     )
+    if refused is not None:
+        return _list_page(request, session, actor, values=result.values, errors=refused.errors, status=refused.status)
+    return redirect(request, f"/agendas/{made[0]}", message="Agenda drafted with the proposals awaiting the committee.")
 
 
 def _agenda_context(session: Session, agenda_id: int, actor: Actor) -> dict[str, Any]:
@@ -202,12 +203,13 @@ def record_minutes(
     policies: PoliciesDep,
 ) -> Response:
     values = {k: posted.get(k) for k in posted if k != "csrftoken"}
-    try:
-        with session.begin_nested():
-            agendas.record_minutes(session, agenda_id, actor, policies, minutes_entries(posted))
-    except DomainError as exc:
-        status = exc.status_code if exc.status_code != 400 else 422
-        return _agenda_page(request, session, agenda_id, actor, values=values, errors=domain_errors(exc), status=status)
+    refused = attempt(
+        session, lambda: agendas.record_minutes(session, agenda_id, actor, policies, minutes_entries(posted))
+    )
+    if refused is not None:
+        return _agenda_page(
+            request, session, agenda_id, actor, values=values, errors=refused.errors, status=refused.status
+        )
     return redirect(request, f"/agendas/{agenda_id}", message="The minutes are recorded: each decision has been made.")
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -39,6 +40,23 @@ class DelegationForm(BaseModel):
     ends_on: date
     reason: str = Field(default="", max_length=300)
     member_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    errors: dict[str, str]
+    status: int
+
+
+def attempt(session: Session, action: Callable[[], object]) -> Refused | None:
+    """Run a service call in a savepoint: on refusal nothing is saved, and the page gets its errors and status
+    (422 for a plain bad request) to re-render the form with what was typed."""
+    try:
+        with session.begin_nested():
+            action()
+    except DomainError as exc:
+        return Refused(domain_errors(exc), exc.status_code if exc.status_code != 400 else 422)
+    return None
 
 
 def valid_dates(values: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -89,9 +107,11 @@ def name_substitute(request: Request, posted: PostedForm, session: SessionDep, a
     if result.data is None:
         return _delegations_page(request, session, actor, values=result.values, errors=result.errors, status=422)
     data = result.data
-    try:
-        with session.begin_nested():
-            made = delegation.name_substitute(
+    made: list[int] = []
+    refused = attempt(
+        session,
+        lambda: made.append(
+            delegation.name_substitute(
                 session,
                 actor,
                 member_id=data.member_id or actor.id,
@@ -99,13 +119,15 @@ def name_substitute(request: Request, posted: PostedForm, session: SessionDep, a
                 starts_on=data.starts_on,
                 ends_on=data.ends_on,
                 reason=data.reason,
-            )
-    except DomainError as exc:
-        status = exc.status_code if exc.status_code != 400 else 422
+            ).id
+            or 0
+        ),
+    )
+    if refused is not None:
         return _delegations_page(
-            request, session, actor, values=result.values, errors=domain_errors(exc), status=status
+            request, session, actor, values=result.values, errors=refused.errors, status=refused.status
         )
-    view = delegation.get_delegation(session, made.id or 0, actor)
+    view = delegation.get_delegation(session, made[0], actor)
     return redirect(request, "/delegations", message=f"{view.substitute_name} stands in for {view.member_name}.")
 
 
@@ -188,15 +210,16 @@ def reassign(
         return _reassign_page(
             request, session, proposal_id, actor, values=result.values, errors=result.errors, status=422
         )
-    try:
-        with session.begin_nested():
-            approvals.reassign(
-                session, proposal_id, actor, policies, committee_id=result.data.committee_id, reason=result.data.reason
-            )
-    except DomainError as exc:
-        status = exc.status_code if exc.status_code != 400 else 422
+    data = result.data
+    refused = attempt(
+        session,
+        lambda: approvals.reassign(
+            session, proposal_id, actor, policies, committee_id=data.committee_id, reason=data.reason
+        ),
+    )
+    if refused is not None:
         return _reassign_page(
-            request, session, proposal_id, actor, values=result.values, errors=domain_errors(exc), status=status
+            request, session, proposal_id, actor, values=result.values, errors=refused.errors, status=refused.status
         )
     return redirect(request, f"/proposals/{proposal_id}", message="The stage is handed to the committee you chose.")
 

@@ -3,6 +3,7 @@ bench member's council, only proposals awaiting it, readable by the member with 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -13,10 +14,11 @@ from app.db import make_engine
 from app.security import load_actor
 from app.users.models import User
 from bench.agenda import ITEMS, make_agenda
-from bench.generate import Sizes, generate
+from bench.generate import generate
 from tests.conftest import fresh_database_url, migrate
+from tests.test_bench import SIZES as BENCH_SIZES
 
-SIZES = Sizes(faculties=2, academics=30, proposals=200, audit_events=300, votes=100, vote_targets=5, tokens_per_role=2)
+SIZES = replace(BENCH_SIZES, proposals=200)  # enough for a full agenda
 
 
 def test_the_bench_agenda_holds_a_meetings_worth_of_proposals_awaiting_the_council(tmp_path: Path) -> None:
