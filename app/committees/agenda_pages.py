@@ -217,7 +217,7 @@ def record_minutes(
 
 
 def pack_context(session: Session, agenda_id: int, actor: Actor, policies: Policies) -> dict[str, Any]:
-    v = agendas.view(session, agenda_id, actor)
+    v = agendas.view(session, agenda_id, actor, with_content=True)
     lookups = load_lookups(session, [i.proposal.content for i in v.items])
     entries = []
     for i in v.items:

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, select
 
 from app.approvals import service as approvals
@@ -178,19 +179,23 @@ def candidates(session: Session, agenda: Agenda) -> list[Proposal]:
     )
 
 
-def view(session: Session, agenda_id: int, actor: Actor) -> AgendaView:
+def view(session: Session, agenda_id: int, actor: Actor, *, with_content: bool = False) -> AgendaView:
+    """The agenda as this person sees it; the proposals' contents (large) only when asked for (the meeting pack)."""
     agenda = session.get(Agenda, agenda_id)
     if agenda is None:
         raise NotFound(f"There is no agenda {agenda_id}.")
     ctx = _ctx(session, agenda)
     if not _can_see(ctx, actor):
         raise NotFound(f"There is no agenda {agenda_id} that you can see.")
-    rows = session.exec(
+    stmt = (
         select(AgendaItem, Proposal)
         .join(Proposal, col(Proposal.id) == AgendaItem.proposal_id)
         .where(AgendaItem.agenda_id == agenda_id)
         .order_by(col(AgendaItem.position), col(AgendaItem.id))
-    ).all()
+    )
+    if not with_content:
+        stmt = stmt.options(defer(Proposal.content))  # type: ignore[arg-type]  # SQLModel types the column as dict
+    rows = session.exec(stmt).all()
     items = [ItemView(i, p, _still_awaiting(ctx.committee, p, i)) for i, p in rows]
     can_run = runs(ctx.committee.id or 0, actor)
     actions = core.offered(core.Subject(AGENDA, agenda, ctx), actor)
