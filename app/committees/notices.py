@@ -7,16 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.approvals import access
 from app.committees import watching
 from app.committees.delegation import DelegationChanged
+from app.committees.models import Delegation
+from app.db import utcnow
 from app.notifications.service import notify
 from app.proposals.models import Proposal
 from app.security import load_actor
 from app.users.models import User
 from app.workflows import core
+from app.workflows.approval import BODY_OF_REVIEW_STATE
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class CommitteeNotices:
             self._agenda(happening)
         elif isinstance(happening, core.Transition) and happening.lifecycle is access.PROPOSAL:
             self._watchers(happening)
+            if happening.target in BODY_OF_REVIEW_STATE:
+                self._substitutes(happening)
 
     def _send(self, session: Session, recipients: list[int], kind: str, subject: str, text: str, link: str) -> None:
         if recipients:
@@ -76,6 +81,37 @@ class CommitteeNotices:
             "meeting pack before the meeting.",
             f"/agendas/{a.agenda_id}",
         )
+
+    def _substitutes(self, t: core.Transition) -> None:
+        """A decision now awaits a body: the substitutes of its members on leave are asked, as the members are."""
+        proposal: Proposal = t.row
+        ctx = access.load_ctx(t.session, proposal)  # the committee deciding now
+        if not ctx.eligible_ids or ctx.committee is None:
+            return
+        today = utcnow().date()
+        rows = t.session.exec(
+            select(Delegation.substitute_id, User.name)
+            .join(User, col(User.id) == Delegation.member_id)
+            .where(
+                col(Delegation.member_id).in_(sorted(ctx.eligible_ids)),
+                col(Delegation.revoked_at).is_(None),
+                col(Delegation.starts_on) <= today,
+                col(Delegation.ends_on) >= today,
+            )
+        ).all()
+        title = proposal.title or f"Proposal {proposal.id}"
+        for substitute_id, member in rows:
+            if substitute_id in ctx.member_ids or substitute_id in ctx.proposer_ids:
+                continue  # votes in their own right, or proposed it: no seat to fill
+            self._send(
+                t.session,
+                [substitute_id],
+                "proposal.awaiting_decision",
+                f"Your decision is awaited (for {member}): {title}",
+                f"“{title}” is with {ctx.committee.name} for a decision. You stand in for {member}: read it and "
+                f"cast {member}'s ballot.",
+                f"/proposals/{proposal.id}",
+            )
 
     def _watchers(self, t: core.Transition) -> None:
         proposal: Proposal = t.row

@@ -161,6 +161,17 @@ def test_member_and_substitute_are_told_through_the_outbox(db: Session, policies
     assert len(db.exec(select(Notification).where(Notification.kind == "delegation.ended")).all()) == 2
 
 
+def test_a_substitute_is_asked_for_the_members_decision(db: Session, policies: Policies) -> None:
+    name(db)
+    proposal = submitted(db, policies)
+    asked = db.exec(
+        select(Notification.subject).where(
+            Notification.user_id == demo_user(db, SUBSTITUTE).id, Notification.kind == "proposal.awaiting_decision"
+        )
+    ).all()
+    assert asked == [f"Your decision is awaited (for Chris Council): {proposal.title}"]
+
+
 def test_pages_and_api(client: TestClient, db: Session, policies: Policies) -> None:
     proposal = submitted(db, policies)
     login(client, MEMBER)
