@@ -5,6 +5,7 @@ from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
 from app.committees.models import Agenda, AgendaItem, Delegation, Watch
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
+from app.offerings.models import Offering
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
 from app.proposals.models import Attachment, Comment, CommentEdit, CoProposer, Proposal, ProposalVersion
 from app.users.models import ApiToken, LoginAttempt, User, UserRole
@@ -29,6 +30,7 @@ __all__ = [
     "Module",
     "Notification",
     "NotificationPreference",
+    "Offering",
     "OrgUnit",
     "OutboxMessage",
     "Programme",
