@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from app.approvals.models import Decision
 from app.approvals.voting import Choice
 from app.audit.models import AuditEvent
-from app.committees import agendas
+from app.committees import agendas, delegation
 from app.committees.models import Agenda
 from app.db import utcnow
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
@@ -233,3 +233,20 @@ def test_pages_and_api(client: TestClient, db: Session, policies: Policies) -> N
     again = client.post(f"/api/v1/agendas/{agenda_id}/minutes", json=body, headers=h)
     assert again.status_code == 409
     assert [a["id"] for a in client.get("/api/v1/agendas", headers=h).json()] == [agenda_id]
+
+
+def test_the_chairs_substitute_runs_the_agenda_during_the_leave(db: Session, policies: Policies) -> None:
+    two_proposals(db, policies)
+    delegation.name_substitute(
+        db,
+        actor_for(db, CHAIR),
+        member_id=demo_user(db, CHAIR).id or 0,
+        substitute_id=demo_user(db, "historian@example.org").id or 0,
+        starts_on=utcnow().date(),
+        ends_on=MEETING,
+    )
+    agenda = draft(db, policies, who="historian@example.org")
+    role = db.exec(
+        select(AuditEvent.actor_role).where(AuditEvent.entity_type == "agenda", AuditEvent.entity_id == agenda.id)
+    ).one()
+    assert role == "Harper Historian for Carla Chair, chair, Science Faculty Council"
