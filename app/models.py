@@ -3,7 +3,9 @@
 from app.approvals.models import Condition, Decision, StageAlert, Vote
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
+from app.checklists.models import ChecklistResponse
 from app.committees.models import Agenda, AgendaItem, Delegation, Watch
+from app.external_qa.models import ExternalQaRecord
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
 from app.offerings.models import Offering
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
@@ -16,6 +18,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "ChecklistResponse",
     "CoProposer",
     "Comment",
     "CommentEdit",
@@ -26,6 +29,7 @@ __all__ = [
     "CredentialVersion",
     "Decision",
     "Delegation",
+    "ExternalQaRecord",
     "LoginAttempt",
     "Module",
     "Notification",

@@ -22,6 +22,7 @@ from app.approvals.voting import Ballot, Choice, Side, decide
 from app.audit import service as audit
 from app.catalogue import service as catalogue
 from app.catalogue.models import CredentialVersion
+from app.checklists import service as checklists
 from app.db import utcnow
 from app.errors import PolicyViolation, TransitionNotAllowed
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
@@ -99,6 +100,8 @@ def cast_vote(
     vote = next((v for v in votes if v.voter_id == seat), None)
     if vote is not None and (vote.choice, vote.comment, vote.conditions) == (choice.value, comment, cleaned):
         return VoteResult(proposal=proposal, vote=vote, decision=None)  # the same vote again: nothing changes
+    if choice in (Choice.approve, Choice.approve_with_conditions):  # the body's ESG checklist must be complete
+        checklists.require_gate(session, proposal, proposal.current_body or "", policies)
     action = "vote.changed" if vote else "vote.cast"
     if vote is None:
         vote = Vote(
@@ -164,6 +167,13 @@ def _decide_if_ready(
         and (Side.approve if v.choice in ("approve", "approve_with_conditions") else Side(v.choice)) is outcome.side
     ]
     conditions = [c for v in winning for c in v.conditions]
+    if outcome.side is Side.approve:
+        # No approval while the body's checklist is incomplete (answers changed after the votes were cast); its
+        # "not met" answers made conditions of approval become conditions.
+        gate = checklists.gate(session, locked.row, locked.row.current_body or "", policies)
+        if gate.blocks:
+            return None
+        conditions += gate.conditions
     # A decision the system takes carries its own reason when the winning votes gave none (a unanimous body
     # split three ways sends the proposal back although nobody asked for changes).
     comments = "; ".join(v.comment for v in winning if v.comment)
@@ -215,6 +225,7 @@ def _apply_decision(
         tally={**tally, "eligible": len(ctx.eligible_ids), "reason": reason},
         comment=comment,
         policy_version=policies.of(ApprovalPolicy).version,
+        checklist=checklists.snapshot(session, proposal, body.value, policies),
     )
     session.add(decision)
     session.flush()
@@ -291,6 +302,9 @@ def record_minuted_decision(
     if side is not Side.approve and not comment:  # as for a vote: the proposer must learn why
         what = "what needs to change" if side is Side.request_changes else "the reason for rejecting"
         raise PolicyViolation(f"Say {what}: a comment is required.", errors={"comment": "Required for this decision."})
+    conditions: list[dict[str, Any]] = []
+    if side is Side.approve:  # as for a vote: the body's ESG checklist must be complete; its conditions carry over
+        conditions = checklists.require_gate(session, proposal, proposal.current_body or "", policies).conditions
     assert proposal.id is not None
     audit.record(
         session,
@@ -312,7 +326,7 @@ def record_minuted_decision(
         rule_name=MINUTES_RULE,
         tally={s.value: 0 for s in Side},
         comment=comment,
-        conditions=[],
+        conditions=conditions,
         role_note=f" (minutes, {meets_on})",
         data={**data, "recorded_by_id": actor.id},
     )

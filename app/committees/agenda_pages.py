@@ -16,6 +16,7 @@ from app.committees import agendas
 from app.committees.pages import attempt, valid_dates
 from app.db import SessionDep
 from app.forms import PostedForm, parse_form
+from app.pdf import pdf_response, print_response
 from app.policies import Policies, PoliciesDep
 from app.proposals import elements as el
 from app.proposals import views
@@ -26,7 +27,6 @@ from app.web import is_htmx, redirect, render, with_toast
 from app.workflows import agenda as agenda_workflow
 
 router = APIRouter()
-PDF_AVAILABLE = False  # app/pdf.py (WeasyPrint) is not on this branch yet: the print page is the pack
 
 
 class AgendaForm(BaseModel):
@@ -91,7 +91,6 @@ def _agenda_context(session: Session, agenda_id: int, actor: Actor) -> dict[str,
         "v": v,
         "candidates": agendas.candidates(session, v.agenda) if v.editable else [],
         "outcomes": agendas.OUTCOMES,
-        "pdf_available": PDF_AVAILABLE,
         "values": {},
         "errors": {},
     }
@@ -234,7 +233,7 @@ def pack_context(session: Session, agenda_id: int, actor: Actor, policies: Polic
                 "kind_label": el.KIND_LABELS[el.Kind(p.kind)],
                 "sections": sections,
                 "redlines": redlines_of(session, p, lookups),
-                "checklist": agendas.checklist_status(session, p),
+                "checklist": agendas.checklist_status(session, p, policies),
                 "votes": views.votes_with_names(session, p),
             }
         )
@@ -252,4 +251,14 @@ def pack_context(session: Session, agenda_id: int, actor: Actor, policies: Polic
 def meeting_pack(
     request: Request, agenda_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> Response:
-    return render(request, "agendas/pack.html", pack_context(session, agenda_id, actor, policies))
+    ctx = {**pack_context(session, agenda_id, actor, policies), "pdf_url": f"/agendas/{agenda_id}/pack.pdf"}
+    return print_response(request, "agendas/pack.html", ctx)
+
+
+@router.get("/agendas/{agenda_id}/pack.pdf")
+def meeting_pack_pdf(
+    request: Request, agenda_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    ctx = {**pack_context(session, agenda_id, actor, policies), "pdf_url": ""}
+    agenda = ctx["v"].agenda
+    return pdf_response(request, "agendas/pack.html", ctx, f"meeting-pack-{agenda.meets_on.isoformat()}.pdf")

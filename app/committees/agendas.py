@@ -30,6 +30,7 @@ from app.approvals import service as approvals
 from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import Side
 from app.audit import service as audit
+from app.checklists import service as checklists
 from app.committees.models import Agenda, AgendaItem
 from app.committees.notices import AgendaPublished
 from app.db import utcnow
@@ -468,7 +469,25 @@ def _counts(entries: dict[int, Entry], items: list[AgendaItem]) -> list[tuple[En
     return list(seen.values())
 
 
-def checklist_status(session: Session, proposal: Proposal) -> Any:
-    """The hook for the meeting pack's checklist section: the proposal's checklist status once checklists exist
-    (app/checklists, built separately); nothing yet, and the pack says so."""
-    return None
+@dataclass(frozen=True)
+class ChecklistStatus:
+    """The ESG checklist of the body deciding the proposal, as the meeting pack shows it."""
+
+    body_label: str
+    rows: list[dict[str, Any]]  # checklists.snapshot: standard, title, mandatory, status, comment
+    labels: dict[str, str]  # status -> words
+    blocking: str  # why the body cannot approve yet ("" when it can)
+
+
+def checklist_status(session: Session, proposal: Proposal, policies: Policies) -> ChecklistStatus | None:
+    """The checklist of the body now deciding the proposal (None once no body is deciding it)."""
+    body = proposal.current_body
+    if not body:
+        return None
+    gate = checklists.gate(session, proposal, body, policies)
+    return ChecklistStatus(
+        body_label=checklists.body_label(body),
+        rows=checklists.snapshot(session, proposal, body, policies),
+        labels=dict(checklists.STATUS_LABELS),
+        blocking=gate.message if gate.blocks else "",
+    )

@@ -1,7 +1,7 @@
 """committee tools: substitutes (delegation), watched proposals, agendas and their items
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0013
 Create Date: 2026-11-30 12:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
@@ -115,6 +116,10 @@ def test_a_chair_builds_an_agenda_publishes_it_and_records_the_decisions(page: P
     expect(page.get_by_role("heading", name=re.compile(rf"\d+\. {first_title}"))).to_be_visible()
     expect(page.locator("body")).to_contain_text("The proposer joins for this item.")
     check_a11y(page)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download as PDF").click()
+    assert download.value.suggested_filename.startswith("meeting-pack-")
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
     page.go_back()
 
     # The minutes: every other item "no decision"; one refusal first (changes without a comment).

@@ -219,7 +219,11 @@ def test_pages_and_api(client: TestClient, db: Session, policies: Policies) -> N
 
     pack = client.get(f"/agendas/{agenda_id}/pack")
     assert pack.status_code == 200 and "Meeting pack" in pack.text and "Dean attends." in pack.text
-    assert "No checklist status is available" in pack.text and first.title in pack.text
+    assert "Checklist of the faculty council" in pack.text and first.title in pack.text
+    assert f'href="/agendas/{agenda_id}/pack.pdf"' in pack.text
+    pdf = client.get(f"/agendas/{agenda_id}/pack.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and "meeting-pack-" in pdf.headers["content-disposition"]
 
     form = post_form(client, f"/agendas/{agenda_id}/minutes", {f"outcome_{items[0]['id']}": "reject"})
     assert form.status_code == 422 and "Nothing was recorded" in form.text and "choose the decision" in form.text
