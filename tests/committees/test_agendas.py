@@ -21,8 +21,9 @@ from app.notifications.models import Notification, OutboxMessage
 from app.org.models import Committee
 from app.policies import Policies
 from app.proposals import service
+from app.proposals.elements import Kind
 from app.proposals.models import Proposal
-from tests.conftest import actor_for, api_headers, demo_user, login, post_form
+from tests.conftest import actor_for, api_headers, checklist_gate, demo_user, login, post_form
 from tests.proposals.factories import complete_content, submitted, vote
 
 CHAIR = "council1@example.org"
@@ -254,3 +255,24 @@ def test_the_chairs_substitute_runs_the_agenda_during_the_leave(db: Session, pol
         select(AuditEvent.actor_role).where(AuditEvent.entity_type == "agenda", AuditEvent.entity_id == agenda.id)
     ).one()
     assert role == "Harper Historian for Carla Chair, chair, Science Faculty Council"
+
+
+def test_minutes_pass_the_same_checklist_gate_as_votes(db: Session, policies: Policies) -> None:
+    proposal = submitted(db, policies, kind=Kind.unbundled)
+    vote(db, policies, proposal, CHAIR, Choice.approve)
+    vote(db, policies, proposal, "council2@example.org", Choice.approve)
+    db.refresh(proposal)
+    assert proposal.status == "qa_office_review"
+    qa = actor_for(db, "qa@example.org")
+    policies = checklist_gate(policies, True)  # as shipped: the QA office's mandatory items must be answered
+    office = db.exec(select(Committee).where(Committee.name == "QA Office")).one()
+    agenda = agendas.create(db, qa, policies, committee_id=office.id or 0, meets_on=MEETING)
+    agendas.publish(db, agenda.id or 0, qa, policies)
+    view = agendas.view(db, agenda.id or 0, qa)
+    mine = {i.item.id or 0: agendas.Entry("approve" if i.proposal.id == proposal.id else "none") for i in view.items}
+    with pytest.raises(agendas.MinutesRefused) as refused:
+        agendas.record_minutes(db, agenda.id or 0, qa, policies, mine)
+    [message] = refused.value.errors.values()
+    assert "The QA office cannot approve yet: these mandatory items are unanswered" in message
+    db.refresh(proposal)
+    assert proposal.status == "qa_office_review"
