@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -45,7 +45,13 @@ def awaiting(request: Request, session: SessionDep, actor: CurrentActor, page: P
     )
 
 
-def pipeline_filter(status: str, org_unit_id: str, kind: str, open_conditions: str, q: str) -> queries.PipelineFilter:
+def pipeline_filter(
+    status: Annotated[str, Query(max_length=40)] = "",
+    org_unit_id: Annotated[str, Query(max_length=12)] = "",
+    kind: Annotated[str, Query(max_length=20)] = "",
+    open_conditions: Annotated[str, Query(max_length=10)] = "",
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> queries.PipelineFilter:
     """The pipeline's filters from the page's query (the page and its CSV export read the same)."""
     return queries.PipelineFilter(
         status=status if status in access.STATE_LABELS else None,
@@ -56,19 +62,17 @@ def pipeline_filter(status: str, org_unit_id: str, kind: str, open_conditions: s
     )
 
 
+PipelineFilterDep = Annotated[queries.PipelineFilter, Depends(pipeline_filter)]
+
+
 @router.get("/pipeline")
 def pipeline(
     request: Request,
     session: SessionDep,
     actor: OverseerActor,
     page: PageDep,
-    status: Annotated[str, Query(max_length=40)] = "",
-    org_unit_id: Annotated[str, Query(max_length=12)] = "",
-    kind: Annotated[str, Query(max_length=20)] = "",
-    open_conditions: Annotated[str, Query(max_length=10)] = "",
-    q: Annotated[str, Query(max_length=100)] = "",
+    filters: PipelineFilterDep,
 ) -> Response:
-    filters = pipeline_filter(status, org_unit_id, kind, open_conditions, q)
     result = queries.pipeline(session, filters, offset=page.offset, limit=page.limit, now=utcnow())
     ctx = {
         "rows": result.rows,

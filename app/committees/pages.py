@@ -8,16 +8,16 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from app.approvals import access, queries
 from app.approvals import service as approvals
-from app.approvals.pages import pipeline_filter
+from app.approvals.pages import PipelineFilterDep
 from app.committees import delegation, watching
 from app.db import SessionDep, utcnow
 from app.errors import DomainError, PermissionDenied
@@ -318,11 +318,6 @@ def pipeline_csv(
     request: Request,
     session: SessionDep,
     actor: OverseerActor,
-    status: Annotated[str, Query(max_length=40)] = "",
-    org_unit_id: Annotated[str, Query(max_length=12)] = "",
-    kind: Annotated[str, Query(max_length=20)] = "",
-    open_conditions: Annotated[str, Query(max_length=10)] = "",
-    q: Annotated[str, Query(max_length=100)] = "",
+    filters: PipelineFilterDep,
 ) -> Response:
-    filters = pipeline_filter(status, org_unit_id, kind, open_conditions, q)
     return csv_response(pipeline_rows(session, filters), request, "pipeline")
