@@ -42,11 +42,13 @@ from app.approvals import service as approvals
 from app.approvals.voting import Choice
 from app.catalogue.models import Credential
 from app.checklists import service as checklists
+from app.committees import agendas, delegation, watching
 from app.db import utcnow
 from app.external_qa import service as external_qa
 from app.external_qa.models import Decision, ExternalQaUpdate
 from app.offerings import service as offerings
 from app.org import service as org
+from app.org.models import Committee
 from app.policies import Policies
 from app.proposals import service
 from app.proposals.elements import Kind
@@ -1181,6 +1183,7 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
         deqar_report_url="https://data.deqar.eu/report/60412",
     )
     _periodic_reviews(act, shown)
+    _committee_tools(session, policies, act, shown)
     session.flush()
     return shown
 
@@ -1243,3 +1246,32 @@ def _periodic_reviews(act: _Acting, shown: Showcase) -> None:
     overdue = reviews.schedule(session, life_cycle, "full", today - timedelta(days=21), policies)
     assert overdue is not None
     reviews.open_review(session, overdue.id or 0, None, policies, comment="Full review due; not submitted yet.")
+
+
+def _committee_tools(session: Session, policies: Policies, act: _Acting, shown: Showcase) -> None:
+    """A council member on leave with a substitute, a watched proposal, and the council's next agenda (draft)."""
+    today = date.today()
+    delegation.name_substitute(
+        session,
+        act.actor(COUNCIL3),
+        member_id=act.actor(COUNCIL3).id,
+        substitute_id=act.actor(LLL2).id,
+        starts_on=today,
+        ends_on=today + timedelta(days=14),
+        reason="Research leave",
+    )
+    watching.watch(session, shown.proposals["battery"], act.actor(QA))
+    council = session.exec(select(Committee).where(Committee.name == "Science Faculty Council")).one()
+    agenda = agendas.create(
+        session, act.actor(COUNCIL1), policies, committee_id=council.id or 0, meets_on=today + timedelta(days=7)
+    )
+    assert agenda.id is not None
+    first = agendas.view(session, agenda.id, act.actor(COUNCIL1)).items[0]
+    agendas.annotate(
+        session,
+        agenda.id,
+        first.item.id or 0,
+        act.actor(COUNCIL1),
+        "The proposer joins for this item.",
+        revision=agenda.revision,
+    )

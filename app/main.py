@@ -217,6 +217,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.checklists import pages as checklist_pages
     from app.checklists import report_pages, report_routes
     from app.checklists import routes as checklist_routes
+    from app.committees import agenda_pages, agenda_routes
+    from app.committees import pages as committee_pages
+    from app.committees import routes as committee_routes
     from app.dashboard import pages as dashboard_pages
     from app.external_qa import pages as external_qa_pages
     from app.external_qa import routes as external_qa_routes
@@ -243,6 +246,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         org_pages.router,
         external_qa_pages.router,
         notification_pages.router,
+        committee_pages.router,
+        agenda_pages.router,
         checklist_pages.router,
         offering_pages.router,
         review_pages.router,
@@ -256,6 +261,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         proposal_routes.router,
         approval_routes.router,
         notification_routes.router,
+        committee_routes.router,
+        agenda_routes.router,
         checklist_routes.router,
         offering_routes.router,
         review_routes.router,

@@ -5,6 +5,7 @@ from app.approvals.models import Condition, Decision, StageAlert, Vote
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
 from app.checklists.models import ChecklistResponse
+from app.committees.models import Agenda, AgendaItem, Delegation, Watch
 from app.external_qa.models import ExternalQaRecord
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
 from app.offerings.models import Offering
@@ -14,6 +15,8 @@ from app.reviews.models import CredentialStanding, Review, ReviewAction, ReviewA
 from app.users.models import ApiToken, LoginAttempt, User, UserRole
 
 __all__ = [
+    "Agenda",
+    "AgendaItem",
     "ApiToken",
     "Attachment",
     "AuditEvent",
@@ -28,6 +31,7 @@ __all__ = [
     "CredentialStanding",
     "CredentialVersion",
     "Decision",
+    "Delegation",
     "ExternalQaRecord",
     "LoginAttempt",
     "Module",
@@ -47,4 +51,5 @@ __all__ = [
     "User",
     "UserRole",
     "Vote",
+    "Watch",
 ]

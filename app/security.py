@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Set
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cache
 from typing import Annotated, Any, Protocol
 
@@ -19,8 +20,10 @@ from fastapi import Depends, Request
 from sqlalchemy import (
     BindParameter,
     CompoundSelect,
+    Integer,
     Select,
     bindparam,
+    cast,
     false,
     literal,
     null,
@@ -31,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
+from app.committees.models import Delegation
 from app.db import SessionDep, utcnow
 from app.errors import NotAuthenticated, PermissionDenied, TooManyAttempts
 from app.notifications.models import Notification
@@ -79,6 +83,9 @@ class Membership:
     kind: CommitteeKind
     org_unit_id: int | None
     is_chair: bool
+    # A seat held as a member's substitute during their leave (app.committees.delegation): whose, and their name.
+    substitute_for: int | None = None
+    substitute_for_name: str = ""
 
     @property
     def kind_label(self) -> str:
@@ -125,20 +132,45 @@ class Actor:
 
     @property
     def committee_kinds(self) -> frozenset[CommitteeKind]:
-        return frozenset(m.kind for m in self.memberships)
+        """The kinds of committee the person sits on in their own right (a substitute's seats give no office)."""
+        return frozenset(m.kind for m in self.memberships if m.substitute_for is None)
+
+    def seat_in(self, committee_id: int, member_ids: Set[int]) -> int | None:
+        """Whose ballot this person casts in a committee with these members: their own when they sit on it,
+        else the member they stand in for (one seat at most: a substitute never votes twice)."""
+        if self.id in member_ids:
+            return self.id
+        return next(
+            (
+                m.substitute_for
+                for m in self.memberships
+                if m.committee_id == committee_id and m.substitute_for in member_ids
+            ),
+            None,
+        )
 
     @property
     def role_labels(self) -> list[str]:
         labels = [r.value.replace("_", " ") for r in sorted(self.roles)]
-        labels += [("chair, " if m.is_chair else "") + m.committee_name for m in self.memberships]
+        labels += [
+            (f"substitute for {m.substitute_for_name}, " if m.substitute_for else "")
+            + ("chair, " if m.is_chair else "")
+            + m.committee_name
+            for m in self.memberships
+        ]
         return labels
 
 
 def _actor_facts_stmt() -> CompoundSelect[Any]:
     """Roles and committee memberships of one user (``:uid``) in one round trip: every request needs both. The
-    navigation's unread-notifications count rides along (every page shows it), read from its partial index."""
+    navigation's unread-notifications count rides along (every page shows it), read from its partial index.
+
+    The seats of members the user stands in for today (``:today``, a delegation) come too, except in committees
+    the user sits on in their own right: one person, one ballot."""
     uid: BindParameter[int] = bindparam("uid")
-    roles = sa_select(literal("role"), col(UserRole.role), null(), null(), null(), false()).where(
+    today: BindParameter[date] = bindparam("today")
+    no_member = cast(null(), Integer)  # typed: PostgreSQL reads an untyped NULL in a UNION's first branch as text
+    roles = sa_select(literal("role"), col(UserRole.role), null(), null(), null(), false(), no_member, null()).where(
         col(UserRole.user_id) == uid
     )
     memberships = (
@@ -149,16 +181,42 @@ def _actor_facts_stmt() -> CompoundSelect[Any]:
             col(Committee.name),
             col(Committee.org_unit_id),
             col(CommitteeMember.is_chair),
+            no_member,
+            null(),
         )
         .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
         .where(col(CommitteeMember.user_id) == uid)
     )
+    own_committees = sa_select(col(CommitteeMember.committee_id)).where(col(CommitteeMember.user_id) == uid)
+    stand_ins = (
+        sa_select(
+            literal("stand_in"),
+            col(Committee.kind),
+            col(Committee.id),
+            col(Committee.name),
+            col(Committee.org_unit_id),
+            col(CommitteeMember.is_chair),
+            col(Delegation.member_id),
+            col(User.name),
+        )
+        .select_from(Delegation)
+        .join(CommitteeMember, col(CommitteeMember.user_id) == Delegation.member_id)
+        .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
+        .join(User, col(User.id) == Delegation.member_id)
+        .where(
+            col(Delegation.substitute_id) == uid,
+            col(Delegation.revoked_at).is_(None),
+            col(Delegation.starts_on) <= today,
+            col(Delegation.ends_on) >= today,
+            col(CommitteeMember.committee_id).not_in(own_committees),
+        )
+    )
     unread = (
-        sa_select(literal("unread"), null(), func.count(), null(), null(), false())
+        sa_select(literal("unread"), null(), func.count(), null(), null(), false(), no_member, null())
         .select_from(Notification)
         .where(col(Notification.user_id) == uid, col(Notification.read_at).is_(None))
     )
-    return union_all(roles, memberships, unread)
+    return union_all(roles, memberships, stand_ins, unread)
 
 
 _ACTOR_FACTS = _actor_facts_stmt()
@@ -178,14 +236,15 @@ def load_actor(session: Session, user: UserLike) -> Actor:
     roles: set[Role] = set()
     memberships: list[Membership] = []
     unread = 0
-    for what, value, committee_id, name, org_unit_id, is_chair in session.connection().execute(
-        _ACTOR_FACTS, {"uid": user.id}
-    ):
+    seen: set[int] = set()
+    facts = session.connection().execute(_ACTOR_FACTS, {"uid": user.id, "today": utcnow().date()})
+    for what, value, committee_id, name, org_unit_id, is_chair, for_id, for_name in facts:
         if what == "role":
             roles.add(Role(value))
         elif what == "unread":
             unread = int(committee_id)
-        else:
+        elif committee_id not in seen:  # standing in for two members of one committee still gives one seat
+            seen.add(committee_id)
             memberships.append(
                 Membership(
                     committee_id=committee_id,
@@ -193,6 +252,8 @@ def load_actor(session: Session, user: UserLike) -> Actor:
                     kind=CommitteeKind(value),
                     org_unit_id=org_unit_id,
                     is_chair=bool(is_chair),
+                    substitute_for=for_id,
+                    substitute_for_name=for_name or "",
                 )
             )
     return Actor(

@@ -132,6 +132,7 @@ class Generated:
     vote_target_ids: list[int]
     awaiting_count: int
     search_words: list[str]
+    agenda_id: int = 0  # set by bench.agenda after generation: the council's next meeting
 
 
 # --- vocabulary ----------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from app.cli import alembic_config
 from app.db import make_engine
 from app.settings import ROOT
 from bench import sweep
+from bench.agenda import make_agenda
 from bench.generate import Generated, Sizes, generate
 
 TARGET_P95_MS = 100.0
@@ -103,6 +104,7 @@ def scenarios(data: Generated) -> list[Scenario]:
     return [
         Scenario("awaiting", "council", lambda i: Call("GET", "/awaiting")),
         Scenario("pipeline", "qa", lambda i: Call("GET", "/pipeline")),
+        Scenario("agenda", "council", lambda i: Call("GET", f"/agendas/{data.agenda_id}")),
         Scenario("catalogue_search", None, lambda i: Call("GET", f"/catalogue?q={words[i % len(words)]}&eqf_level=6")),
         # Changing one's own vote on proposals where nobody else has voted never reaches the quorum. Not "approve":
         # the ESG checklist (not answered in the generated data) gates approving votes.
@@ -436,6 +438,7 @@ def main() -> int:
         command.upgrade(cfg, "head")
         sizes = Sizes(tokens_per_role=concurrency).scaled(scale)
         data = generate(url, sizes)
+        data.agenda_id = make_agenda(url, data.council_member_id, data.qa_officer_id)
         # Write the freshly loaded data out now, not in a checkpoint during the first measured scenario.
         with admin.connect() as conn:
             conn.execute(text("CHECKPOINT"))

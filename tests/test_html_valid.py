@@ -249,6 +249,11 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
     statuses = " ".join(label.rsplit("(", 1)[1] for label in pages.files.values())
     for status in ("HTTP 200", "HTTP 403", "HTTP 404", "HTTP 422"):
         assert status in statuses, f"no page answered {status}"
+    assert_valid(pages, tmp_path)
+
+
+def assert_valid(pages: Pages, tmp_path: Path) -> None:
+    """Check the saved pages with a broken one among them (the proof the check can fail); list every error."""
     broken = tmp_path / "broken.html"
     broken.write_text(BROKEN, encoding="utf-8")
 

@@ -45,6 +45,10 @@ class Ctx:
     def eligible_ids(self) -> set[int]:
         return self.member_ids - self.proposer_ids
 
+    def seat_of(self, actor: Actor) -> int | None:
+        """Whose ballot this person casts on the proposal: their own, or the absent member's they stand in for."""
+        return actor.seat_in(self.committee.id, self.member_ids) if self.committee and self.committee.id else None
+
     @property
     def taken_over(self) -> bool:
         """The stage is decided by a substitute, as nobody in the body's own committee may vote (app.approvals
@@ -124,7 +128,12 @@ def _proposal_refusal(ctx: Ctx, event: str, actor: Actor) -> DomainError | None:
     if event in DECISION_EVENTS:  # members take part by voting; the body's rule sends the event
         if actor.id in ctx.proposer_ids:
             return PermissionDenied("You cannot vote on your own proposal.")
-        if actor.id not in ctx.member_ids:
+        seat = ctx.seat_of(actor)
+        if seat is not None and seat in ctx.proposer_ids:
+            return PermissionDenied(
+                "The member you stand in for is a proposer of this proposal, so their seat does not vote on it."
+            )
+        if seat is None:
             deciding = (
                 ctx.committee.name
                 if ctx.committee
@@ -135,6 +144,8 @@ def _proposal_refusal(ctx: Ctx, event: str, actor: Actor) -> DomainError | None:
         return PermissionDenied("Only the QA office can publish.")
     if event == "route":
         return PermissionDenied("A proposal is routed by the system when it is submitted.")
+    if event == "reassign" and not actor.is_admin:
+        return PermissionDenied("Only an administrator can hand a stage to another committee.")
     return None
 
 
@@ -145,9 +156,14 @@ def role_of(ctx: Ctx, actor: Actor | None) -> str:
         return "proposer"
     if actor.id in ctx.proposer_ids:
         return "co-proposer"
-    if actor.id in ctx.member_ids and ctx.committee is not None:
-        chair = "chair, " if actor.id == ctx.chair_id else ""
-        return f"{chair}{in_sentence(COMMITTEE_KIND_LABELS[CommitteeKind(ctx.committee.kind)])}"
+    seat = ctx.seat_of(actor)
+    if seat is not None and ctx.committee is not None:
+        chair = "chair, " if seat == ctx.chair_id else ""
+        body = f"{chair}{in_sentence(COMMITTEE_KIND_LABELS[CommitteeKind(ctx.committee.kind)])}"
+        if seat == actor.id:
+            return body
+        member = next(m.substitute_for_name for m in actor.memberships if m.substitute_for == seat)
+        return f"{actor.name} for {member} ({body})"
     if actor.is_qa_officer:
         return "QA officer"
     return "administrator" if actor.is_admin else "user"
@@ -158,6 +174,9 @@ def _begin_stage(t: core.Transition) -> None:
     someone who may decide it (a substitute when nobody in the body may vote)."""
     proposal: Proposal = t.row
     policies: Policies = t.policies
+    if t.event == "reassign":  # the same stage and due date; the committee the administrator chose decides it
+        proposal.deciding_committee_id = t.data["deciding_committee_id"]
+        return
     body = BODY_OF_REVIEW_STATE.get(t.target)
     proposal.deciding_committee_id = None
     proposal.stage_due_at = (
@@ -201,10 +220,25 @@ def subject(ctx: Ctx) -> core.Subject[Proposal, Ctx]:
 
 def refusal(ctx: Ctx, action: str, actor: Actor | None) -> DomainError | None:
     """Why this actor may not take this action now (a 409 or 403 error), or None when they may."""
+    if action == "minute":  # the body's decision recorded from its meeting (not a button): the state, then who
+        error = core.refusal(subject(ctx), "approve", None, doing="decided")
+        return error or (_minute_refusal(ctx, actor) if actor is not None else None)
     error = core.refusal(subject(ctx), _ACTION_EVENT[action], actor, doing=_ACTION_DOING.get(action))
     if error is not None and action == "vote" and actor is not None:
         return _already_decided(ctx, actor) or error
     return error
+
+
+def _minute_refusal(ctx: Ctx, actor: Actor) -> DomainError | None:
+    """The chair of the deciding committee (or the chair's substitute) and the QA office record a body's decisions
+    from the minutes of its meeting; never on a proposal of their own."""
+    if actor.id in ctx.proposer_ids:
+        return PermissionDenied("You cannot record a decision on your own proposal.")
+    chair = ctx.chair_id is not None and ctx.seat_of(actor) == ctx.chair_id
+    if not chair and not actor.in_qa_office:
+        deciding = ctx.committee.name if ctx.committee else "the deciding body"
+        return PermissionDenied(f"Only the chair of {deciding} or the QA office can record its decisions.")
+    return None
 
 
 def _already_decided(ctx: Ctx, actor: Actor) -> TransitionNotAllowed | None:

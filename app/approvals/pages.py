@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -45,25 +45,34 @@ def awaiting(request: Request, session: SessionDep, actor: CurrentActor, page: P
     )
 
 
-@router.get("/pipeline")
-def pipeline(
-    request: Request,
-    session: SessionDep,
-    actor: OverseerActor,
-    page: PageDep,
+def pipeline_filter(
     status: Annotated[str, Query(max_length=40)] = "",
     org_unit_id: Annotated[str, Query(max_length=12)] = "",
     kind: Annotated[str, Query(max_length=20)] = "",
     open_conditions: Annotated[str, Query(max_length=10)] = "",
     q: Annotated[str, Query(max_length=100)] = "",
-) -> Response:
-    filters = queries.PipelineFilter(
+) -> queries.PipelineFilter:
+    """The pipeline's filters from the page's query (the page and its CSV export read the same)."""
+    return queries.PipelineFilter(
         status=status if status in access.STATE_LABELS else None,
         org_unit_id=int(org_unit_id) if org_unit_id.isdigit() else None,
         kind=kind if kind in el.Kind.__members__ else None,
         with_open_conditions=open_conditions in ("1", "true", "on"),
         q=q,
     )
+
+
+PipelineFilterDep = Annotated[queries.PipelineFilter, Depends(pipeline_filter)]
+
+
+@router.get("/pipeline")
+def pipeline(
+    request: Request,
+    session: SessionDep,
+    actor: OverseerActor,
+    page: PageDep,
+    filters: PipelineFilterDep,
+) -> Response:
     result = queries.pipeline(session, filters, offset=page.offset, limit=page.limit, now=utcnow())
     ctx = {
         "rows": result.rows,

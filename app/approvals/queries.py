@@ -61,33 +61,45 @@ def _shape(actor: Actor) -> tuple[Shape, dict[str, Any]]:
     params: dict[str, Any] = {"actor_id": actor.id}
     params.update({f"unit_{i}": m.org_unit_id for i, m in enumerate(actor.memberships)})
     params.update({f"committee_{i}": m.committee_id for i, m in enumerate(actor.memberships)})
+    # Whose ballot the seat casts: the actor's own, or the absent member's they stand in for (a delegation).
+    params.update({f"voter_{i}": m.substitute_for or actor.id for i, m in enumerate(actor.memberships)})
     return shape, params
 
 
 @lru_cache(maxsize=128)
 def _awaiting_where(shape: Shape) -> ColumnElement[bool]:
     """Proposals now decided by one of the actor's committees (as the body itself, or standing in for a body
-    nobody in which may vote), not their own, without their vote in this round."""
+    nobody in which may vote), not their own, without a ballot of that seat in this round. A substitute's seat
+    is the absent member's: their ballot, and their own proposals left out as well as the substitute's."""
     if not shape:
         return false()
-    bodies = []
+    seats = []
     for i, (kind, per_faculty) in enumerate(shape):
-        clause: ColumnElement[bool] = col(Proposal.current_body) == kind
+        body: ColumnElement[bool] = col(Proposal.current_body) == kind
         if per_faculty:
-            clause = and_(clause, col(Proposal.org_unit_id) == bindparam(f"unit_{i}"))
-        bodies.append(clause)
-    standing_in = col(Proposal.deciding_committee_id).in_([bindparam(f"committee_{i}") for i in range(len(shape))])
+            body = and_(body, col(Proposal.org_unit_id) == bindparam(f"unit_{i}"))
+        voter: BindParameter[int] = bindparam(f"voter_{i}")
+        # Uncorrelated: the seat's (proposal, round) pairs are read once from ix_vote_voter and hashed.
+        voted = sa_select(col(Vote.proposal_id), col(Vote.review_round)).where(col(Vote.voter_id) == voter)
+        theirs = sa_select(col(CoProposer.proposal_id)).where(col(CoProposer.user_id) == voter)
+        seats.append(
+            and_(
+                or_(
+                    and_(body, col(Proposal.deciding_committee_id).is_(None)),
+                    col(Proposal.deciding_committee_id) == bindparam(f"committee_{i}"),
+                ),
+                col(Proposal.owner_id) != voter,
+                col(Proposal.id).not_in(theirs),
+                tuple_(col(Proposal.id), col(Proposal.review_round)).not_in(voted),
+            )
+        )
     actor_id: BindParameter[int] = bindparam("actor_id")
-    # Uncorrelated: the member's (proposal, round) pairs are read once from ix_vote_voter and hashed.
-    voted = sa_select(col(Vote.proposal_id), col(Vote.review_round)).where(col(Vote.voter_id) == actor_id)
     mine = sa_select(col(CoProposer.proposal_id)).where(col(CoProposer.user_id) == actor_id)
     return and_(
         col(Proposal.status).in_(sorted(REVIEW_STATES)),
-        # ix_proposal_stage covers deciding_committee_id too, so the count still reads the index only.
-        or_(and_(or_(*bodies), col(Proposal.deciding_committee_id).is_(None)), standing_in),
+        or_(*seats),
         col(Proposal.owner_id) != actor_id,
         col(Proposal.id).not_in(mine),
-        tuple_(col(Proposal.id), col(Proposal.review_round)).not_in(voted),
     )
 
 

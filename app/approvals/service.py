@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app import limits
-from app.approvals import deciders
+from app.approvals import access, deciders
 from app.approvals.access import CONDITION, PROPOSAL, Ctx, _condition_ctx, lock, role_of
 from app.approvals.models import Condition, Decision, Vote
 from app.approvals.policy import ApprovalPolicy, VotingPolicy
@@ -24,11 +24,12 @@ from app.catalogue import service as catalogue
 from app.catalogue.models import CredentialVersion
 from app.checklists import service as checklists
 from app.db import utcnow
-from app.errors import PolicyViolation
+from app.errors import PolicyViolation, TransitionNotAllowed
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
 from app.policies import Policies
 from app.proposals.models import CoProposer, Proposal
 from app.security import Actor
+from app.text import in_sentence
 from app.workflows import core
 from app.workflows.approval import REVIEW_STATES, ProposalStatus
 from app.workflows.conditions import ConditionStatus
@@ -94,7 +95,10 @@ def cast_vote(
     cleaned = _parse_conditions(choice, conditions or [])
     assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
     votes = round_votes(session, proposal)
-    vote = next((v for v in votes if v.voter_id == actor.id), None)
+    # A substitute casts the absent member's ballot: one seat, one ballot, whoever of the two casts it.
+    seat = ctx.seat_of(actor)
+    assert seat is not None  # the refusal above allowed the vote
+    vote = next((v for v in votes if v.voter_id == seat), None)
     if vote is not None and (vote.choice, vote.comment, vote.conditions) == (choice.value, comment, cleaned):
         return VoteResult(proposal=proposal, vote=vote, decision=None)  # the same vote again: nothing changes
     if choice in (Choice.approve, Choice.approve_with_conditions):  # the body's ESG checklist must be complete
@@ -106,7 +110,7 @@ def cast_vote(
             review_round=proposal.review_round,
             body=proposal.current_body or "",
             committee_id=ctx.committee.id,
-            voter_id=actor.id,
+            voter_id=seat,
             choice=choice.value,
         )
         votes.append(vote)
@@ -126,6 +130,7 @@ def cast_vote(
             "body": proposal.current_body,
             "round": proposal.review_round,
             "conditions": cleaned,
+            **({"for_member_id": seat} if seat != actor.id else {}),
         },
     )
     session.flush()
@@ -147,18 +152,13 @@ def _decide_if_ready(
     session: Session, locked: core.Subject[Proposal, Ctx], policies: Policies, votes: list[Vote]
 ) -> Decision | None:
     """Apply the body's rule to the votes of the current round (just read and updated by the caller)."""
-    ctx, proposal = locked.ctx, locked.row
+    ctx = locked.ctx
     if ctx.committee is None:
         return None
-    body = CommitteeKind(proposal.current_body or "")
-    deciding = CommitteeKind(ctx.committee.kind)  # the body's own committee, or the substitute that took it over
     rule, ballots = _rule_and_ballots(ctx.committee, policies, votes)
     outcome = decide(rule, ballots, ctx.eligible_ids, ctx.chair_id)
     if outcome is None:
         return None
-    reason = outcome.reason
-    if ctx.taken_over:
-        reason += f" ({ctx.committee.name}, deciding for the {COMMITTEE_KIND_LABELS[body].lower()})"
     winning = [
         v
         for v in votes
@@ -169,17 +169,53 @@ def _decide_if_ready(
     if outcome.side is Side.approve:
         # No approval while the body's checklist is incomplete (answers changed after the votes were cast); its
         # "not met" answers made conditions of approval become conditions.
-        gate = checklists.gate(session, proposal, body.value, policies)
+        gate = checklists.gate(session, locked.row, locked.row.current_body or "", policies)
         if gate.blocks:
             return None
         conditions += gate.conditions
-    if outcome.side is Side.approve and proposal.effective_on and _is_last_body(proposal):
-        # The last body's approval confirms the date the proposer set for the changes to take effect.
-        reason += f"; takes effect on {proposal.effective_on.isoformat()}"
-    outcome_name = "approve_with_conditions" if outcome.side is Side.approve and conditions else outcome.side.value
     # A decision the system takes carries its own reason when the winning votes gave none (a unanimous body
     # split three ways sends the proposal back although nobody asked for changes).
-    comment = "; ".join(v.comment for v in winning if v.comment) or f"{reason[:1].upper()}{reason[1:]}."
+    comments = "; ".join(v.comment for v in winning if v.comment)
+    return _apply_decision(
+        session,
+        locked,
+        policies,
+        side=outcome.side,
+        reason=outcome.reason,
+        rule_name=rule.rule.value,
+        tally=outcome.tally,
+        comment=comments,
+        conditions=conditions,
+    )
+
+
+def _apply_decision(
+    session: Session,
+    locked: core.Subject[Proposal, Ctx],
+    policies: Policies,
+    *,
+    side: Side,
+    reason: str,
+    rule_name: str,
+    tally: dict[str, int],
+    comment: str,
+    conditions: list[dict[str, Any]],
+    role_note: str = "",
+    data: dict[str, Any] | None = None,
+) -> Decision:
+    """The body's decision, however it was reached (its members' votes, or the minutes of its meeting): the
+    decision row, its conditions, and the event sent through the workflow core (audit, notices, next stage)."""
+    ctx, proposal = locked.ctx, locked.row
+    assert ctx.committee is not None
+    body = CommitteeKind(proposal.current_body or "")
+    deciding = CommitteeKind(ctx.committee.kind)
+    if ctx.taken_over:
+        reason += f" ({ctx.committee.name}, deciding for the {COMMITTEE_KIND_LABELS[body].lower()})"
+    if side is Side.approve and proposal.effective_on and _is_last_body(proposal):
+        # The last body's approval confirms the date the proposer set for the changes to take effect.
+        reason += f"; takes effect on {proposal.effective_on.isoformat()}"
+    outcome_name = "approve_with_conditions" if side is Side.approve and conditions else side.value
+    comment = comment or f"{reason[:1].upper()}{reason[1:]}."
     assert proposal.id is not None and ctx.committee.id is not None
     decision = Decision(
         proposal_id=proposal.id,
@@ -187,8 +223,8 @@ def _decide_if_ready(
         body=body.value,
         committee_id=ctx.committee.id,
         outcome=outcome_name,
-        rule=rule.rule.value,
-        tally={**outcome.tally, "eligible": len(ctx.eligible_ids), "reason": reason},
+        rule=rule_name,
+        tally={**tally, "eligible": len(ctx.eligible_ids), "reason": reason},
         comment=comment,
         policy_version=policies.of(ApprovalPolicy).version,
         checklist=checklists.snapshot(session, proposal, body.value, policies),
@@ -207,9 +243,9 @@ def _decide_if_ready(
     role = f"{COMMITTEE_KIND_LABELS[deciding]} decision" + (
         f" for the {COMMITTEE_KIND_LABELS[body].lower()}" if ctx.taken_over else ""
     )
-    if outcome.side is Side.request_changes and policies.of(ApprovalPolicy).resubmit_to == "same_body":
+    if side is Side.request_changes and policies.of(ApprovalPolicy).resubmit_to == "same_body":
         proposal.return_to_body = body.value
-    event_name = "approve" if outcome.side is Side.approve else outcome.side.value
+    event_name = "approve" if side is Side.approve else side.value
     core.fire(
         session,
         locked,
@@ -217,13 +253,14 @@ def _decide_if_ready(
         SYSTEM,
         policies,
         comment=comment,
-        role=role,
+        role=role + role_note,
         data={
             "decision_id": decision.id,
             "outcome": outcome_name,
-            "rule": rule.rule.value,
+            "rule": rule_name,
             "reason": reason,
-            "tally": outcome.tally,
+            "tally": tally,
+            **(data or {}),
         },
     )
     if proposal.status == ProposalStatus.approved and policies.of(ApprovalPolicy).publish_on_approval:
@@ -247,6 +284,72 @@ def round_progress(ctx: Ctx, policies: Policies, votes: list[Vote]) -> Progress 
         return None
     rule, ballots = _rule_and_ballots(ctx.committee, policies, votes)
     return progress(rule, ballots, ctx.eligible_ids, ctx.chair_id)
+
+
+MINUTES_RULE = "minutes"  # the rule named on a decision recorded from a meeting's minutes
+
+
+def record_minuted_decision(
+    session: Session,
+    proposal_id: int,
+    actor: Actor,
+    policies: Policies,
+    *,
+    committee_id: int,
+    review_round: int,
+    side: Side,
+    comment: str,
+    meeting: str,
+    meets_on: str,
+    data: dict[str, Any],
+) -> Decision:
+    """The body's decision taken at its meeting and recorded from the minutes by its chair or the QA office: the
+    same decision row, conditions, event, audit and notices as a decision reached by votes. Refused when the
+    proposal is no longer before that committee in that round (decided, withdrawn, moved on since)."""
+    locked = core.lock(session, PROPOSAL, proposal_id, actor)
+    ctx, proposal = locked.ctx, locked.row
+    if ctx.committee is None or ctx.committee.id != committee_id or proposal.review_round != review_round:
+        now = in_sentence(access.STATE_LABELS[ProposalStatus(proposal.status)])
+        raise TransitionNotAllowed(
+            f"“{proposal.title}” has left this committee's queue since the agenda was made (it is now {now}, "
+            f"round {proposal.review_round}): record no decision for it."
+        )
+    error = access.refusal(ctx, "minute", actor)
+    if error is not None:
+        raise error
+    comment = comment.strip()
+    limits.refuse_too_long(comment, limits.VOTE_COMMENT, "comment", "The comment")
+    if side is not Side.approve and not comment:  # as for a vote: the proposer must learn why
+        what = "what needs to change" if side is Side.request_changes else "the reason for rejecting"
+        raise PolicyViolation(f"Say {what}: a comment is required.", errors={"comment": "Required for this decision."})
+    conditions: list[dict[str, Any]] = []
+    if side is Side.approve:  # as for a vote: the body's ESG checklist must be complete; its conditions carry over
+        conditions = checklists.require_gate(session, proposal, proposal.current_body or "", policies).conditions
+    assert proposal.id is not None
+    audit.record(
+        session,
+        actor_id=actor.id,
+        actor_role=role_of(ctx, actor),
+        entity_type="proposal",
+        entity_id=proposal.id,
+        action="minutes.recorded",
+        comment=comment,
+        policy_version=policies.of(ApprovalPolicy).version,
+        data={"outcome": side.value, "body": proposal.current_body, "round": proposal.review_round, **data},
+    )
+    return _apply_decision(
+        session,
+        locked,
+        policies,
+        side=side,
+        reason=f"decided at the meeting of {meeting}, recorded by {actor.name}",
+        rule_name=MINUTES_RULE,
+        tally={s.value: 0 for s in Side},
+        comment=comment,
+        conditions=conditions,
+        role_note=f" (minutes, {meets_on})",
+        data={**data, "recorded_by_id": actor.id},
+    )
 
 
 def committee_changed(session: Session, committee: Committee, policies: Policies) -> int:
@@ -288,6 +391,54 @@ def committee_changed(session: Session, committee: Committee, policies: Policies
             locked.reload_context(session)
         _decide_if_ready(session, locked, policies, round_votes(session, locked.row))
     return len(affected)
+
+
+def reassign(
+    session: Session, proposal_id: int, actor: Actor, policies: Policies, *, committee_id: int, reason: str
+) -> Proposal:
+    """An administrator hands the proposal's current stage to another committee, with a reason: the stage, its
+    round, its due date and the votes cast stay (only the new committee's members' ballots count). Through the
+    workflow core (event ``reassign``): audited, and the new committee is asked for its decision."""
+    reason = reason.strip()
+    limits.refuse_too_long(reason, limits.REASON, "reason", "The reason")
+    if not reason:
+        raise PolicyViolation("Say why the stage is handed to another committee.", errors={"reason": "Required."})
+    locked = core.lock(session, PROPOSAL, proposal_id, actor)
+    core.require(locked, "reassign", actor)
+    ctx, proposal = locked.ctx, locked.row
+    target = session.get(Committee, committee_id)
+    if target is None:
+        raise PolicyViolation("Choose a committee.", errors={"committee_id": "Choose a committee."})
+    if ctx.committee is not None and ctx.committee.id == committee_id:
+        raise PolicyViolation(f"{target.name} decides this stage already.", errors={"committee_id": "Already."})
+    members = set(session.exec(select(CommitteeMember.user_id).where(CommitteeMember.committee_id == committee_id)))
+    if not members - ctx.proposer_ids:
+        raise PolicyViolation(
+            f"Nobody in {target.name} may vote on this proposal: choose a committee with a member who is not a "
+            "proposer of it.",
+            errors={"committee_id": "No eligible member."},
+        )
+    body = CommitteeKind(proposal.current_body or "")
+    own = deciders.body_panel(session, proposal, body)
+    deciding = None if own is not None and own.committee.id == committee_id else committee_id
+    core.fire(
+        session,
+        locked,
+        "reassign",
+        actor,
+        policies,
+        comment=reason,
+        data={
+            "body": body.value,
+            "from_committee_id": ctx.committee.id if ctx.committee else None,
+            "to_committee_id": committee_id,
+            "deciding_committee_id": deciding,
+            "round": proposal.review_round,
+        },
+    )
+    locked.reload_context(session)
+    _decide_if_ready(session, locked, policies, round_votes(session, proposal))
+    return proposal
 
 
 def publish_by(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> Proposal:

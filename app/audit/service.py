@@ -8,6 +8,8 @@ from sqlmodel import Session
 
 from app.audit.models import AuditEvent
 
+ROLE_MAX = 64  # AuditEvent.actor_role's length
+
 
 def record(
     session: Session,
@@ -25,7 +27,8 @@ def record(
 ) -> AuditEvent:
     row = AuditEvent(
         actor_id=actor_id,
-        actor_role=actor_role,
+        # The role is a label ("Sam Sub for Carla Chair (faculty council)"): clipped to its column, never refused.
+        actor_role=actor_role if len(actor_role) <= ROLE_MAX else actor_role[: ROLE_MAX - 1] + "…",
         entity_type=entity_type,
         entity_id=entity_id,
         action=action,

@@ -128,7 +128,10 @@ def decision_panel(v: Viewing) -> dict[str, Any]:
         and v.superseded_by is None,
         "superseded_by": v.superseded_by,
         "deciding_label": v.deciding_label,
-        "my_vote": next((vote for vote, _ in v.votes if vote.voter_id == v.actor.id), None),
+        # A substitute sees the ballot of the member they stand in for: the seat they vote in.
+        "my_vote": next(
+            (vote for vote, _ in v.votes if vote.voter_id == (v.access.seat_of(v.actor) or v.actor.id)), None
+        ),
         "choices": CHOICE_LABELS,
         # The body's rule and how far it is from a decision (templates/proposals/_vote_rule.html).
         "voting": approvals.round_progress(v.access, v.policies, [vote for vote, _ in v.votes]),

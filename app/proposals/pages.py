@@ -21,6 +21,7 @@ from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import CHOICE_LABELS, Choice
 from app.approvals.workflow_diagram import POSITION_WORDS, banner, steps
 from app.catalogue import service as catalogue
+from app.committees import watching
 from app.db import SessionDep, utcnow
 from app.errors import DomainError, PermissionDenied, PolicyViolation
 from app.forms import PostedForm, domain_errors
@@ -267,13 +268,12 @@ def save_proposal(
 # --- the proposal page ---------------------------------------------------------------------------
 
 
-def _page_context(v: fragments.Viewing) -> dict[str, Any]:
-    """The page around the fragments (facts, workflow, elements, changes, decisions), and every fragment's."""
-    session, proposal, ctx, policies = v.session, v.proposal, v.access, v.policies
-    lookups = load_lookups(session)
-    elements, _ = el.parse(proposal.content)
-    check = checks.check(elements, policies.of(CredentialPolicy), el.Kind(proposal.kind))
-    versions = views.versions(session, v.proposal_id)
+def redlines_of(session: Session, proposal: Proposal, lookups: Any) -> list[tuple[str, Any, list[history.Answer]]]:
+    """What changed, as (caption, diffs, answers to the points raised): the last submission against the one
+    before, and the proposal against the published edition (the proposal page and the meeting pack show the
+    same)."""
+    assert proposal.id is not None
+    versions = views.versions(session, proposal.id)
     published = catalogue.published_content(session, proposal.credential_id)
     # Each redline with the proposer's answers to the points raised, shown beside it.
     redlines: list[tuple[str, Any, list[history.Answer]]] = []
@@ -289,6 +289,16 @@ def _page_context(v: fragments.Viewing) -> dict[str, Any]:
         redlines.append(
             ("Changes against the published edition", diff_contents(published, proposal.content, lookups), [])
         )
+    return redlines
+
+
+def _page_context(v: fragments.Viewing) -> dict[str, Any]:
+    """The page around the fragments (facts, workflow, elements, changes, decisions), and every fragment's."""
+    session, proposal, ctx, policies = v.session, v.proposal, v.access, v.policies
+    lookups = load_lookups(session)
+    elements, _ = el.parse(proposal.content)
+    check = checks.check(elements, policies.of(CredentialPolicy), el.Kind(proposal.kind))
+    redlines = redlines_of(session, proposal, lookups)
     route = v.route
     last = next((r for r in reversed(v.rounds) if r.decision is not None), None)
     stopped_at = last.body if last is not None and proposal.status in SIDE_STATES else None
@@ -328,6 +338,7 @@ def _page_context(v: fragments.Viewing) -> dict[str, Any]:
         "sent_back": v.sent_back,
         "choices": CHOICE_LABELS,
         "committee_labels": COMMITTEE_KIND_LABELS,
+        "watching": watching.is_watching(session, v.proposal_id, v.actor.id),
     }
 
 

@@ -104,6 +104,14 @@ class ApprovalWorkflow(StateMachine):
         _.final_body_review,
     )
     publish = _.approved.to(_.published)
+    # An administrator hands a stuck stage to another committee (with a reason): the stage, its round and its
+    # due date stay; only who decides it changes (app.approvals.service.reassign).
+    reassign = (
+        _.faculty_council_review.to(_.faculty_council_review)
+        | _.lll_committee_review.to(_.lll_committee_review)
+        | _.qa_office_review.to(_.qa_office_review)
+        | _.final_body_review.to(_.final_body_review)
+    )
 
     # --- routing guards: read the route the proposal took from policy when it was submitted ---------
 
@@ -154,8 +162,11 @@ class ApprovalWorkflow(StateMachine):
 
     # --- bookkeeping on every transition ------------------------------------------------------------
 
-    def after_transition(self, target: State, now: Any = None) -> None:
+    def after_transition(self, event: str, target: State, now: Any = None) -> None:
         proposal = self.model
+        if event == "reassign":  # the same stage, decided by someone else
+            proposal.updated_at = now
+            return
         body = BODY_OF_REVIEW_STATE.get(target.value)
         proposal.current_body = body.value if body else None
         proposal.stage_entered_at = now
@@ -179,4 +190,5 @@ PARTICIPLES = {
     "reject": "rejected",
     "withdraw": "withdrawn",
     "publish": "published",
+    "reassign": "reassigned",
 }
