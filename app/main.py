@@ -19,6 +19,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import api_docs, listeners, web
+from app.catalogue.cache import CatalogueCacheMiddleware
 from app.csrf import csrf_middleware
 from app.db import check_writable, make_engine
 from app.errors import wants_json
@@ -203,6 +204,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=settings.session_max_age_seconds,
         same_site="lax",
         https_only=settings.cookie_secure,
+    )
+    # Outside the session and CSRF layers, which an anonymous catalogue page served from memory never needs.
+    app.add_middleware(
+        CatalogueCacheMiddleware,
+        engine=engine,
+        session_cookie=settings.session_cookie_name,
+        enabled=settings.catalogue_cache,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     # Outside the CSRF check, which reads the body first.

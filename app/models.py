@@ -1,8 +1,9 @@
 """Imports every table module so SQLModel.metadata is complete (for Alembic and tests)."""
 
+import app.catalogue.cache  # noqa: F401  (the listener that raises the catalogue's stamp)
 from app.approvals.models import Condition, Decision, StageAlert, Vote
 from app.audit.models import AuditEvent
-from app.catalogue.models import Credential, CredentialVersion
+from app.catalogue.models import CatalogueStamp, Credential, CredentialVersion
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
 from app.proposals.models import Attachment, Comment, CommentEdit, CoProposer, Proposal, ProposalVersion
@@ -12,6 +13,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "CatalogueStamp",
     "CoProposer",
     "Comment",
     "CommentEdit",

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     page_size: int = 25
+    # Serve anonymous catalogue pages from memory until the catalogue changes (app.catalogue.cache).
+    catalogue_cache: bool = True
     # Absolute address of the app as people reach it; mails link to it (deep links, "change your preferences").
     base_url: str = "http://127.0.0.1:8000"
     # Outgoing mail. Without a host (the demo default) nothing is sent: messages wait in the outbox, readable by

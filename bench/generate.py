@@ -35,6 +35,7 @@ from app.approvals.models import Condition, Decision, Vote
 from app.approvals.policy import ApprovalPolicy, VotingPolicy, VotingRule
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
+from app.catalogue.service import search_text_of
 from app.db import make_engine
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, Module, OrgUnit, Programme
 from app.org.policy import InstitutionPolicy
@@ -446,9 +447,7 @@ def make_content(
 
 
 def search_text(content: dict[str, Any]) -> str:
-    return " ".join(
-        [content.get("title") or "", *content.get("learning_outcomes", []), content.get("target_group") or ""]
-    ).lower()
+    return search_text_of(content)
 
 
 # --- votes ---------------------------------------------------------------------------------------

@@ -128,6 +128,9 @@ def settings(database_url: str) -> Settings:
         run_scheduler=False,
         policy_dir=ROOT / "policies",
         log_level="WARNING",
+        # Tests read rows their own open transaction wrote, which a cache keyed on committed data cannot see;
+        # tests/test_catalogue_cache.py runs the cache on committed data.
+        catalogue_cache=False,
     )
 
 
