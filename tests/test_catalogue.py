@@ -21,7 +21,7 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from app.catalogue.models import Credential, CredentialVersion
-from app.catalogue.service import PUBLIC_FIELD_NAMES, PublicElements, search_text_of
+from app.catalogue.service import PUBLIC_FIELD_NAMES, PublicElements, record_edition, search_text_of
 from app.org.models import Module, OrgUnit, Programme
 from app.proposals import elements as el
 from app.proposals.elements import changed_fields
@@ -232,6 +232,66 @@ def test_search_matches_title_and_outcomes_case_insensitively(client: TestClient
     assert api_titles(client, q=f"{t} nothing-like-this") == set()
     # a LIKE wildcard is no wildcard: "ana%ytics" looks for words starting with "ana" and with "ytics"
     assert api_titles(client, q=f"{t} ana%ytics") == set()
+
+
+def test_search_finds_abbreviations_prefixes_and_descriptions(client: TestClient, db: Session) -> None:
+    t = tag()
+    make_published(
+        db,
+        content(
+            title=f"Machine Learning for Engineers {t}",
+            learning_outcomes=["Train ML models on sensor data", "Evaluate classifiers"],
+        ),
+    )
+    make_published(
+        db,
+        content(
+            title=f"Spreadsheet Skills {t}",
+            learning_outcomes=["Build formulas in HTML reports"],
+            assessment_description="A portfolio of dashboards built in the workplace.",
+            prerequisites="Basic numeracy.",
+        ),
+    )
+    # "ML" finds the course whose text says ML, not a word that merely contains the letters ("HTML")
+    assert api_titles(client, q=f"ML {t}") == {f"Machine Learning for Engineers {t}"}
+    assert api_titles(client, q=f"ml {t}") == {f"Machine Learning for Engineers {t}"}
+    # the start of a word finds the word
+    assert api_titles(client, q=f"mach learn {t}") == {f"Machine Learning for Engineers {t}"}
+    assert api_titles(client, q=f"classif {t}") == {f"Machine Learning for Engineers {t}"}
+    # the descriptions are searched too
+    assert api_titles(client, q=f"portfolio {t}") == {f"Spreadsheet Skills {t}"}
+    assert api_titles(client, q=f"numeracy {t}") == {f"Spreadsheet Skills {t}"}
+    # every word must match; punctuation is no part of a word
+    assert api_titles(client, q=f"{t} machine portfolio") == set()
+    assert api_titles(client, q=f"({t}) & machine!") == {f"Machine Learning for Engineers {t}"}
+    # the page counts what the single search statement found
+    assert "1 micro-credential found" in client.get("/catalogue", params={"q": f"ml {t}"}).text
+
+
+def test_publication_makes_the_descriptions_searchable(client: TestClient, db: Session) -> None:
+    t = tag()
+    owner = demo_user(db, "academic@example.org")
+    credential = Credential(kind="standalone", org_unit_id=faculty_id(db, "SCI"), owner_id=owner.id or 0)
+    db.add(credential)
+    db.flush()
+    values = content(title=f"Offshore Wind {t}", further_information="Field trip to a turbine maintenance hub.")
+    proposal = Proposal(
+        credential_id=credential.id or 0,
+        revision_no=1,
+        change_type="new",
+        kind="standalone",
+        org_unit_id=credential.org_unit_id,
+        owner_id=owner.id or 0,
+        title=values["title"],
+        content=values,
+        status="approved",
+    )
+    db.add(proposal)
+    db.flush()
+    assert api_titles(client, q=f"turbine {t}") == set()
+    record_edition(db, proposal)
+    db.flush()
+    assert api_titles(client, q=f"turbine {t}") == {f"Offshore Wind {t}"}
 
 
 def test_unpublished_credentials_are_not_listed(client: TestClient, db: Session) -> None:
