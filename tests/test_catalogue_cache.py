@@ -187,4 +187,6 @@ def test_what_changes_the_catalogue() -> None:
     assert not changes_catalogue([Credential(kind="standalone", org_unit_id=1, owner_id=1)])  # a draft's offer
     assert changes_catalogue([Credential(kind="standalone", org_unit_id=1, owner_id=1, current_version_no=2)])
     assert changes_catalogue([OrgUnit(code="X", name="X")])
-    assert not changes_catalogue([Proposal(credential_id=1, revision_no=1, kind="standalone", org_unit_id=1)])
+    assert not changes_catalogue(
+        [Proposal(credential_id=1, revision_no=1, kind="standalone", org_unit_id=1, owner_id=1)]
+    )
