@@ -7,8 +7,9 @@ kept in memory, per process, under the catalogue's *generation*:
 - Every transaction that changes a published credential, an edition, a faculty, a programme or a module raises
   ``catalogue_stamp.generation`` in the same transaction (``_bump_on_catalogue_change``, an ORM flush listener,
   so every service, job and command is covered). Once it commits, every process sees the new generation.
-- Each cacheable request first reads the stamp (one primary-key row, without a transaction on PostgreSQL) and
-  is answered from memory only if the entry was stored under that generation. A request that starts after a
+- Each cacheable request first reads the stamp (one primary-key row, without a transaction on PostgreSQL; one
+  read serves every request that arrived before it began, see ``StampReader``) and is answered from memory only
+  if the entry was stored under that generation. A request that starts after a
   publication commits can therefore never get the catalogue as it was before, whichever worker or host serves it.
 - Browsers and proxies get ``ETag`` and ``Last-Modified`` (the stamp's time) with ``Cache-Control: public,
   no-cache`` (keep it, but ask each time), and a ``304 Not Modified`` when what they hold is still current.
@@ -20,10 +21,11 @@ a response that sets a cookie is never stored.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -92,6 +94,43 @@ def stamp_engine(engine: Engine) -> Engine:
     return engine.execution_options(read_only=True)
 
 
+class StampReader:
+    """Reads the stamp for many concurrent requests at once, without ever answering one with a read that began
+    before it arrived: a request joins the next read that has not started yet, which starts as soon as the one in
+    flight ends. Under load, one database round trip (and one thread hop) then serves every request that arrived
+    meanwhile; alone, a request costs one read, as before."""
+
+    def __init__(self, engine: Engine, read: Callable[[Engine], tuple[int, datetime]] = read_stamp) -> None:
+        self.engine = engine
+        self.read = read
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: asyncio.Future[tuple[int, datetime]] | None = None
+        self._reading = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def current(self) -> tuple[int, datetime]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (tests start one per client): start afresh
+            self._loop, self._pending, self._reading = loop, None, False
+        if self._pending is None:
+            self._pending = loop.create_future()
+            if not self._reading:
+                self._reading = True
+                self._task = loop.create_task(self._read_while_wanted())
+        return await asyncio.shield(self._pending)
+
+    async def _read_while_wanted(self) -> None:
+        try:
+            while self._pending is not None:
+                waiting, self._pending = self._pending, None
+                try:
+                    waiting.set_result(await anyio.to_thread.run_sync(self.read, self.engine))
+                except Exception as exc:  # each waiting request fails as its own read would have
+                    waiting.set_exception(exc)
+        finally:
+            self._reading = False
+
+
 # --- the middleware ------------------------------------------------------------------------------
 
 
@@ -127,7 +166,7 @@ class CatalogueCacheMiddleware:
 
     def __init__(self, app: ASGIApp, *, engine: Engine, session_cookie: str, enabled: bool = True) -> None:
         self.app = app
-        self.engine = stamp_engine(engine)
+        self.stamp = StampReader(stamp_engine(engine))
         self.session_cookie = session_cookie.encode()
         self.enabled = enabled
         self.entries: OrderedDict[tuple[bytes, ...], Entry] = OrderedDict()
@@ -144,7 +183,7 @@ class CatalogueCacheMiddleware:
         if not self.enabled or not self._cacheable(scope):
             await self.app(scope, receive, send)
             return
-        generation, changed_at = await anyio.to_thread.run_sync(read_stamp, self.engine)
+        generation, changed_at = await self.stamp.current()
         key = (
             scope["path"].encode(),
             scope.get("query_string", b""),
