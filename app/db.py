@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, create_engine
+from starlette.concurrency import run_in_threadpool
 
 # Deterministic constraint names, so Alembic migrations are reproducible on SQLite and PostgreSQL.
 SQLModel.metadata.naming_convention = {
@@ -33,7 +34,9 @@ def make_engine(url: str, *, pool_size: int = 5, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _make_sqlite_transactional(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, **kwargs)
+        # No pre-ping: it costs a round trip on every checkout. A connection the server dropped fails one request
+        # and SQLAlchemy then replaces the whole pool (a disconnect invalidates every pooled connection).
+        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, **kwargs)
     event.listen(engine, "before_cursor_execute", _refuse_on_event_loop)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_values)
     return engine
@@ -134,24 +137,42 @@ def read_only(engine: Engine) -> Engine:
     return engine.execution_options(read_only=True)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One request, one transaction: commit when the handler returns, roll back when it raises.
 
     ``request.state.db`` lends the session to page-wide context (navigation badges) while the handler
     renders; it is cleared when the session closes, so nothing can reopen a transaction that nobody ends
     (an error page renders after this teardown and opens its own short session, see app.web).
+
+    A session does no I/O until its first statement (in the handler or a sync dependency, in the thread
+    pool), so it is made on the event loop; its end (commit or rollback, then returning the connection) is one
+    trip to the thread pool. A sync generator here would cost two trips per request.
     """
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    request.state.db = session
     try:
-        with Session(request.app.state.engine, expire_on_commit=False) as session:
-            request.state.db = session
+        yield session
+    except BaseException:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    else:
+        await run_in_threadpool(_end, session, commit=True)
+    finally:
+        request.state.db = None
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
             try:
-                yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+        else:
+            session.rollback()
     finally:
-        request.state.db = None
+        session.close()
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is a failed request.

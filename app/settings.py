@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET_KEY
     policy_dir: Path = ROOT / "policies"
     # Connections per worker process (and as many again under bursts). Keep workers x 2 x this below the server's
-    # max_connections; a small pool queues requests in the app instead of crowding the database.
-    db_pool_size: int = 5
+    # max_connections. At least the worker's usual concurrency: below it, requests open new connections.
+    db_pool_size: int = 10
     run_scheduler: bool = True
     scheduler_interval_seconds: int = 60
     cookie_secure: bool = False
