@@ -601,3 +601,24 @@ def test_entry_query_count_does_not_grow_with_editions(client: TestClient, db: S
             assert client.get(f"/catalogue/{credential.id}").status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1]
+
+
+def test_eqf_filter_offers_the_levels_policy_allows(client: TestClient, policies: Any) -> None:
+    from app.proposals.policy import CredentialPolicy
+
+    allowed = policies.of(CredentialPolicy).eqf_levels
+    assert allowed != list(range(1, 9))  # the shipped policy leaves some out, so this test can fail
+    select_html = client.get("/catalogue").text.split('name="eqf_level"', 1)[1].split("</select>", 1)[0]
+    offered = [int(v) for v in re.findall(r'<option value="(\d+)"', select_html)]
+    assert offered == sorted(allowed)
+    # a level from a shared address stays chosen even where policy no longer offers it
+    shared = client.get("/catalogue", params={"eqf_level": 2}).text.split('name="eqf_level"', 1)[1]
+    assert re.search(r'<option value="2"[^>]*selected', shared.split("</select>", 1)[0])
+
+
+def test_live_search_updates_the_address_and_works_as_a_plain_form(client: TestClient) -> None:
+    page = client.get("/catalogue").text
+    form = page.split('<form id="catalogue-filters"', 1)[1].split(">", 1)[0]
+    assert 'method="get"' in form and 'action="/catalogue"' in form  # without JavaScript
+    assert 'data-hx-push-url="true"' in form  # the address bar shows the search, to share it
+    assert "delay:400ms" in form  # debounced while typing

@@ -51,7 +51,6 @@ PUBLIC_FIELDS: list[el.FieldSpec] = [
 ]
 PUBLIC_FIELD_NAMES = frozenset(f.name for f in PUBLIC_FIELDS)
 CHANGE_TYPE_LABELS = {"new": "New", "major": "Major change", "minor": "Minor change"}
-EQF_LEVELS = list(range(1, 9))
 
 
 def _date_text(value: datetime | None) -> str:
