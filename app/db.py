@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -38,6 +39,8 @@ def make_engine(url: str, *, pool_size: int = 5, **kwargs: Any) -> Engine:
         # and SQLAlchemy then replaces the whole pool (a disconnect invalidates every pooled connection).
         engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, **kwargs)
     event.listen(engine, "before_cursor_execute", _refuse_on_event_loop)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "before_cursor_execute", _begin_before_first_write)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_values)
     return engine
 
@@ -109,6 +112,41 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
 
+# --- PostgreSQL: a transaction only from the first write ---------------------------------------------
+
+LAZY_TRANSACTION = "mcqa_lazy_transaction"
+# In a SELECT, what needs the request's transaction: row locks, transaction-level advisory locks, sequences.
+_NEEDS_TRANSACTION = ("FOR UPDATE", "FOR SHARE", "FOR NO KEY", "FOR KEY SHARE", "ADVISORY", "XACT", "NEXTVAL", "SETVAL")
+
+
+@lru_cache(maxsize=4096)
+def _is_plain_read(statement: str) -> bool:
+    head = statement.lstrip()[:6].upper()
+    if head != "SELECT":
+        return False
+    upper = statement.upper()
+    return not any(word in upper for word in _NEEDS_TRANSACTION)
+
+
+def lazy_transactions(engine: Engine) -> Engine:
+    """The request sessions' engine. On PostgreSQL, plain reads run without BEGIN and COMMIT (two round trips of
+    a typical page's five) and the transaction starts with the first statement that is not a plain read (a
+    write, a locking read), then covers the rest of the request and is committed or rolled back at its end as
+    before. Under READ COMMITTED, PostgreSQL's default and ours, every statement takes its own snapshot inside a
+    transaction too, so what a request reads does not change; its writes stay atomic. SQLite: the engine as is."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT", **{LAZY_TRANSACTION: True})
+
+
+def _begin_before_first_write(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if not conn.get_execution_options().get(LAZY_TRANSACTION) or _is_plain_read(statement):
+        return
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is not None and dbapi.autocommit:
+        dbapi.autocommit = False  # psycopg begins a transaction with this statement; commit() or rollback() ends it
+
+
 def check_writable(engine: Engine, timeout_seconds: float) -> None:
     """Start a write transaction and end it at once; raise when the database cannot give one in time.
 
@@ -148,7 +186,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     pool), so it is made on the event loop; its end (commit or rollback, then returning the connection) is one
     trip to the thread pool. A sync generator here would cost two trips per request.
     """
-    session = Session(request.app.state.engine, expire_on_commit=False)
+    session = Session(request.app.state.request_engine, expire_on_commit=False)
     request.state.db = session
     try:
         yield session

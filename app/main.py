@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import api_docs, listeners, web
 from app.catalogue.cache import CatalogueCacheMiddleware
 from app.csrf import csrf_middleware
-from app.db import check_writable, make_engine
+from app.db import check_writable, lazy_transactions, make_engine
 from app.errors import wants_json
 from app.handlers import API_ERRORS, PUBLIC_API_ERRORS, install_handlers
 from app.jobs import scheduled_jobs
@@ -184,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web.templates.env.auto_reload = settings.mode is Mode.development  # re-read edited templates only in development
     app.state.policies = policies
     app.state.engine = engine
+    app.state.request_engine = lazy_transactions(engine)
     install_handlers(app)
 
     listeners.install(settings)

@@ -4,9 +4,11 @@ handler returns and rolled back when it raises; CSRF checks on cookie sessions, 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from app.db import SessionDep
@@ -73,5 +75,32 @@ def test_the_request_session_commits_on_success_and_rolls_back_on_error(settings
             for unit in check.exec(select(OrgUnit).where(OrgUnit.code == codes["ok"])):
                 check.delete(unit)
             check.commit()
+    finally:
+        app.state.engine.dispose()
+
+
+@pytest.mark.postgres_only
+def test_plain_reads_run_without_a_transaction_and_a_locking_read_starts_one(settings: Settings) -> None:
+    """PostgreSQL: a request's transaction begins with its first statement that needs one (app.db)."""
+    app = create_app(settings)
+
+    @app.get("/_test/reads")
+    def reads(session: SessionDep) -> dict[str, Any]:
+        session.connection().execute(text("SELECT 1"))
+        own = session.connection().execute(text("SELECT transaction_timestamp() = statement_timestamp()")).scalar()
+        return {"each_statement_its_own_transaction": own}
+
+    @app.get("/_test/locks")
+    def locks(session: SessionDep) -> dict[str, Any]:
+        session.connection().execute(text("SELECT 1"))
+        session.get(OrgUnit, 1, with_for_update=True)
+        xid = session.connection().execute(text("SELECT pg_current_xact_id_if_assigned()::text")).scalar()
+        return {"xid": xid}
+
+    try:
+        with TestClient(app) as http:
+            assert http.get("/_test/reads").json() == {"each_statement_its_own_transaction": True}
+            # the row lock assigned a transaction id, still current at the next statement: one transaction
+            assert http.get("/_test/locks").json()["xid"] is not None
     finally:
         app.state.engine.dispose()
