@@ -24,14 +24,12 @@ from sqlmodel import Session, select
 from app.catalogue.cache import StampReader, changes_catalogue
 from app.catalogue.models import CatalogueStamp, Credential
 from app.db import make_engine
-from app.demo import load_demo
 from app.main import create_app
 from app.org.models import OrgUnit
-from app.policies import load_policies
 from app.proposals.models import Proposal
 from app.settings import ROOT, Settings
 from app.users.models import User
-from tests.conftest import TEST_SECRET, api_headers, fresh_database_url, login, migrate
+from tests.conftest import TEST_SECRET, api_headers, fresh_demo_database, login
 from tests.test_catalogue import content
 
 
@@ -44,12 +42,8 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    url, drop = fresh_database_url(tmp_path_factory.mktemp("cache"), "cache")
-    migrate(url)
+    url, drop = fresh_demo_database(tmp_path_factory.mktemp("cache"), "cache")
     engine = make_engine(url)
-    with Session(engine) as session:
-        load_demo(session, load_policies(ROOT / "policies"))
-        session.commit()
     settings = Settings(
         database_url=url, secret_key=TEST_SECRET, run_scheduler=False, policy_dir=ROOT / "policies", log_level="WARNING"
     )
