@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -134,11 +135,15 @@ class Actor:
         return labels
 
 
-def _actor_facts_stmt() -> CompoundSelect[Any]:
-    """Roles and committee memberships of one user (``:uid``) in one round trip: every request needs both. The
-    navigation's unread-notifications count rides along (every page shows it), read from its partial index."""
-    uid: BindParameter[int] = bindparam("uid")
-    roles = sa_select(literal("role"), col(UserRole.role), null(), null(), null(), false()).where(
+def _actor_facts_stmt(uid: Any = None, *, user: Select[*tuple[Any, ...]] | None = None) -> CompoundSelect[Any]:
+    """Roles and committee memberships of one user (``uid``, by default the bound ``:uid``) in one round trip:
+    every request needs both. The navigation's unread-notifications count rides along (every page shows it), read
+    from its partial index. With ``user``, the user's own row comes first in the same statement (its columns
+    padded to the same nine), so that authentication and the actor are one round trip."""
+    if uid is None:
+        uid = bindparam("uid")
+    pad = (null(), null(), null())
+    roles = sa_select(literal("role"), col(UserRole.role), null(), null(), null(), false(), *pad).where(
         col(UserRole.user_id) == uid
     )
     memberships = (
@@ -149,16 +154,19 @@ def _actor_facts_stmt() -> CompoundSelect[Any]:
             col(Committee.name),
             col(Committee.org_unit_id),
             col(CommitteeMember.is_chair),
+            *pad,
         )
         .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
         .where(col(CommitteeMember.user_id) == uid)
     )
     unread = (
-        sa_select(literal("unread"), null(), func.count(), null(), null(), false())
+        sa_select(literal("unread"), null(), func.count(), null(), null(), false(), *pad)
         .select_from(Notification)
         .where(col(Notification.user_id) == uid, col(Notification.read_at).is_(None))
     )
-    return union_all(roles, memberships, unread)
+    if user is None:
+        return union_all(roles, memberships, unread)
+    return union_all(user, roles, memberships, unread)
 
 
 _ACTOR_FACTS = _actor_facts_stmt()
@@ -175,12 +183,17 @@ class UserLike(Protocol):
 
 def load_actor(session: Session, user: UserLike) -> Actor:
     assert user.id is not None
+    return _actor_from_facts(user, session.connection().execute(_ACTOR_FACTS, {"uid": user.id}))
+
+
+def _actor_from_facts(user: UserLike, facts: Any) -> Actor:
+    assert user.id is not None
     roles: set[Role] = set()
     memberships: list[Membership] = []
     unread = 0
-    for what, value, committee_id, name, org_unit_id, is_chair in session.connection().execute(
-        _ACTOR_FACTS, {"uid": user.id}
-    ):
+    for what, value, committee_id, name, org_unit_id, is_chair, *_user_only in facts:
+        if what == "user":
+            continue
         if what == "role":
             roles.add(Role(value))
         elif what == "unread":
@@ -282,49 +295,74 @@ def end_sessions(session: Session, user_id: int) -> int:
 # --- request dependencies ------------------------------------------------------------------------
 
 
-# Built once and run as Core: every request runs one of them.
-_USER_COLUMNS = (
-    col(User.id),
+# Built once and run as Core: every request runs one of them. The user's row and the actor's facts (roles,
+# memberships, unread count) come back from one statement, found by token or by session user id.
+_USER_BRANCH = (
+    literal("user"),
     col(User.name),
+    col(User.id),
     col(User.email),
     col(User.org_unit_id),
     col(User.is_active),
     col(User.session_generation),
 )
-_USER_BY_TOKEN: Select[*tuple[Any, ...]] = (
-    sa_select(*_USER_COLUMNS, col(ApiToken.id).label("token_id"), col(ApiToken.last_used_at))
+_TOKEN_HASH: BindParameter[str] = bindparam("token_hash")
+_LIVE_TOKEN = (col(ApiToken.token_hash) == _TOKEN_HASH, col(ApiToken.revoked_at).is_(None))
+_BY_TOKEN = _actor_facts_stmt(
+    sa_select(col(ApiToken.user_id)).where(*_LIVE_TOKEN).scalar_subquery(),
+    user=sa_select(*_USER_BRANCH, col(ApiToken.id), col(ApiToken.last_used_at))
     .join(ApiToken, col(ApiToken.user_id) == User.id)
-    .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
+    .where(*_LIVE_TOKEN),
 )
-_USER_BY_ID = sa_select(*_USER_COLUMNS).where(col(User.id) == bindparam("uid"))
+_BY_ID = _actor_facts_stmt(
+    user=sa_select(*_USER_BRANCH, null(), null()).where(col(User.id) == bindparam("uid")),
+)
 _TOKEN_USED = update(ApiToken).where(col(ApiToken.id) == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
-def _user_from_bearer(session: Session, header: str) -> Any:
-    token = header.removeprefix("Bearer ").strip()
-    row = session.connection().execute(_USER_BY_TOKEN, {"token_hash": hash_token(token)}).first()
-    if row is None:
-        raise NotAuthenticated("The API token is not valid or has been revoked.")
-    now = utcnow()
-    # Recorded at most once a minute: a write on every call would serialise an integration's parallel requests.
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        session.connection().execute(_TOKEN_USED, {"token_id": row.token_id, "now": now})
-    return row
+@dataclass
+class _UserRow:
+    """The user's own row of the combined statement."""
+
+    name: str
+    id: int | None
+    email: str
+    org_unit_id: int | None
+    is_active: bool
+    session_generation: int
+    token_id: int | None
+    last_used_at: Any
+
+
+def _user_and_facts(
+    session: Session, stmt: CompoundSelect[Any], params: dict[str, Any]
+) -> tuple[_UserRow | None, Sequence[Any]]:
+    facts = session.connection().execute(stmt, params).all()
+    user = next((_UserRow(*row[1:]) for row in facts if row[0] == "user"), None)
+    return user, facts
 
 
 def optional_actor(request: Request, session: SessionDep) -> Actor | None:
     header = request.headers.get("authorization", "")
-    user: Any = None
+    user: _UserRow | None = None
+    facts: Sequence[Any] = ()
     if header.startswith("Bearer "):
-        user = _user_from_bearer(session, header)
+        token = header.removeprefix("Bearer ").strip()
+        user, facts = _user_and_facts(session, _BY_TOKEN, {"token_hash": hash_token(token)})
+        if user is None:
+            raise NotAuthenticated("The API token is not valid or has been revoked.")
+        now = utcnow()
+        # Recorded at most once a minute: a write on every call would serialise an integration's parallel requests.
+        if user.last_used_at is None or now - user.last_used_at > timedelta(minutes=1):
+            session.connection().execute(_TOKEN_USED, {"token_id": user.token_id, "now": now})
     elif (uid := request.session.get(SESSION_USER_KEY)) is not None:
-        user = session.connection().execute(_USER_BY_ID, {"uid": uid}).first()
+        user, facts = _user_and_facts(session, _BY_ID, {"uid": uid})
         # A session issued before the last logout or password change has an older generation: it has ended.
         stale = user is not None and request.session.get(SESSION_GENERATION_KEY) != user.session_generation
         if user is None or not user.is_active or stale:
             request.session.clear()
             user = None
-    actor = load_actor(session, user) if user is not None and user.is_active else None
+    actor = _actor_from_facts(user, facts) if user is not None and user.is_active else None
     request.state.actor = actor
     return actor
 
