@@ -101,13 +101,9 @@ class RequestLimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = JSONResponse(
-            {"title": "Too large", "detail": f"The request body may be at most {self.max_bytes:,} bytes."},
-            status_code=413,
-        )
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_bytes:
-            await too_large(scope, receive, send)
+            await self._too_large()(scope, receive, send)
             return
         received = 0
         started = False
@@ -134,7 +130,14 @@ class RequestLimitsMiddleware:
             await self.app(scope, limited_receive, send_with_allow)
         except _BodyTooLarge:
             if not started:
-                await too_large(scope, receive, send)
+                await self._too_large()(scope, receive, send)
+
+    def _too_large(self) -> JSONResponse:
+        """The 413 answer, made only when needed (every request passes here)."""
+        return JSONResponse(
+            {"title": "Too large", "detail": f"The request body may be at most {self.max_bytes:,} bytes."},
+            status_code=413,
+        )
 
     def _allowed(self, scope: Scope) -> list[str]:
         methods = {

@@ -180,7 +180,14 @@ def test_anonymous_visitor_sees_the_catalogue(client: TestClient, db: Session) -
     assert f"Energy Data Analytics {t}" in response.text
     assert "Faculty of Science" in response.text
     assert "<h1>Catalogue of micro-credentials</h1>" in response.text
-    for label in ("Search by title", "Faculty", "ECTS from", "ECTS up to", "EQF level", "Form of participation"):
+    for label in (
+        "Search words or the start of words",
+        "Faculty",
+        "ECTS from",
+        "ECTS up to",
+        "EQF level",
+        "Form of participation",
+    ):
         assert f">{label}" in response.text
 
 
