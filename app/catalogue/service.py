@@ -77,6 +77,14 @@ class CatalogueFilters(BaseModel):
     participation_form: Participation | None = Field(default=None, description="Form of participation")
     kind: Kind | None = Field(default=None, description="Standalone or unbundled from a degree programme")
 
+    @field_validator("q")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        # Refused like NUL anywhere else (app.db), though the search itself would only drop it as punctuation.
+        if "\x00" in value:
+            raise ValueError("Text may not contain NUL characters (\\0).")
+        return value
+
     @field_validator("faculty", "ects_min", "ects_max", "eqf_level", "participation_form", "kind", mode="before")
     @classmethod
     def _empty_is_any(cls, value: Any) -> Any:
