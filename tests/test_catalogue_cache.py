@@ -210,6 +210,11 @@ def test_a_stamp_read_never_answers_a_request_that_arrived_after_it_began() -> N
         release.set()
         return [g for g, _ in await asyncio.gather(first, *later)]
 
-    generations = asyncio.run(scenario())
+    # In a thread of its own: a browser test may have left an event loop in this one (Playwright's sync API).
+    outcome: list[list[int]] = []
+    runner = threading.Thread(target=lambda: outcome.append(asyncio.run(scenario())))
+    runner.start()
+    runner.join(timeout=60)
+    generations = outcome[0]
     assert generations == [1, 2, 2, 2, 2, 2]  # the later five share one read, begun after they arrived
     assert reads == [1, 2]
