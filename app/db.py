@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, create_engine
+from starlette.concurrency import run_in_threadpool
 
 # Deterministic constraint names, so Alembic migrations are reproducible on SQLite and PostgreSQL.
 SQLModel.metadata.naming_convention = {
@@ -33,8 +35,12 @@ def make_engine(url: str, *, pool_size: int = 5, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _make_sqlite_transactional(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, **kwargs)
+        # No pre-ping: it costs a round trip on every checkout. A connection the server dropped fails one request
+        # and SQLAlchemy then replaces the whole pool (a disconnect invalidates every pooled connection).
+        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, **kwargs)
     event.listen(engine, "before_cursor_execute", _refuse_on_event_loop)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "before_cursor_execute", _begin_before_first_write)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_values)
     return engine
 
@@ -106,6 +112,41 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
 
+# --- PostgreSQL: a transaction only from the first write ---------------------------------------------
+
+LAZY_TRANSACTION = "mcqa_lazy_transaction"
+# In a SELECT, what needs the request's transaction: row locks, transaction-level advisory locks, sequences.
+_NEEDS_TRANSACTION = ("FOR UPDATE", "FOR SHARE", "FOR NO KEY", "FOR KEY SHARE", "ADVISORY", "XACT", "NEXTVAL", "SETVAL")
+
+
+@lru_cache(maxsize=4096)
+def _is_plain_read(statement: str) -> bool:
+    head = statement.lstrip()[:6].upper()
+    if head != "SELECT":
+        return False
+    upper = statement.upper()
+    return not any(word in upper for word in _NEEDS_TRANSACTION)
+
+
+def lazy_transactions(engine: Engine) -> Engine:
+    """The request sessions' engine. On PostgreSQL, plain reads run without BEGIN and COMMIT (two round trips of
+    a typical page's five) and the transaction starts with the first statement that is not a plain read (a
+    write, a locking read), then covers the rest of the request and is committed or rolled back at its end as
+    before. Under READ COMMITTED, PostgreSQL's default and ours, every statement takes its own snapshot inside a
+    transaction too, so what a request reads does not change; its writes stay atomic. SQLite: the engine as is."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT", **{LAZY_TRANSACTION: True})
+
+
+def _begin_before_first_write(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if not conn.get_execution_options().get(LAZY_TRANSACTION) or _is_plain_read(statement):
+        return
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is not None and dbapi.autocommit:
+        dbapi.autocommit = False  # psycopg begins a transaction with this statement; commit() or rollback() ends it
+
+
 def check_writable(engine: Engine, timeout_seconds: float) -> None:
     """Start a write transaction and end it at once; raise when the database cannot give one in time.
 
@@ -134,24 +175,42 @@ def read_only(engine: Engine) -> Engine:
     return engine.execution_options(read_only=True)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One request, one transaction: commit when the handler returns, roll back when it raises.
 
     ``request.state.db`` lends the session to page-wide context (navigation badges) while the handler
     renders; it is cleared when the session closes, so nothing can reopen a transaction that nobody ends
     (an error page renders after this teardown and opens its own short session, see app.web).
+
+    A session does no I/O until its first statement (in the handler or a sync dependency, in the thread
+    pool), so it is made on the event loop; its end (commit or rollback, then returning the connection) is one
+    trip to the thread pool. A sync generator here would cost two trips per request.
     """
+    session = Session(request.app.state.request_engine, expire_on_commit=False)
+    request.state.db = session
     try:
-        with Session(request.app.state.engine, expire_on_commit=False) as session:
-            request.state.db = session
+        yield session
+    except BaseException:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    else:
+        await run_in_threadpool(_end, session, commit=True)
+    finally:
+        request.state.db = None
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
             try:
-                yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+        else:
+            session.rollback()
     finally:
-        request.state.db = None
+        session.close()
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is a failed request.

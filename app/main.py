@@ -19,8 +19,9 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import api_docs, listeners, web
+from app.catalogue.cache import CatalogueCacheMiddleware
 from app.csrf import csrf_middleware
-from app.db import check_writable, make_engine
+from app.db import check_writable, lazy_transactions, make_engine
 from app.errors import wants_json
 from app.handlers import API_ERRORS, PUBLIC_API_ERRORS, install_handlers
 from app.jobs import scheduled_jobs
@@ -100,13 +101,9 @@ class RequestLimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = JSONResponse(
-            {"title": "Too large", "detail": f"The request body may be at most {self.max_bytes:,} bytes."},
-            status_code=413,
-        )
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_bytes:
-            await too_large(scope, receive, send)
+            await self._too_large()(scope, receive, send)
             return
         received = 0
         started = False
@@ -133,7 +130,14 @@ class RequestLimitsMiddleware:
             await self.app(scope, limited_receive, send_with_allow)
         except _BodyTooLarge:
             if not started:
-                await too_large(scope, receive, send)
+                await self._too_large()(scope, receive, send)
+
+    def _too_large(self) -> JSONResponse:
+        """The 413 answer, made only when needed (every request passes here)."""
+        return JSONResponse(
+            {"title": "Too large", "detail": f"The request body may be at most {self.max_bytes:,} bytes."},
+            status_code=413,
+        )
 
     def _allowed(self, scope: Scope) -> list[str]:
         methods = {
@@ -183,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web.templates.env.auto_reload = settings.mode is Mode.development  # re-read edited templates only in development
     app.state.policies = policies
     app.state.engine = engine
+    app.state.request_engine = lazy_transactions(engine)
     install_handlers(app)
 
     listeners.install(settings)
@@ -203,6 +208,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=settings.session_max_age_seconds,
         same_site="lax",
         https_only=settings.cookie_secure,
+    )
+    # Outside the session and CSRF layers, which an anonymous catalogue page served from memory never needs.
+    app.add_middleware(
+        CatalogueCacheMiddleware,
+        engine=engine,
+        session_cookie=settings.session_cookie_name,
+        enabled=settings.catalogue_cache,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     # Outside the CSRF check, which reads the body first.

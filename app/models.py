@@ -1,9 +1,10 @@
 """Imports every table module so SQLModel.metadata is complete (for Alembic and tests)."""
 
+import app.catalogue.cache  # noqa: F401  (the listener that raises the catalogue's stamp)
 from app.approvals.history import ReviewResponse
 from app.approvals.models import Condition, Decision, StageAlert, Vote
 from app.audit.models import AuditEvent
-from app.catalogue.models import Credential, CredentialVersion
+from app.catalogue.models import CatalogueStamp, Credential, CredentialVersion
 from app.checklists.models import ChecklistResponse
 from app.committees.models import Agenda, AgendaItem, Delegation, Watch
 from app.external_qa.models import ExternalQaRecord
@@ -20,6 +21,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "CatalogueStamp",
     "ChecklistResponse",
     "CoProposer",
     "Comment",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 from sqlalchemy import (
     BindParameter,
     CompoundSelect,
+    DateTime,
     Integer,
     Select,
     bindparam,
@@ -161,16 +162,25 @@ class Actor:
         return labels
 
 
-def _actor_facts_stmt() -> CompoundSelect[Any]:
-    """Roles and committee memberships of one user (``:uid``) in one round trip: every request needs both. The
-    navigation's unread-notifications count rides along (every page shows it), read from its partial index.
+# Typed: PostgreSQL reads an untyped NULL in a UNION's first branch as text, which a later integer cannot match.
+_NO_ID, _NO_TIME = cast(null(), Integer), cast(null(), DateTime(timezone=True))
 
-    The seats of members the user stands in for today (``:today``, a delegation) come too, except in committees
-    the user sits on in their own right: one person, one ballot."""
-    uid: BindParameter[int] = bindparam("uid")
+
+def _actor_facts_stmt(uid: Any = None, *, user: Select[*tuple[Any, ...]] | None = None) -> CompoundSelect[Any]:
+    """Roles and committee memberships of one user (``uid``, by default the bound ``:uid``) in one round trip:
+    every request needs both. The navigation's unread-notifications count rides along (every page shows it), read
+    from its partial index. The seats of members the user stands in for today (``:today``, a delegation) come too,
+    except in committees the user sits on in their own right: one person, one ballot.
+
+    With ``user``, the user's own row comes first in the same statement, so that authentication and the actor are
+    one round trip. Every branch has the same ten columns: what, value, committee id, name, faculty, chair, the
+    member stood in for, two of the user row's own (token id, last use), the name of the member stood in for."""
+    if uid is None:
+        uid = bindparam("uid")
     today: BindParameter[date] = bindparam("today")
-    no_member = cast(null(), Integer)  # typed: PostgreSQL reads an untyped NULL in a UNION's first branch as text
-    roles = sa_select(literal("role"), col(UserRole.role), null(), null(), null(), false(), no_member, null()).where(
+    no_id, no_time = _NO_ID, _NO_TIME
+    pad = (no_id, no_id, no_time, null())
+    roles = sa_select(literal("role"), col(UserRole.role), null(), null(), null(), false(), *pad).where(
         col(UserRole.user_id) == uid
     )
     memberships = (
@@ -181,8 +191,7 @@ def _actor_facts_stmt() -> CompoundSelect[Any]:
             col(Committee.name),
             col(Committee.org_unit_id),
             col(CommitteeMember.is_chair),
-            no_member,
-            null(),
+            *pad,
         )
         .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
         .where(col(CommitteeMember.user_id) == uid)
@@ -197,6 +206,8 @@ def _actor_facts_stmt() -> CompoundSelect[Any]:
             col(Committee.org_unit_id),
             col(CommitteeMember.is_chair),
             col(Delegation.member_id),
+            no_id,
+            no_time,
             col(User.name),
         )
         .select_from(Delegation)
@@ -212,11 +223,13 @@ def _actor_facts_stmt() -> CompoundSelect[Any]:
         )
     )
     unread = (
-        sa_select(literal("unread"), null(), func.count(), null(), null(), false(), no_member, null())
+        sa_select(literal("unread"), null(), func.count(), null(), null(), false(), *pad)
         .select_from(Notification)
         .where(col(Notification.user_id) == uid, col(Notification.read_at).is_(None))
     )
-    return union_all(roles, memberships, stand_ins, unread)
+    if user is None:
+        return union_all(roles, memberships, stand_ins, unread)
+    return union_all(user, roles, memberships, stand_ins, unread)
 
 
 _ACTOR_FACTS = _actor_facts_stmt()
@@ -233,12 +246,19 @@ class UserLike(Protocol):
 
 def load_actor(session: Session, user: UserLike) -> Actor:
     assert user.id is not None
+    facts = session.connection().execute(_ACTOR_FACTS, {"uid": user.id, "today": utcnow().date()})
+    return _actor_from_facts(user, facts)
+
+
+def _actor_from_facts(user: UserLike, facts: Any) -> Actor:
+    assert user.id is not None
     roles: set[Role] = set()
     memberships: list[Membership] = []
     unread = 0
     seen: set[int] = set()
-    facts = session.connection().execute(_ACTOR_FACTS, {"uid": user.id, "today": utcnow().date()})
-    for what, value, committee_id, name, org_unit_id, is_chair, for_id, for_name in facts:
+    for what, value, committee_id, name, org_unit_id, is_chair, for_id, _token, _used, for_name in facts:
+        if what == "user":
+            continue
         if what == "role":
             roles.add(Role(value))
         elif what == "unread":
@@ -343,49 +363,74 @@ def end_sessions(session: Session, user_id: int) -> int:
 # --- request dependencies ------------------------------------------------------------------------
 
 
-# Built once and run as Core: every request runs one of them.
-_USER_COLUMNS = (
-    col(User.id),
+# Built once and run as Core: every request runs one of them. The user's row and the actor's facts (roles,
+# memberships, unread count) come back from one statement, found by token or by session user id.
+_USER_BRANCH = (
+    literal("user"),
     col(User.name),
+    col(User.id),
     col(User.email),
     col(User.org_unit_id),
     col(User.is_active),
     col(User.session_generation),
 )
-_USER_BY_TOKEN: Select[*tuple[Any, ...]] = (
-    sa_select(*_USER_COLUMNS, col(ApiToken.id).label("token_id"), col(ApiToken.last_used_at))
+_TOKEN_HASH: BindParameter[str] = bindparam("token_hash")
+_LIVE_TOKEN = (col(ApiToken.token_hash) == _TOKEN_HASH, col(ApiToken.revoked_at).is_(None))
+_BY_TOKEN = _actor_facts_stmt(
+    sa_select(col(ApiToken.user_id)).where(*_LIVE_TOKEN).scalar_subquery(),
+    user=sa_select(*_USER_BRANCH, col(ApiToken.id), col(ApiToken.last_used_at), null())
     .join(ApiToken, col(ApiToken.user_id) == User.id)
-    .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
+    .where(*_LIVE_TOKEN),
 )
-_USER_BY_ID = sa_select(*_USER_COLUMNS).where(col(User.id) == bindparam("uid"))
+_BY_ID = _actor_facts_stmt(
+    user=sa_select(*_USER_BRANCH, _NO_ID, _NO_TIME, null()).where(col(User.id) == bindparam("uid")),
+)
 _TOKEN_USED = update(ApiToken).where(col(ApiToken.id) == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
-def _user_from_bearer(session: Session, header: str) -> Any:
-    token = header.removeprefix("Bearer ").strip()
-    row = session.connection().execute(_USER_BY_TOKEN, {"token_hash": hash_token(token)}).first()
-    if row is None:
-        raise NotAuthenticated("The API token is not valid or has been revoked.")
-    now = utcnow()
-    # Recorded at most once a minute: a write on every call would serialise an integration's parallel requests.
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        session.connection().execute(_TOKEN_USED, {"token_id": row.token_id, "now": now})
-    return row
+@dataclass
+class _UserRow:
+    """The user's own row of the combined statement."""
+
+    name: str
+    id: int | None
+    email: str
+    org_unit_id: int | None
+    is_active: bool
+    session_generation: int
+    token_id: int | None
+    last_used_at: Any
+
+
+def _user_and_facts(
+    session: Session, stmt: CompoundSelect[Any], params: dict[str, Any]
+) -> tuple[_UserRow | None, Sequence[Any]]:
+    facts = session.connection().execute(stmt, {**params, "today": utcnow().date()}).all()
+    user = next((_UserRow(*row[1:9]) for row in facts if row[0] == "user"), None)
+    return user, facts
 
 
 def optional_actor(request: Request, session: SessionDep) -> Actor | None:
     header = request.headers.get("authorization", "")
-    user: Any = None
+    user: _UserRow | None = None
+    facts: Sequence[Any] = ()
     if header.startswith("Bearer "):
-        user = _user_from_bearer(session, header)
+        token = header.removeprefix("Bearer ").strip()
+        user, facts = _user_and_facts(session, _BY_TOKEN, {"token_hash": hash_token(token)})
+        if user is None:
+            raise NotAuthenticated("The API token is not valid or has been revoked.")
+        now = utcnow()
+        # Recorded at most once a minute: a write on every call would serialise an integration's parallel requests.
+        if user.last_used_at is None or now - user.last_used_at > timedelta(minutes=1):
+            session.connection().execute(_TOKEN_USED, {"token_id": user.token_id, "now": now})
     elif (uid := request.session.get(SESSION_USER_KEY)) is not None:
-        user = session.connection().execute(_USER_BY_ID, {"uid": uid}).first()
+        user, facts = _user_and_facts(session, _BY_ID, {"uid": uid})
         # A session issued before the last logout or password change has an older generation: it has ended.
         stale = user is not None and request.session.get(SESSION_GENERATION_KEY) != user.session_generation
         if user is None or not user.is_active or stale:
             request.session.clear()
             user = None
-    actor = load_actor(session, user) if user is not None and user.is_active else None
+    actor = _actor_from_facts(user, facts) if user is not None and user.is_active else None
     request.state.actor = actor
     return actor
 

@@ -27,8 +27,8 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET_KEY
     policy_dir: Path = ROOT / "policies"
     # Connections per worker process (and as many again under bursts). Keep workers x 2 x this below the server's
-    # max_connections; a small pool queues requests in the app instead of crowding the database.
-    db_pool_size: int = 5
+    # max_connections. At least the worker's usual concurrency: below it, requests open new connections.
+    db_pool_size: int = 10
     run_scheduler: bool = True
     scheduler_interval_seconds: int = 60
     cookie_secure: bool = False
@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     page_size: int = 25
+    # Serve anonymous catalogue pages from memory until the catalogue changes (app.catalogue.cache).
+    catalogue_cache: bool = True
     # Absolute address of the app as people reach it; mails link to it (deep links, "change your preferences").
     base_url: str = "http://127.0.0.1:8000"
     # Outgoing mail. Without a host (the demo default) nothing is sent: messages wait in the outbox, readable by

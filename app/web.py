@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
+from app.catalogue.cache import PUBLIC_SCOPE_KEY
 from app.settings import ROOT
 from app.text import in_sentence
 
@@ -29,6 +30,8 @@ def is_htmx(request: Request) -> bool:
 
 
 def csrf_token(request: Request) -> str:
+    if request.scope.get(PUBLIC_SCOPE_KEY):  # a page shared between visitors (app.catalogue.cache): no token
+        return ""
     getter = request.scope.get("csrftoken")
     return str(getter()) if getter else ""
 

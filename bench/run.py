@@ -19,6 +19,11 @@ Settings (environment):
   BENCH_SHARED_TOKEN  1: every client of a role sends the same API token (default: one token per client)
   BENCH_RESULTS       where to write the results (bench/results.json)
   BENCH_KEEP_DB       1: keep the database afterwards (its URL is printed) to look at query plans
+  BENCH_ONLY          comma-separated scenario names to run (with their bare references); default: all
+
+Every run also serves the bare reference of ``bench/bare.py`` (FastAPI + SQLAlchemy Core + psycopg, one indexed
+SELECT per GET, one INSERT per POST) with the same workers on the same database, and reports each scenario's
+throughput as ``share_of_bare`` (see the README, "Reading the benchmark").
 """
 
 from __future__ import annotations
@@ -52,9 +57,13 @@ from app.db import make_engine
 from app.settings import ROOT
 from bench import sweep
 from bench.agenda import make_agenda
+from bench.bare import create_tables
 from bench.generate import Generated, Sizes, generate
 
-TARGET_P95_MS = 100.0
+TARGET_P95_MS = 50.0
+# Shares of the bare reference each kind of scenario must reach (issue 11): "page" and "post" against the bare GET
+# and POST; the public catalogue, served from its response cache, at least as fast as the bare GET.
+TARGET_SHARE = {"page": 0.35, "post": 0.35, "public": 1.0}
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,9 @@ class Scenario:
     name: str
     role: str | None  # whose API token the clients send; None: anonymous
     call: Callable[[int], Call]  # the i-th request
+    server: str = "app"  # or "bare": the reference app of bench/bare.py
+    keep_alive: bool = False  # False: a new connection per request ("Connection: close")
+    target: str = ""  # "page", "post" or "public": which share of the bare reference it must reach; "": none
 
 
 @dataclass
@@ -83,9 +95,18 @@ class Result:
     throughput_rps: float
     statuses: Counter[int]
     sample_error: str
+    share_of_bare: float | None = None
+    bare_name: str = ""
+    target: str = ""
+
+    @property
+    def meets_share(self) -> bool | None:
+        if not self.target or self.share_of_bare is None:
+            return None
+        return self.share_of_bare >= TARGET_SHARE[self.target]
 
     def row(self) -> dict[str, Any]:
-        """The fields of results.json, floats rounded to 0.1."""
+        """The fields of results.json, floats rounded to 0.1 (shares to 0.001)."""
         return {
             "name": self.name,
             "concurrency": self.concurrency,
@@ -95,32 +116,66 @@ class Result:
             "p95_ms": round(self.p95_ms, 1),
             "p99_ms": round(self.p99_ms, 1),
             "throughput_rps": round(self.throughput_rps, 1),
+            "share_of_bare": None if self.share_of_bare is None else round(self.share_of_bare, 3),
+            "bare": self.bare_name,
+            "target_share": TARGET_SHARE.get(self.target),
+            "meets_target_share": self.meets_share,
+            "meets_p95": self.p95_ms < TARGET_P95_MS and self.errors == 0,
         }
 
 
-def scenarios(data: Generated) -> list[Scenario]:
+def scenarios(data: Generated, published_ids: list[int]) -> list[Scenario]:
     targets = data.vote_target_ids or [0]
     words = data.search_words
-    return [
-        Scenario("awaiting", "council", lambda i: Call("GET", "/awaiting")),
-        Scenario("pipeline", "qa", lambda i: Call("GET", "/pipeline")),
-        Scenario("agenda", "council", lambda i: Call("GET", f"/agendas/{data.agenda_id}")),
-        Scenario("catalogue_search", None, lambda i: Call("GET", f"/catalogue?q={words[i % len(words)]}&eqf_level=6")),
+    published = published_ids or [0]
+
+    def vote(i: int) -> Call:
         # Changing one's own vote on proposals where nobody else has voted never reaches the quorum. Not "approve":
         # the ESG checklist (not answered in the generated data) gates approving votes.
+        path = f"/api/v1/proposals/{targets[i % len(targets)]}/votes"
+        return Call("POST", path, {"choice": "request_changes", "comment": "bench"})
+
+    def bare_get(i: int) -> Call:
+        return Call("GET", f"/bare/{published[i % len(published)]}")
+
+    return [
+        # The bare reference (bench/bare.py): one indexed SELECT per GET, one INSERT per POST.
+        Scenario("bare_get", None, bare_get, server="bare"),
+        Scenario("bare_post", None, lambda i: Call("POST", "/bare", {"note": "bench"}), server="bare"),
+        Scenario("bare_get_keepalive", None, bare_get, server="bare", keep_alive=True),
+        Scenario("awaiting", "council", lambda i: Call("GET", "/awaiting"), target="page"),
+        Scenario("awaiting_keepalive", "council", lambda i: Call("GET", "/awaiting"), keep_alive=True, target="page"),
+        Scenario("pipeline", "qa", lambda i: Call("GET", "/pipeline"), target="page"),
         Scenario(
-            "vote",
-            "council",
-            lambda i: Call(
-                "POST",
-                f"/api/v1/proposals/{targets[i % len(targets)]}/votes",
-                {"choice": "request_changes", "comment": "bench"},
-            ),
+            "proposal", "council", lambda i: Call("GET", f"/proposals/{targets[i % len(targets)]}"), target="page"
         ),
+        Scenario("dashboard", "council", lambda i: Call("GET", "/"), target="page"),
+        Scenario("catalogue", None, lambda i: Call("GET", f"/catalogue?page={1 + i % 5}"), target="public"),
+        Scenario(
+            "catalogue_search",
+            None,
+            lambda i: Call("GET", f"/catalogue?q={words[i % len(words)]}&eqf_level=6"),
+            target="public",
+        ),
+        Scenario(
+            "catalogue_entry",
+            None,
+            lambda i: Call("GET", f"/catalogue/{published[i % len(published)]}"),
+            target="public",
+        ),
+        Scenario("vote", "council", vote, target="post"),
+        Scenario("agenda", "council", lambda i: Call("GET", f"/agendas/{data.agenda_id}"), target="page"),
         *checklist_scenarios(targets),
         # The ESG coverage matrix (a page of 25, and one standard's problems) and a proposal's checklist report.
-        Scenario("coverage", "qa", lambda i: Call("GET", ("/checklists/coverage", COVERAGE_PROBLEMS)[i % 2])),
-        Scenario("report", "qa", lambda i: Call("GET", f"/proposals/{targets[i % len(targets)]}/checklist/report")),
+        Scenario(
+            "coverage", "qa", lambda i: Call("GET", ("/checklists/coverage", COVERAGE_PROBLEMS)[i % 2]), target="page"
+        ),
+        Scenario(
+            "report",
+            "qa",
+            lambda i: Call("GET", f"/proposals/{targets[i % len(targets)]}/checklist/report"),
+            target="page",
+        ),
     ]
 
 
@@ -131,7 +186,12 @@ def checklist_scenarios(targets: list[int]) -> list[Scenario]:
     """The ESG checklist page of a proposal before the council (automatic checks, duplication against the
     catalogue), and a council member answering one of the council's items, alternately met and partly met."""
     return [
-        Scenario("checklist", "council", lambda i: Call("GET", f"/proposals/{targets[i % len(targets)]}/checklist")),
+        Scenario(
+            "checklist",
+            "council",
+            lambda i: Call("GET", f"/proposals/{targets[i % len(targets)]}/checklist"),
+            target="page",
+        ),
         Scenario(
             "checklist_save",
             "council",
@@ -140,8 +200,27 @@ def checklist_scenarios(targets: list[int]) -> list[Scenario]:
                 f"/api/v1/proposals/{targets[i % len(targets)]}/checklist/owning-unit",
                 {"status": ("met", "partly_met")[i % 2], "evidence_text": "bench"},
             ),
+            target="post",
         ),
     ]
+
+
+def bare_for(scenario: Scenario) -> str:
+    """Which bare scenario a scenario is compared with: the same method, the same kind of connection."""
+    if scenario.call(0).method != "GET":
+        return "bare_post"
+    return "bare_get_keepalive" if scenario.keep_alive else "bare_get"
+
+
+def add_shares(scenario_list: list[Scenario], results: list[Result]) -> None:
+    """``share_of_bare``: each scenario's throughput over its bare reference's throughput in the same run."""
+    by_name = {r.name: r for r in results}
+    for scenario, result in zip(scenario_list, results, strict=True):
+        bare = by_name.get(bare_for(scenario))
+        result.target = scenario.target
+        if bare is not None and bare.throughput_rps > 0:
+            result.bare_name = bare.name
+            result.share_of_bare = result.throughput_rps / bare.throughput_rps
 
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -253,7 +332,8 @@ function init(args)
   for i, c in ipairs(calls) do
     -- A new connection per request, as from many users: the kernel then spreads requests over the workers
     -- instead of pinning each of the 10 keep-alive connections to one worker for the whole run.
-    local headers = {["Accept"] = c[4], ["Connection"] = "close"}
+    local headers = {["Accept"] = c[4]}
+    if %(close)s then headers["Connection"] = "close" end
     if c[5] ~= "" then headers["Authorization"] = "Bearer " .. c[5] end
     local body = nil
     if c[3] ~= "" then headers["Content-Type"] = "application/json"; body = c[3] end
@@ -291,7 +371,8 @@ def run_scenario_wrk(
         body = json.dumps(call.json) if call.json is not None else ""
         calls.append("{" + ",".join(_lua(v) for v in (call.method, call.path, body, accept, token)) + "}")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_WRK_SCRIPT % {"calls": ",\n".join(calls)})
+        close = "false" if scenario.keep_alive else "true"
+        script.write(_WRK_SCRIPT % {"calls": ",\n".join(calls), "close": close})
     try:
         if warmup:
             subprocess.run(["wrk", "-t2", f"-c{concurrency}", "-d2s", "-s", script.name, base_url],
@@ -328,16 +409,22 @@ def run_scenario_wrk(
 
 
 def print_table(results: list[Result]) -> None:
-    header = f"{'scenario':<18}{'conc':>5}{'reqs':>6}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}"
-    header += "  p95 < 100 ms"
+    header = f"{'scenario':<20}{'conc':>5}{'reqs':>7}{'errors':>7}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'req/s':>8}"
+    header += f"{'share':>7}{'target':>7}  p95 < {TARGET_P95_MS:.0f} ms"
     print(header)
     print("-" * len(header))
     for r in results:
         ok = "yes" if r.p95_ms < TARGET_P95_MS and r.errors == 0 else "NO"
+        share = "" if r.share_of_bare is None else f"{r.share_of_bare:.0%}"
+        target = ""
+        if r.meets_share is not None:
+            target = f"{TARGET_SHARE[r.target]:.0%}" + ("" if r.meets_share else "!")
         print(
-            f"{r.name:<18}{r.concurrency:>5}{r.requests:>6}{r.errors:>8}{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}"
-            f"{r.p99_ms:>9.1f}{r.throughput_rps:>8.1f}  {ok}"
+            f"{r.name:<20}{r.concurrency:>5}{r.requests:>7}{r.errors:>7}{r.p50_ms:>8.1f}{r.p95_ms:>8.1f}"
+            f"{r.p99_ms:>8.1f}{r.throughput_rps:>8.1f}{share:>7}{target:>7}  {ok}"
         )
+    print("share: req/s over the bare reference's (bare_get, bare_get_keepalive or bare_post) in this run; "
+          "target: the share to reach, '!' when missed")  # fmt: skip
     for r in results:
         if r.errors:
             codes = ", ".join(f"{status or 'exception'} x{n}" for status, n in sorted(r.statuses.items()))
@@ -357,7 +444,7 @@ def free_port() -> int:
 class Server:
     """The real app under uvicorn, in its own process group so that stopping it stops its workers too."""
 
-    def __init__(self, database_url: str, workers: int, log_path: Path) -> None:
+    def __init__(self, database_url: str, workers: int, log_path: Path, *, app: str = "app.main:create_app") -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -368,8 +455,9 @@ class Server:
             "MCQA_LOG_LEVEL": "INFO",
             "MCQA_LOG_JSON": "true",
             "MCQA_SECRET_KEY": secrets.token_urlsafe(32),
+            "BENCH_BARE_DATABASE_URL": database_url,
         }
-        args = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+        args = [sys.executable, "-m", "uvicorn", app, "--factory"]
         # As in production (README): our own structured request log instead of uvicorn's access log.
         args += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers), "--no-access-log"]
         self.log = log_path.open("wb")
@@ -405,6 +493,29 @@ class Server:
         self.log.close()
 
 
+BARE_APP = "bench.bare:create_app"
+
+
+def published_credential_ids(url: str, limit: int = 200) -> list[int]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        ids = conn.execute(
+            text("SELECT id FROM credential WHERE current_version_no > 0 ORDER BY id LIMIT :n"), {"n": limit}
+        ).scalars()
+        result = list(ids)
+    engine.dispose()
+    return result
+
+
+def selected(all_scenarios: list[Scenario], only: str) -> list[Scenario]:
+    """BENCH_ONLY=awaiting,vote: those scenarios and the bare references they are compared with."""
+    if not only.strip():
+        return all_scenarios
+    wanted = {name.strip() for name in only.split(",") if name.strip()}
+    wanted |= {bare_for(s) for s in all_scenarios if s.name in wanted and s.server != "bare"}
+    return [s for s in all_scenarios if s.name in wanted]
+
+
 def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
 
@@ -431,7 +542,7 @@ def main() -> int:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    server: Server | None = None
+    servers: list[Server] = []
     try:
         cfg = alembic_config(url)
         cfg.attributes["configure_logger"] = False
@@ -439,6 +550,8 @@ def main() -> int:
         sizes = Sizes(tokens_per_role=concurrency).scaled(scale)
         data = generate(url, sizes)
         data.agenda_id = make_agenda(url, data.council_member_id, data.qa_officer_id)
+        create_tables(url)
+        published_ids = published_credential_ids(url)
         # Write the freshly loaded data out now, not in a checkpoint during the first measured scenario.
         with admin.connect() as conn:
             conn.execute(text("CHECKPOINT"))
@@ -446,27 +559,34 @@ def main() -> int:
             f"Bench council member (user {data.council_member_id}): {data.awaiting_count} proposals awaiting, "
             f"{len(data.vote_target_ids)} vote targets; QA officer: user {data.qa_officer_id}"
         )
-        log_path = Path(tempfile.gettempdir()) / f"{name}-server.log"
-        server = Server(url, workers, log_path)
-        server.wait_ready()
+        app_server = Server(url, workers, Path(tempfile.gettempdir()) / f"{name}-server.log")
+        servers.append(app_server)
+        bare_server = Server(url, workers, Path(tempfile.gettempdir()) / f"{name}-bare.log", app=BARE_APP)
+        servers.append(bare_server)
+        app_server.wait_ready()
+        bare_server.wait_ready()
         amount = f"{seconds} s" if client == "wrk" else f"{requests} requests"
-        print(f"Server on {server.base_url} ({workers} workers); {amount} per scenario with {client}, "
-              f"{concurrency} concurrent clients")  # fmt: skip
+        print(f"App on {app_server.base_url}, bare reference on {bare_server.base_url} ({workers} workers each); "
+              f"{amount} per scenario with {client}, {concurrency} concurrent clients")  # fmt: skip
+        chosen = selected(scenarios(data, published_ids), os.environ.get("BENCH_ONLY", ""))
         results = []
-        for scenario in scenarios(data):
+        for scenario in chosen:
+            base_url = bare_server.base_url if scenario.server == "bare" else app_server.base_url
             tokens = data.tokens.get(scenario.role or "", [])
             if shared_token:
                 tokens = tokens[:1]
             if client == "wrk":
                 result = run_scenario_wrk(
-                    server.base_url, scenario, tokens, seconds=seconds, concurrency=concurrency, warmup=warmup
+                    base_url, scenario, tokens, seconds=seconds, concurrency=concurrency, warmup=warmup
                 )
             else:
                 result = run_scenario(
-                    server.base_url, scenario, tokens, requests=requests, concurrency=concurrency, warmup=warmup
+                    base_url, scenario, tokens, requests=requests, concurrency=concurrency, warmup=warmup
                 )
-            print(f"  {result.name}: p95 {result.p95_ms:.1f} ms, {result.errors} errors")
+            print(f"  {result.name}: {result.throughput_rps:.0f} req/s, p95 {result.p95_ms:.1f} ms, "
+                  f"{result.errors} errors")  # fmt: skip
             results.append(result)
+        add_shares(chosen, results)
         sweeps = sweep.measure(url)  # the review sweep over 100,000 micro-credentials (bench/sweep.py)
         results_path.write_text(json.dumps([r.row() for r in results] + sweeps, indent=2) + "\n")
         print()
@@ -479,7 +599,7 @@ def main() -> int:
         print(f"\nResults written to {results_path}. Generation {data.seconds:.1f} s, "
               f"total {time.perf_counter() - started:.1f} s.")  # fmt: skip
     finally:
-        if server is not None:
+        for server in servers:
             server.stop()
             if server.process.returncode in (0, -signal.SIGTERM) and not keep:
                 server.log_path.unlink(missing_ok=True)

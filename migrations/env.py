@@ -19,6 +19,18 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = SQLModel.metadata
 
 
+# Search indexes the migrations keep by hand, outside the SQLModel metadata (see migration 0015): the PostgreSQL
+# GIN index over an expression, and SQLite's FTS5 table with its shadow tables.
+UNMANAGED_INDEXES = frozenset({"ix_credential_search"})
+UNMANAGED_TABLE_PREFIX = "credential_fts"
+
+
+def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
+    if type_ == "table" and name is not None and name.startswith(UNMANAGED_TABLE_PREFIX):
+        return False
+    return not (type_ == "index" and name in UNMANAGED_INDEXES)
+
+
 def _url() -> str:
     return str(config.attributes.get("url") or get_settings().database_url)
 
@@ -31,6 +43,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=url.startswith("sqlite"),
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -53,6 +66,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

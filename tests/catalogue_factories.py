@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.catalogue.models import Credential, CredentialVersion
+from app.catalogue.service import search_text_of
 from app.org.models import OrgUnit
 from app.proposals import elements as el
 from app.proposals.elements import changed_fields
@@ -115,9 +116,7 @@ def make_published(
     credential.ects = current.ects
     credential.eqf_level = current.eqf_level
     credential.participation_form = current.participation_form.value if current.participation_form else None
-    credential.search_text = " ".join(
-        [current.title or "", *current.learning_outcomes, current.target_group or ""]
-    ).lower()
+    credential.search_text = search_text_of(previous.content)
     credential.published_at = previous.effective_from
     db.add(credential)
     db.flush()

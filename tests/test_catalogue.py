@@ -19,9 +19,10 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from app.catalogue.models import Credential
-from app.catalogue.service import PUBLIC_FIELD_NAMES, PublicElements
+from app.catalogue.service import PUBLIC_FIELD_NAMES, PublicElements, record_edition
 from app.org.models import Module, Programme
 from app.proposals import elements as el
+from app.proposals.models import Proposal
 from tests.catalogue_factories import content, faculty_id, make_published, tag
 from tests.conftest import demo_user, login
 
@@ -70,7 +71,14 @@ def test_anonymous_visitor_sees_the_catalogue(client: TestClient, db: Session) -
     assert f"Energy Data Analytics {t}" in response.text
     assert "Faculty of Science" in response.text
     assert "<h1>Catalogue of micro-credentials</h1>" in response.text
-    for label in ("Search by title", "Faculty", "ECTS from", "ECTS up to", "EQF level", "Form of participation"):
+    for label in (
+        "Search words or the start of words",
+        "Faculty",
+        "ECTS from",
+        "ECTS up to",
+        "EQF level",
+        "Form of participation",
+    ):
         assert f">{label}" in response.text
 
 
@@ -120,8 +128,68 @@ def test_search_matches_title_and_outcomes_case_insensitively(client: TestClient
     assert api_titles(client, q=f"palaeographic {t}") == {f"Medieval Manuscripts {t}"}
     assert api_titles(client, q=f"{t} planners") == {f"Urban Ecology {t}"}
     assert api_titles(client, q=f"{t} nothing-like-this") == set()
-    # a LIKE wildcard is taken literally
-    assert api_titles(client, q=f"{t} %") == set()
+    # a LIKE wildcard is no wildcard: "ana%ytics" looks for words starting with "ana" and with "ytics"
+    assert api_titles(client, q=f"{t} ana%ytics") == set()
+
+
+def test_search_finds_abbreviations_prefixes_and_descriptions(client: TestClient, db: Session) -> None:
+    t = tag()
+    make_published(
+        db,
+        content(
+            title=f"Machine Learning for Engineers {t}",
+            learning_outcomes=["Train ML models on sensor data", "Evaluate classifiers"],
+        ),
+    )
+    make_published(
+        db,
+        content(
+            title=f"Spreadsheet Skills {t}",
+            learning_outcomes=["Build formulas in HTML reports"],
+            assessment_description="A portfolio of dashboards built in the workplace.",
+            prerequisites="Basic numeracy.",
+        ),
+    )
+    # "ML" finds the course whose text says ML, not a word that merely contains the letters ("HTML")
+    assert api_titles(client, q=f"ML {t}") == {f"Machine Learning for Engineers {t}"}
+    assert api_titles(client, q=f"ml {t}") == {f"Machine Learning for Engineers {t}"}
+    # the start of a word finds the word
+    assert api_titles(client, q=f"mach learn {t}") == {f"Machine Learning for Engineers {t}"}
+    assert api_titles(client, q=f"classif {t}") == {f"Machine Learning for Engineers {t}"}
+    # the descriptions are searched too
+    assert api_titles(client, q=f"portfolio {t}") == {f"Spreadsheet Skills {t}"}
+    assert api_titles(client, q=f"numeracy {t}") == {f"Spreadsheet Skills {t}"}
+    # every word must match; punctuation is no part of a word
+    assert api_titles(client, q=f"{t} machine portfolio") == set()
+    assert api_titles(client, q=f"({t}) & machine!") == {f"Machine Learning for Engineers {t}"}
+    # the page counts what the single search statement found
+    assert "1 micro-credential found" in client.get("/catalogue", params={"q": f"ml {t}"}).text
+
+
+def test_publication_makes_the_descriptions_searchable(client: TestClient, db: Session) -> None:
+    t = tag()
+    owner = demo_user(db, "academic@example.org")
+    credential = Credential(kind="standalone", org_unit_id=faculty_id(db, "SCI"), owner_id=owner.id or 0)
+    db.add(credential)
+    db.flush()
+    values = content(title=f"Offshore Wind {t}", further_information="Field trip to a turbine maintenance hub.")
+    proposal = Proposal(
+        credential_id=credential.id or 0,
+        revision_no=1,
+        change_type="new",
+        kind="standalone",
+        org_unit_id=credential.org_unit_id,
+        owner_id=owner.id or 0,
+        title=values["title"],
+        content=values,
+        status="approved",
+    )
+    db.add(proposal)
+    db.flush()
+    assert api_titles(client, q=f"turbine {t}") == set()
+    record_edition(db, proposal)
+    db.flush()
+    assert api_titles(client, q=f"turbine {t}") == {f"Offshore Wind {t}"}
 
 
 def test_unpublished_credentials_are_not_listed(client: TestClient, db: Session) -> None:
@@ -415,9 +483,10 @@ def test_query_count_does_not_grow_with_the_page_size(client: TestClient, db: Se
             selects[(url, limit)] = sum(s.lstrip().upper().startswith("SELECT") for s in statements)
     assert counts[("/catalogue", 5)] == counts[("/catalogue", 50)]
     assert counts[("/api/v1/catalogue", 5)] == counts[("/api/v1/catalogue", 50)]
-    # the count and the page of rows joined with the faculty name; the page also lists the faculties
-    assert selects[("/api/v1/catalogue", 50)] == 2, selects
-    assert selects[("/catalogue", 50)] == 3, selects
+    # a search is one statement: the page of rows joined with the faculty name, the count riding along;
+    # the page also lists the faculties
+    assert selects[("/api/v1/catalogue", 50)] == 1, selects
+    assert selects[("/catalogue", 50)] == 2, selects
 
 
 def test_entry_query_count_does_not_grow_with_editions(client: TestClient, db: Session, engine: Engine) -> None:
@@ -430,3 +499,24 @@ def test_entry_query_count_does_not_grow_with_editions(client: TestClient, db: S
             assert client.get(f"/catalogue/{credential.id}").status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1]
+
+
+def test_eqf_filter_offers_the_levels_policy_allows(client: TestClient, policies: Any) -> None:
+    from app.proposals.policy import CredentialPolicy
+
+    allowed = policies.of(CredentialPolicy).eqf_levels
+    assert allowed != list(range(1, 9))  # the shipped policy leaves some out, so this test can fail
+    select_html = client.get("/catalogue").text.split('name="eqf_level"', 1)[1].split("</select>", 1)[0]
+    offered = [int(v) for v in re.findall(r'<option value="(\d+)"', select_html)]
+    assert offered == sorted(allowed)
+    # a level from a shared address stays chosen even where policy no longer offers it
+    shared = client.get("/catalogue", params={"eqf_level": 2}).text.split('name="eqf_level"', 1)[1]
+    assert re.search(r'<option value="2"[^>]*selected', shared.split("</select>", 1)[0])
+
+
+def test_live_search_updates_the_address_and_works_as_a_plain_form(client: TestClient) -> None:
+    page = client.get("/catalogue").text
+    form = page.split('<form id="catalogue-filters"', 1)[1].split(">", 1)[0]
+    assert 'method="get"' in form and 'action="/catalogue"' in form  # without JavaScript
+    assert 'data-hx-push-url="true"' in form  # the address bar shows the search, to share it
+    assert "delay:400ms" in form  # debounced while typing

@@ -50,3 +50,15 @@ class CredentialVersion(SQLModel, table=True):
     changes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     effective_from: datetime = Field(default_factory=utcnow)
     effective_to: datetime | None = None
+
+
+class CatalogueStamp(SQLModel, table=True):
+    """One row: how often the public catalogue has changed, and when last. Every transaction that changes what the
+    catalogue shows raises ``generation`` (see ``app.catalogue.cache``), so a response cached under an older
+    generation is never served again once that transaction has committed, in any process."""
+
+    __tablename__ = "catalogue_stamp"
+
+    id: int = Field(default=1, primary_key=True)
+    generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    changed_at: datetime = Field(default_factory=utcnow)

@@ -14,7 +14,9 @@ from app.catalogue.service import CatalogueFilters
 from app.db import SessionDep, utcnow
 from app.offerings import service as offerings
 from app.pagination import PageDep
+from app.policies import Policies, PoliciesDep
 from app.proposals.elements import CHOICES, KIND_LABELS
+from app.proposals.policy import CredentialPolicy
 from app.reviews import standing
 from app.security import Actor, OptionalActor
 from app.web import is_htmx, render
@@ -51,12 +53,21 @@ def _form_values(filters: CatalogueFilters) -> dict[str, Any]:
     return values
 
 
+def eqf_options(policies: Policies, chosen: int | None) -> list[tuple[int, str]]:
+    """The EQF levels the institution offers (credentials.yaml), and the one in the address if it is another."""
+    levels = set(policies.of(CredentialPolicy).eqf_levels)
+    if chosen is not None:
+        levels.add(chosen)
+    return [(level, f"Level {level}") for level in sorted(levels)]
+
+
 @router.get("/catalogue")
 def catalogue_page(
     request: Request,
     session: SessionDep,
     _actor: OptionalActor,
     page: PageDep,
+    policies: PoliciesDep,
     filters: Annotated[CatalogueFilters, Query()],
 ) -> Response:
     items, total = catalogue.search(session, filters, offset=page.offset, limit=page.limit)
@@ -69,7 +80,7 @@ def catalogue_page(
         "filters": filters,
         "values": _form_values(filters),
         "faculty_options": [] if fragment else catalogue.faculty_options(session),
-        "eqf_options": [(level, f"Level {level}") for level in catalogue.EQF_LEVELS],
+        "eqf_options": eqf_options(policies, filters.eqf_level),
         "participation_options": list(CHOICES["participation_form"].items()),
         "kind_options": [(kind.value, label) for kind, label in KIND_LABELS.items()],
         "base_url": "/catalogue" + (f"?{query}" if query else ""),

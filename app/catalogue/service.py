@@ -9,16 +9,18 @@ and at most two for programme and module names.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, exists, func
-from sqlalchemy.orm import defer
+from sqlalchemy import ColumnElement, exists, func, literal_column, text
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+import app.catalogue.cache  # noqa: F401  (raises the catalogue stamp when a publication is flushed)
 from app.catalogue.models import Credential, CredentialVersion
 from app.db import utcnow
 from app.errors import NotFound
@@ -52,7 +54,6 @@ PUBLIC_FIELDS: list[el.FieldSpec] = [
 ]
 PUBLIC_FIELD_NAMES = frozenset(f.name for f in PUBLIC_FIELDS)
 CHANGE_TYPE_LABELS = {"new": "New", "major": "Major change", "minor": "Minor change"}
-EQF_LEVELS = list(range(1, 9))
 
 
 def _date_text(value: datetime | None) -> str:
@@ -67,13 +68,25 @@ class CatalogueFilters(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    q: str = Field(default="", max_length=100, description="Words to find in the title, outcomes or target group")
+    q: str = Field(
+        default="",
+        max_length=100,
+        description="Words, or the start of words, to find in the title, outcomes, target group or descriptions",
+    )
     faculty: int | None = Field(default=None, description="Owning faculty (org unit id)")
     ects_min: float | None = Field(default=None, ge=0, le=60, description="At least this many ECTS")
     ects_max: float | None = Field(default=None, ge=0, le=60, description="At most this many ECTS")
     eqf_level: int | None = Field(default=None, ge=1, le=8, description="EQF level")
     participation_form: Participation | None = Field(default=None, description="Form of participation")
     kind: Kind | None = Field(default=None, description="Standalone or unbundled from a degree programme")
+
+    @field_validator("q")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        # Refused like NUL anywhere else (app.db), though the search itself would only drop it as punctuation.
+        if "\x00" in value:
+            raise ValueError("Text may not contain NUL characters (\\0).")
+        return value
 
     @field_validator("faculty", "ects_min", "ects_max", "eqf_level", "participation_form", "kind", mode="before")
     @classmethod
@@ -128,10 +141,44 @@ def _retired() -> ColumnElement[bool]:
     )
 
 
-def _conditions(filters: CatalogueFilters) -> list[ColumnElement[bool]]:
+# The descriptive elements a search looks in, besides the title and the learning outcomes.
+SEARCHED_TEXT_FIELDS = (
+    "target_group",
+    "assessment_description",
+    "participation_description",
+    "prerequisites",
+    "further_information",
+)
+
+
+def search_text_of(content: dict[str, Any]) -> str:
+    """What a catalogue search looks in: the title, the outcomes and the descriptions, lower-cased."""
+    parts = [content.get("title") or "", *(content.get("learning_outcomes") or [])]
+    parts += [content.get(name) or "" for name in SEARCHED_TEXT_FIELDS]
+    return " ".join(str(p) for p in parts if p).lower()
+
+
+def search_terms(q: str) -> list[str]:
+    """The words of a search, lower-cased, without punctuation ("C++, ML" -> ["c", "ml"])."""
+    return re.findall(r"\w+", q.lower())
+
+
+def _text_match(terms: list[str], dialect: str) -> ColumnElement[bool]:
+    """Every word as a word or the start of one, through the full-text index: PostgreSQL's GIN index over
+    ``to_tsvector('simple', search_text)``, SQLite's FTS5 table ``credential_fts`` (migration 0015)."""
+    if dialect == "postgresql":
+        query = " & ".join(f"{term}:*" for term in terms)
+        vector = func.to_tsvector(literal_column("'simple'"), col(Credential.search_text))
+        return vector.bool_op("@@")(func.to_tsquery(literal_column("'simple'"), query))
+    match = " AND ".join(f'"{term}"*' for term in terms)
+    fts = text("SELECT rowid FROM credential_fts WHERE credential_fts MATCH :match").bindparams(match=match)
+    return col(Credential.id).in_(fts)
+
+
+def _conditions(filters: CatalogueFilters, dialect: str) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [col(Credential.current_version_no) > 0, ~_retired()]
-    # search_text holds the lower-cased title, outcomes and target group of the current edition.
-    where += [col(Credential.search_text).contains(term, autoescape=True) for term in filters.q.lower().split()]
+    if terms := search_terms(filters.q):
+        where.append(_text_match(terms, dialect))
     if filters.faculty is not None:
         where.append(col(Credential.org_unit_id) == filters.faculty)
     if filters.ects_min is not None:
@@ -150,31 +197,54 @@ def _conditions(filters: CatalogueFilters) -> list[ColumnElement[bool]]:
 def search(
     session: Session, filters: CatalogueFilters, *, offset: int = 0, limit: int = 25
 ) -> tuple[list[CatalogueSummary], int]:
-    """A page of published credentials matching the filters, by title, and the number matching: two queries."""
-    where = _conditions(filters)
-    total = session.exec(select(func.count()).select_from(Credential).where(*where)).one()
-    rows = session.exec(
-        select(Credential, OrgUnit.name)
-        .join(OrgUnit, col(OrgUnit.id) == Credential.org_unit_id)
-        .where(*where)
-        .order_by(col(Credential.title), col(Credential.id))
-        .offset(offset)
-        .limit(limit)
-        .options(defer(Credential.search_text))  # type: ignore[arg-type]  # SQLModel types the column as str
-    ).all()
+    """A page of published credentials matching the filters, by title, and the number matching.
+
+    A search is one statement (the count rides along as a window over the matches, which are few); the whole
+    catalogue is counted apart, from its index, rather than numbering every row before taking a page."""
+    where = _conditions(filters, session.get_bind().dialect.name)
+    windowed = bool(search_terms(filters.q))
+    columns: list[Any] = [
+        col(Credential.id),
+        col(Credential.title),
+        OrgUnit.name,
+        col(Credential.ects),
+        col(Credential.eqf_level),
+        col(Credential.participation_form),
+        col(Credential.kind),
+        col(Credential.current_version_no),
+        col(Credential.published_at),
+    ]
+    if windowed:
+        columns.append(func.count().over().label("total"))
+    rows = (
+        session.connection()
+        .execute(
+            sa_select(*columns)
+            .join(OrgUnit, col(OrgUnit.id) == Credential.org_unit_id)
+            .where(*where)
+            .order_by(col(Credential.title), col(Credential.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        .all()
+    )
+    if windowed and rows:
+        total = int(rows[0].total)
+    else:
+        total = session.exec(select(func.count()).select_from(Credential).where(*where)).one()
     items = [
         CatalogueSummary(
-            id=c.id or 0,
-            title=c.title,
-            faculty=faculty,
-            ects=c.ects,
-            eqf_level=c.eqf_level,
-            participation_form=Participation(c.participation_form) if c.participation_form else None,
-            kind=Kind(c.kind),
-            version_no=c.current_version_no,
-            published_at=c.published_at,
+            id=row.id,
+            title=row.title,
+            faculty=row.name,
+            ects=row.ects,
+            eqf_level=row.eqf_level,
+            participation_form=Participation(row.participation_form) if row.participation_form else None,
+            kind=Kind(row.kind),
+            version_no=row.current_version_no,
+            published_at=row.published_at,
         )
-        for c, faculty in rows
+        for row in rows
     ]
     return items, total
 
@@ -514,9 +584,7 @@ def _mirror(session: Session, credential: Credential, version: CredentialVersion
     credential.ects = elements.ects
     credential.eqf_level = elements.eqf_level
     credential.participation_form = elements.participation_form.value if elements.participation_form else None
-    credential.search_text = " ".join(
-        [elements.title or "", *elements.learning_outcomes, elements.target_group or ""]
-    ).lower()
+    credential.search_text = search_text_of(version.content)
     credential.published_at = version.effective_from
     session.add(credential)
 

@@ -1,0 +1,74 @@
+"""bench.run's share of the bare reference: each scenario against the reference of its method and connection
+kind, from the same run; the bare app itself answers as the reference promises."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from bench.bare import create_app, create_tables
+from bench.generate import Generated
+from bench.run import Result, add_shares, bare_for, scenarios, selected
+
+
+def _data() -> Generated:
+    return Generated(
+        seconds=0.0,
+        counts={},
+        council_member_id=1,
+        qa_officer_id=2,
+        tokens={},
+        vote_target_ids=[7],
+        awaiting_count=0,
+        search_words=["data"],
+    )
+
+
+def _result(name: str, rps: float) -> Result:
+    return Result(name, 10, 100, 0, 1.0, 2.0, 3.0, rps, Counter(), "")
+
+
+def test_each_scenario_is_compared_with_its_own_reference() -> None:
+    chosen = scenarios(_data(), [3])
+    by_name = {s.name: s for s in chosen}
+    assert bare_for(by_name["awaiting"]) == "bare_get"
+    assert bare_for(by_name["awaiting_keepalive"]) == "bare_get_keepalive"
+    assert bare_for(by_name["vote"]) == "bare_post"
+    assert {"proposal", "dashboard", "catalogue", "catalogue_search", "catalogue_entry"} <= set(by_name)
+
+    speeds = {"bare_get": 1000.0, "bare_post": 500.0, "bare_get_keepalive": 2000.0, "vote": 200.0}
+    results = [_result(s.name, speeds.get(s.name, 400.0)) for s in chosen]
+    add_shares(chosen, results)
+    row: dict[str, Any] = {r.name: r.row() for r in results}
+    assert row["awaiting"]["share_of_bare"] == 0.4
+    assert row["awaiting_keepalive"]["share_of_bare"] == 0.2
+    assert row["vote"]["share_of_bare"] == 0.4
+    assert row["bare_get"]["share_of_bare"] == 1.0
+    assert row["awaiting"]["meets_target_share"] is True  # 0.40 >= 0.35
+    assert row["awaiting_keepalive"]["meets_target_share"] is False
+    assert row["catalogue"]["meets_target_share"] is False  # 0.40 < 1.0
+    assert row["bare_get"]["meets_target_share"] is None  # a reference has no target
+
+
+def test_choosing_scenarios_brings_their_references() -> None:
+    names = [s.name for s in selected(scenarios(_data(), [3]), "vote, awaiting_keepalive")]
+    assert names == ["bare_post", "bare_get_keepalive", "awaiting_keepalive", "vote"]
+
+
+def test_the_bare_reference_reads_one_row_and_writes_one(engine: Engine, database_url: str) -> None:
+    create_tables(database_url)
+    with engine.connect() as conn:
+        some_id = conn.execute(text("SELECT min(id) FROM org_unit")).scalar()
+    with TestClient(create_app(database_url)) as http:
+        assert http.get(f"/bare/{some_id}").status_code == 200
+        created = http.post("/bare", json={"note": "bench"})
+        assert created.status_code == 201
+    with engine.begin() as conn:
+        assert (
+            conn.execute(text("SELECT note FROM bench_bare_event WHERE id = :i"), {"i": created.json()["id"]}).scalar()
+            == "bench"
+        )
+        conn.execute(text("DROP TABLE bench_bare_event"))
