@@ -27,8 +27,9 @@ from app.db import BlockingCallOnEventLoop, SessionDep, get_session, make_engine
 from app.demo import DEMO_PASSWORD
 from tests.live import LiveServer, serve
 
-# A liveness bound, not a speed target: the outages made every request wait 30 s or more.
-ANSWERED_WITHIN_SECONDS = 1.0
+# A liveness bound, not a speed target: the outages made every request wait 30 s or more (a lock held until the
+# database's busy timeout). 10 s tells such a hang from a machine that is merely busy.
+ANSWERED_WITHIN_SECONDS = 10.0
 BURST = 30
 DEMO_PEOPLE = [
     "admin@example.org",
