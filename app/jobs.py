@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import partial
 
 from app.approvals import jobs as approval_jobs
+from app.feedback import jobs as feedback_jobs
 from app.notifications import jobs as notification_jobs
 from app.notifications.mail import MailConfig
 from app.policies import Policies
@@ -30,6 +31,8 @@ def scheduled_jobs(settings: Settings, policies: Policies) -> tuple[ScheduledJob
             "approvals.condition_reminders",
             partial(approval_jobs.condition_reminders, policies=policies, base_url=settings.base_url),
         ),
+        ScheduledJob("feedback.open_at_offering_end", partial(feedback_jobs.open_at_offering_end, policies=policies)),
+        ScheduledJob("feedback.close_due", partial(feedback_jobs.close_due, policies=policies)),
         ScheduledJob(
             "notifications.send_digests",
             partial(notification_jobs.send_digests, digest_hour=settings.digest_hour, base_url=settings.base_url),

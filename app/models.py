@@ -3,6 +3,7 @@
 from app.approvals.models import Condition, Decision, StageAlert, Vote
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
+from app.feedback.models import Survey, SurveyInvitation, SurveyResponse
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
 from app.offerings.models import Offering
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
@@ -33,6 +34,9 @@ __all__ = [
     "Proposal",
     "ProposalVersion",
     "StageAlert",
+    "Survey",
+    "SurveyInvitation",
+    "SurveyResponse",
     "User",
     "UserRole",
     "Vote",
