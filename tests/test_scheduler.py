@@ -64,6 +64,8 @@ def test_the_application_lists_its_jobs_explicitly(settings) -> None:
         "approvals.report_no_eligible_voter",
         "approvals.remind_and_escalate",
         "approvals.condition_reminders",
+        "feedback.open_at_offering_end",
+        "feedback.close_due",
         "notifications.send_digests",
         "notifications.send_outbox",
     ]
