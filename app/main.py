@@ -215,6 +215,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.catalogue import pages as catalogue_pages
     from app.catalogue import routes as catalogue_routes
     from app.dashboard import pages as dashboard_pages
+    from app.feedback import pages as feedback_pages
+    from app.feedback import routes as feedback_routes
     from app.notifications import pages as notification_pages
     from app.notifications import routes as notification_routes
     from app.org import pages as org_pages
@@ -233,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         user_pages.router,
         org_pages.router,
         notification_pages.router,
+        feedback_pages.router,
     ):
         app.include_router(router, include_in_schema=False)
     for router in (
@@ -241,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         proposal_routes.router,
         approval_routes.router,
         notification_routes.router,
+        feedback_routes.router,
     ):
         app.include_router(router, prefix="/api/v1", responses=API_ERRORS)
     app.include_router(catalogue_routes.router, prefix="/api/v1", responses=PUBLIC_API_ERRORS)

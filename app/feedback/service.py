@@ -89,7 +89,7 @@ def _policy(policies: Policies) -> FeedbackPolicy:
     return policies.of(FeedbackPolicy)
 
 
-def _offering_for(session: Session, offering_id: int, actor: Actor | None) -> tuple[Offering, Credential]:
+def offering_for(session: Session, offering_id: int, actor: Actor | None) -> tuple[Offering, Credential]:
     offering = session.get(Offering, offering_id)
     if offering is None:
         raise NotFound(f"There is no offering {offering_id}.")
@@ -104,7 +104,7 @@ def create_survey(
 ) -> Survey:
     """A draft survey with the policy's questionnaire in the offering's language and the owner's questions."""
     policy = _policy(policies)
-    offering, _credential = _offering_for(session, offering_id, actor)
+    offering, _credential = offering_for(session, offering_id, actor)
     if session.exec(select(Survey.id).where(Survey.offering_id == offering_id)).first() is not None:
         raise Conflict("This offering already has a feedback survey.")
     if len(data.owner_questions) > policy.owner_questions_max:
@@ -559,6 +559,8 @@ class QuestionResult:
             return "Fewer answers than the anonymity threshold: not shown."
         if self.kind == "open":
             return f"{len(self.comments)} comments."
+        if self.mean is None or self.median is None:
+            return "No figures yet."
         parts = [f"{self.n} answers, mean {self.mean:.2f}, median {self.median:g}"]
         if self.not_applicable:
             parts.append(f"{self.not_applicable} not applicable")
