@@ -16,7 +16,7 @@ from app.feedback.models import Survey, SurveyResponse
 from app.notifications.models import OutboxMessage
 from app.policies import Policies
 from tests.conftest import api_headers, csrf_token, login, post_form
-from tests.feedback.factories import fill, likert_answers, make_offering, open_survey, owner_of_survey
+from tests.feedback.factories import fill, likert_answers, make_offering, open_survey, owner_of, owner_of_survey
 
 
 def _current(db: Session, policies: Policies, **kw: object) -> Survey:
@@ -75,7 +75,7 @@ def test_links_that_cannot_take_answers_say_why(client: TestClient, db: Session,
     assert "not recognised" in client.get("/feedback/whatever").text
     today = utcnow().date()
     later = make_offering(db, ends_on=today + timedelta(days=30))
-    draft = service.create_survey(db, later.id or 0, owner_of_survey_offering(db, later), policies, service.SurveyIn())
+    draft = service.create_survey(db, later.id or 0, owner_of(db, later), policies, service.SurveyIn())
     page = client.get(_link(db, draft))
     assert page.status_code == 409 and "not open yet" in page.text
     past = make_offering(db, ends_on=date(2025, 1, 31))
@@ -87,12 +87,6 @@ def test_links_that_cannot_take_answers_say_why(client: TestClient, db: Session,
     service.act(db, closed.id or 0, "close", owner_of_survey(db, closed), policies)
     response = client.post(path, json={"answers": {}}, headers={"x-csrftoken": csrf_token(client)})
     assert response.status_code == 410 and "closed" in response.json()["detail"]
-
-
-def owner_of_survey_offering(db: Session, offering: object) -> object:
-    from tests.feedback.factories import owner_of
-
-    return owner_of(db, offering)  # type: ignore[arg-type]
 
 
 def test_the_open_link_takes_one_answer_per_browser(client: TestClient, db: Session, policies: Policies) -> None:
