@@ -11,7 +11,9 @@ from fastapi.responses import Response
 from app.catalogue import service as catalogue
 from app.catalogue.service import CatalogueFilters
 from app.db import SessionDep
+from app.feedback import service as feedback
 from app.pagination import PageDep
+from app.policies import PoliciesDep
 from app.proposals.elements import CHOICES, KIND_LABELS
 from app.security import OptionalActor
 from app.web import is_htmx, render
@@ -66,8 +68,14 @@ def catalogue_entry_page(
     credential_id: int,
     session: SessionDep,
     _actor: OptionalActor,
+    policies: PoliciesDep,
     version: Annotated[int | None, Query(ge=1, description="An earlier edition")] = None,
 ) -> Response:
     entry = catalogue.get_entry(session, credential_id, version)
-    ctx = {"entry": entry, "sections": entry.sections(), "diffs": entry.diffs()}
+    ctx = {
+        "entry": entry,
+        "sections": entry.sections(),
+        "diffs": entry.diffs(),
+        "feedback_changes": feedback.changes_for_catalogue(session, credential_id, policies),
+    }
     return render(request, "catalogue/detail.html", ctx)

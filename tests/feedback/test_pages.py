@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.db import utcnow
-from app.feedback import service
+from app.feedback import access, service
 from app.feedback.models import Survey, SurveyResponse
 from app.notifications.models import OutboxMessage
 from app.policies import Policies
-from tests.conftest import api_headers, csrf_token, login, post_form
+from tests.conftest import actor_for, api_headers, csrf_token, login, post_form
 from tests.feedback.factories import fill, likert_answers, make_offering, open_survey, owner_of, owner_of_survey
 
 
@@ -193,3 +193,21 @@ def test_the_api_makes_opens_and_invites(client: TestClient, db: Session, polici
     assert client.get(f"/api/v1/surveys/{survey_id}", headers=headers).json()["invited"] == 3
     assert client.post(f"/api/v1/surveys/{survey_id}/release", headers=headers).status_code == 409
     csrf_token(client)
+
+
+def test_the_catalogue_entry_shows_what_changed_after_feedback(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    survey = open_survey(db, policies)
+    owner = owner_of_survey(db, survey)
+    offering_credential = access.load_ctx(db, survey).credential.id
+    fill(db, survey, owner, [3, 4, 4, 5, 2])
+    service.act(db, survey.id or 0, "close", owner, policies)
+    service.respond(
+        db, survey.id or 0, owner, service.ResponseIn(owner_response="Thanks.", action_plan="Shorter labs.")
+    )
+    before = client.get(f"/catalogue/{offering_credential}")
+    assert "What we changed after your feedback" not in before.text  # not until the QA office has seen it
+    service.mark_seen(db, survey.id or 0, actor_for(db, "qa@example.org"))
+    after = client.get(f"/catalogue/{offering_credential}")
+    assert "What we changed after your feedback" in after.text and "Shorter labs." in after.text
