@@ -34,6 +34,7 @@ from sqlmodel import Session, select
 
 from app.approvals import service as approvals
 from app.approvals.voting import Choice
+from app.feedback.demo import load_feedback_demo
 from app.org import service as org
 from app.policies import Policies
 from app.proposals import service
@@ -846,6 +847,9 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     act.vote(QA, p, APPROVE, "All standard elements present; the proctored exam fits the stakes.")
     act.published(p)
     shown.proposals["cybersecurity"] = p
+    # Feedback: a closed survey of an earlier run above the anonymity threshold, and an open one (app.feedback.demo).
+    credential_id = session.get_one(Proposal, p).credential_id or 0
+    load_feedback_demo(session, policies, credential_id, act.actor(ACADEMIC), act.actor(QA))
     r = act.revise(
         ACADEMIC,
         p,
