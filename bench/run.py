@@ -438,7 +438,13 @@ def main() -> int:
                 )
             print(f"  {result.name}: p95 {result.p95_ms:.1f} ms, {result.errors} errors")
             results.append(result)
-        results_path.write_text(json.dumps([r.row() for r in results], indent=2) + "\n")
+        rows: list[Any] = [r.row() for r in results]
+        if os.environ.get("BENCH_FEEDBACK", "1") == "1":  # issue 9: feedback_burst and feedback_results
+            from bench.feedback import run_all as feedback_benchmarks
+
+            rows += feedback_benchmarks()
+            print("\n".join(json.dumps(row) for row in rows[len(results) :]))
+        results_path.write_text(json.dumps(rows, indent=2) + "\n")
         print()
         print_table(results)
         print()

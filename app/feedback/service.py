@@ -463,14 +463,20 @@ def submit(session: Session, token: str, raw: Mapping[str, Any], *, today: date)
     survey = link.survey
     answers = validate_answers(survey, raw)
     if link.invitation_id is not None:
-        consumed = session.connection().execute(
-            update(SurveyInvitation)
-            .where(col(SurveyInvitation.id) == link.invitation_id, col(SurveyInvitation.used).is_(False))
-            .values(used=True)
+        consumed = (
+            session.connection()
+            .execute(
+                update(SurveyInvitation)
+                .where(col(SurveyInvitation.id) == link.invitation_id, col(SurveyInvitation.used).is_(False))
+                .values(used=True)
+                .returning(col(SurveyInvitation.reminder_ids))
+            )
+            .all()
         )
-        if consumed.rowcount != 1:  # another submission of this link won the race
+        if len(consumed) != 1:  # another submission of this link won the race
             raise LinkRefused(Link(LinkState.used, survey, link.invitation_id))
-        _forget_messages(session, link.invitation_id, token)
+        if consumed[0][0]:
+            _forget_messages(session, link.invitation_id, token)
     session.add(SurveyResponse(id=str(uuid.uuid4()), survey_id=survey.id or 0, answers=answers))
     session.flush()
     return survey
