@@ -598,12 +598,6 @@ class Results:
         return {g: statistics.fmean(v) for g, v in by_group.items() if v}
 
 
-def _answers(session: Session, survey_ids: list[int]) -> Sequence[Mapping[str, Any]]:
-    if not survey_ids:
-        return []
-    return session.exec(select(SurveyResponse.answers).where(col(SurveyResponse.survey_id).in_(survey_ids))).all()
-
-
 def _scores(answers: Iterable[Mapping[str, Any]]) -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     for a in answers:
@@ -633,8 +627,8 @@ def _comparable(session: Session, survey: Survey, credential: Credential) -> tup
     return earlier, [sid or 0 for sid, _c, _e in rows]
 
 
-def _pooled_means(session: Session, survey_ids: list[int], threshold: int) -> dict[str, float]:
-    return {k: statistics.fmean(v) for k, v in _scores(_answers(session, survey_ids)).items() if len(v) >= threshold}
+def _pooled_means(answers: Iterable[Mapping[str, Any]], threshold: int) -> dict[str, float]:
+    return {k: statistics.fmean(v) for k, v in _scores(answers).items() if len(v) >= threshold}
 
 
 def results(session: Session, survey_id: int, actor: Actor | None, policies: Policies) -> Results:
@@ -659,10 +653,18 @@ def results(session: Session, survey_id: int, actor: Actor | None, policies: Pol
         for q in survey.questions
     ]
     if shown:
-        answers = _answers(session, [survey_id])
         earlier_ids, faculty_ids = _comparable(session, survey, ctx.credential)
-        earlier = _pooled_means(session, earlier_ids, threshold)
-        faculty = _pooled_means(session, faculty_ids, threshold)
+        # One read of every answer needed (the faculty's surveys include this one and the earlier ones).
+        by_survey: dict[int, list[Mapping[str, Any]]] = {}
+        for sid, a in session.exec(
+            select(SurveyResponse.survey_id, SurveyResponse.answers).where(
+                col(SurveyResponse.survey_id).in_({survey_id, *faculty_ids})
+            )
+        ):
+            by_survey.setdefault(sid, []).append(a)
+        answers = by_survey.get(survey_id, [])
+        earlier = _pooled_means([a for sid in earlier_ids for a in by_survey.get(sid, [])], threshold)
+        faculty = _pooled_means([a for sid in faculty_ids for a in by_survey.get(sid, [])], threshold)
         for q in questions:
             _fill(q, answers, threshold)
             q.earlier_mean, q.faculty_mean = earlier.get(q.key), faculty.get(q.key)
