@@ -15,7 +15,10 @@ What it shows (figures for the shipped policies, where approval publishes at onc
 - in review: at each body, with some votes cast so tallies show; every committee member and the QA officer has
   at least one proposal awaiting their decision; one proposal was sent back and resubmitted, so its redline shows
   what changed; a revision of a published credential awaits the QA office;
-- changes requested, rejected, withdrawn and drafts; threaded comments on several proposals.
+- changes requested, rejected, withdrawn and drafts; threaded comments on several proposals;
+- the institution's external QA record (ESG 1.10): the review of five years ago, under which the published
+  editions were approved, then its renewal two months ago, which every draft and the catalogue's current entries
+  now state while the published editions keep the text they were published with.
 
 When ``publish_on_approval`` is false, the QA office publishes all but one of the approved proposals by hand; the
 last one is left approved, waiting for publication.
@@ -32,8 +35,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app.approvals import access
 from app.approvals import service as approvals
 from app.approvals.voting import Choice
+from app.checklists import service as checklists
+from app.db import utcnow
+from app.external_qa import service as external_qa
+from app.external_qa.models import Decision, ExternalQaUpdate
 from app.feedback.demo import load_feedback_demo
 from app.org import service as org
 from app.policies import Policies
@@ -43,6 +51,7 @@ from app.proposals.models import Proposal
 from app.security import Actor, load_actor
 from app.users.models import User
 from app.workflows.approval import ProposalStatus
+from app.workflows.checklist import AnswerStatus
 
 ACADEMIC = "academic@example.org"
 COUNCIL1, COUNCIL2, COUNCIL3 = "council1@example.org", "council2@example.org", "council3@example.org"
@@ -50,6 +59,8 @@ HUMANITIES = "humanities@example.org"
 HISTORIAN = "historian@example.org"  # proposes the Humanities offers: an academic files under their own faculty
 LLL1, LLL2 = "lll1@example.org", "lll2@example.org"
 QA = "qa@example.org"
+ADMIN = "admin@example.org"
+AGENCY = "NVAO (Accreditation Organisation of the Netherlands and Flanders)"
 
 APPROVE, WITH_CONDITIONS = Choice.approve, Choice.approve_with_conditions
 REQUEST_CHANGES, REJECT = Choice.request_changes, Choice.reject
@@ -769,7 +780,9 @@ class _Acting:
     def vote(
         self, who: str, proposal_id: int, choice: Choice, comment: str = "", *, due: Iterable[tuple[str, int]] = ()
     ) -> None:
-        """``due``: conditions as (text, days from today)."""
+        """``due``: conditions as (text, days from today). Who approves has answered their body's checklist."""
+        if choice in (Choice.approve, Choice.approve_with_conditions):
+            self.answer_checklist(who, proposal_id)
         conditions = [{"text": text, "due_on": date.today() + timedelta(days=days)} for text, days in due]
         approvals.cast_vote(
             self.session,
@@ -780,6 +793,31 @@ class _Acting:
             comment=comment,
             conditions=conditions,
         )
+
+    def answer_checklist(self, who: str | None, proposal_id: int, *, at_most: int | None = None) -> None:
+        """Answer the unanswered items of the deciding body's ESG checklist as ``who`` (None: the first member who may
+        answer), each as its automatic check concludes (a "not met" accepted as partly met, with the reason), or as
+        met; ``at_most`` leaves the rest unanswered."""
+        proposal = self.proposal(proposal_id)
+        actor = self.actor(who) if who else self._member_who_answers(proposal)
+        if actor is None:
+            return
+        listed = checklists.checklist_of(self.session, proposal, actor, self.policies)
+        todo = [i for i in listed.items if i.can_answer and not i.answered]
+        for view in todo[:at_most]:
+            status, comment = view.suggested or AnswerStatus.met.value, ""
+            if status == AnswerStatus.not_met:
+                status, comment = (
+                    AnswerStatus.partly_met.value,
+                    "Acceptable for the pilot; to improve at the first review.",
+                )
+            given = checklists.Answer(status=status, comment=comment, evidence_text="Checked against the proposal.")
+            checklists.answer(self.session, proposal_id, view.key, actor, self.policies, given)
+
+    def _member_who_answers(self, proposal: Proposal) -> Actor | None:
+        eligible = access.load_ctx(self.session, proposal).eligible_ids
+        user = self.session.get(User, min(eligible)) if eligible else None
+        return self.actor(user.email) if user else None
 
     def votes(self, proposal_id: int, *ballots: tuple[str, Choice]) -> None:
         for who, choice in ballots:
@@ -808,6 +846,18 @@ class _Acting:
 
     def conditions(self, proposal_id: int) -> list[int]:
         return [c.id for c in approvals.conditions_of(self.session, [proposal_id])[proposal_id] if c.id is not None]
+
+    def record_external_qa(self, decision: Decision, *, decided: date, next_review: date, **report: str) -> None:
+        """The administrator records the institution's external review by the demo agency (EQAR-registered)."""
+        data = ExternalQaUpdate(
+            agency_name=AGENCY,
+            eqar_registered=True,
+            decision=decision,
+            decision_on=decided,
+            next_review_on=next_review,
+            **report,
+        )
+        external_qa.save(self.session, self.actor(ADMIN), data)
 
     def revise(self, owner: str, proposal_id: int, **changes: Any) -> int:
         """Open a revision of the credential the proposal published, change it and submit it."""
@@ -839,6 +889,14 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
         return pid, mid
 
     hum = faculty["HUM"]
+    today = utcnow().date()
+
+    # The institutional review of five years ago: the published editions below state it.
+    act.record_external_qa(
+        Decision.positive_with_conditions,
+        decided=today - timedelta(days=5 * 365),
+        next_review=today + timedelta(days=60),
+    )
 
     # Published, then revised for a second intake: a minor revision (fee, capacity, dates, delivery) goes to the
     # QA office only, and the catalogue shows two editions with the changes since the first.
@@ -1094,6 +1152,16 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     )
     shown.proposals["oral-history-draft"] = act.propose(
         HUMANITIES, Kind.unbundled, _oral_history(*unbundled("BA-HIS", "HIS240")), submit=False
+    )
+
+    # The review was renewed two months ago, with its report in DEQAR: the drafts and the catalogue's current
+    # entries now say so, the published editions keep what they said.
+    act.record_external_qa(
+        Decision.positive,
+        decided=today - timedelta(days=60),
+        next_review=today - timedelta(days=60) + timedelta(days=6 * 365),
+        deqar_report_id="60412",
+        deqar_report_url="https://data.deqar.eu/report/60412",
     )
     session.flush()
     return shown

@@ -214,7 +214,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.approvals import routes as approval_routes
     from app.catalogue import pages as catalogue_pages
     from app.catalogue import routes as catalogue_routes
+    from app.checklists import pages as checklist_pages
+    from app.checklists import routes as checklist_routes
     from app.dashboard import pages as dashboard_pages
+    from app.external_qa import pages as external_qa_pages
+    from app.external_qa import routes as external_qa_routes
     from app.feedback import pages as feedback_pages
     from app.feedback import routes as feedback_routes
     from app.notifications import pages as notification_pages
@@ -234,17 +238,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboard_pages.router,
         user_pages.router,
         org_pages.router,
+        external_qa_pages.router,
         notification_pages.router,
         feedback_pages.router,
+        checklist_pages.router,
     ):
         app.include_router(router, include_in_schema=False)
     for router in (
         user_routes.router,
         org_routes.router,
+        external_qa_routes.router,
         proposal_routes.router,
         approval_routes.router,
         notification_routes.router,
         feedback_routes.router,
+        checklist_routes.router,
     ):
         app.include_router(router, prefix="/api/v1", responses=API_ERRORS)
     app.include_router(catalogue_routes.router, prefix="/api/v1", responses=PUBLIC_API_ERRORS)

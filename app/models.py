@@ -3,6 +3,8 @@
 from app.approvals.models import Condition, Decision, StageAlert, Vote
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
+from app.checklists.models import ChecklistResponse
+from app.external_qa.models import ExternalQaRecord
 from app.feedback.models import Survey, SurveyInvitation, SurveyResponse
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
 from app.offerings.models import Offering
@@ -14,6 +16,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "ChecklistResponse",
     "CoProposer",
     "Comment",
     "CommentEdit",
@@ -23,6 +26,7 @@ __all__ = [
     "Credential",
     "CredentialVersion",
     "Decision",
+    "ExternalQaRecord",
     "LoginAttempt",
     "Module",
     "Notification",

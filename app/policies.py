@@ -8,8 +8,8 @@ Design:
 
 - Each domain declares the model of its file next to its code, in ``app/<domain>/policy.py``, and registers it
   with the file's name: ``@register_policy("approval.yaml") class ApprovalPolicy(PolicyModel)``. Today:
-  ``app/org/policy.py`` (institution.yaml), ``app/approvals/policy.py`` (approval.yaml) and
-  ``app/proposals/policy.py`` (credentials.yaml).
+  ``app/org/policy.py`` (institution.yaml), ``app/approvals/policy.py`` (approval.yaml),
+  ``app/proposals/policy.py`` (credentials.yaml) and ``app/checklists/policy.py`` (esg_part1.yaml).
 - ``load_policies`` first imports every ``app/<domain>/policy.py`` there is (``discover``), so the registry
   is complete, then reads one file per registered model; a YAML file no model claims is refused.
 - Code asks for a policy by its model: ``policies.of(ApprovalPolicy)``. The return type is that model, so mypy

@@ -33,7 +33,7 @@ def csrf_token(request: Request) -> str:
     return str(getter()) if getter else ""
 
 
-def _base_context(request: Request) -> dict[str, Any]:
+def page_context(request: Request) -> dict[str, Any]:
     flashes: list[str] = []
     if "session" in request.scope:
         flashes = request.session.pop(FLASH_KEY, [])
@@ -58,7 +58,7 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Render a page, or only one of its named blocks (the fragment htmx asked for)."""
-    ctx = {**_base_context(request), **(context or {})}
+    ctx = {**page_context(request), **(context or {})}
     if block is not None:
         response = templates.TemplateResponse(request, name, ctx, status_code=status, block_name=block)
     else:

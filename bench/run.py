@@ -103,14 +103,33 @@ def scenarios(data: Generated) -> list[Scenario]:
         Scenario("awaiting", "council", lambda i: Call("GET", "/awaiting")),
         Scenario("pipeline", "qa", lambda i: Call("GET", "/pipeline")),
         Scenario("catalogue_search", None, lambda i: Call("GET", f"/catalogue?q={words[i % len(words)]}&eqf_level=6")),
-        # Changing one's own vote on proposals where nobody else has voted never reaches the quorum.
+        # Changing one's own vote on proposals where nobody else has voted never reaches the quorum. Not "approve":
+        # the ESG checklist (not answered in the generated data) gates approving votes.
         Scenario(
             "vote",
             "council",
             lambda i: Call(
                 "POST",
                 f"/api/v1/proposals/{targets[i % len(targets)]}/votes",
-                {"choice": "approve", "comment": "bench"},
+                {"choice": "request_changes", "comment": "bench"},
+            ),
+        ),
+        *checklist_scenarios(targets),
+    ]
+
+
+def checklist_scenarios(targets: list[int]) -> list[Scenario]:
+    """The ESG checklist page of a proposal before the council (automatic checks, duplication against the
+    catalogue), and a council member answering one of the council's items, alternately met and partly met."""
+    return [
+        Scenario("checklist", "council", lambda i: Call("GET", f"/proposals/{targets[i % len(targets)]}/checklist")),
+        Scenario(
+            "checklist_save",
+            "council",
+            lambda i: Call(
+                "PUT",
+                f"/api/v1/proposals/{targets[i % len(targets)]}/checklist/owning-unit",
+                {"status": ("met", "partly_met")[i % 2], "evidence_text": "bench"},
             ),
         ),
     ]

@@ -115,9 +115,26 @@ def _listeners() -> None:
     listeners.install(Settings(secret_key=TEST_SECRET))
 
 
+def checklist_gate(policies: Policies, enforced: bool) -> Policies:
+    """The policies with the ESG checklist's gate on a body's decision switched on or off (esg_part1.yaml)."""
+    from app.checklists.policy import ChecklistPolicy
+
+    checklist = policies.of(ChecklistPolicy)
+    name = next(name for name, policy in policies.files.items() if policy is checklist)
+    return Policies(files={**policies.files, name: checklist.model_copy(update={"gate_decisions": enforced})})
+
+
 @pytest.fixture(scope="session")
-def policies() -> Policies:
+def shipped_policies() -> Policies:
+    """The policies as shipped (the checklist gates decisions)."""
     return load_policies(ROOT / "policies")
+
+
+@pytest.fixture(scope="session")
+def policies(shipped_policies: Policies) -> Policies:
+    """The shipped policies, except that the ESG checklist does not gate decisions: tests of approval approve without
+    answering it first. The checklist's own tests (tests/checklists) use ``shipped_policies``."""
+    return checklist_gate(shipped_policies, False)
 
 
 @pytest.fixture(scope="session")
@@ -132,8 +149,9 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings):
+def app(settings: Settings, policies: Policies):
     application = create_app(settings)
+    application.state.policies = policies  # the checklist does not gate decisions (see ``policies``)
     yield application
     application.state.engine.dispose()
 

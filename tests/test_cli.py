@@ -416,6 +416,8 @@ def test_cli_sweep_at_a_simulated_time(
         "approvals.report_no_eligible_voter",
         "approvals.remind_and_escalate",
         "approvals.condition_reminders",
+        "feedback.open_at_offering_end",
+        "feedback.close_due",
         "notifications.send_digests",
         "notifications.send_outbox",
     ]

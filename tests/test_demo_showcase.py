@@ -29,6 +29,7 @@ from app.cli import main
 from app.db import make_engine, utcnow
 from app.demo import DEMO_PASSWORD, load_demo
 from app.demo_showcase import load_showcase
+from app.external_qa.statement import get_record, statement
 from app.main import create_app
 from app.policies import load_policies
 from app.proposals import service, views
@@ -146,6 +147,21 @@ def test_catalogue_has_published_credentials_with_two_editions(session: Session)
     first = catalogue.get_entry(session, entry.id, version_no=1)
     assert first.edition.to_text  # the first edition was in force until the second one
     assert first.shown.content != entry.shown.content
+
+
+def test_the_external_qa_record_was_renewed_drafts_and_current_entries_say_so(session: Session) -> None:
+    record = get_record(session)
+    assert record is not None and record.deqar_report_id  # the renewal, with its report in DEQAR
+    renewed = statement(record)
+    drafts = [p for p in proposals(session) if p.status == "draft"]
+    assert drafts and all(p.content["quality_assurance"] == renewed for p in drafts)
+    items, _ = catalogue.search(session, CatalogueFilters(), limit=100)
+    for item in items:
+        entry = catalogue.get_entry(session, item.id)
+        assert entry.public_elements().quality_assurance == renewed
+        # Published before the renewal: the edition itself keeps the review it was approved under.
+        assert entry.shown.content["quality_assurance"] != renewed
+        assert "positive with conditions" in entry.shown.content["quality_assurance"]
 
 
 def test_conditions_open_and_met_are_due_in_the_future(session: Session) -> None:

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -22,7 +23,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.approvals.voting import Choice
+from app.checklists import service as checklists
 from app.demo import DEMO_ACCOUNTS
+from app.external_qa import service as external_qa
+from app.external_qa.models import Decision, ExternalQaUpdate
 from app.notifications.models import OutboxMessage
 from app.org.models import Committee, Programme
 from app.policies import Policies
@@ -146,6 +150,19 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
     programme_id = db.exec(select(Programme.id).order_by(col(Programme.id))).first()
     user_id = db.exec(select(User.id).where(User.email == "academic@example.org")).one()
     users.issue_token(db, actor_for(db, "admin@example.org"), "Reporting")
+    external_qa.save(
+        db,
+        actor_for(db, "admin@example.org"),
+        ExternalQaUpdate(
+            agency_name="Flemish Accreditation Agency",
+            eqar_registered=True,
+            decision=Decision.positive,
+            decision_on=date(2025, 5, 1),
+            next_review_on=date(2031, 5, 1),
+            deqar_report_id="12345",
+            deqar_report_url="https://data.deqar.eu/report/12345",
+        ),
+    )
 
     paths = [
         "/",
@@ -168,6 +185,7 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
         f"/admin/committees/{committee_id}",
         "/admin/programmes",
         f"/admin/programmes/{programme_id}",
+        "/admin/external-qa",
         "/notifications",
         "/admin/outbox",
         f"/admin/outbox/{db.exec(select(OutboxMessage.id).order_by(col(OutboxMessage.id))).first()}",
@@ -176,6 +194,10 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
     ]
     proposal_paths = [f"/proposals/{p.id}" for p in proposals.values()]
     proposal_paths += [f"/proposals/{proposals[state].id}/edit" for state in ("draft", "unbundled draft")]
+    in_review = proposals["in review"]
+    answer = checklists.Answer(status="met", evidence_text="Dr Peeters", evidence_links=["https://example.org/unit"])
+    checklists.answer(db, in_review.id or 0, "owning-unit", actor_for(db, "council1@example.org"), policies, answer)
+    proposal_paths += [f"/proposals/{proposals[s].id}/checklist" for s in ("in review", "published", "draft")]
 
     pages = Pages(client, tmp_path)
     pages.get("anonymous", "/login")
@@ -191,9 +213,21 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
     pages.save(
         "academic invalid new proposal", post_form(client, "/proposals/new", {"kind": "standalone", "ects": "x"})
     )
+    login(client, "council1@example.org")
+    invalid = {"status": "not_applicable", "evidence_links": "not a link"}
+    pages.save(
+        "council invalid checklist answer",
+        post_form(client, f"/proposals/{in_review.id}/checklist/level-outcomes", invalid),
+    )
     login(client, "admin@example.org")
     pages.save("admin invalid new account", post_form(client, "/admin/users/new", {"email": "not an address"}))
     pages.save("admin invalid faculty", post_form(client, "/admin/org-units", {"code": "", "name": ""}))
+    pages.save(
+        "admin invalid external QA",
+        post_form(
+            client, "/admin/external-qa", {"agency_name": "", "eqar_registered": "false", "deqar_report_id": "x"}
+        ),
+    )
 
     statuses = " ".join(label.rsplit("(", 1)[1] for label in pages.files.values())
     for status in ("HTTP 200", "HTTP 403", "HTTP 404", "HTTP 422"):

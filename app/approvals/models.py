@@ -54,6 +54,8 @@ class Decision(SQLModel, table=True):
     comment: str = ""
     policy_version: str = Field(max_length=80)
     decided_at: datetime = Field(default_factory=utcnow)
+    # The body's ESG checklist as it stood when it decided (app.checklists.service.snapshot); empty before.
+    checklist: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 _condition_status: Column[str] = Column("status", AutoString(length=20), nullable=False)

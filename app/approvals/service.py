@@ -22,6 +22,7 @@ from app.approvals.voting import Ballot, Choice, Side, decide
 from app.audit import service as audit
 from app.catalogue import service as catalogue
 from app.catalogue.models import CredentialVersion
+from app.checklists import service as checklists
 from app.db import utcnow
 from app.errors import PolicyViolation
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
@@ -95,6 +96,8 @@ def cast_vote(
     vote = next((v for v in votes if v.voter_id == actor.id), None)
     if vote is not None and (vote.choice, vote.comment, vote.conditions) == (choice.value, comment, cleaned):
         return VoteResult(proposal=proposal, vote=vote, decision=None)  # the same vote again: nothing changes
+    if choice in (Choice.approve, Choice.approve_with_conditions):  # the body's ESG checklist must be complete
+        checklists.require_gate(session, proposal, proposal.current_body or "", policies)
     action = "vote.changed" if vote else "vote.cast"
     if vote is None:
         vote = Vote(
@@ -163,6 +166,13 @@ def _decide_if_ready(
         and (Side.approve if v.choice in ("approve", "approve_with_conditions") else Side(v.choice)) is outcome.side
     ]
     conditions = [c for v in winning for c in v.conditions]
+    if outcome.side is Side.approve:
+        # No approval while the body's checklist is incomplete (answers changed after the votes were cast); its
+        # "not met" answers made conditions of approval become conditions.
+        gate = checklists.gate(session, proposal, body.value, policies)
+        if gate.blocks:
+            return None
+        conditions += gate.conditions
     outcome_name = "approve_with_conditions" if outcome.side is Side.approve and conditions else outcome.side.value
     # A decision the system takes carries its own reason when the winning votes gave none (a unanimous body
     # split three ways sends the proposal back although nobody asked for changes).
@@ -178,6 +188,7 @@ def _decide_if_ready(
         tally={**outcome.tally, "eligible": len(ctx.eligible_ids), "reason": reason},
         comment=comment,
         policy_version=policies.of(ApprovalPolicy).version,
+        checklist=checklists.snapshot(session, proposal, body.value, policies),
     )
     session.add(decision)
     session.flush()

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from app.catalogue.models import Credential, CredentialVersion
 from app.db import utcnow
 from app.errors import NotFound
+from app.external_qa import statement as external_qa
 from app.org.models import OrgUnit
 from app.proposals import elements as el
 from app.proposals.diff import FieldDiff, diff_contents
@@ -222,6 +223,8 @@ class CatalogueEntry:
     previous: CredentialVersion | None
     editions: list[EditionInfo]  # newest first
     lookups: Lookups
+    # The external QA record's statement: the current edition shows it (an older edition keeps its own text).
+    recorded_qa: str | None = None
 
     @property
     def id(self) -> int:
@@ -244,6 +247,13 @@ class CatalogueEntry:
         return str(self.shown.content.get("title") or self.credential.title)
 
     @property
+    def content(self) -> dict[str, Any]:
+        """The shown edition's elements; the current one with the type of quality assurance as recorded today."""
+        if self.is_current and self.recorded_qa is not None:
+            return {**self.shown.content, "quality_assurance": self.recorded_qa}
+        return self.shown.content
+
+    @property
     def edition(self) -> EditionInfo:
         return next(e for e in self.editions if e.version_no == self.shown.version_no)
 
@@ -255,8 +265,9 @@ class CatalogueEntry:
     def sections(self) -> list[tuple[el.Section, list[ElementRow]]]:
         """The shown edition's public elements, grouped by section in form order."""
         grouped: dict[el.Section, list[ElementRow]] = {}
+        content = self.content
         for spec in self.fields():
-            value = self.shown.content.get(spec.name)
+            value = content.get(spec.name)
             grouped.setdefault(spec.section, []).append(
                 ElementRow(
                     name=spec.name,
@@ -277,7 +288,7 @@ class CatalogueEntry:
 
     def public_elements(self) -> PublicElements:
         names = {f.name for f in self.fields()}
-        return PublicElements.model_validate({k: v for k, v in self.shown.content.items() if k in names})
+        return PublicElements.model_validate({k: v for k, v in self.content.items() if k in names})
 
 
 def get_entry(session: Session, credential_id: int, version_no: int | None = None) -> CatalogueEntry:
@@ -314,7 +325,13 @@ def get_entry(session: Session, credential_id: int, version_no: int | None = Non
     ]
     lookups = load_lookups(session, [shown.content, previous.content if previous else None])
     return CatalogueEntry(
-        credential=credential, faculty=faculty, shown=shown, previous=previous, editions=editions, lookups=lookups
+        credential=credential,
+        faculty=faculty,
+        shown=shown,
+        previous=previous,
+        editions=editions,
+        lookups=lookups,
+        recorded_qa=external_qa.recorded_statement(session),
     )
 
 
@@ -431,10 +448,16 @@ def published_content(session: Session, credential_id: int) -> dict[str, Any] | 
 
 
 def record_edition(session: Session, proposal: Proposal) -> CredentialVersion:
-    """The proposal's content becomes the current edition of its micro-credential (the previous one ends now)."""
+    """The proposal's content becomes the current edition of its micro-credential (the previous one ends now).
+
+    The edition states the type of quality assurance as the external QA record says it at publication (the
+    proposal may have been submitted before the record changed), and keeps that text for good.
+    """
     credential = session.get(Credential, proposal.credential_id, with_for_update=True)
     assert credential is not None and proposal.id is not None
     now = utcnow()
+    recorded_qa = external_qa.recorded_statement(session)
+    content = proposal.content if recorded_qa is None else {**proposal.content, "quality_assurance": recorded_qa}
     previous = session.exec(
         select(CredentialVersion).where(
             CredentialVersion.credential_id == credential.id, col(CredentialVersion.effective_to).is_(None)
@@ -447,9 +470,9 @@ def record_edition(session: Session, proposal: Proposal) -> CredentialVersion:
         credential_id=credential.id or 0,
         version_no=credential.current_version_no + 1,
         proposal_id=proposal.id,
-        content=proposal.content,
+        content=content,
         change_type=proposal.change_type,
-        changes=changed_fields(previous.content, proposal.content) if previous else [],
+        changes=changed_fields(previous.content, content) if previous else [],
         effective_from=now,
     )
     session.add(version)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from app import pdf
 from app.db import SessionDep, utcnow
 from app.errors import DomainError, NotFound, PolicyViolation
 from app.feedback import access, charts, service
@@ -194,25 +195,48 @@ def _count(raw: Any) -> int:
         ) from None
 
 
+def _results_context(session: SessionDep, survey_id: int, actor: CurrentActor, policies: PoliciesDep) -> dict[str, Any]:
+    res = service.results(session, survey_id, actor, policies)
+    ctx = service.get_survey(session, survey_id, actor)
+    return {
+        "res": res,
+        "s": res.survey,
+        "credential": ctx.credential,
+        "offering": ctx.offering,
+        "charts": {q.key: charts.distribution(q) for q in res.questions if q.mean is not None},
+        "means_chart": charts.means(res) if res.shown else None,
+        "flags": service.below_thresholds(res, policies),
+        "pdf_available": True,
+    }
+
+
 @router.get("/surveys/{survey_id}/results")
 def results_page(
     request: Request, survey_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> Response:
-    res = service.results(session, survey_id, actor, policies)
-    ctx = service.get_survey(session, survey_id, actor)
-    return render(
-        request,
-        "feedback/results.html",
-        {
-            "res": res,
-            "s": res.survey,
-            "credential": ctx.credential,
-            "offering": ctx.offering,
-            "charts": {q.key: charts.distribution(q) for q in res.questions if q.mean is not None},
-            "means_chart": charts.means(res) if res.shown else None,
-            "flags": service.below_thresholds(res, policies),
-        },
+    return render(request, "feedback/results.html", _results_context(session, survey_id, actor, policies))
+
+
+@router.get("/surveys/{survey_id}/report")
+def results_report(
+    request: Request, survey_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    """The results as a print-friendly document (refused below the anonymity threshold, like every export)."""
+    context = _results_context(session, survey_id, actor, policies)
+    service.require_shown(context["res"])
+    return pdf.print_response(
+        request, "feedback/report.html", context | {"pdf_url": f"/surveys/{survey_id}/results.pdf"}
     )
+
+
+@router.get("/surveys/{survey_id}/results.pdf")
+def results_pdf(
+    request: Request, survey_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    """The same report as a PDF download."""
+    context = _results_context(session, survey_id, actor, policies)
+    service.require_shown(context["res"])
+    return pdf.pdf_response(request, "feedback/report.html", context, f"feedback-survey-{survey_id}.pdf")
 
 
 @router.get("/surveys/{survey_id}/results.csv")

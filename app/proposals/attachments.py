@@ -43,6 +43,33 @@ def add(
     error = access.refusal(access.load_ctx(session, proposal), "edit", actor)
     if error is not None:
         raise type(error)(error.message.replace("edit and submit", "add evidence to"))
+    return store(
+        session,
+        proposal_id,
+        actor,
+        policies,
+        role="proposer",
+        filename=filename,
+        content_type=content_type,
+        data=data,
+        description=description,
+    )
+
+
+def store(
+    session: Session,
+    proposal_id: int,
+    actor: Actor,
+    policies: Policies,
+    *,
+    role: str,
+    filename: str,
+    content_type: str,
+    data: bytes,
+    description: str = "",
+) -> Attachment:
+    """Store a file on a proposal under the policy's size and type limits, audited: for a caller that has checked
+    this person may add it (a proposer while editing; a body answering its ESG checklist, app.checklists)."""
     rules = policies.of(CredentialPolicy).attachments
     if not filename or not data:
         raise PolicyViolation("Choose a file to attach.", errors={"file": "Choose a file."})
@@ -66,7 +93,7 @@ def add(
     audit.record(
         session,
         actor_id=actor.id,
-        actor_role="proposer",
+        actor_role=role,
         entity_type="proposal",
         entity_id=proposal_id,
         action="attachment.added",

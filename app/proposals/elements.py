@@ -179,6 +179,7 @@ class FieldSpec:
     widget: Literal["text", "textarea", "lines", "number", "select", "checks", "date", "programme", "module"]
     hint: str = ""
     eu_element: bool = False  # one of the EU standard elements (Annex I) describing the offer
+    from_record: bool = False  # filled from an institutional record (app.external_qa), shown read-only
 
     @property
     def unbundled_only(self) -> bool:
@@ -209,7 +210,15 @@ FIELDS: list[FieldSpec] = [
     FieldSpec("participation_form", "Form of participation", Section.assessment, "select", eu_element=True),
     FieldSpec("participation_description", "Participation: description", Section.assessment, "textarea"),
     FieldSpec("supervision", "Supervision and identity verification", Section.assessment, "select", eu_element=True),
-    FieldSpec("quality_assurance", "Type of quality assurance", Section.assessment, "textarea", eu_element=True),
+    FieldSpec(
+        "quality_assurance",
+        "Type of quality assurance",
+        Section.assessment,
+        "textarea",
+        "Filled in from the institution's external quality assurance record, which administrators keep up to date.",
+        eu_element=True,
+        from_record=True,
+    ),
     FieldSpec("target_group", "Target group", Section.need, "textarea", "Who is this for?"),
     FieldSpec("need", "Need it answers", Section.need, "textarea", "Why learners and society need it."),
     FieldSpec(

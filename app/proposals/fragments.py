@@ -19,6 +19,7 @@ from app.approvals import access
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Vote
 from app.approvals.voting import CHOICE_LABELS
+from app.checklists import service as checklists
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
 from app.policies import Policies
 from app.proposals import attachments as proposal_attachments
@@ -26,8 +27,9 @@ from app.proposals import views
 from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
 from app.security import Actor
+from app.text import in_sentence
 from app.workflows import conditions as condition_workflow
-from app.workflows.approval import ProposalStatus
+from app.workflows.approval import REVIEW_STATES, ProposalStatus
 
 
 @dataclass
@@ -85,7 +87,11 @@ class Fragment:
 
 
 def decision_panel(v: Viewing) -> dict[str, Any]:
+    body = v.proposal.current_body
+    deciding = body is not None and v.proposal.status in REVIEW_STATES
     return {
+        "checklist_gate": checklists.gate(v.session, v.proposal, body, v.policies) if deciding and body else None,
+        "checklist_gate_label": in_sentence(v.body_label or ""),
         "proposal": v.proposal,
         "actions": v.actions,
         "can_revise": v.proposal.status == ProposalStatus.published and v.actor.id == v.proposal.owner_id,

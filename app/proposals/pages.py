@@ -133,7 +133,7 @@ def new_proposal(
 ) -> Response:
     if not actor.is_academic:
         raise PermissionDenied("Only academics can propose micro-credentials.")
-    values = content_to_values(service.default_content(policies))
+    values = content_to_values(service.default_content(session, policies))
     values.update(
         kind=kind if kind in el.Kind.__members__ else "standalone", org_unit_id=actor.org_unit_id or "", co_proposers=[]
     )

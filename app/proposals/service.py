@@ -22,6 +22,7 @@ from app.audit import service as audit
 from app.catalogue import service as catalogue
 from app.db import utcnow
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation, TransitionNotAllowed
+from app.external_qa import statement as external_qa
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind, Module, Programme
 from app.org.policy import InstitutionPolicy
 from app.policies import Policies
@@ -40,15 +41,40 @@ from app.workflows.core import SYSTEM
 # --- drafting ------------------------------------------------------------------------------------
 
 
-def default_content(policies: Policies) -> dict[str, Any]:
+def default_content(session: Session, policies: Policies) -> dict[str, Any]:
     inst = policies.of(InstitutionPolicy)
     return {
         "awarding_bodies": [inst.awarding_body],
         "issuer_country": inst.country,
         "issuer_region": inst.region or None,
-        "quality_assurance": inst.quality_assurance,
+        "quality_assurance": external_qa.current_statement(session, policies),
         "national_level": None,
     }
+
+
+def _with_recorded_qa(session: Session, values: dict[str, Any], policies: Policies) -> dict[str, Any]:
+    """The "type of quality assurance" element comes from the external QA record, never from what was typed."""
+    return {**values, "quality_assurance": external_qa.current_statement(session, policies)}
+
+
+# Drafts whose content the proposers still edit: they follow the external QA record. A proposal under review
+# keeps the text it was submitted with until publication, when the edition takes the record's current text.
+FOLLOWS_QA_RECORD = (ProposalStatus.draft, ProposalStatus.changes_requested)
+
+
+def refresh_quality_assurance(session: Session, text: str) -> int:
+    """Put the external QA record's new text into every draft; returns how many drafts changed."""
+    drafts = session.exec(
+        select(Proposal).where(col(Proposal.status).in_([s.value for s in FOLLOWS_QA_RECORD])).with_for_update()
+    )
+    changed = 0
+    for proposal in drafts:
+        if proposal.content.get("quality_assurance") != text:
+            proposal.content = {**proposal.content, "quality_assurance": text}
+            session.add(proposal)
+            changed += 1
+    session.flush()
+    return changed
 
 
 def create_proposal(
@@ -69,7 +95,7 @@ def create_proposal(
     if policies.of(CredentialPolicy).file_under == "own_faculty" and unit != actor.org_unit_id:
         message = "You can file a proposal only under your own faculty."
         raise PolicyViolation(message, errors={"org_unit_id": message})
-    content, check = _validated(session, {**default_content(policies), **values}, policies, kind)
+    content, check = _validated(session, {**default_content(session, policies), **values}, policies, kind)
     _check_co_proposers(session, policies, unit, kind, actor.id, set(co_proposer_ids or []))
     credential_id = catalogue.create_credential(session, kind=kind.value, org_unit_id=unit, owner_id=actor.id)
     proposal = Proposal(
@@ -117,7 +143,7 @@ def _validated(
     session: Session, values: dict[str, Any], policies: Policies, kind: el.Kind
 ) -> tuple[dict[str, Any], checks.Check]:
     """Parse and check content for saving: any invalid field refuses the save (422), nothing is stored."""
-    elements, errors = el.parse(values)
+    elements, errors = el.parse(_with_recorded_qa(session, values, policies))
     result = checks.check(elements, policies.of(CredentialPolicy), kind)
     errors = {**result.errors, **errors}
     errors.update(_parent_errors(session, elements, kind))
@@ -147,7 +173,7 @@ def _parent_errors(session: Session, elements: el.Elements, kind: el.Kind) -> di
 
 def check_values(session: Session, values: dict[str, Any], policies: Policies, kind: el.Kind) -> checks.Check:
     """Inline validation: every problem in the posted values, without saving anything."""
-    elements, errors = el.parse(values)
+    elements, errors = el.parse(_with_recorded_qa(session, values, policies))
     result = checks.check(elements, policies.of(CredentialPolicy), kind)
     result.errors = {**result.errors, **errors, **_parent_errors(session, elements, kind)}
     result.missing = [m for m in result.missing if m not in errors]
@@ -417,7 +443,7 @@ def open_revision(session: Session, credential_id: int, actor: Actor, policies: 
         kind=credential.kind,
         org_unit_id=credential.org_unit_id,
         owner_id=actor.id,
-        content=dict(content),
+        content=_with_recorded_qa(session, content, policies),
         title=content.get("title") or "",
     )
     proposal_id = _start_draft(

@@ -1,7 +1,7 @@
 """feedback: surveys of offerings (a workflow row), single-use invitations (token hashes) and anonymous responses
 
 Revision ID: 0018
-Revises: 0011
+Revises: 0013
 Create Date: 2026-11-30 10:44:40.590517
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0018'
-down_revision: str | None = '0011'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -294,7 +294,8 @@ def test_status_cannot_change_without_an_audit_row(db: Session, policies: Polici
 
 def test_completeness_counts_only_valid_elements(db: Session, policies: Policies) -> None:
     check = service.check_values(db, complete_content(ects=45), policies, Kind.standalone)
-    assert check.missing == ["awarding_bodies", "issuer_country", "quality_assurance"]
+    # The type of quality assurance is never missing: it comes from the external QA record (or its default).
+    assert check.missing == ["awarding_bodies", "issuer_country"]
     assert check.invalid == ["ects"]
     valid = service.check_values(db, complete_content(ects=5, hours=130), policies, Kind.standalone)
     assert valid.completeness > check.completeness

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, Response
 
 from app.demo import DEMO_PASSWORD
+from app.settings import ROOT
 from tests.conftest import fresh_database_url
 from tests.live import serve
 
@@ -59,8 +61,22 @@ def live_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory, live_database_url: str) -> Iterator[str]:
     """Start `uvicorn app.main:create_app --factory` on a free port over a fresh, migrated demo database."""
-    with serve(tmp_path_factory.mktemp("browser"), "browser", database_url=live_database_url) as server:
+    tmp = tmp_path_factory.mktemp("browser")
+    env = {"MCQA_POLICY_DIR": str(policies_without_checklist_gate(tmp))}
+    with serve(tmp, "browser", database_url=live_database_url, extra_env=env) as server:
         yield server.url
+
+
+def policies_without_checklist_gate(tmp: Path) -> Path:
+    """The shipped policies with the ESG checklist's gate off, so that browser tests of approval approve without
+    answering it (tests/browser/test_checklist.py serves the shipped policies)."""
+    directory = tmp / "policies"
+    shutil.copytree(ROOT / "policies", directory)
+    checklist = directory / "esg_part1.yaml"
+    text = checklist.read_text()
+    assert "gate_decisions: true" in text
+    checklist.write_text(text.replace("gate_decisions: true", "gate_decisions: false"))
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -211,3 +211,23 @@ def test_the_catalogue_entry_shows_what_changed_after_feedback(
     service.mark_seen(db, survey.id or 0, actor_for(db, "qa@example.org"))
     after = client.get(f"/catalogue/{offering_credential}")
     assert "What we changed after your feedback" in after.text and "Shorter labs." in after.text
+
+
+def test_the_pdf_and_printable_report_only_above_the_threshold(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    survey = open_survey(db, policies)
+    owner = owner_of_survey(db, survey)
+    fill(db, survey, owner, [4, 4, 3])
+    db.commit()  # a refused request rolls its transaction back: keep what the test made
+    login(client, "academic@example.org")
+    assert client.get(f"/surveys/{survey.id}/results.pdf").status_code == 409
+    fill(db, survey, owner, [5, 2])
+    db.commit()
+    assert client.get(f"/surveys/{survey.id}/report").status_code == 409  # still open
+    service.act(db, survey.id or 0, "close", owner, policies)
+    printable = client.get(f"/surveys/{survey.id}/report")
+    assert printable.status_code == 200 and "5 responses" in printable.text and '<rect class="bar-4"' in printable.text
+    document = client.get(f"/surveys/{survey.id}/results.pdf")
+    assert document.status_code == 200 and document.headers["content-type"] == "application/pdf"
+    assert document.content.startswith(b"%PDF-") and len(document.content) > 2000

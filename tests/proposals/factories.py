@@ -19,7 +19,7 @@ from app.proposals.elements import Kind
 from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
 from app.settings import ROOT
-from tests.conftest import actor_for, csrf_token
+from tests.conftest import actor_for, checklist_gate, csrf_token
 
 POLICIES_DIR = ROOT / "policies"
 LETTER = b"%PDF-1.4 letter of support from GridCo"
@@ -123,7 +123,7 @@ def policies_with(tmp_path: Path, *replacements: tuple[str, str]) -> Policies:
         assert old in text, old
         text = text.replace(old, new)
     approval.write_text(text)
-    return load_policies(directory)
+    return checklist_gate(load_policies(directory), False)  # as the ``policies`` fixture
 
 
 def credentials_with(policies: Policies, **changes: Any) -> Policies:

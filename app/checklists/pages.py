@@ -1,0 +1,124 @@
+"""The ESG checklist page of a proposal: every item that applies, grouped by standard, with progress; the members
+of the body deciding it answer its items one by one (htmx swaps the item and the progress in; a plain form post
+reloads the page), everybody else who may see the proposal reads it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import Session, col, select
+from starlette.datastructures import FormData, UploadFile
+
+from app.approvals import access
+from app.checklists import service
+from app.checklists.policy import BODY_LABELS, STANDARDS
+from app.db import SessionDep
+from app.errors import DomainError, PolicyViolation
+from app.forms import PostedForm, domain_errors
+from app.policies import Policies, PoliciesDep
+from app.proposals import attachments
+from app.proposals.models import Proposal
+from app.proposals.policy import CredentialPolicy
+from app.security import Actor, CurrentActor
+from app.users.models import User
+from app.web import is_htmx, redirect, render, with_toast
+
+router = APIRouter()
+
+
+def _context(session: Session, proposal: Proposal, actor: Actor, policies: Policies) -> dict[str, Any]:
+    assert proposal.id is not None
+    found = service.checklist_of(session, proposal, actor, policies)
+    standards: dict[str, list[service.ItemView]] = {}
+    for view in found.items:
+        standards.setdefault(view.item.standard, []).append(view)
+    rules = policies.of(CredentialPolicy).attachments
+    answerers = {v.response.answered_by_id for v in found.items if v.response and v.response.answered_by_id}
+    names = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(answerers))).all()) if answerers else {}
+    return {
+        "answerer_names": names,
+        "proposal": proposal,
+        "checklist": found,
+        "standards": standards,
+        "files": {a.id: a for a in attachments.list_for(session, proposal.id)},
+        "status_labels": service.STATUS_LABELS,
+        "standard_titles": STANDARDS,
+        "body_labels": {b.value: label for b, label in BODY_LABELS.items()},
+        "attachment_types": rules.allowed_types,
+        "attachment_max_mb": rules.max_mb,
+        "item_errors": {},
+        "item_values": {},
+    }
+
+
+@router.get("/proposals/{proposal_id}/checklist")
+def checklist_page(
+    request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    proposal = access.get_proposal(session, proposal_id, actor)
+    return render(request, "checklists/checklist.html", _context(session, proposal, actor, policies))
+
+
+def _answer_from(form: FormData) -> service.Answer:
+    due = str(form.get("condition_due_on") or "").strip()
+    try:
+        due_on = date.fromisoformat(due) if due else None
+    except ValueError:
+        raise PolicyViolation(
+            "Give the condition's due date as a date.", errors={"condition_due_on": "Not a date."}
+        ) from None
+    ids = [str(v) for v in form.getlist("attachment_ids")]
+    if any(not v.isdigit() for v in ids):
+        raise PolicyViolation("Choose files attached to this proposal.", errors={"attachment_ids": "Unknown file."})
+    upload = form.get("file")
+    given_file = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        given_file = service.Upload(upload.filename, upload.content_type or "", upload.file.read())
+    return service.Answer(
+        status=str(form.get("status") or ""),
+        comment=str(form.get("comment") or ""),
+        evidence_text=str(form.get("evidence_text") or ""),
+        evidence_links=str(form.get("evidence_links") or "").splitlines(),
+        attachment_ids=[int(v) for v in ids],
+        condition_text=str(form.get("condition_text") or ""),
+        condition_due_on=due_on,
+        upload=given_file,
+    )
+
+
+@router.post("/proposals/{proposal_id}/checklist/{key}")
+def save_item(
+    request: Request,
+    posted: PostedForm,
+    proposal_id: int,
+    key: str,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    """Save one item. htmx: the item and the progress are swapped in; a plain post returns to the page. A refusal
+    re-renders the item with what was typed and the reason (422)."""
+    proposal = access.get_proposal(session, proposal_id, actor)
+    values: dict[str, Any] = {k: posted.get(k) for k in posted if k not in ("csrftoken", "file")}
+    values["attachment_ids"] = [str(v) for v in posted.getlist("attachment_ids")]
+    try:
+        with session.begin_nested():
+            service.answer(session, proposal_id, key, actor, policies, _answer_from(posted))
+    except DomainError as exc:
+        session.refresh(proposal)
+        ctx = _context(session, proposal, actor, policies)
+        ctx["checklist"].item(key)  # 404 for an item that is not on this checklist
+        ctx["item_errors"], ctx["item_values"] = {key: domain_errors(exc)}, {key: values}
+        if is_htmx(request):
+            return render(request, "checklists/_saved.html", {**ctx, "view": ctx["checklist"].item(key)}, status=422)
+        status = exc.status_code if exc.status_code != 400 else 422
+        return render(request, "checklists/checklist.html", ctx, status=status)
+    message = "Saved."
+    if is_htmx(request):
+        ctx = _context(session, proposal, actor, policies)
+        view = ctx["checklist"].item(key)
+        return with_toast(render(request, "checklists/_saved.html", {**ctx, "view": view, "saved": True}), message)
+    return redirect(request, f"/proposals/{proposal_id}/checklist#item-{key}", message=message)
