@@ -46,6 +46,7 @@ from app.committees import agendas, delegation, watching
 from app.db import utcnow
 from app.external_qa import service as external_qa
 from app.external_qa.models import Decision, ExternalQaUpdate
+from app.feedback.demo import load_feedback_demo
 from app.offerings import service as offerings
 from app.org import service as org
 from app.org.models import Committee
@@ -918,6 +919,9 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     act.vote(QA, p, APPROVE, "All standard elements present; the proctored exam fits the stakes.")
     act.published(p)
     shown.proposals["cybersecurity"] = p
+    # Feedback: a closed survey of an earlier run above the anonymity threshold, and an open one (app.feedback.demo).
+    credential_id = session.get_one(Proposal, p).credential_id or 0
+    load_feedback_demo(session, policies, credential_id, act.actor(ACADEMIC), act.actor(QA))
     r = act.revise(
         ACADEMIC,
         p,

@@ -10,6 +10,7 @@ from functools import partial
 
 from app.approvals import jobs as approval_jobs
 from app.catalogue import service as catalogue
+from app.feedback import jobs as feedback_jobs
 from app.notifications import jobs as notification_jobs
 from app.notifications.mail import MailConfig
 from app.policies import Policies
@@ -44,6 +45,8 @@ def scheduled_jobs(settings: Settings, policies: Policies) -> tuple[ScheduledJob
             partial(review_jobs.action_reminders, policies=policies, base_url=settings.base_url),
         ),
         ScheduledJob("catalogue.apply_due_editions", catalogue.apply_due_editions),
+        ScheduledJob("feedback.open_at_offering_end", partial(feedback_jobs.open_at_offering_end, policies=policies)),
+        ScheduledJob("feedback.close_due", partial(feedback_jobs.close_due, policies=policies)),
         ScheduledJob(
             "notifications.send_digests",
             partial(notification_jobs.send_digests, digest_hour=settings.digest_hour, base_url=settings.base_url),

@@ -235,6 +235,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.dashboard import pages as dashboard_pages
     from app.external_qa import pages as external_qa_pages
     from app.external_qa import routes as external_qa_routes
+    from app.feedback import pages as feedback_pages
+    from app.feedback import routes as feedback_routes
     from app.notifications import pages as notification_pages
     from app.notifications import routes as notification_routes
     from app.offerings import pages as offering_pages
@@ -260,6 +262,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notification_pages.router,
         committee_pages.router,
         agenda_pages.router,
+        feedback_pages.router,
         checklist_pages.router,
         offering_pages.router,
         review_pages.router,
@@ -275,6 +278,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notification_routes.router,
         committee_routes.router,
         agenda_routes.router,
+        feedback_routes.router,
         checklist_routes.router,
         offering_routes.router,
         review_routes.router,

@@ -8,6 +8,7 @@ from app.catalogue.models import CatalogueStamp, Credential, CredentialVersion
 from app.checklists.models import ChecklistResponse
 from app.committees.models import Agenda, AgendaItem, Delegation, Watch
 from app.external_qa.models import ExternalQaRecord
+from app.feedback.models import Survey, SurveyInvitation, SurveyResponse
 from app.notifications.models import Notification, NotificationPreference, OutboxMessage
 from app.offerings.models import Offering
 from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
@@ -50,6 +51,9 @@ __all__ = [
     "ReviewAlert",
     "ReviewResponse",
     "StageAlert",
+    "Survey",
+    "SurveyInvitation",
+    "SurveyResponse",
     "User",
     "UserRole",
     "Vote",

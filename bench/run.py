@@ -587,8 +587,14 @@ def main() -> int:
                   f"{result.errors} errors")  # fmt: skip
             results.append(result)
         add_shares(chosen, results)
-        sweeps = sweep.measure(url)  # the review sweep over 100,000 micro-credentials (bench/sweep.py)
-        results_path.write_text(json.dumps([r.row() for r in results] + sweeps, indent=2) + "\n")
+        rows: list[Any] = [r.row() for r in results]
+        rows += sweep.measure(url)  # the review sweep over 100,000 micro-credentials (bench/sweep.py)
+        if os.environ.get("BENCH_FEEDBACK", "1") == "1":  # issue 9: feedback_burst and feedback_results
+            from bench.feedback import run_all as feedback_benchmarks
+
+            rows += feedback_benchmarks()
+            print("\n".join(json.dumps(row) for row in rows[len(results) :]))
+        results_path.write_text(json.dumps(rows, indent=2) + "\n")
         print()
         print_table(results)
         print()

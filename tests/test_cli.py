@@ -422,6 +422,8 @@ def test_cli_sweep_at_a_simulated_time(
         "reviews.remind_and_escalate",
         "reviews.action_reminders",
         "catalogue.apply_due_editions",
+        "feedback.open_at_offering_end",
+        "feedback.close_due",
         "notifications.send_digests",
         "notifications.send_outbox",
     ]

@@ -70,6 +70,8 @@ def test_the_application_lists_its_jobs_explicitly(settings) -> None:
         "reviews.remind_and_escalate",
         "reviews.action_reminders",
         "catalogue.apply_due_editions",
+        "feedback.open_at_offering_end",
+        "feedback.close_due",
         "notifications.send_digests",
         "notifications.send_outbox",
     ]

@@ -5,7 +5,7 @@ read all the time, by visitors who are not logged in. Their pages (and the publi
 kept in memory, per process, under the catalogue's *generation*:
 
 - Every transaction that changes a published credential, an edition, a faculty, a programme, a module, an
-  offering or a credential's standing raises
+  offering, a credential's standing or a survey's action plan raises
   ``catalogue_stamp.generation`` in the same transaction (``_bump_on_catalogue_change``, an ORM flush listener,
   so every service, job and command is covered). Once it commits, every process sees the new generation.
 - Each cacheable request first reads the stamp (one primary-key row, without a transaction on PostgreSQL; one
@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.catalogue.models import CatalogueStamp, Credential, CredentialVersion
 from app.db import utcnow
+from app.feedback.models import Survey
 from app.offerings.models import Offering
 from app.org.models import Module, OrgUnit, Programme
 from app.reviews.models import CredentialStanding
@@ -54,8 +55,9 @@ CACHE_CONTROL = b"public, no-cache"
 # --- the stamp: raised in the transaction that changes the catalogue -------------------------------
 
 # What a catalogue page shows besides the credential's own columns: its editions, the names of its faculty,
-# programme and module, its upcoming offerings and its standing (active, suspended; retired leaves the list).
-_ALWAYS_SHOWN = (CredentialVersion, OrgUnit, Programme, Module, Offering, CredentialStanding)
+# programme and module, its upcoming offerings, its standing (active, suspended; retired leaves the list) and
+# what was changed after learners' feedback (a survey's action plan, once the QA office has seen it).
+_ALWAYS_SHOWN = (CredentialVersion, OrgUnit, Programme, Module, Offering, CredentialStanding, Survey)
 _BUMP = (
     update(CatalogueStamp)
     .where(col(CatalogueStamp.id) == 1)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app.catalogue import service as catalogue
 from app.catalogue.service import CatalogueFilters
 from app.db import SessionDep, utcnow
+from app.feedback import service as feedback
 from app.offerings import service as offerings
 from app.pagination import PageDep
 from app.policies import Policies, PoliciesDep
@@ -95,6 +96,7 @@ def catalogue_entry_page(
     credential_id: int,
     session: SessionDep,
     _actor: OptionalActor,
+    policies: PoliciesDep,
     version: Annotated[int | None, Query(ge=1, description="An earlier edition")] = None,
 ) -> Response:
     entry = catalogue.get_entry(session, credential_id, version)
@@ -103,5 +105,6 @@ def catalogue_entry_page(
         "sections": entry.sections(),
         "diffs": entry.diffs(),
         **offerings_panel(session, entry, _actor),
+        "feedback_changes": feedback.changes_for_catalogue(session, credential_id, policies),
     }
     return render(request, "catalogue/detail.html", ctx)

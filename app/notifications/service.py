@@ -6,6 +6,7 @@ and the mail exist exactly when the event does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from email.utils import formataddr
@@ -103,7 +104,15 @@ def notify(
 
 
 def _outbox_message(
-    *, recipient_id: int, to: str, kind: str, subject: str, text_body: str, html_body: str, base_url: str, now: datetime
+    *,
+    recipient_id: int | None,
+    to: str,
+    kind: str,
+    subject: str,
+    text_body: str,
+    html_body: str,
+    base_url: str,
+    now: datetime,
 ) -> OutboxMessage:
     return OutboxMessage(
         recipient_id=recipient_id,
@@ -116,6 +125,43 @@ def _outbox_message(
         next_attempt_at=now,
         created_at=now,
     )
+
+
+def queue_mail(
+    session: Session, *, to: str, kind: str, subject: str, text_body: str, base_url: str, send_at: datetime
+) -> OutboxMessage:
+    """One plain-text mail to an address that belongs to no account (a learner's survey invitation), sent by the
+    outbox at ``send_at`` or later. The caller decides what of it may be kept (``withdraw_or_redact``)."""
+    html = templates.env.get_template("notifications/email_plain.html").render(subject=subject, text=text_body)
+    message = _outbox_message(
+        recipient_id=None,
+        to=to,
+        kind=kind,
+        subject=subject.strip()[:SUBJECT_MAX],
+        text_body=text_body,
+        html_body=html,
+        base_url=base_url,
+        now=send_at,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def withdraw_or_redact(session: Session, message_ids: Sequence[int], secret: str) -> None:
+    """Forget what these messages could tell: delete the ones not sent yet, and blank what matches ``secret`` (a
+    regular expression: a link's token) out of the others' bodies, so that no stored message leads back to it."""
+    if not message_ids:
+        return
+    rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(message_ids))).all()
+    for row in rows:
+        if row.status == OutboxStatus.pending.value:
+            session.delete(row)
+        else:
+            row.text_body = re.sub(secret, "[removed]", row.text_body)
+            row.html_body = re.sub(secret, "[removed]", row.html_body)
+            session.add(row)
+    session.flush()
 
 
 def _footer(base_url: str) -> str:
