@@ -24,10 +24,13 @@ from datetime import date, datetime, timedelta
 from functools import partial
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.approvals.deciders import qa_office_ids
 from app.catalogue.models import Credential
+from app.feedback import service as feedback
+from app.feedback.models import Survey
 from app.notifications.service import notify
 from app.offerings.models import Offering
 from app.org.models import Committee, CommitteeKind, CommitteeMember
@@ -40,6 +43,7 @@ from app.scheduler import claim_each, handle_each, insert_once, skip_locked
 from app.workflows import core
 from app.workflows.core import SYSTEM
 from app.workflows.reviews import ReviewStatus, StandingStatus
+from app.workflows.survey import SurveyStatus
 
 BATCH = 50
 OVERDUE_CONSEQUENCE = service.OVERDUE_CONSEQUENCE
@@ -99,7 +103,9 @@ def offerings_ended(session: Session, now: datetime, *, policies: Policies) -> i
 
 def open_triggered(session: Session, now: datetime, *, policies: Policies, window_days: int = 14) -> int:
     """``reviews.open_triggered``: a full review opened when an offering's completion rate is below the policy's
-    threshold (figures recorded in the last ``window_days``; each offering triggers at most one review)."""
+    threshold (figures recorded in the last ``window_days``), or when a learner-feedback survey that closed in
+    that window calls for one (feedback.yaml's review triggers). Each offering and each survey triggers at most
+    one review, and none while a full review is open."""
     rules = policies.of(ReviewPolicy)
     opened = 0
     rows = session.exec(
@@ -113,24 +119,60 @@ def open_triggered(session: Session, now: datetime, *, policies: Policies, windo
         rate = offering.completion_rate
         if threshold is None or rate is None or rate >= threshold:
             continue
-        if _has_open_full_review(session, offering.credential_id):
-            continue
-        cadence = rules.of(kind)
-        review = Review(
-            credential_id=offering.credential_id,
-            kind="full",
-            trigger="threshold",
-            trigger_key=f"threshold:completion:offering:{offering.id}",
-            reason=f"Completion rate {rate:.0%} in the offering of {offering.starts_on:%Y-%m-%d} is below "
-            f"{threshold:.0%}.",
-            opens_on=now.date(),
-            due_on=now.date() + timedelta(days=max(cadence.lead_time_days, 30)),
+        reason = (
+            f"Completion rate {rate:.0%} in the offering of {offering.starts_on:%Y-%m-%d} is below {threshold:.0%}."
         )
-        service.ensure_standing(session, offering.credential_id)
-        if insert_once(session, review):
-            service.open_review(session, review.id or 0, SYSTEM, policies, comment=review.reason, at=now)
-            opened += 1
+        key = f"threshold:completion:offering:{offering.id}"
+        opened += _open_triggered(session, offering.credential_id, kind, key, reason, now, policies)
+    surveys = session.execute(
+        sa_select(
+            col(Survey.id),
+            col(Offering.credential_id),
+            col(Offering.starts_on),
+            col(Offering.ends_on),
+            col(Credential.kind),
+        )
+        .join(Offering, col(Offering.id) == Survey.offering_id)
+        .join(Credential, col(Credential.id) == Offering.credential_id)
+        .where(
+            col(Survey.status).in_((SurveyStatus.closed.value, SurveyStatus.released.value)),
+            col(Survey.closes_on) >= (now - timedelta(days=window_days)).date(),
+        )
+        .order_by(col(Survey.id))
+    ).all()
+    for survey_id, credential_id, starts_on, ends_on, kind in surveys:
+        if not rules.of(kind).thresholds.learner_feedback:
+            continue
+        summaries = feedback.summary_for_review(session, credential_id, ends_on, policies)
+        flags = next((s.review_flags for s in summaries if s.survey_id == survey_id), [])
+        if flags:
+            reason = f"Learner feedback on the offering of {starts_on:%Y-%m-%d}: {' '.join(flags)}"
+            key = f"threshold:feedback:survey:{survey_id}"
+            opened += _open_triggered(session, credential_id, kind, key, reason, now, policies)
     return opened
+
+
+def _open_triggered(
+    session: Session, credential_id: int, kind: str, key: str, reason: str, now: datetime, policies: Policies
+) -> int:
+    """Open a full review a threshold called for (once per ``key``; not while a full review is open)."""
+    if _has_open_full_review(session, credential_id):
+        return 0
+    cadence = policies.of(ReviewPolicy).of(kind)
+    review = Review(
+        credential_id=credential_id,
+        kind="full",
+        trigger="threshold",
+        trigger_key=key,
+        reason=reason,
+        opens_on=now.date(),
+        due_on=now.date() + timedelta(days=max(cadence.lead_time_days, 30)),
+    )
+    service.ensure_standing(session, credential_id)
+    if not insert_once(session, review):
+        return 0
+    service.open_review(session, review.id or 0, SYSTEM, policies, comment=review.reason, at=now)
+    return 1
 
 
 def _has_open_full_review(session: Session, credential_id: int) -> bool:

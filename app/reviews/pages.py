@@ -71,6 +71,7 @@ def _review_page(
     session: Session,
     review_id: int,
     actor: Actor,
+    policies: Policies,
     *,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
@@ -99,7 +100,7 @@ def _review_page(
         "row": row,
         "credential": credential,
         "figures": figures,
-        "feedback": service.learner_feedback_summary(session, review),
+        "feedback": service.learner_feedback_summary(session, review, policies),
         "previous_actions": queries.previous_actions(session, review),
         "actions": queries.actions(session, col(ReviewAction.review_id) == review.id),
         "offered": service.offered(session, review, actor),
@@ -114,8 +115,10 @@ def _review_page(
 
 
 @router.get("/reviews/{review_id}")
-def review_page(request: Request, review_id: int, session: SessionDep, actor: CurrentActor) -> Response:
-    return _review_page(request, session, review_id, actor)
+def review_page(
+    request: Request, review_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    return _review_page(request, session, review_id, actor, policies)
 
 
 def _self_evaluation(values: dict[str, Any]) -> SelfEvaluationIn:
@@ -185,7 +188,7 @@ def review_step(
     errors = attempt(session, lambda: act(session, review_id, actor, policies, values))
     if isinstance(errors, str):
         return redirect(request, f"/reviews/{review_id}", message=errors)
-    return _review_page(request, session, review_id, actor, values=values, errors=errors, status=422)
+    return _review_page(request, session, review_id, actor, policies, values=values, errors=errors, status=422)
 
 
 @router.post("/review-actions/{action_id}/close")

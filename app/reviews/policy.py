@@ -50,7 +50,9 @@ class OverdueConsequence(PolicyModel):
 
 class Thresholds(PolicyModel):
     completion_rate_below: float | None = Field(default=None, gt=0, le=1)
-    satisfaction_below: float | None = Field(default=None, gt=0, le=5)
+    # Learner feedback that calls for a review (feedback.yaml's review_triggers: group or item means, response
+    # rate) opens a full review.
+    learner_feedback: bool = True
     major_revision: bool = False
 
 

@@ -3,6 +3,7 @@ list with filters, one review with its self-evaluation, every action on it, and 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
@@ -13,7 +14,7 @@ from sqlmodel import Session, col
 from app.db import SessionDep, utcnow
 from app.errors import NotFound
 from app.pagination import Page, PageDep
-from app.policies import PoliciesDep
+from app.policies import Policies, PoliciesDep
 from app.reviews import queries, service
 from app.reviews.models import ReviewAction
 from app.reviews.queries import ActionRow, ReviewFilters, ReviewRow
@@ -35,7 +36,10 @@ class ReviewDetail(BaseModel):
     need_checked_on: date | None
     action_plan: str
     figures: list[dict[str, Any]] = Field(description="The offerings since the last review, with rates and trends")
-    learner_feedback: dict[str, Any] | None = Field(description="The learner-feedback summary (once available)")
+    learner_feedback: list[dict[str, Any]] = Field(
+        description="The learner-feedback summary: each closed survey since the last review (figures only above "
+        "the anonymity threshold), the owner's response and action plan, and why results call for a review"
+    )
     previous_actions: list[ActionRow] = Field(description="The last review's action items and their status")
     assessment: str
     actions: list[ActionRow]
@@ -43,7 +47,7 @@ class ReviewDetail(BaseModel):
     allowed_events: list[str]
 
 
-def _detail(session: Session, review_id: int, actor: Actor) -> ReviewDetail:
+def _detail(session: Session, review_id: int, actor: Actor, policies: Policies) -> ReviewDetail:
     review = service.get_review(session, review_id, actor)
     (row,) = [r for r in queries.of_credential(session, review.credential_id, today=_today()) if r.id == review.id]
     figures = (
@@ -59,7 +63,7 @@ def _detail(session: Session, review_id: int, actor: Actor) -> ReviewDetail:
         need_checked_on=review.need_checked_on,
         action_plan=review.action_plan,
         figures=figures,
-        learner_feedback=service.learner_feedback_summary(session, review),
+        learner_feedback=[asdict(s) for s in service.learner_feedback_summary(session, review, policies)],
         previous_actions=queries.previous_actions(session, review),
         assessment=review.assessment,
         actions=queries.actions(session, col(ReviewAction.review_id) == review.id),
@@ -81,7 +85,7 @@ def open_review(
 ) -> ReviewDetail:
     """The QA office opens a review now, with a reason (the scheduled one of that kind is brought forward)."""
     review = service.qa_opens(session, credential_id, actor, policies, data, today=_today())
-    return _detail(session, review.id or 0, actor)
+    return _detail(session, review.id or 0, actor, policies)
 
 
 @router.get("/reviews", response_model=Page[ReviewRow], summary="Reviews, filtered (QA office)")
@@ -103,29 +107,29 @@ def my_actions(session: SessionDep, actor: CurrentActor) -> list[ActionRow]:
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewDetail)
-def get_review(review_id: int, session: SessionDep, actor: CurrentActor) -> ReviewDetail:
-    return _detail(session, review_id, actor)
+def get_review(review_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> ReviewDetail:
+    return _detail(session, review_id, actor, policies)
 
 
 @router.put("/reviews/{review_id}/self-evaluation", response_model=ReviewDetail)
 def save_self_evaluation(
-    review_id: int, data: SelfEvaluationIn, session: SessionDep, actor: CurrentActor
+    review_id: int, data: SelfEvaluationIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> ReviewDetail:
     """The owner writes the self-evaluation while the review is open (the figures are taken as they stand)."""
     service.save_self_evaluation(session, review_id, actor, data)
-    return _detail(session, review_id, actor)
+    return _detail(session, review_id, actor, policies)
 
 
 @router.post("/reviews/{review_id}/submit", response_model=ReviewDetail)
 def submit(review_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> ReviewDetail:
     service.submit(session, review_id, actor, policies)
-    return _detail(session, review_id, actor)
+    return _detail(session, review_id, actor, policies)
 
 
 @router.post("/reviews/{review_id}/assessment", response_model=ReviewDetail, summary="Take into QA assessment")
 def start_assessment(review_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep) -> ReviewDetail:
     service.start_assessment(session, review_id, actor, policies)
-    return _detail(session, review_id, actor)
+    return _detail(session, review_id, actor, policies)
 
 
 class ReasonIn(BaseModel):
@@ -137,7 +141,7 @@ def request_changes(
     review_id: int, data: ReasonIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> ReviewDetail:
     service.request_changes(session, review_id, actor, policies, data.comment)
-    return _detail(session, review_id, actor)
+    return _detail(session, review_id, actor, policies)
 
 
 @router.post("/reviews/{review_id}/outcome", response_model=ReviewDetail)
@@ -147,7 +151,7 @@ def record_outcome(
     """Close the review with its outcome (continue; continue with actions, each with owner and due date; revise,
     which opens a revision; suspend; retire)."""
     service.record_outcome(session, review_id, actor, policies, data, today=_today())
-    return _detail(session, review_id, actor)
+    return _detail(session, review_id, actor, policies)
 
 
 class CloseActionIn(BaseModel):

@@ -18,6 +18,8 @@ from sqlmodel import Session, col, select
 from app.catalogue.models import Credential
 from app.db import utcnow
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation
+from app.feedback import service as feedback
+from app.feedback.service import FeedbackSummary
 from app.offerings.models import Offering
 from app.policies import Policies
 from app.proposals import service as proposals
@@ -237,10 +239,12 @@ def figures_since_last_review(session: Session, review: Review) -> list[Offering
     return rows
 
 
-def learner_feedback_summary(session: Session, review: Review) -> dict[str, Any] | None:
-    """The learner-feedback summary of the offerings under review: the hook where the feedback domain's summary
-    plugs in once it lands (app/feedback). Nothing yet."""
-    return None
+def learner_feedback_summary(session: Session, review: Review, policies: Policies) -> list[FeedbackSummary]:
+    """What learners said about the offerings under review: every closed survey of an offering that ended since
+    the last review closed (since publication for the first), with the owner's response and action plan."""
+    previous = last_closed(session, review.credential_id, before=review)
+    since = previous.closed_on if previous is not None and previous.closed_on is not None else date.min
+    return feedback.summary_for_review(session, review.credential_id, since, policies)
 
 
 def review_checklist(session: Session, review: Review) -> list[dict[str, Any]] | None:

@@ -162,7 +162,7 @@ def test_the_api_twins(client: TestClient, db: Session, policies: Policies) -> N
     headers = api_headers(client)
     detail = client.get(f"/api/v1/reviews/{review.id}", headers=headers).json()
     assert detail["figures"][0]["enrolled"] == 24 and "submit" in detail["allowed_events"]
-    assert detail["learner_feedback"] is None
+    assert detail["learner_feedback"] == []
     saved = client.put(
         f"/api/v1/reviews/{review.id}/self-evaluation",
         json={"narrative": "Fine", "need_checked_on": str(TODAY)},
