@@ -159,6 +159,7 @@ class ProposalOwner:
     uploads: ClassVar[bool] = True  # a file given with an answer is added to the proposal's evidence files
     conditions: ClassVar[bool] = True  # a "not met" may become a condition of approval
     files_label: ClassVar[str] = "this proposal"
+    noun: ClassVar[str] = "proposal"  # what the automatic checks read
 
     @property
     def row(self) -> Proposal:
@@ -209,6 +210,7 @@ class ReviewOwner:
     uploads: ClassVar[bool] = False
     conditions: ClassVar[bool] = False  # a "not met" is answered by the outcome (actions, a revision...)
     files_label: ClassVar[str] = "the published edition"
+    noun: ClassVar[str] = "micro-credential"
 
     @property
     def row(self) -> Review:
