@@ -10,7 +10,8 @@ starts) are relative to the day the showcase is loaded, so conditions are always
 What it shows (figures for the shipped policies, where approval publishes at once):
 
 - periodic reviews: offerings with their figures, a monitoring report open with a draft self-evaluation, one due
-  soon and a full review overdue (see ``_periodic_reviews``);
+  soon, a full review overdue, and a monitoring report in QA assessment with part of its ESG checklist answered
+  (see ``_periodic_reviews``);
 - published in the catalogue: six micro-credentials, both kinds, both faculties; one in its second edition (a
   minor revision), one with an open condition, one with a condition reported met and awaiting the QA office, one
   with a confirmed condition;
@@ -1195,7 +1196,8 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
 def _periodic_reviews(act: _Acting, shown: Showcase) -> None:
     """Offerings with their figures, and reviews in the states the QA office's dashboard shows: one open with the
     owner's draft self-evaluation, one due soon (an offering has just ended, so its monitoring report is brought
-    forward), one overdue (a full review that fell due three weeks ago and was not submitted)."""
+    forward), one overdue (a full review that fell due three weeks ago and was not submitted), one in QA assessment
+    with part of its ESG checklist answered."""
     session, policies, today = act.session, act.policies, date.today()
 
     def credential_of(name: str) -> tuple[int, Actor]:
@@ -1250,6 +1252,43 @@ def _periodic_reviews(act: _Acting, shown: Showcase) -> None:
     overdue = reviews.schedule(session, life_cycle, "full", today - timedelta(days=21), policies)
     assert overdue is not None
     reviews.open_review(session, overdue.id or 0, None, policies, comment="Full review due; not submitted yet.")
+
+    # In QA assessment: the QA officer has answered part of the review's ESG checklist; the mandatory items left
+    # stop the outcome until they are answered.
+    humanities, historian = credential_of("digital-humanities")
+    run(humanities, historian, -140, 90, (26, 22, 21))
+    assessed = reviews.qa_opens(
+        session,
+        humanities,
+        act.actor(QA),
+        policies,
+        reviews.ReviewOpenIn(
+            kind="monitoring", reason="The first intake has ended.", due_on=today + timedelta(days=10)
+        ),
+        today=today,
+    )
+    evaluation = reviews.SelfEvaluationIn(
+        narrative="The archive partners' sessions worked well; two learners lacked library access at first.",
+        need_evidence="The regional archives still ask for staff who can work with digitised sources.",
+        need_checked_on=today - timedelta(days=5),
+        action_plan="Library access is now arranged at enrolment.",
+    )
+    reviews.submit(session, assessed.id or 0, historian, policies, evaluation)
+    reviews.start_assessment(session, assessed.id or 0, act.actor(QA), policies)
+    listed = reviews.review_checklist(session, assessed, act.actor(QA), policies)
+    for view in [v for v in listed.items if v.auto][:3]:
+        given = checklists.Answer(status=view.suggested, comment="" if view.suggested == "met" else "As checked.")
+        checklists.answer(
+            session, assessed.id or 0, view.key, act.actor(QA), policies, given, subject_type=checklists.REVIEW
+        )
+    survey = checklists.Answer(
+        status=AnswerStatus.partly_met.value,
+        comment="A survey ran after the first intake, with a low response rate (9 of 26).",
+        evidence_links=["https://example.org/surveys/digital-humanities-2026"],
+    )
+    checklists.answer(
+        session, assessed.id or 0, "learner-survey", act.actor(QA), policies, survey, subject_type=checklists.REVIEW
+    )
 
 
 def _committee_tools(session: Session, policies: Policies, act: _Acting, shown: Showcase) -> None:

@@ -305,3 +305,16 @@ def test_reviews_dashboard_shows_a_due_an_open_and_an_overdue_review_with_figure
     assert any(r.kind == "full" for r in board.overdue)
     with_figures = session.exec(select(Offering).where(Offering.enrolled.is_not(None))).all()  # type: ignore[union-attr]
     assert len(with_figures) >= 3
+
+
+def test_a_review_in_qa_assessment_has_part_of_its_checklist_answered(session: Session) -> None:
+    from app.checklists.models import ChecklistResponse
+    from app.reviews.models import Review
+
+    (review,) = session.exec(select(Review).where(Review.status == "in_assessment")).all()
+    answers = session.exec(
+        select(ChecklistResponse).where(
+            ChecklistResponse.subject_type == "review", ChecklistResponse.subject_id == review.id
+        )
+    ).all()
+    assert len(answers) == 4 and {a.status for a in answers} >= {"met", "partly_met"}

@@ -172,6 +172,26 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
         review_service.ReviewOpenIn(kind="monitoring", reason="Complaints", due_on=date.today() + timedelta(days=30)),
         today=date.today(),
     )
+    # The review in QA assessment, one item of its ESG checklist answered; a full review closed with its snapshot.
+    qa_actor, owner = actor_for(db, "qa@example.org"), actor_for(db, "academic@example.org")
+    evaluation = review_service.SelfEvaluationIn(narrative="Fine.", need_checked_on=date.today())
+    review_service.submit(db, review.id or 0, owner, policies, evaluation)
+    review_service.start_assessment(db, review.id or 0, qa_actor, policies)
+    survey = checklists.Answer(status="not_met", comment="No survey yet.", evidence_links=["https://example.org/s"])
+    checklists.answer(db, review.id or 0, "learner-survey", qa_actor, policies, survey, subject_type="review")
+    full = review_service.qa_opens(
+        db,
+        published.credential_id,
+        qa_actor,
+        policies,
+        review_service.ReviewOpenIn(kind="full", reason="Sector change", due_on=date.today() + timedelta(days=30)),
+        today=date.today(),
+    )
+    review_service.submit(db, full.id or 0, owner, policies, evaluation)
+    review_service.start_assessment(db, full.id or 0, qa_actor, policies)
+    checklists.answer(db, full.id or 0, "learner-survey", qa_actor, policies, survey, subject_type="review")
+    closing = review_service.OutcomeIn(outcome="continue", comment="Sound; see the checklist.")
+    review_service.record_outcome(db, full.id or 0, qa_actor, policies, closing, today=date.today())
 
     paths = [
         "/",
@@ -189,6 +209,9 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
         "/reviews",
         "/reviews?status=open&kind=monitoring",
         f"/reviews/{review.id}",
+        f"/reviews/{review.id}/checklist",
+        f"/reviews/{full.id}",
+        f"/reviews/{full.id}/checklist",
         "/account",
         "/admin/users",
         "/admin/users?q=council",
@@ -235,6 +258,15 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
     pages.save(
         "council invalid checklist answer",
         post_form(client, f"/proposals/{in_review.id}/checklist/level-outcomes", invalid),
+    )
+    login(client, "qa@example.org")
+    pages.save(
+        "qa invalid review checklist answer",
+        post_form(client, f"/reviews/{review.id}/checklist/appeals-route", invalid),
+    )
+    pages.save(
+        "qa refused review outcome",
+        post_form(client, f"/reviews/{review.id}/outcome", {"outcome": "continue", "comment": ""}),
     )
     login(client, "admin@example.org")
     pages.save("admin invalid new account", post_form(client, "/admin/users/new", {"email": "not an address"}))

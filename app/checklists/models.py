@@ -1,5 +1,5 @@
 """Checklist answers, generic over what owns the checklist: ``(subject_type, subject_id, item_key)`` is one
-answer ("proposal", 42, "ects-hours"); a periodic review will own its checklist as ("review", id, key).
+answer ("proposal", 42, "ects-hours"); a periodic review owns its checklist as ("review", id, key).
 
 An answer keeps what it answered: the item's version and its text as it stood (``item_snapshot``), and the
 automatic check's result when it was saved, so editing the policy never rewrites an old answer or report.

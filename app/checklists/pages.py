@@ -1,6 +1,7 @@
-"""The ESG checklist page of a proposal: every item that applies, grouped by standard, with progress; the members
-of the body deciding it answer its items one by one (htmx swaps the item and the progress in; a plain form post
-reloads the page), everybody else who may see the proposal reads it."""
+"""The ESG checklist page of a proposal or a periodic review: every item that applies, grouped by standard, with
+progress; whoever may answer (the members of the body deciding a proposal; the QA office during a review's
+assessment) answers its items one by one (htmx swaps the item and the progress in; a plain form post reloads the
+page), everybody else who may see the subject reads it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from fastapi.responses import Response
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData, UploadFile
 
-from app.approvals import access
 from app.checklists import service
 from app.checklists.policy import BODY_LABELS, STANDARDS
 from app.db import SessionDep
@@ -20,7 +20,6 @@ from app.errors import DomainError, PolicyViolation
 from app.forms import PostedForm, domain_errors
 from app.policies import Policies, PoliciesDep
 from app.proposals import attachments
-from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
 from app.security import Actor, CurrentActor
 from app.users.models import User
@@ -29,21 +28,21 @@ from app.web import is_htmx, redirect, render, with_toast
 router = APIRouter()
 
 
-def _context(session: Session, proposal: Proposal, actor: Actor, policies: Policies) -> dict[str, Any]:
-    assert proposal.id is not None
-    found = service.checklist_of(session, proposal, actor, policies)
+def _context(session: Session, owner: service.Owner, actor: Actor, policies: Policies) -> dict[str, Any]:
+    found = service.checklist_of(session, owner.row, actor, policies)
     standards: dict[str, list[service.ItemView]] = {}
     for view in found.items:
         standards.setdefault(view.item.standard, []).append(view)
     rules = policies.of(CredentialPolicy).attachments
     answerers = {v.response.answered_by_id for v in found.items if v.response and v.response.answered_by_id}
     names = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(answerers))).all()) if answerers else {}
+    files = attachments.list_for(session, owner.evidence_of) if owner.evidence_of else []
     return {
         "answerer_names": names,
-        "proposal": proposal,
+        "owner": found.owner,
         "checklist": found,
         "standards": standards,
-        "files": {a.id: a for a in attachments.list_for(session, proposal.id)},
+        "files": {a.id: a for a in files},
         "status_labels": service.STATUS_LABELS,
         "standard_titles": STANDARDS,
         "body_labels": {b.value: label for b, label in BODY_LABELS.items()},
@@ -54,12 +53,26 @@ def _context(session: Session, proposal: Proposal, actor: Actor, policies: Polic
     }
 
 
+def _page(
+    request: Request, session: Session, subject_type: str, subject_id: int, actor: Actor, policies: Policies
+) -> Response:
+    owner = service.load_owner(session, subject_type, subject_id, actor)
+    return render(request, "checklists/checklist.html", _context(session, owner, actor, policies))
+
+
 @router.get("/proposals/{proposal_id}/checklist")
 def checklist_page(
     request: Request, proposal_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> Response:
-    proposal = access.get_proposal(session, proposal_id, actor)
-    return render(request, "checklists/checklist.html", _context(session, proposal, actor, policies))
+    return _page(request, session, service.PROPOSAL, proposal_id, actor, policies)
+
+
+@router.get("/reviews/{review_id}/checklist")
+def review_checklist_page(
+    request: Request, review_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> Response:
+    """A periodic review's checklist: the QA office answers it during the assessment; the owner reads it."""
+    return _page(request, session, service.REVIEW, review_id, actor, policies)
 
 
 def _answer_from(form: FormData) -> service.Answer:
@@ -89,6 +102,41 @@ def _answer_from(form: FormData) -> service.Answer:
     )
 
 
+def _save(
+    request: Request,
+    posted: FormData,
+    subject_type: str,
+    subject_id: int,
+    key: str,
+    session: Session,
+    actor: Actor,
+    policies: Policies,
+) -> Response:
+    """Save one item. htmx: the item and the progress are swapped in; a plain post returns to the page. A refusal
+    re-renders the item with what was typed and the reason (422)."""
+    owner = service.load_owner(session, subject_type, subject_id, actor)
+    values: dict[str, Any] = {k: posted.get(k) for k in posted if k not in ("csrftoken", "file")}
+    values["attachment_ids"] = [str(v) for v in posted.getlist("attachment_ids")]
+    try:
+        with session.begin_nested():
+            service.answer(session, subject_id, key, actor, policies, _answer_from(posted), subject_type=subject_type)
+    except DomainError as exc:
+        session.refresh(owner.row)
+        ctx = _context(session, owner, actor, policies)
+        ctx["checklist"].item(key)  # 404 for an item that is not on this checklist
+        ctx["item_errors"], ctx["item_values"] = {key: domain_errors(exc)}, {key: values}
+        if is_htmx(request):
+            return render(request, "checklists/_saved.html", {**ctx, "view": ctx["checklist"].item(key)}, status=422)
+        status = exc.status_code if exc.status_code != 400 else 422
+        return render(request, "checklists/checklist.html", ctx, status=status)
+    message = "Saved."
+    if is_htmx(request):
+        ctx = _context(session, owner, actor, policies)
+        view = ctx["checklist"].item(key)
+        return with_toast(render(request, "checklists/_saved.html", {**ctx, "view": view, "saved": True}), message)
+    return redirect(request, f"{owner.url}/checklist#item-{key}", message=message)
+
+
 @router.post("/proposals/{proposal_id}/checklist/{key}")
 def save_item(
     request: Request,
@@ -99,26 +147,17 @@ def save_item(
     actor: CurrentActor,
     policies: PoliciesDep,
 ) -> Response:
-    """Save one item. htmx: the item and the progress are swapped in; a plain post returns to the page. A refusal
-    re-renders the item with what was typed and the reason (422)."""
-    proposal = access.get_proposal(session, proposal_id, actor)
-    values: dict[str, Any] = {k: posted.get(k) for k in posted if k not in ("csrftoken", "file")}
-    values["attachment_ids"] = [str(v) for v in posted.getlist("attachment_ids")]
-    try:
-        with session.begin_nested():
-            service.answer(session, proposal_id, key, actor, policies, _answer_from(posted))
-    except DomainError as exc:
-        session.refresh(proposal)
-        ctx = _context(session, proposal, actor, policies)
-        ctx["checklist"].item(key)  # 404 for an item that is not on this checklist
-        ctx["item_errors"], ctx["item_values"] = {key: domain_errors(exc)}, {key: values}
-        if is_htmx(request):
-            return render(request, "checklists/_saved.html", {**ctx, "view": ctx["checklist"].item(key)}, status=422)
-        status = exc.status_code if exc.status_code != 400 else 422
-        return render(request, "checklists/checklist.html", ctx, status=status)
-    message = "Saved."
-    if is_htmx(request):
-        ctx = _context(session, proposal, actor, policies)
-        view = ctx["checklist"].item(key)
-        return with_toast(render(request, "checklists/_saved.html", {**ctx, "view": view, "saved": True}), message)
-    return redirect(request, f"/proposals/{proposal_id}/checklist#item-{key}", message=message)
+    return _save(request, posted, service.PROPOSAL, proposal_id, key, session, actor, policies)
+
+
+@router.post("/reviews/{review_id}/checklist/{key}")
+def save_review_item(
+    request: Request,
+    posted: PostedForm,
+    review_id: int,
+    key: str,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> Response:
+    return _save(request, posted, service.REVIEW, review_id, key, session, actor, policies)

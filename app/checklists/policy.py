@@ -1,6 +1,6 @@
 """esg_part1.yaml: the ESG Part 1 checklist (items for standards 1.1 to 1.10, who answers each, where it applies,
 which automatic check pre-fills it), the rules of the automatic checks an institution varies, and whether the
-checklist gates a body's decision.
+checklist gates a body's decision and a review's outcome (which outcomes may follow an item "not met").
 
 Each item has its own version (a hash of its content) besides the file's: a response keeps the version of the item
 it answered, so editing the file never rewrites an old answer. Start-up refuses an item whose standard is not 1.1 to
@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from app.org.models import COMMITTEE_KIND_LABELS
 from app.policies import PolicyModel, register_policy
 from app.proposals.elements import Participation, Supervision
+from app.workflows.reviews import Outcome
 
 # ESG 2015 Part 1, standards for internal quality assurance (short titles).
 STANDARDS: dict[str, str] = {
@@ -122,7 +123,14 @@ class CheckRules(PolicyModel):
 @register_policy("esg_part1.yaml")
 class ChecklistPolicy(PolicyModel):
     gate_decisions: bool = Field(
-        default=True, description="A body cannot approve while a mandatory item of its checklist is unanswered"
+        default=True,
+        description="A body cannot approve while a mandatory item of its checklist is unanswered; nor can the QA "
+        "office record a review's outcome while a mandatory review item is",
+    )
+    review_outcomes_after_not_met: list[Outcome] = Field(
+        default=[Outcome.continue_with_actions, Outcome.revise, Outcome.suspend, Outcome.retire],
+        min_length=1,
+        description="The outcomes a review may record once one of its items is answered not met",
     )
     checks: CheckRules
     items: list[Item] = Field(min_length=1)

@@ -1,4 +1,5 @@
-"""JSON API of the ESG checklist of a proposal: the twin of the checklist page (read it, answer an item)."""
+"""JSON API of the ESG checklist of a proposal or a periodic review: the twin of the checklist page (read it,
+answer an item); both subjects share the schemas and the handlers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.approvals import access
 from app.checklists import service
 from app.checklists.policy import STANDARDS
 from app.db import SessionDep
@@ -63,7 +63,10 @@ class StandardProgressOut(BaseModel):
 
 
 class ChecklistOut(BaseModel):
-    proposal_id: int
+    subject_type: Literal["proposal", "review"] = Field(description="What owns the checklist")
+    subject_id: int
+    proposal_id: int | None = Field(description="The proposal owning it (a proposal's checklist)")
+    review_id: int | None = Field(description="The periodic review owning it (a review's checklist)")
     policy_version: str
     answered: int
     total: int
@@ -80,9 +83,13 @@ class ChecklistAnswerIn(BaseModel):
     )
     evidence_text: str = Field(default="", max_length=4000)
     evidence_links: list[str] = Field(default_factory=list, max_length=20)
-    attachment_ids: list[int] = Field(default_factory=list, max_length=50, description="Files of the proposal")
+    attachment_ids: list[int] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Files of the proposal (a review's: of the proposal of its current published edition)",
+    )
     condition_text: str = Field(
-        default="", max_length=1000, description="For not met: the condition of approval it becomes"
+        default="", max_length=1000, description="For not met: the condition of approval it becomes (proposals only)"
     )
     condition_due_on: date | None = None
 
@@ -117,18 +124,41 @@ def item_out(view: service.ItemView, files: dict[int, AttachmentPublic]) -> Chec
     )
 
 
-def checklist_out(session: Session, proposal_id: int, actor: Actor, policies: Policies) -> ChecklistOut:
-    proposal = access.get_proposal(session, proposal_id, actor)
-    found = service.checklist_of(session, proposal, actor, policies)
-    files = {a.id: a for a in attachments.list_for(session, proposal_id)}
+def _files(session: Session, owner: service.Owner) -> dict[int, AttachmentPublic]:
+    return {a.id: a for a in attachments.list_for(session, owner.evidence_of)} if owner.evidence_of else {}
+
+
+def checklist_out(
+    session: Session, subject_id: int, actor: Actor, policies: Policies, subject_type: str = service.PROPOSAL
+) -> ChecklistOut:
+    owner = service.load_owner(session, subject_type, subject_id, actor)
+    found = service.checklist_of(session, owner.row, actor, policies)
+    files = _files(session, owner)
     return ChecklistOut(
-        proposal_id=proposal_id,
+        subject_type="review" if owner.type == service.REVIEW else "proposal",
+        subject_id=owner.id,
+        proposal_id=owner.id if owner.type == service.PROPOSAL else None,
+        review_id=owner.id if owner.type == service.REVIEW else None,
         policy_version=found.policy_version,
         answered=found.answered,
         total=found.total,
         standards=[StandardProgressOut(**vars(p)) for p in found.by_standard],
         items=[item_out(v, files) for v in found.items],
     )
+
+
+def answer_out(
+    session: Session,
+    subject_type: str,
+    subject_id: int,
+    key: str,
+    data: ChecklistAnswerIn,
+    actor: Actor,
+    policies: Policies,
+) -> ChecklistItemOut:
+    given = service.Answer(**data.model_dump())
+    view = service.answer(session, subject_id, key, actor, policies, given, subject_type=subject_type)
+    return item_out(view, _files(session, service.load_owner(session, subject_type, subject_id, actor)))
 
 
 @router.get(
@@ -157,7 +187,36 @@ def put_answer(
 ) -> ChecklistItemOut:
     """Only members of the item's body, while that body is deciding the proposal (403 otherwise, 409 when it is not
     its turn). Not applicable needs a reason, and so does an answer that differs from the automatic check (422)."""
-    given = service.Answer(**data.model_dump())
-    view = service.answer(session, proposal_id, key, actor, policies, given)
-    files = {a.id: a for a in attachments.list_for(session, proposal_id)}
-    return item_out(view, files)
+    return answer_out(session, service.PROPOSAL, proposal_id, key, data, actor, policies)
+
+
+@router.get(
+    "/reviews/{review_id}/checklist",
+    response_model=ChecklistOut,
+    summary="The ESG Part 1 checklist of a periodic review",
+)
+def get_review_checklist(
+    review_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+) -> ChecklistOut:
+    """The items whose contexts include the periodic review, each with its answer, the automatic check's result
+    on the micro-credential's current published edition and its evidence; progress per standard and overall."""
+    return checklist_out(session, review_id, actor, policies, service.REVIEW)
+
+
+@router.put(
+    "/reviews/{review_id}/checklist/{key}",
+    response_model=ChecklistItemOut,
+    summary="Answer an item of a periodic review's ESG checklist",
+)
+def put_review_answer(
+    review_id: int,
+    key: str,
+    data: ChecklistAnswerIn,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
+) -> ChecklistItemOut:
+    """Only the QA office, while the review is in QA assessment (the owner reads it: 403; before the assessment or
+    after the outcome: 409). Not applicable needs a reason, and so does an answer that differs from the automatic
+    check; a review's item does not become a condition of approval (422)."""
+    return answer_out(session, service.REVIEW, review_id, key, data, actor, policies)

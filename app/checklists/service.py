@@ -1,14 +1,24 @@
 """The ESG checklist of a subject: which items apply, their answers and automatic results, answering through the
-workflow core, and the gate on a body's decision.
+workflow core, and the gate on a body's decision or a review's outcome.
+
+Two kinds of subject own a checklist, through one mechanism (the same answer lifecycle, page, API and checks):
+
+- a proposal (``ProposalOwner``): the items of its kind and route; each body answers its own items while it decides
+  the proposal, and the gate stops that body approving;
+- a periodic review (``ReviewOwner``): the items whose contexts include ``review``; the QA office answers them while
+  the review is in QA assessment (the owner reads them), the automatic checks read the micro-credential's current
+  published edition, and the gate stops the outcome (``review_gate``).
 
 Query API (for the checklist page, its JSON twin, reports and the coverage matrix):
 
 - ``applying(policy, kind, route)``: the items of a proposal of this kind and route, in policy order;
-- ``checklist_of(session, proposal, actor, policies)``: one proposal's checklist (``Checklist``: items with their
-  answer, automatic result and whether this person may answer; progress per standard and overall);
+- ``checklist_of(session, subject, actor, policies)``: one proposal's or review's checklist (``Checklist``: items
+  with their answer, automatic result and whether this person may answer; progress per standard and overall);
+- ``load_owner(session, subject_type, subject_id, actor)``: what owns a checklist, 404 for who may not see it;
 - ``responses_of(session, subject_type, subject_ids)``: the stored answers of many subjects at once, by subject;
 - ``gate(session, proposal, body, policies)``: what stops ``body`` approving (``Gate``), and the conditions its
-  "not met" answers become; ``snapshot(...)``: the body's checklist as it stands, stored on its decision.
+  "not met" answers become; ``review_gate(session, review, policies, outcome)``: what stops that outcome;
+  ``snapshot(...)``: the body's (or review's) checklist as it stands, stored on its decision (or outcome).
 
 An answer keeps the item's version and text as answered (``ChecklistResponse.item_snapshot``): a changed policy
 shows the old answer with its old text, flagged as answering an earlier version.
@@ -18,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,6 +37,7 @@ from sqlmodel import Session, col, select
 from app import limits
 from app.approvals import access
 from app.approvals.policy import ApprovalPolicy
+from app.catalogue.models import Credential, CredentialVersion
 from app.checklists import automatic
 from app.checklists.models import ChecklistResponse
 from app.checklists.policy import BODY_LABELS, STANDARDS, Body, ChecklistPolicy, Context, Item
@@ -36,14 +47,18 @@ from app.policies import Policies
 from app.proposals import attachments
 from app.proposals import elements as el
 from app.proposals.models import Attachment, Proposal
+from app.reviews import access as review_access
+from app.reviews.models import Review
 from app.security import Actor
 from app.text import in_sentence
 from app.workflows import checklist as answer_workflow
 from app.workflows import core
 from app.workflows.approval import REVIEW_STATES
 from app.workflows.checklist import ANSWERS, AnswerStatus, ChecklistAnswerWorkflow
+from app.workflows.reviews import OUTCOME_LABELS, Outcome, ReviewStatus
 
 PROPOSAL = "proposal"  # the subject type of a proposal's checklist
+REVIEW = "review"  # the subject type of a periodic review's checklist
 STATUS_LABELS = answer_workflow.LABELS
 
 
@@ -93,18 +108,6 @@ def facts(session: Session, proposal: Proposal, policies: Policies) -> automatic
 # --- who may answer: the answer lifecycle ---------------------------------------------------------------
 
 
-@dataclass
-class AnswerCtx:
-    response: ChecklistResponse
-    proposal: access.Ctx
-
-
-def _answer_ctx(session: Session, response: ChecklistResponse) -> AnswerCtx:
-    proposal = session.get(Proposal, response.subject_id)
-    assert proposal is not None and response.subject_type == PROPOSAL
-    return AnswerCtx(response, access.load_ctx(session, proposal))
-
-
 def body_label(body: str) -> str:
     return BODY_LABELS[Body(body)]
 
@@ -131,22 +134,192 @@ def answer_refusal(ctx: access.Ctx, body: str, actor: Actor) -> DomainError | No
     return None
 
 
+def review_answer_refusal(ctx: review_access.Ctx, actor: Actor) -> DomainError | None:
+    """Why this person may not answer a review's item now: the owner reads only and nobody outside the QA office
+    answers (403); the QA office answers while the review is in QA assessment, and nobody after its outcome (409)."""
+    review = ctx.review
+    assert review is not None
+    if actor.id == ctx.owner_id:
+        return PermissionDenied("You see this checklist read-only: the QA office answers a review's items.")
+    if not actor.in_qa_office:
+        return PermissionDenied("Only the QA office answers a review's checklist.")
+    if review.status == ReviewStatus.closed:
+        return TransitionNotAllowed("The outcome of this review is recorded: its checklist is closed.")
+    if review.status != ReviewStatus.in_assessment:
+        return TransitionNotAllowed("The QA office answers this checklist once the review is in QA assessment.")
+    return None
+
+
+@dataclass
+class ProposalOwner:
+    """A proposal's checklist: the items of its kind and route, each answered by its body while it decides."""
+
+    ctx: access.Ctx
+    type: ClassVar[str] = PROPOSAL
+    uploads: ClassVar[bool] = True  # a file given with an answer is added to the proposal's evidence files
+    conditions: ClassVar[bool] = True  # a "not met" may become a condition of approval
+    files_label: ClassVar[str] = "this proposal"
+    noun: ClassVar[str] = "proposal"  # what the automatic checks read
+
+    @property
+    def row(self) -> Proposal:
+        return self.ctx.proposal
+
+    @property
+    def id(self) -> int:
+        return self.ctx.proposal.id or 0
+
+    @property
+    def title(self) -> str:
+        return self.ctx.proposal.title or "Untitled proposal"
+
+    @property
+    def url(self) -> str:
+        return f"/proposals/{self.id}"
+
+    @property
+    def evidence_of(self) -> int | None:
+        """The proposal whose files are the evidence."""
+        return self.id
+
+    def items(self, policies: Policies) -> list[Item]:
+        return applying(policies.of(ChecklistPolicy), self.ctx.proposal.kind, route_of(self.ctx.proposal, policies))
+
+    def may_see(self, actor: Actor) -> bool:
+        return access._may_view(self.ctx.proposal, self.ctx.proposer_ids, actor)
+
+    def refusal(self, body: str, actor: Actor) -> DomainError | None:
+        return answer_refusal(self.ctx, body, actor)
+
+    def role_of(self, actor: Actor | None) -> str:
+        return access.role_of(self.ctx, actor)
+
+    def facts(self, session: Session, policies: Policies) -> automatic.Facts:
+        return facts(session, self.ctx.proposal, policies)
+
+
+@dataclass
+class ReviewOwner:
+    """A periodic review's checklist: the items whose contexts include ``review``, answered by the QA office during
+    the assessment; the automatic checks read the micro-credential's current published edition, whose proposal's
+    files are the evidence one may choose."""
+
+    ctx: review_access.Ctx
+    edition: CredentialVersion | None
+    type: ClassVar[str] = REVIEW
+    uploads: ClassVar[bool] = False
+    conditions: ClassVar[bool] = False  # a "not met" is answered by the outcome (actions, a revision...)
+    files_label: ClassVar[str] = "the published edition"
+    noun: ClassVar[str] = "micro-credential"
+
+    @property
+    def row(self) -> Review:
+        assert self.ctx.review is not None
+        return self.ctx.review
+
+    @property
+    def id(self) -> int:
+        return self.row.id or 0
+
+    @property
+    def title(self) -> str:
+        kind = "Full review" if self.row.kind == "full" else "Monitoring report"
+        return f"{kind}: {self.ctx.credential.title}"
+
+    @property
+    def url(self) -> str:
+        return f"/reviews/{self.id}"
+
+    @property
+    def evidence_of(self) -> int | None:
+        return self.edition.proposal_id if self.edition else None
+
+    def items(self, policies: Policies) -> list[Item]:
+        return [i for i in policies.of(ChecklistPolicy).items if Context.review in i.contexts]
+
+    def may_see(self, actor: Actor) -> bool:
+        return review_access.REVIEW.can_see(self.ctx, actor)
+
+    def refusal(self, body: str, actor: Actor) -> DomainError | None:
+        return review_answer_refusal(self.ctx, actor)
+
+    def role_of(self, actor: Actor | None) -> str:
+        return review_access.REVIEW.role_of(self.ctx, actor)
+
+    def facts(self, session: Session, policies: Policies) -> automatic.Facts:
+        content = self.edition.content if self.edition else {}
+        elements, _ = el.parse(content)
+        files = self.evidence_of
+        count = len(session.exec(select(Attachment.id).where(Attachment.proposal_id == files)).all()) if files else 0
+        return automatic.Facts(
+            session=session,
+            policies=policies,
+            elements=elements,
+            kind=el.Kind(self.ctx.credential.kind),
+            credential_id=self.ctx.credential.id,
+            attachments=count,
+        )
+
+
+Owner = ProposalOwner | ReviewOwner
+
+
+def owner_for(session: Session, subject: Proposal | Review) -> Owner:
+    """What owns the checklist of this proposal or review (the caller has checked who may see it)."""
+    if isinstance(subject, Proposal):
+        return ProposalOwner(access.load_ctx(session, subject))
+    credential = session.get_one(Credential, subject.credential_id)
+    edition = session.exec(
+        select(CredentialVersion).where(
+            CredentialVersion.credential_id == credential.id,
+            CredentialVersion.version_no == credential.current_version_no,
+        )
+    ).first()
+    return ReviewOwner(review_access.Ctx(credential, subject), edition)
+
+
+def load_owner(session: Session, subject_type: str, subject_id: int, actor: Actor) -> Owner:
+    """The owner of a checklist, by type and id: a 404 for someone who may not see it."""
+    if subject_type == PROPOSAL:
+        return owner_for(session, access.get_proposal(session, subject_id, actor))
+    review = session.get(Review, subject_id) if subject_type == REVIEW else None
+    owner = owner_for(session, review) if review is not None else None
+    if owner is None or not owner.may_see(actor):
+        raise NotFound(f"There is no review {subject_id} that you can see.")
+    return owner
+
+
+@dataclass
+class AnswerCtx:
+    response: ChecklistResponse
+    owner: Owner
+
+
+def _answer_ctx(session: Session, response: ChecklistResponse) -> AnswerCtx:
+    subject: Proposal | Review = (
+        session.get_one(Proposal, response.subject_id)
+        if response.subject_type == PROPOSAL
+        else session.get_one(Review, response.subject_id)
+    )
+    return AnswerCtx(response, owner_for(session, subject))
+
+
 ANSWER: core.Lifecycle[ChecklistResponse, AnswerCtx] = core.register(
     core.Lifecycle(
         name="checklist_answer",
         model=ChecklistResponse,
         machine=ChecklistAnswerWorkflow,
         context=_answer_ctx,
-        can_see=lambda ctx, actor: access._may_view(ctx.proposal.proposal, ctx.proposal.proposer_ids, actor),
-        refusal=lambda ctx, _event, actor: answer_refusal(ctx.proposal, ctx.response.body, actor),
-        role_of=lambda ctx, actor: access.role_of(ctx.proposal, actor),
+        can_see=lambda ctx, actor: ctx.owner.may_see(actor),
+        refusal=lambda ctx, _event, actor: ctx.owner.refusal(ctx.response.body, actor),
+        role_of=lambda ctx, actor: ctx.owner.role_of(actor),
         policy_version=lambda policies: policies.of(ChecklistPolicy).version,
         participles=answer_workflow.PARTICIPLES,
     )
 )
 
 
-# --- one proposal's checklist ---------------------------------------------------------------------------
+# --- one subject's checklist ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -202,10 +375,16 @@ class StandardProgress:
 
 @dataclass
 class Checklist:
-    proposal: Proposal
+    owner: Owner
     items: list[ItemView]
     policy_version: str
     by_standard: list[StandardProgress] = field(default_factory=list)
+
+    @property
+    def proposal(self) -> Proposal:
+        """The proposal owning it (a proposal's checklist only)."""
+        assert isinstance(self.owner, ProposalOwner)
+        return self.owner.row
 
     @property
     def answered(self) -> int:
@@ -226,21 +405,20 @@ class Checklist:
         return found
 
 
-def checklist_of(session: Session, proposal: Proposal, actor: Actor, policies: Policies) -> Checklist:
-    """The items that apply to this proposal, each with its answer, automatic result and whether ``actor`` may
-    answer it now (``actor`` must be allowed to see the proposal)."""
-    assert proposal.id is not None
+def checklist_of(session: Session, subject: Proposal | Review, actor: Actor, policies: Policies) -> Checklist:
+    """The items that apply to this proposal or review, each with its answer, automatic result and whether ``actor``
+    may answer it now (``actor`` must be allowed to see the subject)."""
+    owner = owner_for(session, subject)
     policy = policies.of(ChecklistPolicy)
-    items = applying(policy, proposal.kind, route_of(proposal, policies))
-    answers = {r.item_key: r for r in responses_of(session, PROPOSAL, [proposal.id])[proposal.id]}
-    ctx = access.load_ctx(session, proposal)
-    found = facts(session, proposal, policies) if any(i.automatic for i in items) else None
+    items = owner.items(policies)
+    answers = {r.item_key: r for r in responses_of(session, owner.type, [owner.id])[owner.id]}
+    found = owner.facts(session, policies) if any(i.automatic for i in items) else None
     views = [
         ItemView(
             item=i,
             response=answers.get(i.key),
             auto=automatic.run(i.automatic, found) if i.automatic and found else None,
-            refusal=answer_refusal(ctx, i.body.value, actor),
+            refusal=owner.refusal(i.body.value, actor),
         )
         for i in items
     ]
@@ -253,7 +431,7 @@ def checklist_of(session: Session, proposal: Proposal, actor: Actor, policies: P
         )
         for s, title in STANDARDS.items()
     ]
-    return Checklist(proposal, views, policy.version, [p for p in progress if p.total])
+    return Checklist(owner, views, policy.version, [p for p in progress if p.total])
 
 
 # --- answering -----------------------------------------------------------------------------------------
@@ -281,13 +459,13 @@ class Upload:
     data: bytes
 
 
-def _response_row(session: Session, proposal_id: int, item: Item) -> ChecklistResponse:
+def _response_row(session: Session, owner: Owner, item: Item) -> ChecklistResponse:
     """The item's answer row, created unanswered the first time (two people at once: the unique key keeps one; the
     other's insert does nothing)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {
-        "subject_type": PROPOSAL,
-        "subject_id": proposal_id,
+        "subject_type": owner.type,
+        "subject_id": owner.id,
         "item_key": item.key,
         "standard": item.standard,
         "body": item.body.value,
@@ -309,15 +487,15 @@ def _response_row(session: Session, proposal_id: int, item: Item) -> ChecklistRe
     )
     return session.exec(
         select(ChecklistResponse).where(
-            ChecklistResponse.subject_type == PROPOSAL,
-            ChecklistResponse.subject_id == proposal_id,
+            ChecklistResponse.subject_type == owner.type,
+            ChecklistResponse.subject_id == owner.id,
             ChecklistResponse.item_key == item.key,
         )
     ).one()
 
 
 def _validated(
-    session: Session, proposal_id: int, given: Answer, auto: automatic.Result | None
+    session: Session, owner: Owner, given: Answer, auto: automatic.Result | None
 ) -> tuple[AnswerStatus, dict[str, Any]]:
     if given.status not in {a.value for a in ANSWERS}:
         raise PolicyViolation("Choose met, partly met, not met or not applicable.", errors={"status": "Choose one."})
@@ -349,11 +527,27 @@ def _validated(
     if files:
         known = set(
             session.exec(
-                select(Attachment.id).where(Attachment.proposal_id == proposal_id, col(Attachment.id).in_(files))
+                select(Attachment.id).where(
+                    Attachment.proposal_id == (owner.evidence_of or 0), col(Attachment.id).in_(files)
+                )
             )
         )
         if known != set(files):
-            raise PolicyViolation("Choose files attached to this proposal.", errors={"attachment_ids": "Unknown file."})
+            raise PolicyViolation(
+                f"Choose files attached to {owner.files_label}.", errors={"attachment_ids": "Unknown file."}
+            )
+    if not owner.conditions and (given.condition_text.strip() or given.condition_due_on):
+        raise PolicyViolation(
+            "A review's item does not become a condition of approval: an item not met is answered by the outcome "
+            "(actions, a revision, a suspension).",
+            errors={"condition_text": "Leave it empty."},
+        )
+    if not owner.uploads and given.upload is not None and given.upload.filename:
+        raise PolicyViolation(
+            "Files cannot be attached to a review's checklist: link to the evidence or choose a file of "
+            f"{owner.files_label}.",
+            errors={"file": "Not here."},
+        )
     condition, due = "", None
     if status is AnswerStatus.not_met and (given.condition_text.strip() or given.condition_due_on):
         condition = given.condition_text.strip()
@@ -378,29 +572,38 @@ def _validated(
     return status, fields
 
 
-def answer(session: Session, proposal_id: int, key: str, actor: Actor, policies: Policies, given: Answer) -> ItemView:
-    """Answer one item (first time, or again): locked, checked, audited and announced by the workflow core."""
-    proposal = access.get_proposal(session, proposal_id, actor)
+def answer(
+    session: Session,
+    subject_id: int,
+    key: str,
+    actor: Actor,
+    policies: Policies,
+    given: Answer,
+    *,
+    subject_type: str = PROPOSAL,
+) -> ItemView:
+    """Answer one item of a proposal's (or, with ``subject_type=REVIEW``, a review's) checklist, first time or
+    again: locked, checked, audited and announced by the workflow core."""
+    owner = load_owner(session, subject_type, subject_id, actor)
     policy = policies.of(ChecklistPolicy)
-    item = next((i for i in applying(policy, proposal.kind, route_of(proposal, policies)) if i.key == key), None)
+    item = next((i for i in owner.items(policies) if i.key == key), None)
     if item is None:
         raise NotFound(f"This checklist has no item '{key}'.")
-    ctx = access.load_ctx(session, proposal)
-    error = answer_refusal(ctx, item.body.value, actor)  # before anything is written
+    error = owner.refusal(item.body.value, actor)  # before anything is written
     if error is not None:
         raise error
-    row = _response_row(session, proposal_id, item)
+    row = _response_row(session, owner, item)
     assert row.id is not None
     locked = core.lock(session, ANSWER, row.id, actor)
-    auto = automatic.run(item.automatic, facts(session, proposal, policies)) if item.automatic else None
-    status, fields = _validated(session, proposal_id, given, auto)
-    if given.upload is not None and given.upload.filename:
+    auto = automatic.run(item.automatic, owner.facts(session, policies)) if item.automatic else None
+    status, fields = _validated(session, owner, given, auto)
+    if given.upload is not None and given.upload.filename and owner.evidence_of is not None:
         stored = attachments.store(
             session,
-            proposal_id,
+            owner.evidence_of,
             actor,
             policies,
-            role=access.role_of(ctx, actor),
+            role=owner.role_of(actor),
             filename=given.upload.filename,
             content_type=given.upload.content_type,
             data=given.upload.data,
@@ -426,52 +629,79 @@ def answer(session: Session, proposal_id: int, key: str, actor: Actor, policies:
         actor,
         policies,
         comment=fields["comment"],
-        data={"proposal_id": proposal_id, "item": key, "item_version": item.version, "status": status.value},
+        data={f"{owner.type}_id": owner.id, "item": key, "item_version": item.version, "status": status.value},
         status=status.value,
         fields=fields,
     )
     return ItemView(item=item, response=locked.row, auto=auto, refusal=None)
 
 
-# --- the gate on a body's decision ---------------------------------------------------------------------
+# --- the gate on a body's decision, or a review's outcome ----------------------------------------------
 
 
 @dataclass
 class Gate:
-    body: str
+    body: str  # the deciding body, or "review"
     enforced: bool
     missing: list[Item]  # mandatory, unanswered
-    not_met: list[Item]  # answered "not met" and not made a condition of approval
+    not_met: list[Item]  # answered "not met" (a proposal's: and not made a condition of approval)
     conditions: list[dict[str, Any]]  # what the "not met" answers made conditions become: {text, due_on}
+    # A review: the outcomes that may follow an item "not met" (policy), and the outcome asked for (None: not yet).
+    after_not_met: tuple[str, ...] | None = None
+    outcome: str | None = None
+
+    @property
+    def not_met_blocks(self) -> bool:
+        if self.after_not_met is None:
+            return bool(self.not_met)  # a body approving: each must be made a condition of approval
+        return bool(self.not_met) and self.outcome is not None and self.outcome not in self.after_not_met
 
     @property
     def blocks(self) -> bool:
-        return self.enforced and bool(self.missing or self.not_met)
+        return self.enforced and bool(self.missing or self.not_met_blocks)
+
+    @property
+    def after_not_met_labels(self) -> str:
+        labels = [in_sentence(OUTCOME_LABELS[Outcome(o)]) for o in self.after_not_met or ()]
+        return ", ".join(labels[:-1]) + (" or " if len(labels) > 1 else "") + labels[-1] if labels else ""
 
     @property
     def message(self) -> str:
-        label = in_sentence(body_label(self.body))
+        missing = "; ".join(_name(i) for i in self.missing)
+        not_met = "; ".join(_name(i) for i in self.not_met)
         parts = []
+        if self.body == Body.review:
+            if self.missing:
+                parts.append("these mandatory items of the review checklist are unanswered: " + missing)
+            if self.not_met_blocks:
+                parts.append(f"these items are not met, so the outcome must be {self.after_not_met_labels}: {not_met}")
+            return "The outcome cannot be recorded yet: " + ", and ".join(parts) + "."
         if self.missing:
-            parts.append("these mandatory items are unanswered: " + "; ".join(_name(i) for i in self.missing))
+            parts.append("these mandatory items are unanswered: " + missing)
         if self.not_met:
-            parts.append(
-                "these items are not met and not made a condition of approval: "
-                + "; ".join(_name(i) for i in self.not_met)
-            )
-        return f"The {label} cannot approve yet: " + ", and ".join(parts) + "."
+            parts.append("these items are not met and not made a condition of approval: " + not_met)
+        return f"The {in_sentence(body_label(self.body))} cannot approve yet: " + ", and ".join(parts) + "."
 
 
 def _name(item: Item) -> str:
     return f"{item.standard} {item.title}"
 
 
-def gate(session: Session, proposal: Proposal, body: str, policies: Policies) -> Gate:
-    assert proposal.id is not None
-    policy = policies.of(ChecklistPolicy)
-    items = [i for i in applying(policy, proposal.kind, route_of(proposal, policies)) if i.body.value == body]
-    answers = {r.item_key: r for r in responses_of(session, PROPOSAL, [proposal.id])[proposal.id]}
-    missing, not_met, conditions = [], [], []
+def _answers(session: Session, owner: Owner) -> dict[str, ChecklistResponse]:
+    return {r.item_key: r for r in responses_of(session, owner.type, [owner.id])[owner.id]}
+
+
+def _items_of(owner: Owner, body: str | None, policies: Policies) -> list[Item]:
+    """A proposal's items that ``body`` answers; every item of a review's checklist."""
+    return [i for i in owner.items(policies) if body is None or i.body.value == body]
+
+
+def _unfinished(
+    items: list[Item], answers: dict[str, ChecklistResponse], conditions: list[dict[str, Any]] | None
+) -> tuple[list[Item], list[Item]]:
+    """The mandatory items unanswered, and the items answered "not met" (less those made a condition of approval,
+    which are added to ``conditions`` when it is given)."""
+    missing, not_met = [], []
     for item in items:
         response = answers.get(item.key)
         status = response.status if response else AnswerStatus.unanswered
@@ -479,7 +709,7 @@ def gate(session: Session, proposal: Proposal, body: str, policies: Policies) ->
             if item.mandatory:
                 missing.append(item)
         elif status == AnswerStatus.not_met and response is not None:
-            if response.condition_text and response.condition_due_on:
+            if conditions is not None and response.condition_text and response.condition_due_on:
                 conditions.append(
                     {
                         "text": f"ESG {item.standard}, {item.title}: {response.condition_text}",
@@ -488,7 +718,14 @@ def gate(session: Session, proposal: Proposal, body: str, policies: Policies) ->
                 )
             else:
                 not_met.append(item)
-    return Gate(body, policy.gate_decisions, missing, not_met, conditions)
+    return missing, not_met
+
+
+def gate(session: Session, proposal: Proposal, body: str, policies: Policies) -> Gate:
+    owner = owner_for(session, proposal)
+    conditions: list[dict[str, Any]] = []
+    missing, not_met = _unfinished(_items_of(owner, body, policies), _answers(session, owner), conditions)
+    return Gate(body, policies.of(ChecklistPolicy).gate_decisions, missing, not_met, conditions)
 
 
 def require_gate(session: Session, proposal: Proposal, body: str, policies: Policies) -> Gate:
@@ -499,14 +736,34 @@ def require_gate(session: Session, proposal: Proposal, body: str, policies: Poli
     return found
 
 
-def snapshot(session: Session, proposal: Proposal, body: str, policies: Policies) -> list[dict[str, Any]]:
-    """The body's checklist as it stands: stored on its decision, unchanged by later answers or policy edits."""
-    assert proposal.id is not None
+def review_gate(session: Session, review: Review, policies: Policies, outcome: str | None = None) -> Gate:
+    """What stops the QA office recording ``outcome`` (None: any outcome): a mandatory review item unanswered, or
+    an item "not met" with an outcome the policy does not allow after one (plain "continue")."""
+    owner = owner_for(session, review)
     policy = policies.of(ChecklistPolicy)
-    items = [i for i in applying(policy, proposal.kind, route_of(proposal, policies)) if i.body.value == body]
-    answers = {r.item_key: r for r in responses_of(session, PROPOSAL, [proposal.id])[proposal.id]}
+    missing, not_met = _unfinished(_items_of(owner, None, policies), _answers(session, owner), None)
+    allowed = tuple(o.value for o in policy.review_outcomes_after_not_met)
+    return Gate(Body.review.value, policy.gate_decisions, missing, not_met, [], allowed, outcome)
+
+
+def require_review_gate(session: Session, review: Review, outcome: str, policies: Policies) -> Gate:
+    """The review's gate for this outcome, or a 422 naming the items that stop it."""
+    found = review_gate(session, review, policies, outcome)
+    if found.blocks:
+        field_error = "Complete the checklist first." if found.missing else "Choose an outcome that answers them."
+        raise PolicyViolation(found.message, errors={"outcome": field_error})
+    return found
+
+
+def snapshot(
+    session: Session, subject: Proposal | Review, body: str | None, policies: Policies
+) -> list[dict[str, Any]]:
+    """The body's checklist (a review's: all of it) as it stands: stored on the body's decision or the review's
+    outcome, unchanged by later answers or policy edits."""
+    owner = owner_for(session, subject)
+    answers = _answers(session, owner)
     rows = []
-    for item in items:
+    for item in _items_of(owner, None if owner.type == REVIEW else body, policies):
         r = answers.get(item.key)
         rows.append(
             {

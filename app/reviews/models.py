@@ -4,8 +4,10 @@
   retired), one row per micro-credential, keyed by the credential's id so its audit rows read
   "micro-credential 12";
 - ``review``: one monitoring report or full review, from scheduled to its outcome, with the owner's
-  self-evaluation and the QA office's assessment. ``trigger_key`` names why it exists (its schedule slot, a
-  threshold crossed) and is unique, so two sweepers scheduling or opening the same review insert it once;
+  self-evaluation and the QA office's assessment (its ESG checklist answers are ``checklist_response`` rows of
+  subject type "review"; the outcome keeps a snapshot of them). ``trigger_key`` names why it exists (its
+  schedule slot, a threshold crossed) and is unique, so two sweepers scheduling or opening the same review insert
+  it once;
 - ``review_alert``: each reminder, escalation and overdue consequence sent about a review, unique per
   (review, step): the claim that makes each happen exactly once;
 - ``review_action``: an action set by the outcome "continue with actions", with its owner and due date, tracked
@@ -72,6 +74,8 @@ class Review(SQLModel, table=True):
     assessment: str = Field(default="", max_length=8000)
     outcome: str | None = Field(default=None, max_length=30)
     revision_proposal_id: int | None = Field(default=None, foreign_key="proposal.id")
+    # The review's ESG checklist as it stood when the outcome was recorded (app.checklists.service.snapshot).
+    checklist: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
     lock_version: int = Field(default=1, sa_column=_review_version)
 

@@ -1,6 +1,7 @@
 """Pages of periodic review: the QA office's dashboard (due soon, open, overdue, suspended by faculty, the load
 per month, filters, CSV export), a review (the owner's self-evaluation with the figures pre-filled, the QA
-office's assessment and outcome), and a micro-credential's review history (where the QA office opens a review).
+office's assessment with the progress of its ESG checklist, and the outcome), and a micro-credential's review
+history (where the QA office opens a review).
 
 Handlers are thin: parse, call one service function, render. A refused action re-renders the page with 422, the
 reason and what was typed; every action runs in a savepoint, so nothing is half saved.
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col
 
+from app.checklists import service as checklists
 from app.db import SessionDep, utcnow
 from app.errors import NotFound
 from app.forms import PostedForm, attempt, form_values
@@ -104,6 +106,9 @@ def _review_page(
         "previous_actions": queries.previous_actions(session, review),
         "actions": queries.actions(session, col(ReviewAction.review_id) == review.id),
         "offered": service.offered(session, review, actor),
+        "checklist": service.review_checklist(session, review, actor, policies),
+        "checklist_gate": checklists.review_gate(session, review, policies),
+        "status_labels": checklists.STATUS_LABELS,
         "values": shown,
         "errors": errors or {},
         "outcome_options": [(o.value, label) for o, label in OUTCOME_LABELS.items()],

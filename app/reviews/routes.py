@@ -44,6 +44,10 @@ class ReviewDetail(BaseModel):
     assessment: str
     actions: list[ActionRow]
     revision_proposal_id: int | None
+    checklist: list[dict[str, Any]] | None = Field(
+        description="The review's ESG checklist as it stood when the outcome was recorded (its items, answers and "
+        "automatic results); the live one is GET /api/v1/reviews/{id}/checklist"
+    )
     allowed_events: list[str]
 
 
@@ -68,6 +72,7 @@ def _detail(session: Session, review_id: int, actor: Actor, policies: Policies) 
         assessment=review.assessment,
         actions=queries.actions(session, col(ReviewAction.review_id) == review.id),
         revision_proposal_id=review.revision_proposal_id,
+        checklist=review.checklist,
         allowed_events=service.offered(session, review, actor),
     )
 
@@ -149,7 +154,9 @@ def record_outcome(
     review_id: int, data: OutcomeIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> ReviewDetail:
     """Close the review with its outcome (continue; continue with actions, each with owner and due date; revise,
-    which opens a revision; suspend; retire)."""
+    which opens a revision; suspend; retire). Refused (422, naming the items) while a mandatory item of the review's
+    ESG checklist is unanswered, or with plain "continue" after an item answered not met (policies/esg_part1.yaml);
+    the outcome keeps a snapshot of the checklist."""
     service.record_outcome(session, review_id, actor, policies, data, today=_today())
     return _detail(session, review_id, actor, policies)
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from app.catalogue.models import Credential
+from app.checklists import service as checklists
 from app.db import utcnow
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation
 from app.feedback import service as feedback
@@ -247,11 +248,10 @@ def learner_feedback_summary(session: Session, review: Review, policies: Policie
     return feedback.summary_for_review(session, review.credential_id, since, policies)
 
 
-def review_checklist(session: Session, review: Review) -> list[dict[str, Any]] | None:
-    """The ESG checklist's review-context items the QA office answers in this review's assessment: the hook where
-    the checklists domain plugs in once it lands (app/checklists). Nothing yet: the outcome's reasoned comment
-    stands for the assessment until then."""
-    return None
+def review_checklist(session: Session, review: Review, actor: Actor, policies: Policies) -> checklists.Checklist:
+    """The ESG checklist's review items, which the QA office answers in this review's assessment (the owner reads
+    them): each with its answer and the automatic check run on the current published edition."""
+    return checklists.checklist_of(session, review, actor, policies)
 
 
 class SelfEvaluationIn(BaseModel):
@@ -324,7 +324,9 @@ class OutcomeIn(BaseModel):
 def record_outcome(
     session: Session, review_id: int, actor: Actor, policies: Policies, data: OutcomeIn, *, today: date
 ) -> Review:
-    """Close the review with its outcome, and do what the outcome means; the next review is scheduled from today."""
+    """Close the review with its outcome, and do what the outcome means; the next review is scheduled from today.
+    The review's ESG checklist must be complete (its mandatory items answered; after an item "not met", an outcome
+    the policy allows), and the outcome keeps a snapshot of it."""
     if data.outcome is Outcome.continue_with_actions and not data.actions:
         raise PolicyViolation("Give at least one action, with its owner and due date.", errors={"actions": "Required."})
     if data.outcome is not Outcome.continue_with_actions and data.actions:
@@ -333,6 +335,9 @@ def record_outcome(
         )
     subject = core.lock(session, REVIEW, review_id, actor)
     review = subject.row
+    core.require(subject, "record_outcome", actor)  # who may, before the checklist is read for them
+    checklists.require_review_gate(session, review, data.outcome.value, policies)
+    review.checklist = checklists.snapshot(session, review, None, policies)
     for action in data.actions:
         if action.due_on <= today:
             raise PolicyViolation("An action's due date must be in the future.", errors={"actions": "Later date."})

@@ -1,5 +1,5 @@
 """The lifecycle of one checklist answer: an item of the ESG Part 1 checklist answered for one subject (a
-proposal; a periodic review later). Every answer, first or changed, is the event ``answer`` to the status chosen,
+proposal, or a periodic review). Every answer, first or changed, is the event ``answer`` to the status chosen,
 run by the workflow core (lock, permission, audit, listeners) like every other lifecycle."""
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """A periodic review end to end in the browser, on the demo showcase: the QA officer sees a review due on the
-dashboard; the owner completes the self-evaluation with the figures already filled in; the QA office records
-"continue with actions"; the action appears on the owner's dashboard. axe checks every page on the way."""
+dashboard; the owner completes the self-evaluation with the figures already filled in; the QA office takes it into
+assessment, answers the mandatory items of its ESG checklist in place (the review page lists them, the progress
+counts go up) and records "continue with actions"; the action appears on the owner's dashboard. axe checks every
+page on the way, and the checklist page after its swaps."""
 
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ def test_a_review_from_the_dashboard_to_an_action_on_the_owners_dashboard(page: 
     goto(page, review_path)
     with page.expect_navigation():
         page.get_by_role("button", name="Take into QA assessment").click()
+    complete_the_mandatory_checklist_items(page)
     page.get_by_role("combobox", name=re.compile(r"^Outcome")).select_option(label="Continue with actions")
     page.get_by_label("Reasons for the outcome").fill("Sound monitoring; the lab schedule must change.")
     due = (date.today() + timedelta(days=60)).isoformat()
@@ -59,4 +62,34 @@ def test_a_review_from_the_dashboard_to_an_action_on_the_owners_dashboard(page: 
     expect(
         page.get_by_role("link", name=f"Action on {TITLE}: Offer the live lab on Saturday mornings, due {due}")
     ).to_be_visible()
+    check_a11y(page)
+
+
+def complete_the_mandatory_checklist_items(page: Page) -> None:
+    """From the review page: follow the link to the ESG checklist, answer each mandatory item in place (htmx, no
+    reload), and come back to a review page that lists nothing missing."""
+    section = page.locator("#review-checklist")
+    missing = section.locator("#checklist-missing li")
+    left = missing.count()
+    assert left >= 5, "the review page lists the unanswered mandatory items"
+    expect(section.locator("#checklist-progress")).to_contain_text("0 of ")
+    with page.expect_navigation():
+        section.get_by_role("link", name="Answer the ESG checklist").click()
+    check_a11y(page)
+    page.evaluate("() => { window.__samePage = true; }")
+    items = page.locator("article.checklist-item").filter(has=page.locator("strong", has_text="mandatory"))
+    assert items.count() == left
+    for number in range(left):
+        item = items.nth(number)
+        item.get_by_role("radio", name="Met", exact=True).check()
+        item.get_by_label("Reason or remarks").fill("Checked against the published edition and the report.")
+        item.get_by_role("button", name="Save this item").click()
+        expect(items.nth(number).get_by_role("status")).to_have_text("Saved.")
+        expect(page.locator("#progress-overall")).to_contain_text(f"{number + 1} of ")
+    assert page.evaluate("() => window.__samePage === true"), "each item saved in place"
+    check_a11y(page)
+    with page.expect_navigation():
+        page.locator("#back-to-subject").click()
+    expect(page.locator("#checklist-missing")).to_have_count(0)
+    expect(page.locator("#checklist-progress")).to_contain_text(f"{left} of ")
     check_a11y(page)
