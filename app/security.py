@@ -34,7 +34,7 @@ from sqlmodel import Session, col, func, select
 from app.db import SessionDep, utcnow
 from app.errors import NotAuthenticated, PermissionDenied, TooManyAttempts
 from app.notifications.models import Notification
-from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
+from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, membership_current
 from app.settings import Settings
 from app.users.models import ApiToken, LoginAttempt, Role, User, UserRole
 
@@ -151,7 +151,7 @@ def _actor_facts_stmt() -> CompoundSelect[Any]:
             col(CommitteeMember.is_chair),
         )
         .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
-        .where(col(CommitteeMember.user_id) == uid)
+        .where(col(CommitteeMember.user_id) == uid, col(Committee.is_active), membership_current())
     )
     unread = (
         sa_select(literal("unread"), null(), func.count(), null(), null(), false())
