@@ -12,7 +12,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "0020"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
