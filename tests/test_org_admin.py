@@ -205,6 +205,16 @@ def test_a_membership_ending_in_the_future_still_counts_until_then(db: Session, 
     [member] = [m for m in public.members if m.user_id == council2.id]
     assert member.ended_on == tomorrow
     assert council2.id in deciders.panel_of(db, CommitteeKind.faculty_council, council.org_unit_id).member_ids  # type: ignore[union-attr]
+    # Changing their role keeps the end date; adding a past member again starts a new membership.
+    org.set_member(
+        db, council, MemberSet(user_id=council2.id or 0, is_learner_representative=True), by=None, policies=policies
+    )
+    assert [m.ended_on for m in org.committee_public(db, council).members if m.user_id == council2.id] == [tomorrow]
+    council3 = demo_user(db, "council3@example.org")
+    org.end_membership(db, council, council3.id or 0, by=None, policies=policies)
+    org.set_member(db, council, MemberSet(user_id=council3.id or 0), by=None, policies=policies)
+    [again] = [m for m in org.committee_public(db, council).members if m.user_id == council3.id]
+    assert (again.started_on, again.ended_on) == (utcnow().date(), None)
 
 
 def test_membership_errors(db: Session, policies: Policies) -> None:

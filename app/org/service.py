@@ -215,7 +215,7 @@ def set_member(
                 session.add(other)
     if member is None:
         member = CommitteeMember(committee_id=committee.id, user_id=data.user_id, started_on=_today())
-    elif member.ended_on is not None:  # a past member added again: their membership starts anew
+    elif not _is_current(session, member):  # a past member added again: their membership starts anew
         member.started_on, member.ended_on = _today(), None
     member.is_chair = data.is_chair
     member.is_learner_representative = data.is_learner_representative
