@@ -3,6 +3,11 @@
 A change to a committee or its membership can leave a body with nobody who may vote on a proposal waiting for it
 (or give one back): each such change ends by letting the approvals re-check who decides the proposals concerned
 (``app.approvals.service.committee_changed``), in the same transaction.
+
+Nothing here deletes history: a committee, programme or module is deactivated (offered nowhere new, kept with
+its votes, decisions and proposals), a membership ends on a date (``membership_current`` in app/org/models.py says
+who counts today) and can be reinstated, and every change writes an audit row with the values before and after,
+which the admin pages show as the change history.
 """
 
 from __future__ import annotations
