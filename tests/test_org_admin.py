@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.approvals import deciders
-from app.approvals.models import Vote
+from app.approvals.models import Decision, Vote
 from app.approvals.voting import Choice
 from app.audit.models import AuditEvent
 from app.db import utcnow
@@ -438,3 +438,21 @@ def test_the_new_actions_are_in_the_openapi_document(client: TestClient) -> None
         ("/api/v1/programmes/{programme_id}/modules/{module_id}/deactivate", "post"),
     ]:
         assert method in paths[path], path
+
+
+def test_a_committee_that_has_decided_can_be_deactivated_and_its_decisions_stay(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    proposal = submitted(db, policies)
+    for member in ("council1@example.org", "council2@example.org"):
+        vote(db, policies, proposal, member, Choice.approve)
+    council = committee(db, "Science Faculty Council")
+    assert db.get(Proposal, proposal.id).current_body == "lll_committee"  # type: ignore[union-attr]
+    assert org.awaiting(db, council) == []
+    org.set_committee_active(db, council, False, by=None, policies=policies)
+    [decision] = db.exec(select(Decision).where(Decision.proposal_id == proposal.id)).all()
+    assert db.get(Committee, decision.committee_id).name == "Science Faculty Council"  # type: ignore[union-attr]
+    assert len(db.exec(select(Vote).where(Vote.proposal_id == proposal.id)).all()) == 2
+    login(client, "academic@example.org")
+    page = client.get(f"/proposals/{proposal.id}").text
+    assert "Carla Chair" in page and "Chris Council" in page  # the votes, by name, as before
