@@ -39,7 +39,7 @@ from app.committees.models import Delegation
 from app.db import SessionDep, utcnow
 from app.errors import NotAuthenticated, PermissionDenied, TooManyAttempts
 from app.notifications.models import Notification
-from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
+from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, membership_current
 from app.settings import Settings
 from app.users.models import ApiToken, LoginAttempt, Role, User, UserRole
 
@@ -194,7 +194,7 @@ def _actor_facts_stmt(uid: Any = None, *, user: Select[*tuple[Any, ...]] | None 
             *pad,
         )
         .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
-        .where(col(CommitteeMember.user_id) == uid)
+        .where(col(CommitteeMember.user_id) == uid, col(Committee.is_active), membership_current())
     )
     own_committees = sa_select(col(CommitteeMember.committee_id)).where(col(CommitteeMember.user_id) == uid)
     stand_ins = (

@@ -570,6 +570,7 @@ def main() -> int:
         print(f"App on {app_server.base_url}, bare reference on {bare_server.base_url} ({workers} workers each); "
               f"{amount} per scenario with {client}, {concurrency} concurrent clients")  # fmt: skip
         chosen = selected(scenarios(data, published_ids), os.environ.get("BENCH_ONLY", ""))
+
         def run_one(scenario: Scenario) -> Result:
             base_url = bare_server.base_url if scenario.server == "bare" else app_server.base_url
             tokens = data.tokens.get(scenario.role or "", [])

@@ -173,7 +173,7 @@ def test_opening_a_revision_asks_for_confirmation(client: TestClient, db: Sessio
     assert f'action="/credentials/{proposal.credential_id}/revisions"' in dialog and "Yes, open a revision" in dialog
 
 
-def test_removing_a_member_asks_for_confirmation(client: TestClient, db: Session) -> None:
+def test_ending_a_membership_asks_for_confirmation(client: TestClient, db: Session) -> None:
     login(client, "admin@example.org")
     committee = db.exec(select(Committee).where(Committee.name == "Science Faculty Council")).one()
     chris = db.exec(select(User).where(User.email == "council2@example.org")).one()
@@ -181,6 +181,6 @@ def test_removing_a_member_asks_for_confirmation(client: TestClient, db: Session
     dialog = page[page.index(f'<dialog id="confirm-remove-{chris.id}"') :]
     assert " open>" in dialog[:200]
     dialog = dialog[: dialog.index("</dialog>")]
-    assert "Remove Chris Council from Science Faculty Council?" in dialog
+    assert "End the membership of Chris Council in Science Faculty Council?" in dialog
     others = [d for d in re.findall(r"<dialog [^>]*>", page) if f"confirm-remove-{chris.id}" not in d]
     assert others and all(" open" not in d for d in others)  # only the one asked for

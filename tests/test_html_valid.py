@@ -28,7 +28,7 @@ from app.demo import DEMO_ACCOUNTS
 from app.external_qa import service as external_qa
 from app.external_qa.models import Decision, ExternalQaUpdate
 from app.notifications.models import OutboxMessage
-from app.org.models import Committee, Programme
+from app.org.models import Committee, Module, Programme
 from app.policies import Policies
 from app.proposals import service
 from app.proposals.elements import Kind
@@ -277,6 +277,7 @@ def test_every_page_is_valid_html(app, client: TestClient, db: Session, tmp_path
             client, "/admin/external-qa", {"agency_name": "", "eqar_registered": "false", "deqar_report_id": "x"}
         ),
     )
+    _admin_org_pages(client, db, pages)
 
     statuses = " ".join(label.rsplit("(", 1)[1] for label in pages.files.values())
     for status in ("HTTP 200", "HTTP 403", "HTTP 404", "HTTP 422"):
@@ -294,3 +295,34 @@ def assert_valid(pages: Pages, tmp_path: Path) -> None:
     assert len(errors.pop(broken, [])) >= 2, "the checker did not report the broken page's errors"
     report = [f"{pages.files[path]}:\n  " + "\n  ".join(found) for path, found in sorted(errors.items())]
     assert not report, f"{len(report)} of {len(pages.files)} pages are not valid HTML:\n" + "\n".join(report)
+
+
+def _admin_org_pages(client: TestClient, db: Session, pages: Pages) -> None:
+    """Editing committees and programmes: the edit forms refused, the confirmations open, past members, a
+    deactivated committee and module (the admin is logged in)."""
+    council = db.exec(select(Committee).where(Committee.name == "Science Faculty Council")).one()
+    programme = db.exec(select(Programme).where(Programme.code == "BA-HIS")).one()
+    module = db.exec(select(Module).where(Module.programme_id == programme.id).order_by(col(Module.id))).first()
+    assert module is not None
+    council3 = db.exec(select(User.id).where(User.email == "council3@example.org")).one()
+    admin = "admin@example.org"
+    bad_edit = {"name": "", "kind": "qa_office", "org_unit_id": "", "chair_user_id": "x"}
+    pages.save("admin invalid committee edit", post_form(client, f"/admin/committees/{council.id}/edit", bad_edit))
+    pages.get(admin, f"/admin/committees/{council.id}?confirm=confirm-deactivate")
+    assert post_form(client, f"/admin/committees/{council.id}/members/{council3}/end").status_code == 303
+    refused = post_form(client, f"/admin/committees/{council.id}/deactivate")  # proposals wait for it
+    assert refused.status_code == 422
+    pages.save("admin refused committee deactivation", refused)
+    humanities = db.exec(select(Committee).where(Committee.name == "Humanities Faculty Council")).one()
+    assert post_form(client, f"/admin/committees/{humanities.id}/deactivate").status_code == 303
+    pages.get(admin, f"/admin/committees/{humanities.id}")
+    bad_programme = {"code": "", "name": "History", "eqf_level": "9", "ects": "0"}
+    pages.save(
+        "admin invalid programme edit", post_form(client, f"/admin/programmes/{programme.id}/edit", bad_programme)
+    )
+    pages.get(admin, f"/admin/programmes/{programme.id}?edit=programme")
+    pages.get(admin, f"/admin/programmes/{programme.id}?edit_module={module.id}")
+    pages.get(admin, f"/admin/programmes/{programme.id}?confirm=confirm-deactivate-module-{module.id}")
+    assert post_form(client, f"/admin/programmes/{programme.id}/modules/{module.id}/deactivate").status_code == 303
+    assert post_form(client, f"/admin/programmes/{programme.id}/deactivate").status_code == 303
+    pages.get(admin, f"/admin/programmes/{programme.id}")

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from app.audit.models import AuditEvent
-from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme
+from app.org.models import Committee, CommitteeMember, Module, OrgUnit, Programme, membership_current
 from app.users import service as users
 from tests.conftest import actor_for, api_headers, demo_user, field_error, login, post_form
 
@@ -24,7 +24,17 @@ def _count(db: Session, model: type, *where: object) -> int:
 
 
 def _members(db: Session, committee: Committee) -> dict[str, CommitteeMember]:
-    rows = db.exec(select(CommitteeMember).where(CommitteeMember.committee_id == committee.id)).all()
+    """The current members (an ended membership is kept, among the past members)."""
+    rows = db.exec(
+        select(CommitteeMember).where(CommitteeMember.committee_id == committee.id, membership_current())
+    ).all()
+    return {_email(db, m.user_id): m for m in rows}
+
+
+def _past(db: Session, committee: Committee) -> dict[str, CommitteeMember]:
+    rows = db.exec(
+        select(CommitteeMember).where(CommitteeMember.committee_id == committee.id, ~membership_current())
+    ).all()
     return {_email(db, m.user_id): m for m in rows}
 
 
@@ -142,11 +152,9 @@ def test_committee_page_lists_members(client: TestClient, db: Session) -> None:
     assert 'id="members"' in html
     for email in ("council1@example.org", "council2@example.org", "council3@example.org"):
         assert email in html
-    assert (
-        f'action="/admin/committees/{committee.id}/members/{demo_user(db, "council2@example.org").id}/remove"' in html
-    )
+    assert f'action="/admin/committees/{committee.id}/members/{demo_user(db, "council2@example.org").id}/end"' in html
     assert 'data-hx-target="#members"' in html
-    assert 'Yes, remove<span class="visually-hidden"> Chris Council</span>' in html
+    assert 'Yes, end the membership<span class="visually-hidden"> of Chris Council</span>' in html
     assert 'data-confirm="confirm-remove-' in html and '<dialog id="confirm-remove-' in html
 
 
@@ -214,9 +222,16 @@ def test_removing_a_member(client: TestClient, db: Session) -> None:
     assert set(_members(db, committee)) == {"lll1@example.org"}
     assert "Liam Learner removed from Lifelong-Learning Committee." in client.get(response.headers["location"]).text
     audit = db.exec(
-        select(AuditEvent).where(AuditEvent.entity_id == committee.id, AuditEvent.action == "committee.member_removed")
+        select(AuditEvent).where(
+            AuditEvent.entity_id == committee.id, AuditEvent.action == "committee.membership_ended"
+        )
     ).one()
-    assert audit.data == {"user_id": lll2.id}
+    ended = _past(db, committee)["lll2@example.org"].ended_on
+    assert ended is not None
+    assert audit.data == {
+        "before": {"user_id": lll2.id, "ended_on": None, "is_chair": False},
+        "after": {"user_id": lll2.id, "ended_on": ended.isoformat(), "is_chair": False},
+    }
 
 
 def test_removing_a_member_with_htmx_and_removing_a_non_member(client: TestClient, db: Session) -> None:

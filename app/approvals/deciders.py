@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from app.approvals.models import StageAlert
 from app.approvals.policy import ApprovalPolicy
 from app.audit import service as audit
-from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
+from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, membership_current
 from app.policies import Policies
 from app.proposals.models import Proposal
 from app.scheduler import insert_once
@@ -51,8 +51,8 @@ class Panel:
 def _panel(session: Session, *where: ColumnElement[bool]) -> Panel | None:
     stmt = (
         select(Committee, CommitteeMember.user_id, CommitteeMember.is_chair)
-        .outerjoin(CommitteeMember, col(CommitteeMember.committee_id) == Committee.id)
-        .where(*where)
+        .outerjoin(CommitteeMember, (col(CommitteeMember.committee_id) == Committee.id) & membership_current())
+        .where(col(Committee.is_active), *where)
     )
     rows = session.exec(stmt).all()
     if not rows:
@@ -198,11 +198,11 @@ def stage_has_alert(step: str) -> ColumnElement[bool]:
 
 
 def qa_office_ids(session: Session) -> set[int]:
-    """The QA office: members of its committee and everyone with the QA officer role."""
+    """The QA office: current members of its active committee and everyone with the QA officer role."""
     members = session.exec(
         select(CommitteeMember.user_id)
         .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
-        .where(Committee.kind == CommitteeKind.qa_office.value)
+        .where(Committee.kind == CommitteeKind.qa_office.value, col(Committee.is_active), membership_current())
     )
     officers = session.exec(select(UserRole.user_id).where(UserRole.role == Role.qa_officer.value))
     return {*members, *officers}

@@ -18,19 +18,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import union
 from sqlmodel import Session, col, select
 
 from app.approvals import access
+from app.approvals.deciders import qa_office_ids
 from app.approvals.models import Condition, Vote
 from app.approvals.policy import ApprovalPolicy
 from app.notifications.service import notify
-from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
+from app.org.models import COMMITTEE_KIND_LABELS
 from app.proposals import service
 from app.proposals.models import Comment, Proposal
 from app.security import load_actor
 from app.text import in_sentence
-from app.users.models import Role, User, UserRole
+from app.users.models import User
 from app.workflows import core
 from app.workflows.approval import BODY_OF_REVIEW_STATE, ProposalStatus
 from app.workflows.conditions import ConditionStatus
@@ -193,16 +193,6 @@ class Notices:
             f"{c.author.name} wrote: {excerpt}",
             link,
         )
-
-
-def qa_office_ids(session: Session) -> set[int]:
-    officers = select(UserRole.user_id).where(UserRole.role == Role.qa_officer.value)
-    members = (
-        select(CommitteeMember.user_id)
-        .join(Committee, col(Committee.id) == CommitteeMember.committee_id)
-        .where(Committee.kind == CommitteeKind.qa_office.value)
-    )
-    return set(session.connection().execute(union(officers, members)).scalars())
 
 
 def people_on(session: Session, proposal: Proposal) -> set[int]:

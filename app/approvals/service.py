@@ -25,7 +25,7 @@ from app.catalogue.models import CredentialVersion
 from app.checklists import service as checklists
 from app.db import utcnow
 from app.errors import PolicyViolation, TransitionNotAllowed
-from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember
+from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, membership_current
 from app.policies import Policies
 from app.proposals.models import CoProposer, Proposal
 from app.security import Actor
@@ -368,6 +368,7 @@ def committee_changed(session: Session, committee: Committee, policies: Policies
         select(CommitteeMember.id)
         .where(
             col(CommitteeMember.committee_id) == committee.id,
+            membership_current() & committee.is_active,
             col(CommitteeMember.user_id) != Proposal.owner_id,
             col(CommitteeMember.user_id).not_in(co_proposers),
         )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import ConfigDict
-from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import ColumnElement, UniqueConstraint, func, true
+from sqlmodel import Field, SQLModel, col, or_
 
 from app.db import utcnow
 
@@ -47,6 +47,8 @@ class Committee(SQLModel, table=True):
     # A faculty council belongs to a faculty; the other kinds are institution-wide.
     org_unit_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # A deactivated committee decides nothing and is offered nowhere, but stays in history (its votes, decisions).
+    is_active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class CommitteeMember(SQLModel, table=True):
@@ -58,6 +60,15 @@ class CommitteeMember(SQLModel, table=True):
     user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
     is_chair: bool = False
     is_learner_representative: bool = False
+    started_on: date | None = None  # unknown for memberships older than the dates
+    # The membership ends at the start of this day; until then it counts. Ended memberships are kept as history.
+    ended_on: date | None = None
+
+
+def membership_current() -> ColumnElement[bool]:
+    """SQL: the membership counts today (no end date, or one still ahead). The one place that says which members
+    may vote, chair and see a body's queue; an ended membership keeps its past votes but gives no more rights."""
+    return or_(col(CommitteeMember.ended_on).is_(None), col(CommitteeMember.ended_on) > func.current_date())
 
 
 class Programme(SQLModel, table=True):
@@ -72,6 +83,8 @@ class Programme(SQLModel, table=True):
     eqf_level: int = Field(ge=1, le=8)
     ects: int = Field(ge=1, le=600)
     created_at: datetime = Field(default_factory=utcnow)
+    # A deactivated programme is not offered for new unbundled proposals; existing ones keep showing it.
+    is_active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class Module(SQLModel, table=True):
@@ -83,6 +96,7 @@ class Module(SQLModel, table=True):
     code: str = Field(max_length=30)
     name: str = Field(max_length=200)
     ects: float = Field(gt=0, le=60)
+    is_active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 # --- API schemas ---------------------------------------------------------------------------------
@@ -115,12 +129,29 @@ class MemberSet(SQLModel):
     is_learner_representative: bool = False
 
 
+class CommitteeUpdate(SQLModel):
+    """A committee's name, kind, faculty and chair, all at once (what the edit form shows)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]  # SQLModel types it as its own dict
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: CommitteeKind
+    org_unit_id: int | None = None
+    chair_user_id: int | None = Field(default=None, description="A current member, or empty for no chair")
+
+
+class MembershipEnd(SQLModel):
+    ended_on: date | None = Field(default=None, description="The day the membership ends; empty: today")
+
+
 class MemberPublic(SQLModel):
     user_id: int
     name: str
     email: str
     is_chair: bool
     is_learner_representative: bool
+    started_on: date | None = None
+    ended_on: date | None = None
 
 
 class CommitteePublic(SQLModel):
@@ -128,7 +159,9 @@ class CommitteePublic(SQLModel):
     name: str
     kind: CommitteeKind
     org_unit_id: int | None
-    members: list[MemberPublic] = []
+    is_active: bool = True
+    members: list[MemberPublic] = []  # current members, chair first
+    past_members: list[MemberPublic] = []  # ended memberships, latest end first
 
 
 class ModuleCreate(SQLModel):
@@ -145,6 +178,7 @@ class ModulePublic(SQLModel):
     code: str
     name: str
     ects: float
+    is_active: bool = True
 
 
 class ProgrammeCreate(SQLModel):
@@ -157,6 +191,15 @@ class ProgrammeCreate(SQLModel):
     ects: int = Field(ge=1, le=600)
 
 
+class ProgrammeUpdate(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]  # SQLModel types it as its own dict
+
+    code: str = Field(min_length=1, max_length=30)
+    name: str = Field(min_length=1, max_length=200)
+    eqf_level: int = Field(ge=1, le=8)
+    ects: int = Field(ge=1, le=600)
+
+
 class ProgrammePublic(SQLModel):
     id: int
     code: str
@@ -164,4 +207,5 @@ class ProgrammePublic(SQLModel):
     org_unit_id: int
     eqf_level: int
     ects: int
+    is_active: bool = True
     modules: list[ModulePublic] = []

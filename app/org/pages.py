@@ -24,13 +24,16 @@ from app.org.models import (
     COMMITTEE_KIND_LABELS,
     CommitteeCreate,
     CommitteeKind,
+    CommitteeUpdate,
     MemberSet,
+    MembershipEnd,
     ModuleCreate,
     OrgUnitCreate,
     ProgrammeCreate,
+    ProgrammeUpdate,
 )
-from app.policies import PoliciesDep
-from app.security import AdminActor
+from app.policies import Policies, PoliciesDep
+from app.security import Actor, AdminActor
 from app.users.models import User
 from app.web import is_htmx, redirect, render, with_toast
 
@@ -108,6 +111,7 @@ def _committees_page(
                 "faculty": faculty_names.get(public.org_unit_id),
                 "chair": chair,
                 "member_count": len(public.members),
+                "is_active": public.is_active,
             }
         )
     ctx = {
@@ -151,8 +155,12 @@ def _committee_page(
     status: int = 200,
     block: str | None = None,
     confirm: str = "",
+    edit_values: dict[str, Any] | None = None,
+    edit_errors: dict[str, str] | None = None,
 ) -> Response:
-    committee = service.committee_public(session, service.get_committee(session, committee_id))
+    row = service.get_committee(session, committee_id)
+    committee = service.committee_public(session, row)
+    chair = next((m.user_id for m in committee.members if m.is_chair), None)
     ctx = {
         "confirm": confirm,
         "committee": committee,
@@ -161,6 +169,19 @@ def _committee_page(
         "user_options": _active_user_options(session),
         "values": values,
         "errors": errors,
+        "edit_values": edit_values
+        or {
+            "name": committee.name,
+            "kind": committee.kind.value,
+            "org_unit_id": committee.org_unit_id,
+            "chair_user_id": chair,
+        },
+        "edit_errors": edit_errors or {},
+        "kind_options": [(k.value, label) for k, label in COMMITTEE_KIND_LABELS.items()],
+        "faculty_options": _faculty_options(session),
+        "chair_options": [(m.user_id, m.name) for m in committee.members],
+        "awaiting": service.awaiting(session, row),
+        "timeline": service.committee_history(session, row),
     }
     return render(request, "admin/committee.html", ctx, status=status, block=block)
 
@@ -174,6 +195,57 @@ def admin_committee(
     confirm: Annotated[str, Query(max_length=40, description="A confirmation to show open (without JavaScript)")] = "",
 ) -> Response:
     return _committee_page(request, session, committee_id, {}, {}, confirm=confirm)
+
+
+@router.post("/admin/committees/{committee_id}/edit")
+def admin_committee_edit(
+    request: Request,
+    posted: PostedForm,
+    committee_id: int,
+    session: SessionDep,
+    admin: AdminActor,
+    policies: PoliciesDep,
+) -> Response:
+    committee = service.get_committee(session, committee_id)
+    form = parse_form(CommitteeUpdate, posted)
+    if form.data is not None:
+        data = form.data
+        saved = _attempt(
+            session, form, lambda: service.update_committee(session, committee, data, by=admin, policies=policies)
+        )
+        if saved is not None:
+            return redirect(request, f"/admin/committees/{committee_id}", message=f"{saved.name} saved.")
+    return _committee_page(
+        request, session, committee_id, {}, {}, status=422, edit_values=form.values, edit_errors=form.errors
+    )
+
+
+@router.post("/admin/committees/{committee_id}/deactivate")
+def admin_committee_deactivate(
+    request: Request, committee_id: int, session: SessionDep, admin: AdminActor, policies: PoliciesDep
+) -> Response:
+    return _set_committee_active(request, session, committee_id, False, admin, policies)
+
+
+@router.post("/admin/committees/{committee_id}/reactivate")
+def admin_committee_reactivate(
+    request: Request, committee_id: int, session: SessionDep, admin: AdminActor, policies: PoliciesDep
+) -> Response:
+    return _set_committee_active(request, session, committee_id, True, admin, policies)
+
+
+def _set_committee_active(
+    request: Request, session: Session, committee_id: int, active: bool, admin: Actor, policies: Policies
+) -> Response:
+    committee = service.get_committee(session, committee_id)
+    form: FormResult[Any] = FormResult(data=None, values={})
+    done = _attempt(
+        session, form, lambda: service.set_committee_active(session, committee, active, by=admin, policies=policies)
+    )
+    if done is not None:
+        message = f"{done.name} {'reactivated' if active else 'deactivated: it decides nothing more'}."
+        return redirect(request, f"/admin/committees/{committee_id}", message=message)
+    return _committee_page(request, session, committee_id, {}, {}, status=422, edit_errors=form.errors)
 
 
 def _members_changed(request: Request, session: Session, committee_id: int, message: str) -> Response:
@@ -208,13 +280,55 @@ def admin_committee_set_member(
     return _committee_page(request, session, committee_id, form.values, form.errors, status=422, block=block)
 
 
+def _member_name(session: Session, committee_id: int, user_id: int) -> str:
+    public = service.committee_public(session, service.get_committee(session, committee_id))
+    return next((m.name for m in [*public.members, *public.past_members] if m.user_id == user_id), "The member")
+
+
+@router.post("/admin/committees/{committee_id}/members/{user_id}/end")
+def admin_committee_end_membership(
+    request: Request,
+    posted: PostedForm,
+    committee_id: int,
+    user_id: int,
+    session: SessionDep,
+    admin: AdminActor,
+    policies: PoliciesDep,
+) -> Response:
+    committee = service.get_committee(session, committee_id)
+    name = _member_name(session, committee_id, user_id)
+    form = parse_form(MembershipEnd, posted)
+    if form.data is not None:
+        on = form.data.ended_on
+        ended = _attempt(
+            session,
+            form,
+            lambda: service.end_membership(session, committee, user_id, on=on, by=admin, policies=policies),
+        )
+        if ended is not None:
+            message = f"{name}'s membership of {committee.name} ends on {ended.ended_on:%Y-%m-%d}."
+            return _members_changed(request, session, committee_id, message)
+    block = "members" if is_htmx(request) else None
+    form.errors.setdefault("__all__", f"The membership of {name} was not ended.")
+    return _committee_page(request, session, committee_id, {}, form.errors, status=422, block=block)
+
+
+@router.post("/admin/committees/{committee_id}/members/{user_id}/reinstate")
+def admin_committee_reinstate(
+    request: Request, committee_id: int, user_id: int, session: SessionDep, admin: AdminActor, policies: PoliciesDep
+) -> Response:
+    committee = service.get_committee(session, committee_id)
+    name = _member_name(session, committee_id, user_id)
+    service.reinstate_member(session, committee, user_id, by=admin, policies=policies)  # NotFound -> 404
+    return _members_changed(request, session, committee_id, f"{name} is a member of {committee.name} again.")
+
+
 @router.post("/admin/committees/{committee_id}/members/{user_id}/remove")
 def admin_committee_remove_member(
     request: Request, committee_id: int, user_id: int, session: SessionDep, admin: AdminActor, policies: PoliciesDep
 ) -> Response:
     committee = service.get_committee(session, committee_id)
-    public = service.committee_public(session, committee)
-    name = next((m.name for m in public.members if m.user_id == user_id), "The member")
+    name = _member_name(session, committee_id, user_id)
     service.remove_member(
         session, committee, user_id, by=admin, policies=policies
     )  # NotFound -> the 404 page or error toast
@@ -261,20 +375,135 @@ def _programme_page(
     values: dict[str, Any],
     errors: dict[str, str],
     status: int = 200,
+    *,
+    confirm: str = "",
+    edit_values: dict[str, Any] | None = None,
+    edit_errors: dict[str, str] | None = None,
+    module_id: int | None = None,
+    module_values: dict[str, Any] | None = None,
+    module_errors: dict[str, str] | None = None,
+    edit_programme: bool = False,
 ) -> Response:
-    programme = service.programmes_public(session, [service.get_programme(session, programme_id)])[0]
+    row = service.get_programme(session, programme_id)
+    programme = service.programmes_public(session, [row])[0]
+    editing = next((m for m in programme.modules if m.id == module_id), None)
     ctx = {
+        "confirm": confirm,
         "programme": programme,
         "faculty": _faculty_names(session).get(programme.org_unit_id),
         "values": values,
         "errors": errors,
+        "edit_values": edit_values or programme.model_dump(include={"code", "name", "eqf_level", "ects"}),
+        "edit_errors": edit_errors or {},
+        "edit_programme": edit_programme or edit_values is not None,
+        "editing": editing,
+        "module_values": module_values
+        or (editing.model_dump(include={"code", "name", "ects"}) if editing is not None else {}),
+        "module_errors": module_errors or {},
+        "timeline": service.programme_history(session, row),
     }
     return render(request, "admin/programme.html", ctx, status=status)
 
 
 @router.get("/admin/programmes/{programme_id}")
-def admin_programme(request: Request, programme_id: int, session: SessionDep, _admin: AdminActor) -> Response:
-    return _programme_page(request, session, programme_id, {}, {})
+def admin_programme(
+    request: Request,
+    programme_id: int,
+    session: SessionDep,
+    _admin: AdminActor,
+    confirm: Annotated[str, Query(max_length=40, description="A confirmation to show open (without JavaScript)")] = "",
+    edit_module: Annotated[int | None, Query(description="The module whose edit form to show")] = None,
+    edit: Annotated[str, Query(max_length=20, description="'programme': show the programme's edit form")] = "",
+) -> Response:
+    return _programme_page(
+        request,
+        session,
+        programme_id,
+        {},
+        {},
+        confirm=confirm,
+        module_id=edit_module,
+        edit_programme=edit == "programme",
+    )
+
+
+@router.post("/admin/programmes/{programme_id}/edit")
+def admin_programme_edit(
+    request: Request, posted: PostedForm, programme_id: int, session: SessionDep, admin: AdminActor
+) -> Response:
+    programme = service.get_programme(session, programme_id)
+    form = parse_form(ProgrammeUpdate, posted)
+    if form.data is not None:
+        data = form.data
+        saved = _attempt(session, form, lambda: service.update_programme(session, programme, data, by=admin))
+        if saved is not None:
+            return redirect(request, f"/admin/programmes/{programme_id}", message=f"{saved.code} {saved.name} saved.")
+    return _programme_page(
+        request, session, programme_id, {}, {}, status=422, edit_values=form.values, edit_errors=form.errors
+    )
+
+
+@router.post("/admin/programmes/{programme_id}/deactivate")
+def admin_programme_deactivate(request: Request, programme_id: int, session: SessionDep, admin: AdminActor) -> Response:
+    programme = service.set_programme_active(session, service.get_programme(session, programme_id), False, by=admin)
+    message = f"{programme.code} deactivated: it is not offered for new proposals."
+    return redirect(request, f"/admin/programmes/{programme_id}", message=message)
+
+
+@router.post("/admin/programmes/{programme_id}/reactivate")
+def admin_programme_reactivate(request: Request, programme_id: int, session: SessionDep, admin: AdminActor) -> Response:
+    programme = service.set_programme_active(session, service.get_programme(session, programme_id), True, by=admin)
+    return redirect(request, f"/admin/programmes/{programme_id}", message=f"{programme.code} reactivated.")
+
+
+@router.post("/admin/programmes/{programme_id}/modules/{module_id}/edit")
+def admin_module_edit(
+    request: Request, posted: PostedForm, programme_id: int, module_id: int, session: SessionDep, admin: AdminActor
+) -> Response:
+    programme = service.get_programme(session, programme_id)
+    module = service.get_module(session, programme, module_id)
+    form = parse_form(ModuleCreate, posted)
+    if form.data is not None:
+        data = form.data
+        saved = _attempt(session, form, lambda: service.update_module(session, programme, module, data, by=admin))
+        if saved is not None:
+            return redirect(request, f"/admin/programmes/{programme_id}", message=f"Module {saved.code} saved.")
+    return _programme_page(
+        request,
+        session,
+        programme_id,
+        {},
+        {},
+        status=422,
+        module_id=module_id,
+        module_values=form.values,
+        module_errors=form.errors,
+    )
+
+
+@router.post("/admin/programmes/{programme_id}/modules/{module_id}/deactivate")
+def admin_module_deactivate(
+    request: Request, programme_id: int, module_id: int, session: SessionDep, admin: AdminActor
+) -> Response:
+    return _set_module_active(request, session, programme_id, module_id, False, admin)
+
+
+@router.post("/admin/programmes/{programme_id}/modules/{module_id}/reactivate")
+def admin_module_reactivate(
+    request: Request, programme_id: int, module_id: int, session: SessionDep, admin: AdminActor
+) -> Response:
+    return _set_module_active(request, session, programme_id, module_id, True, admin)
+
+
+def _set_module_active(
+    request: Request, session: Session, programme_id: int, module_id: int, active: bool, admin: Actor
+) -> Response:
+    programme = service.get_programme(session, programme_id)
+    module = service.set_module_active(
+        session, programme, service.get_module(session, programme, module_id), active, by=admin
+    )
+    state = "reactivated" if active else "deactivated: it is not offered for new proposals"
+    return redirect(request, f"/admin/programmes/{programme_id}", message=f"Module {module.code} {state}.")
 
 
 @router.post("/admin/programmes/{programme_id}/modules")

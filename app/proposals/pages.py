@@ -56,8 +56,9 @@ def _form_options(
 ) -> dict[str, Any]:
     """What the form offers: the faculties the academic may file under and the colleagues they may name as
     co-proposers (``file_under`` and ``co_proposers`` in credentials.yaml), as the service enforces them."""
-    programmes = org_service.list_programmes(session)
-    modules = org_service.modules_of(session, [p.id for p in programmes if p.id is not None])
+    programmes, modules = org_service.offered_programmes(
+        session, values.get("parent_programme_id"), values.get("parent_module_id")
+    )
     faculties = org_service.list_org_units(session)
     if policies.of(CredentialPolicy).file_under == "own_faculty":
         faculties = [u for u in faculties if u.id == actor.org_unit_id]

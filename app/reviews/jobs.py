@@ -33,7 +33,7 @@ from app.feedback import service as feedback
 from app.feedback.models import Survey
 from app.notifications.service import notify
 from app.offerings.models import Offering
-from app.org.models import Committee, CommitteeKind, CommitteeMember
+from app.org.models import Committee, CommitteeKind, CommitteeMember, membership_current
 from app.policies import Policies
 from app.reviews import service
 from app.reviews.access import STANDING
@@ -242,7 +242,7 @@ def remind_and_escalate(session: Session, now: datetime, *, policies: Policies, 
 
 
 def head_of_faculty_ids(session: Session, org_unit_id: int) -> set[int]:
-    """The head of the faculty: the chair of its faculty council."""
+    """The head of the faculty: the chair of its (active) faculty council, while a current member."""
     return set(
         session.exec(
             select(CommitteeMember.user_id)
@@ -250,7 +250,9 @@ def head_of_faculty_ids(session: Session, org_unit_id: int) -> set[int]:
             .where(
                 Committee.kind == CommitteeKind.faculty_council.value,
                 Committee.org_unit_id == org_unit_id,
+                col(Committee.is_active),
                 col(CommitteeMember.is_chair),
+                membership_current(),
             )
         )
     )
