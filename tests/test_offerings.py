@@ -6,17 +6,19 @@ from datetime import date
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from app.catalogue.models import Credential
+from app.catalogue.models import Credential, CredentialVersion
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation
 from app.offerings import service
 from app.offerings.models import Offering
+from app.proposals.models import Proposal
 from app.security import load_actor
 from app.users.models import User
 from tests.catalogue_factories import content, make_published, tag
+from tests.cleanup import forget_reviews_of
 from tests.conftest import actor_for, make_user
 
 RUN = service.OfferingIn(
@@ -89,8 +91,9 @@ def test_impossible_runs_and_figures_are_refused_in_words(db: Session) -> None:
 def test_two_people_recording_figures_at_once_do_not_overwrite_each_other(engine: Engine) -> None:
     with Session(engine) as setup:
         credential = _published(setup)
+        credential_id = credential.id or 0
         qa = actor_for(setup, "qa@example.org")
-        offering_id = service.add_offering(setup, credential.id or 0, qa, RUN).id or 0
+        offering_id = service.add_offering(setup, credential_id, qa, RUN).id or 0
         setup.commit()
     try:
         # The second person opened the form before the first saved (SQLite lets one writer in at a time, so the
@@ -108,6 +111,9 @@ def test_two_people_recording_figures_at_once_do_not_overwrite_each_other(engine
         with Session(engine) as check:
             assert check.get_one(Offering, offering_id).enrolled == 20
     finally:
-        with Session(engine) as cleanup:
-            cleanup.delete(cleanup.get_one(Offering, offering_id))
+        with Session(engine) as cleanup:  # the committed micro-credential and everything on it
+            forget_reviews_of(cleanup, [credential_id])
+            cleanup.execute(delete(CredentialVersion).where(col(CredentialVersion.credential_id) == credential_id))
+            cleanup.execute(delete(Proposal).where(col(Proposal.credential_id) == credential_id))
+            cleanup.execute(delete(Credential).where(col(Credential.id) == credential_id))
             cleanup.commit()
