@@ -6,19 +6,18 @@ from datetime import date
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from app.catalogue.models import Credential, CredentialVersion
+from app.catalogue.models import Credential
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation
 from app.offerings import service
 from app.offerings.models import Offering
-from app.proposals.models import Proposal
 from app.security import load_actor
 from app.users.models import User
 from tests.catalogue_factories import content, make_published, tag
-from tests.cleanup import forget_reviews_of
+from tests.cleanup import forget_published
 from tests.conftest import actor_for, make_user
 
 RUN = service.OfferingIn(
@@ -112,8 +111,5 @@ def test_two_people_recording_figures_at_once_do_not_overwrite_each_other(engine
             assert check.get_one(Offering, offering_id).enrolled == 20
     finally:
         with Session(engine) as cleanup:  # the committed micro-credential and everything on it
-            forget_reviews_of(cleanup, [credential_id])
-            cleanup.execute(delete(CredentialVersion).where(col(CredentialVersion.credential_id) == credential_id))
-            cleanup.execute(delete(Proposal).where(col(Proposal.credential_id) == credential_id))
-            cleanup.execute(delete(Credential).where(col(Credential.id) == credential_id))
+            forget_published(cleanup, [credential_id])
             cleanup.commit()

@@ -18,6 +18,7 @@ from app.notifications.models import OutboxMessage
 from app.offerings.models import Offering
 from app.policies import Policies
 from app.security import hash_token
+from tests.cleanup import forget_published
 from tests.feedback.factories import likert_answers, make_offering, open_survey, owner_of, owner_of_survey
 
 
@@ -134,5 +135,6 @@ def _delete_survey(engine: Engine, survey_id: int, offering_id: int) -> None:
         session.flush()
         session.delete(session.get_one(Survey, survey_id))
         session.flush()
-        session.delete(session.get_one(Offering, offering_id))
+        credential_id = session.get_one(Offering, offering_id).credential_id
+        forget_published(session, [credential_id])  # the offering and the micro-credential make_offering published
         session.commit()
