@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from app.catalogue.models import Credential
 from app.errors import DomainError, PermissionDenied
+from app.policies import Policies
 from app.reviews.models import CredentialStanding, Review
 from app.reviews.policy import ReviewPolicy
 from app.security import Actor
@@ -71,8 +72,8 @@ def _role(ctx: Ctx, actor: Actor | None) -> str:
     return "administrator" if actor.is_admin else "user"
 
 
-def _policy_version(policies: object) -> str:
-    return policies.of(ReviewPolicy).version  # type: ignore[attr-defined,no-any-return]
+def _policy_version(policies: Policies) -> str:
+    return policies.of(ReviewPolicy).version
 
 
 REVIEW: core.Lifecycle[Review, Ctx] = core.register(

@@ -92,17 +92,23 @@ class KindCadence(PolicyModel):
         return add_months(after, self.full_review_every_months)
 
 
+KINDS = ("standalone", "unbundled")
+
+
 @register_policy("reviews.yaml")
 class ReviewPolicy(PolicyModel):
-    kinds: dict[Literal["standalone", "unbundled"], KindCadence]
+    kinds: dict[str, KindCadence]
 
     @field_validator("kinds")
     @classmethod
     def _every_kind(cls, value: dict[str, KindCadence]) -> dict[str, KindCadence]:
-        missing = {"standalone", "unbundled"} - set(value)
+        missing = set(KINDS) - set(value)
         if missing:
             raise ValueError(f"give the cadence of every kind (missing: {', '.join(sorted(missing))})")
+        unknown = set(value) - set(KINDS)
+        if unknown:
+            raise ValueError(f"no such kind: {', '.join(sorted(unknown))} (kinds: {', '.join(KINDS)})")
         return value
 
     def of(self, kind: str) -> KindCadence:
-        return self.kinds[kind]  # type: ignore[index]
+        return self.kinds[kind]

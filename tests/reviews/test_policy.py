@@ -52,6 +52,14 @@ def test_every_kind_needs_its_cadence(tmp_path: Path) -> None:
         load_policies(directory)
 
 
+def test_an_unknown_kind_is_refused(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "reviews.yaml"
+    path.write_text(path.read_text().replace("  # Unbundled", "  evening:\n    <<: *standard\n  # Unbundled"))
+    with pytest.raises(PolicyError, match=r"reviews\.yaml: field 'kinds': .*no such kind: evening"):
+        load_policies(directory)
+
+
 def test_months_are_added_to_the_last_day_of_a_shorter_month() -> None:
     assert add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
     assert add_months(date(2028, 1, 31), 1) == date(2028, 2, 29)
