@@ -447,10 +447,6 @@ def make_content(
     return content
 
 
-def search_text(content: dict[str, Any]) -> str:
-    return search_text_of(content)
-
-
 # --- votes ---------------------------------------------------------------------------------------
 
 
@@ -767,7 +763,7 @@ class _Generator:
                     ects=p.content["ects"],
                     eqf_level=p.content["eqf_level"],
                     participation_form=p.content["participation_form"],
-                    search_text=search_text(p.content),
+                    search_text=search_text_of(p.content),
                     published_at=p.published_at,
                 )
         for p in self.all:
