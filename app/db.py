@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Hashable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, event
@@ -197,6 +197,26 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await run_in_threadpool(_end, session, commit=True)
     finally:
         request.state.db = None
+
+
+_MEMO = "mcqa_memo"
+T = TypeVar("T")
+
+
+def session_memo(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` once per session transaction until its next flush (a write may change it): a figure that
+    several parts of one page show (the navigation's count and a panel's) is read once."""
+    memo: dict[Hashable, Any] = session.info.setdefault(_MEMO, {})
+    if key not in memo:
+        memo[key] = compute()
+    return cast(T, memo[key])
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_transaction_end")
+def _forget_memo(session: Session, *_args: Any) -> None:
+    """A write, or the end of a transaction (or savepoint), may change what was read."""
+    session.info.pop(_MEMO, None)
 
 
 def _end(session: Session, *, commit: bool) -> None:

@@ -24,7 +24,7 @@ from app.db import utcnow
 from app.errors import PolicyViolation
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
 from app.proposals.models import Proposal
-from app.users.models import User
+from app.users.names import user_names
 from app.workflows.approval import ProposalStatus
 
 RESPONSE_MAX = limits.REASON
@@ -89,7 +89,7 @@ def rounds(session: Session, proposal: Proposal) -> list[Round]:
     bodies.update({d.review_round: d.body for d in decisions})
     if proposal.current_body:
         bodies[proposal.review_round] = proposal.current_body
-    names = _names(session, {v.voter_id for v in votes})
+    names = user_names(session, {v.voter_id for v in votes})
     counted: dict[str, int] = {}
     result: dict[int, Round] = {}
     for review_round in sorted(bodies):
@@ -220,9 +220,3 @@ def answers_with(session: Session, proposal: Proposal, version_no: int) -> list[
         return []
     points = {p.vote_id: p for p in _points(r, r.decision)}
     return [Answer(points[resp.vote_id], resp.text) for resp in responses if resp.vote_id in points]
-
-
-def _names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return {uid: name for uid, name in session.exec(select(User.id, User.name).where(col(User.id).in_(ids))) if uid}

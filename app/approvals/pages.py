@@ -24,8 +24,7 @@ def _awaiting_badge(request: Request) -> dict[str, Any]:
     session: Session | None = getattr(request.state, "db", None)
     if actor is None or session is None or not actor.memberships:
         return {}
-    known = getattr(request.state, "awaiting_count", None)  # the awaiting page has just counted them
-    return {"awaiting_count": known if known is not None else queries.awaiting_count(session, actor)}
+    return {"awaiting_count": queries.awaiting_count(session, actor)}
 
 
 CONTEXT_HOOKS.append(_awaiting_badge)
@@ -37,7 +36,6 @@ CONTEXT_HOOKS.append(_awaiting_badge)
 @router.get("/awaiting")
 def awaiting(request: Request, session: SessionDep, actor: CurrentActor, page: PageDep) -> Response:
     rows, total = queries.awaiting(session, actor, offset=page.offset, limit=page.limit, now=utcnow())
-    request.state.awaiting_count = total
     return render(
         request,
         "approvals/awaiting.html",

@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session, col
 
 from app.approvals.models import Condition, Vote
+from app.db import session_memo
 from app.org.models import Committee, CommitteeKind, OrgUnit
 from app.proposals.models import NOT_FINISHED_SQL, CoProposer, Proposal
 from app.security import Actor
@@ -109,10 +110,15 @@ def _awaiting_count_stmt(shape: Shape) -> Select[*tuple[Any, ...]]:
 
 
 def awaiting_count(session: Session, actor: Actor) -> int:
+    """Read once per request (the navigation's badge, the dashboard's panel, the list's total) until a write."""
     if not actor.memberships:
         return 0
     shape, params = _shape(actor)
-    return int(session.connection().execute(_awaiting_count_stmt(shape), params).scalar_one())
+    return session_memo(
+        session,
+        ("awaiting_count", actor.id),
+        lambda: int(session.connection().execute(_awaiting_count_stmt(shape), params).scalar_one()),
+    )
 
 
 @lru_cache(maxsize=128)
@@ -126,7 +132,8 @@ def awaiting(session: Session, actor: Actor, *, offset: int, limit: int, now: da
         session.connection().execute(_awaiting_page_stmt(shape), {**params, "offset": offset, "limit": limit}).all()
     )
     if result:
-        return _rows(result, now), int(result[0].total)
+        total = int(result[0].total)
+        return _rows(result, now), session_memo(session, ("awaiting_count", actor.id), lambda: total)
     return [], awaiting_count(session, actor)  # an empty page: zero, or an offset past the end
 
 

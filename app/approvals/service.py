@@ -169,7 +169,7 @@ def _decide_if_ready(
     if outcome.side is Side.approve:
         # No approval while the body's checklist is incomplete (answers changed after the votes were cast); its
         # "not met" answers made conditions of approval become conditions.
-        gate = checklists.gate(session, locked.row, locked.row.current_body or "", policies)
+        gate = checklists.gate(session, locked.row, locked.row.current_body or "", policies, ctx)
         if gate.blocks:
             return None
         conditions += gate.conditions

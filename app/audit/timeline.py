@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlmodel import Session, and_, col, or_, select
 
 from app.audit.models import AuditEvent
-from app.users.models import User
+from app.users.names import user_names
 
 Subject = tuple[str, int]  # (entity_type, entity_id), as the audit rows name them
 
@@ -84,10 +84,7 @@ def timeline(
     one."""
     events = events_of(session, subjects)
     actor_ids = {e.actor_id for e in events if e.actor_id is not None}
-    names: dict[int, str] = {}
-    if actor_ids:
-        rows = session.exec(select(User.id, User.name).where(col(User.id).in_(actor_ids)))
-        names = {uid: name for uid, name in rows if uid is not None}
+    names = user_names(session, actor_ids)
     labels = state_labels or {}
     subject_names = subject_names or {}
 

@@ -264,10 +264,11 @@ class ReviewOwner:
 Owner = ProposalOwner | ReviewOwner
 
 
-def owner_for(session: Session, subject: Proposal | Review) -> Owner:
-    """What owns the checklist of this proposal or review (the caller has checked who may see it)."""
+def owner_for(session: Session, subject: Proposal | Review, ctx: access.Ctx | None = None) -> Owner:
+    """What owns the checklist of this proposal or review (the caller has checked who may see it); ``ctx``: the
+    proposal's, when the caller has loaded it already."""
     if isinstance(subject, Proposal):
-        return ProposalOwner(access.load_ctx(session, subject))
+        return ProposalOwner(ctx if ctx is not None and ctx.proposal is subject else access.load_ctx(session, subject))
     credential = session.get_one(Credential, subject.credential_id)
     edition = session.exec(
         select(CredentialVersion).where(
@@ -721,8 +722,8 @@ def _unfinished(
     return missing, not_met
 
 
-def gate(session: Session, proposal: Proposal, body: str, policies: Policies) -> Gate:
-    owner = owner_for(session, proposal)
+def gate(session: Session, proposal: Proposal, body: str, policies: Policies, ctx: access.Ctx | None = None) -> Gate:
+    owner = owner_for(session, proposal, ctx)
     conditions: list[dict[str, Any]] = []
     missing, not_met = _unfinished(_items_of(owner, body, policies), _answers(session, owner), conditions)
     return Gate(body, policies.of(ChecklistPolicy).gate_decisions, missing, not_met, conditions)

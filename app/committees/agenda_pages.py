@@ -23,6 +23,7 @@ from app.proposals import views
 from app.proposals.display import display_list, display_value, load_lookups
 from app.proposals.pages import redlines_of
 from app.security import Actor, CurrentActor
+from app.users.names import user_names
 from app.web import is_htmx, redirect, render, with_toast
 from app.workflows import agenda as agenda_workflow
 
@@ -229,7 +230,7 @@ def pack_context(session: Session, agenda_id: int, actor: Actor, policies: Polic
             {
                 "item": i,
                 "proposal": p,
-                "owner": views.user_names(session, {p.owner_id}).get(p.owner_id, "?"),
+                "owner": user_names(session, {p.owner_id}).get(p.owner_id, "?"),
                 "kind_label": el.KIND_LABELS[el.Kind(p.kind)],
                 "sections": sections,
                 "redlines": redlines_of(session, p, lookups),

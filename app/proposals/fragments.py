@@ -119,7 +119,9 @@ def decision_panel(v: Viewing) -> dict[str, Any]:
     body = v.proposal.current_body
     deciding = body is not None and v.proposal.status in REVIEW_STATES
     return {
-        "checklist_gate": checklists.gate(v.session, v.proposal, body, v.policies) if deciding and body else None,
+        "checklist_gate": (
+            checklists.gate(v.session, v.proposal, body, v.policies, v.access) if deciding and body else None
+        ),
         "checklist_gate_label": in_sentence(v.body_label or ""),
         "proposal": v.proposal,
         "actions": v.actions,

@@ -38,6 +38,7 @@ from app.proposals.display import display_list, display_value, load_lookups
 from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
 from app.security import Actor, CurrentActor
+from app.users.names import user_names
 from app.web import is_htmx, redirect, render, templates
 from app.workflows.approval import ProposalStatus
 
@@ -305,7 +306,7 @@ def _page_context(v: fragments.Viewing) -> dict[str, Any]:
     stopped_at = last.body if last is not None and proposal.status in SIDE_STATES else None
     workflow_steps, side = steps(route, proposal.status, stopped_at)
     approval = policies.of(ApprovalPolicy)
-    names = views.user_names(session, ctx.proposer_ids)
+    names = user_names(session, ctx.proposer_ids)
     now = utcnow()
     return {
         **fragments.page_context(v),

@@ -644,7 +644,16 @@ class CredentialRow:
     @property
     def state(self) -> str:
         """What the row counts as on the dashboard: its open proposal's status, else published or how it ended."""
-        return (self.open or self.current or self.latest).status
+        return edition_state([p.status for p in self.proposals])
+
+
+def edition_state(statuses: list[str]) -> str:
+    """A micro-credential's state from its proposals' statuses, oldest revision first: the open proposal's status,
+    else published (an edition in the catalogue), else how the latest ended."""
+    for status in statuses:
+        if status not in FINAL_STATES:
+            return status
+    return ProposalStatus.published if ProposalStatus.published in statuses else statuses[-1]
 
 
 def my_credentials(
@@ -680,14 +689,21 @@ def _credential_rows(session: Session, mine: Any, ids: list[int]) -> list[Creden
 def my_summary(session: Session, actor: Actor) -> dict[str, int]:
     """How many of my micro-credentials are in each state, one count per micro-credential (so "published" is what
     the catalogue lists of mine; a published one with an open revision counts under the revision's status too)."""
-    mine = _mine(actor)
-    ids = list(session.exec(select(Proposal.credential_id).where(mine).distinct()))
+    statuses: dict[int, list[str]] = {}
+    # Two columns per proposal, no ORM objects: the dashboard needs only the statuses, not the content.
+    for credential_id, status in session.connection().execute(
+        select(col(Proposal.credential_id), col(Proposal.status))
+        .where(_mine(actor))
+        .order_by(col(Proposal.credential_id), col(Proposal.revision_no))
+    ):
+        statuses.setdefault(credential_id, []).append(status)
     counts: dict[str, int] = {}
-    for row in _credential_rows(session, mine, ids):
-        if row.current is not None:
+    for editions in statuses.values():
+        state = edition_state(editions)
+        if ProposalStatus.published in editions:
             counts[ProposalStatus.published] = counts.get(ProposalStatus.published, 0) + 1
-        if row.state != ProposalStatus.published:
-            counts[row.state] = counts.get(row.state, 0) + 1
+        if state != ProposalStatus.published:
+            counts[state] = counts.get(state, 0) + 1
     return counts
 
 

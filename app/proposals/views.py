@@ -31,7 +31,7 @@ from app.proposals.schemas import (
     VotingPublic,
 )
 from app.security import Actor
-from app.users.models import User
+from app.users.names import user_names
 from app.workflows import conditions as condition_workflow
 from app.workflows.approval import ProposalStatus
 
@@ -117,12 +117,6 @@ def comment_tree(session: Session, proposal_id: int) -> list[CommentNode]:
         parent = nodes.get(node.comment.parent_id) if node.comment.parent_id else None
         (parent.replies if parent else roots).append(node)
     return roots
-
-
-def user_names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(session.exec(select(User.id, User.name).where(col(User.id).in_(ids))).all())  # type: ignore[arg-type]
 
 
 def timeline(session: Session, proposal_id: int, conditions: list[Condition] | None = None) -> Timeline:
