@@ -184,19 +184,44 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
     A session does no I/O until its first statement (in the handler or a sync dependency, in the thread
     pool), so it is made on the event loop; its end (commit or rollback, then returning the connection) is one
-    trip to the thread pool. A sync generator here would cost two trips per request.
+    trip to the thread pool. A sync generator here would cost two trips per request. A request that only read
+    on PostgreSQL (no transaction was begun, see ``lazy_transactions``) ends without a word to the server, so
+    it ends on the loop, without that trip.
     """
     session = Session(request.app.state.request_engine, expire_on_commit=False)
     request.state.db = session
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(_end, session, commit=False)
+        await _end_off_loop(session, commit=False)
         raise
     else:
-        await run_in_threadpool(_end, session, commit=True)
+        await _end_off_loop(session, commit=True)
     finally:
         request.state.db = None
+
+
+async def _end_off_loop(session: Session, *, commit: bool) -> None:
+    if _ends_without_io(session):
+        _end(session, commit=commit)
+    else:
+        await run_in_threadpool(_end, session, commit=commit)
+
+
+def _ends_without_io(session: Session) -> bool:
+    """True when ending the session sends nothing to the database: no connection taken, or only PostgreSQL
+    connections of ``lazy_transactions`` still in autocommit (only plain reads ran: psycopg's commit, rollback
+    and the pool's reset on return are then local no-ops; tests/test_request_path.py checks the wire)."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return True
+    for connection, *_ in transaction._connections.values():
+        if not connection.get_execution_options().get(LAZY_TRANSACTION):
+            return False
+        dbapi = None if connection.invalidated else connection.connection.dbapi_connection
+        if dbapi is None or not dbapi.autocommit:
+            return False
+    return True
 
 
 _MEMO = "mcqa_memo"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from app.db import SessionDep
+from app.db import SessionDep, _ends_without_io
 from app.errors import Conflict
 from app.main import create_app
 from app.org.models import OrgUnit
@@ -102,5 +102,53 @@ def test_plain_reads_run_without_a_transaction_and_a_locking_read_starts_one(set
             assert http.get("/_test/reads").json() == {"each_statement_its_own_transaction": True}
             # the row lock assigned a transaction id, still current at the next statement: one transaction
             assert http.get("/_test/locks").json()["xid"] is not None
+    finally:
+        app.state.engine.dispose()
+
+
+@pytest.mark.postgres_only
+def test_a_request_that_only_read_ends_without_a_word_to_the_server(settings: Settings, tmp_path: Any) -> None:
+    """PostgreSQL: a request that only read is ended on the event loop (app.db._ends_without_io), which is safe
+    only because nothing goes over the wire then; a request that wrote still commits (off the loop)."""
+    app = create_app(settings)
+    traces: dict[str, Any] = {}
+    ends_on_loop: dict[str, bool] = {}
+    code = f"RD{uuid.uuid4().hex[:6]}"
+
+    def trace(session: Session, name: str) -> None:
+        dbapi = session.connection().connection.dbapi_connection
+        assert dbapi is not None
+        handle = (tmp_path / f"{name}.trace").open("w")
+        dbapi.pgconn.trace(handle.fileno())  # libpq logs every protocol message from here on
+        traces[name] = (dbapi, handle)
+        ends_on_loop[name] = _ends_without_io(session)
+
+    @app.get("/_test/read-only")
+    def read_only(session: SessionDep) -> dict[str, Any]:
+        session.connection().execute(text("SELECT 1"))
+        trace(session, "read")
+        return {}
+
+    @app.get("/_test/write")
+    def write(session: SessionDep) -> dict[str, Any]:
+        session.add(OrgUnit(code=code, name=f"Unit {code}"))
+        session.flush()
+        trace(session, "write")
+        return {}
+
+    try:
+        with TestClient(app) as http:
+            for name in ("read", "write"):
+                assert http.get(f"/_test/{'read-only' if name == 'read' else name}").status_code == 200
+                dbapi, handle = traces[name]
+                dbapi.pgconn.untrace()  # before the connection serves the next request
+                handle.close()
+        assert ends_on_loop == {"read": True, "write": False}
+        assert (tmp_path / "read.trace").read_text() == ""
+        assert '"COMMIT"' in (tmp_path / "write.trace").read_text()
+        with Session(app.state.engine) as check:
+            assert check.exec(select(OrgUnit).where(OrgUnit.code == code)).one()
+            check.exec(text("DELETE FROM org_unit WHERE code = :c").bindparams(c=code))  # type: ignore[call-overload]
+            check.commit()
     finally:
         app.state.engine.dispose()
