@@ -30,6 +30,7 @@ from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
 from app.security import Actor
 from app.text import in_sentence
+from app.users.names import user_names
 from app.workflows import conditions as condition_workflow
 from app.workflows.approval import REVIEW_STATES, ProposalStatus
 
@@ -118,6 +119,7 @@ class Fragment:
 def decision_panel(v: Viewing) -> dict[str, Any]:
     body = v.proposal.current_body
     deciding = body is not None and v.proposal.status in REVIEW_STATES
+    seat = v.access.seat_of(v.actor)
     return {
         "checklist_gate": (
             checklists.gate(v.session, v.proposal, body, v.policies, v.access) if deciding and body else None
@@ -130,10 +132,9 @@ def decision_panel(v: Viewing) -> dict[str, Any]:
         and v.superseded_by is None,
         "superseded_by": v.superseded_by,
         "deciding_label": v.deciding_label,
-        # A substitute sees the ballot of the member they stand in for: the seat they vote in.
-        "my_vote": next(
-            (vote for vote, _ in v.votes if vote.voter_id == (v.access.seat_of(v.actor) or v.actor.id)), None
-        ),
+        # A substitute sees the ballot of the member they stand in for: the seat they vote in, named.
+        "my_vote": next((vote for vote, _ in v.votes if vote.voter_id == (seat or v.actor.id)), None),
+        "standing_in_for": user_names(v.session, {seat}).get(seat or 0) if seat and seat != v.actor.id else None,
         "choices": CHOICE_LABELS,
         # The body's rule and how far it is from a decision (templates/proposals/_vote_rule.html).
         "voting": approvals.round_progress(v.access, v.policies, [vote for vote, _ in v.votes]),

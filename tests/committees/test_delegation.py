@@ -201,10 +201,13 @@ def test_pages_and_api(client: TestClient, db: Session, policies: Policies) -> N
     )
     assert ok.status_code == 200 and "Harper Historian stands in for Chris Council." in ok.text
     assert "In force" in ok.text
+    assert "as their substitute" not in client.get(f"/proposals/{proposal.id}").text  # the member votes as themself
 
     login(client, SUBSTITUTE)
     awaiting = client.get("/awaiting")
     assert f"/proposals/{proposal.id}" in awaiting.text
+    # The vote form says whose ballot the substitute casts; the member's own form does not.
+    assert "cast for Chris Council as their substitute" in client.get(f"/proposals/{proposal.id}").text
     api = client.get("/api/v1/delegations", headers=api_headers(client)).json()
     assert [(d["member_name"], d["current"]) for d in api] == [("Chris Council", True)]
     voted = client.post(
