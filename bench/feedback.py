@@ -14,13 +14,14 @@ Needs ``TEST_DATABASE_URL`` naming a PostgreSQL server; works on a fresh databas
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import queue
 import statistics
 import threading
 import time
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import make_url, text
@@ -70,16 +71,17 @@ def _setup(url: str, policies: Policies, invitations: int) -> tuple[int, list[st
     return survey_id, tokens
 
 
-def feedback_burst(url: str, policies: Policies, *, invitations: int, clients: int) -> dict[str, Any]:
-    survey_id, tokens = _setup(url, policies, invitations)
-    engine = make_engine(url, pool_size=clients + 2)
-    with Session(engine) as session:
-        today = session.get_one(Survey, survey_id).opens_on + timedelta(days=1)
+def _burst_process(
+    url: str, tokens: list[str], clients: int, today: date, barrier: Any, outcomes: Any
+) -> None:  # pragma: no cover - runs in a child process
+    """One client process: ``clients`` threads, each with its own connection, take links from this process's
+    queue and submit them, one transaction each. The connections are opened before the start signal."""
+    engine = make_engine(url, pool_size=clients)
+    for conn in [engine.connect() for _ in range(clients)]:
+        conn.close()  # back to the pool: each thread then checks out a connection that is already open
     work: queue.Queue[str | None] = queue.Queue()
-    for i, token in enumerate(tokens):
+    for token in tokens:
         work.put(token)
-        if i % 10 == 0:
-            work.put(token)  # the same link again, picked up by another client at about the same time
     for _ in range(clients):
         work.put(None)
     accepted: list[int] = [0] * clients
@@ -98,12 +100,45 @@ def feedback_burst(url: str, policies: Policies, *, invitations: int, clients: i
                     refused[n] += 1
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    started = time.perf_counter()
+    barrier.wait()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    engine.dispose()
+    outcomes.put((sum(accepted), sum(refused)))
+
+
+def feedback_burst(url: str, policies: Policies, *, invitations: int, clients: int, processes: int) -> dict[str, Any]:
+    survey_id, tokens = _setup(url, policies, invitations)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        today = session.get_one(Survey, survey_id).opens_on + timedelta(days=1)
+    # Link i goes to process i % processes; every tenth link is also sent, at about the same moment, by a client
+    # of the next process (of the same process when there is one): exactly one of the two must win.
+    shares: list[list[str]] = [[] for _ in range(processes)]
+    for i, token in enumerate(tokens):
+        shares[i % processes].append(token)
+        if i % 10 == 0:
+            shares[(i + 1) % processes].append(token)
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(processes + 1)
+    outcomes = ctx.Queue()
+    children = [
+        ctx.Process(
+            target=_burst_process,
+            args=(url, shares[p], clients // processes + (p < clients % processes), today, barrier, outcomes),
+        )
+        for p in range(processes)
+    ]
+    for child in children:
+        child.start()
+    barrier.wait(timeout=300)
+    started = time.perf_counter()
+    collected = [outcomes.get(timeout=3600) for _ in children]
     seconds = time.perf_counter() - started
+    for child in children:
+        child.join(timeout=60)
     with Session(engine) as session:
         stored = session.exec(
             select(text("count(*)")).select_from(SurveyResponse).where(SurveyResponse.survey_id == survey_id)
@@ -114,14 +149,15 @@ def feedback_burst(url: str, policies: Policies, *, invitations: int, clients: i
             .where(SurveyInvitation.survey_id == survey_id, SurveyInvitation.used)
         ).one()
     engine.dispose()
-    total_accepted = sum(accepted)
+    total_accepted = sum(a for a, _r in collected)
     return {
         "name": "feedback_burst",
         "invitations": invitations,
         "clients": clients,
+        "processes": processes,
         "submissions": invitations + (invitations + 9) // 10,
         "accepted": total_accepted,
-        "refused_second_use": sum(refused),
+        "refused_second_use": sum(r for _a, r in collected),
         "stored_responses": int(stored),
         "links_used": int(used),
         "lost": invitations - int(stored),
@@ -185,7 +221,8 @@ def run_all() -> list[dict[str, Any]]:
         raise SystemExit("TEST_DATABASE_URL must name a PostgreSQL server")
     policies = load_policies(ROOT / "policies")
     results = []
-    for bench in ("burst", "results"):
+    only = os.environ.get("FEEDBACK_ONLY", "")  # "burst" or "results": that benchmark alone
+    for bench in [b for b in ("burst", "results") if only in ("", b)]:
         url, drop = _fresh_database()
         try:
             if bench == "burst":
@@ -195,6 +232,7 @@ def run_all() -> list[dict[str, Any]]:
                         policies,
                         invitations=int(os.environ.get("FEEDBACK_INVITATIONS", "50000")),
                         clients=int(os.environ.get("FEEDBACK_CLIENTS", "50")),
+                        processes=int(os.environ.get("FEEDBACK_PROCESSES", "2")),
                     )
                 )
             else:

@@ -346,7 +346,7 @@ def learner_submit(
             return _already(request, as_json=as_json)
         service.OPEN_LINK_GUARD.check(request.client.host if request.client else "unknown")
     try:
-        survey = service.submit(session, token, answers, today=_today())
+        accepted = service.submit(session, token, answers, today=_today())
     except LinkRefused as refused:
         return _refused(request, refused, as_json=as_json)
     except DomainError as exc:
@@ -354,15 +354,15 @@ def learner_submit(
             body = {"detail": exc.message, "title": exc.title, "errors": exc.errors}
             return JSONResponse(body, exc.status_code)
         return _form(request, link, policies, answers, domain_errors(exc), exc.status_code)
-    message = service.confirmation(survey, policies)
+    message = service.confirmation(accepted.language, policies)
     if as_json:
         response: Response = JSONResponse({"status": "accepted", "message": message}, 201)
     else:
-        response = render(request, "feedback/thanks.html", {"message": message, "lang": survey.language})
+        response = render(request, "feedback/thanks.html", {"message": message, "lang": accepted.language})
     if link.is_open_link:
         response.set_cookie(
             service.DONE_COOKIE,
-            service.done_cookie_value(request.cookies.get(service.DONE_COOKIE), survey.id or 0),
+            service.done_cookie_value(request.cookies.get(service.DONE_COOKIE), accepted.survey_id),
             max_age=180 * 24 * 3600,
             httponly=True,
             samesite="lax",

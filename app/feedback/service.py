@@ -41,7 +41,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -421,23 +421,24 @@ class LinkRefused(Exception):
         self.title, self.message, self.status = title, message, LINK_STATUS[link.state]
 
 
-def validate_answers(survey: Survey, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The answers keyed by question: 1-5 or "na" for a Likert item, text for an open question. Unknown keys
-    and values out of range are refused with a 422 naming the question; unanswered questions are left out."""
-    questions = {q["key"]: q for q in survey.questions}
-    unknown = sorted(k for k in raw if k not in questions)
+def validate_answers(questions: Sequence[Mapping[str, Any]], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers keyed by question (a survey's ``questions``): 1-5 or "na" for a Likert item, text for an open
+    question. Unknown keys and values out of range are refused with a 422 naming the question; unanswered
+    questions are left out."""
+    by_key = {q["key"]: q for q in questions}
+    unknown = sorted(k for k in raw if k not in by_key)
     if unknown:
         raise PolicyViolation(f"This survey has no question {unknown[0]!r}.", errors={unknown[0]: "Unknown question."})
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for key, question in questions.items():
+    for key, question in by_key.items():
         value = raw.get(key)
         if value is None or value == "":
             continue
         if question["kind"] == "likert":
             if str(value).strip().lower() == NOT_APPLICABLE:
                 answers[key] = NOT_APPLICABLE
-            elif str(value).strip() in {str(p) for p in SCALE} and not isinstance(value, bool):
+            elif str(value).strip() in _SCALE_TEXT and not isinstance(value, bool):
                 answers[key] = int(str(value).strip())
             else:
                 errors[key] = "Choose 1 to 5, or not applicable."
@@ -449,46 +450,90 @@ def validate_answers(survey: Survey, raw: Mapping[str, Any]) -> dict[str, Any]:
                 answers[key] = text
     if errors:
         first = next(iter(errors))
-        raise PolicyViolation(f"{questions[first]['text']} {errors[first]}", errors=errors)
+        raise PolicyViolation(f"{by_key[first]['text']} {errors[first]}", errors=errors)
     return answers
 
 
-def submit(session: Session, token: str, raw: Mapping[str, Any], *, today: date) -> Survey:
-    """Take one learner's answers: consume the link and store them, in one transaction, with nothing linking
-    the two. Raises ``LinkRefused`` for a link that cannot take answers (a second use: stored nothing)."""
-    link = resolve(session, token, today=today)
-    if link.state is not LinkState.ready:
-        raise LinkRefused(link)
-    assert link.survey is not None
-    survey = link.survey
-    answers = validate_answers(survey, raw)
-    if link.invitation_id is not None:
-        consumed = (
-            session.connection()
-            .execute(
-                update(SurveyInvitation)
-                .where(col(SurveyInvitation.id) == link.invitation_id, col(SurveyInvitation.used).is_(False))
-                .values(used=True)
-                .returning(col(SurveyInvitation.reminder_ids))
+_SCALE_TEXT = frozenset(str(p) for p in SCALE)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A submission taken: which survey, in which language (for the confirmation)."""
+
+    survey_id: int
+    language: str
+
+
+_INVITATION = SurveyInvitation.__table__  # type: ignore[attr-defined]
+_SURVEY = Survey.__table__  # type: ignore[attr-defined]
+_RESPONSE = SurveyResponse.__table__  # type: ignore[attr-defined]
+
+
+def _of_survey(column: Any) -> Any:
+    return select(column).where(_SURVEY.c.id == _INVITATION.c.survey_id).scalar_subquery()
+
+
+# Marks a ready invitation used and returns what taking the answers needs, in one statement: the invitation (by
+# its token's hash) must be unused and its survey open on ``today``. A subquery rather than ``UPDATE ... FROM
+# survey``: SQLite's RETURNING may not name the FROM table.
+_CONSUME = (
+    update(_INVITATION)
+    .where(
+        _INVITATION.c.token_hash == bindparam("digest"),
+        _INVITATION.c.used.is_(False),
+        _INVITATION.c.survey_id.in_(
+            select(_SURVEY.c.id).where(
+                _SURVEY.c.status == SurveyStatus.open.value,
+                _SURVEY.c.opens_on <= bindparam("today"),
+                _SURVEY.c.closes_on >= bindparam("today"),
             )
-            .all()
-        )
-        if len(consumed) != 1:  # another submission of this link won the race
-            raise LinkRefused(Link(LinkState.used, survey, link.invitation_id))
-        if consumed[0][0]:
-            _forget_messages(session, link.invitation_id, token)
-    session.add(SurveyResponse(id=str(uuid.uuid4()), survey_id=survey.id or 0, answers=answers))
-    session.flush()
-    return survey
+        ),
+    )
+    .values(used=True)
+    .returning(
+        _INVITATION.c.id,
+        _INVITATION.c.survey_id,
+        _INVITATION.c.reminder_ids,
+        _of_survey(_SURVEY.c.questions),
+        _of_survey(_SURVEY.c.language),
+    )
+)
 
 
-def _forget_messages(session: Session, invitation_id: int, token: str) -> None:
-    invitation = session.get_one(SurveyInvitation, invitation_id, populate_existing=True)
-    if invitation.reminder_ids:
-        withdraw_or_redact(session, invitation.reminder_ids, re.escape(token))
-        invitation.reminder_ids = []
-        session.add(invitation)
-        session.flush()
+def submit(session: Session, token: str, raw: Mapping[str, Any], *, today: date) -> Accepted:
+    """Take one learner's answers: consume the link and store them, in one transaction, with nothing linking
+    the two. Raises ``LinkRefused`` for a link that cannot take answers (a second use: stored nothing), and
+    ``PolicyViolation`` for answers out of range (the link stays unused and nothing is stored).
+
+    The happy path is two statements: a compare-and-set ``UPDATE ... WHERE used = false ... RETURNING`` that
+    consumes a ready invitation and returns its survey's questions (of two submissions of one link exactly one
+    updates the row), then the insert of the answers. Only when nothing was consumed does ``resolve`` say why
+    (or find the survey's open link, which has no invitation to consume)."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        raise LinkRefused(Link(LinkState.unknown))
+    conn = session.connection()
+    consumed = conn.execute(_CONSUME, {"digest": hash_token(token), "today": today}).first()
+    if consumed is None:
+        link = resolve(session, token, today=today)
+        if link.state is not LinkState.ready or not link.is_open_link:  # an invitation: used just now by another
+            raise LinkRefused(link if link.state is not LinkState.ready else Link(LinkState.used, link.survey))
+        assert link.survey is not None and link.survey.id is not None
+        survey_id, questions, language = link.survey.id, link.survey.questions, link.survey.language
+        answers = validate_answers(questions, raw)
+    else:
+        invitation_id, survey_id, reminder_ids, questions, language = consumed
+        try:
+            answers = validate_answers(questions, raw)
+        except PolicyViolation:
+            # Undo the consumption in this same transaction: the link stays usable, nothing is stored.
+            conn.execute(update(_INVITATION).where(_INVITATION.c.id == invitation_id).values(used=False))
+            raise
+        if reminder_ids:
+            withdraw_or_redact(session, reminder_ids, re.escape(token))
+            conn.execute(update(_INVITATION).where(_INVITATION.c.id == invitation_id).values(reminder_ids=[]))
+    conn.execute(insert(_RESPONSE).values(id=str(uuid.uuid4()), survey_id=survey_id, answers=answers))
+    return Accepted(survey_id, language)
 
 
 class OpenLinkGuard:
@@ -525,9 +570,9 @@ def already_done(cookie: str | None, survey_id: int) -> bool:
     return str(survey_id) in (cookie or "").split(".")
 
 
-def confirmation(survey: Survey, policies: Policies) -> str:
+def confirmation(language: str, policies: Policies) -> str:
     policy = _policy(policies)
-    return policy.confirmation[policy.language_for(survey.language)]
+    return policy.confirmation[policy.language_for(language)]
 
 
 def scale_labels(survey: Survey, policies: Policies) -> dict[str, str]:
