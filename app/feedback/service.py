@@ -28,11 +28,10 @@ import csv
 import io
 import re
 import secrets
-import statistics
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -636,19 +635,100 @@ class Results:
         return self.responses / self.invited if self.invited else None
 
     def group_means(self) -> dict[str, float]:
-        by_group: dict[str, list[int]] = {}
+        by_group: dict[str, Counter[int]] = {}
         for q in self.questions:
             if q.kind == "likert" and not q.hidden and q.group != "owner":
-                by_group.setdefault(q.group, []).extend(p for p, c in q.counts.items() for _ in range(c))
-        return {g: statistics.fmean(v) for g, v in by_group.items() if v}
+                by_group.setdefault(q.group, Counter()).update(q.counts)
+        return {g: mean for g, points in by_group.items() if (mean := _mean(points)) is not None}
 
 
-def _scores(answers: Iterable[Mapping[str, Any]]) -> dict[str, list[int]]:
-    found: dict[str, list[int]] = {}
+def _mean(points: Mapping[int, int]) -> float | None:
+    n = sum(points.values())
+    return sum(p * c for p, c in points.items()) / n if n else None
+
+
+def _median(points: Mapping[int, int]) -> float:
+    """The median of the points given (``statistics.median`` of the list the counts stand for)."""
+    n = sum(points.values())
+    ordered = sorted(points.items())
+
+    def nth(i: int) -> int:
+        for p, c in ordered:
+            if i < c:
+                return p
+            i -= c
+        raise IndexError(i)
+
+    return nth(n // 2) if n % 2 else (nth(n // 2 - 1) + nth(n // 2)) / 2
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One survey's answers counted per question: the points given (1-5) and every other answer ("na", the
+    texts of open questions), sorted so that nothing shows the order of arrival."""
+
+    responses: int
+    points: dict[str, Counter[int]]
+    texts: dict[str, tuple[str, ...]]
+
+
+def _tally(answers: Iterable[Mapping[str, Any]]) -> Tally:
+    points: dict[str, Counter[int]] = {}
+    texts: dict[str, list[str]] = {}
+    responses = 0
     for a in answers:
+        responses += 1
         for key, value in a.items():
             if isinstance(value, int):
-                found.setdefault(key, []).append(value)
+                points.setdefault(key, Counter())[value] += 1
+            else:
+                texts.setdefault(key, []).append(str(value))
+    return Tally(responses, points, {k: tuple(sorted(v)) for k, v in texts.items()})
+
+
+class _TallyCache:
+    """Tallies of closed surveys, whose responses never change (a survey takes answers only while open), in
+    this process: keyed by the survey's id, row version and closing time, least recently used dropped first."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._found: OrderedDict[tuple[int, int, datetime | None], Tally] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int, datetime | None]) -> Tally | None:
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[int, int, datetime | None], tally: Tally) -> None:
+        with self._lock:
+            self._found[key] = tally
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
+
+
+TALLIES = _TallyCache()
+_DONE = (SurveyStatus.closed.value, SurveyStatus.released.value)
+
+
+def tallies(session: Session, keys: Sequence[tuple[int, int, datetime | None]]) -> dict[int, Tally]:
+    """The tallies of these closed surveys (id, row version, closing time), from the cache or, for the others,
+    from one read of their answers."""
+    found = {key[0]: tally for key in keys if (tally := TALLIES.get(key)) is not None}
+    missing = [key for key in keys if key[0] not in found]
+    if missing:
+        by_survey: dict[int, list[Mapping[str, Any]]] = {key[0]: [] for key in missing}
+        for sid, a in session.exec(
+            select(SurveyResponse.survey_id, SurveyResponse.answers).where(
+                col(SurveyResponse.survey_id).in_(list(by_survey))
+            )
+        ):
+            by_survey[sid].append(a)
+        for key in missing:
+            found[key[0]] = tally = _tally(by_survey[key[0]])
+            TALLIES.put(key, tally)
     return found
 
 
@@ -656,24 +736,37 @@ def response_count(session: Session, survey_id: int) -> int:
     return session.exec(select(func.count()).where(SurveyResponse.survey_id == survey_id)).one()
 
 
-def _comparable(session: Session, survey: Survey, credential: Credential) -> tuple[list[int], list[int]]:
-    """Closed surveys of earlier offerings of the same micro-credential, and of the faculty's offerings."""
-    done = (SurveyStatus.closed.value, SurveyStatus.released.value)
-    offering = session.get_one(Offering, survey.offering_id)
+def _key(survey: Survey) -> tuple[int, int, datetime | None]:
+    return survey.id or 0, survey.lock_version, survey.closed_at
+
+
+def _comparable(
+    session: Session, survey: Survey, ctx: access.SurveyCtx
+) -> tuple[list[int], list[tuple[int, int, datetime | None]]]:
+    """Closed surveys of earlier offerings of the same micro-credential (their ids), and of the faculty's
+    offerings (their tally keys; this survey among them)."""
     rows = session.exec(
-        select(col(Survey.id), col(Offering.credential_id), col(Offering.ends_on))
+        select(
+            col(Survey.id), col(Survey.lock_version), col(Survey.closed_at), Offering.credential_id, Offering.ends_on
+        )
         .join(Offering, col(Offering.id) == Survey.offering_id)
         .join(Credential, col(Credential.id) == Offering.credential_id)
-        .where(col(Survey.status).in_(done), Credential.org_unit_id == credential.org_unit_id)
+        .where(col(Survey.status).in_(_DONE), Credential.org_unit_id == ctx.credential.org_unit_id)
     ).all()
     earlier = [
-        sid or 0 for sid, cred, ends in rows if cred == credential.id and ends < offering.ends_on and sid != survey.id
+        sid or 0
+        for sid, _v, _c, cred, ends in rows
+        if cred == ctx.credential.id and ends < ctx.offering.ends_on and sid != survey.id
     ]
-    return earlier, [sid or 0 for sid, _c, _e in rows]
+    return earlier, [(sid or 0, version, closed) for sid, version, closed, _cr, _e in rows]
 
 
-def _pooled_means(answers: Iterable[Mapping[str, Any]], threshold: int) -> dict[str, float]:
-    return {k: statistics.fmean(v) for k, v in _scores(answers).items() if len(v) >= threshold}
+def _pooled_means(found: Iterable[Tally], threshold: int) -> dict[str, float]:
+    pooled: dict[str, Counter[int]] = {}
+    for tally in found:
+        for key, points in tally.points.items():
+            pooled.setdefault(key, Counter()).update(points)
+    return {k: mean for k, v in pooled.items() if v.total() >= threshold and (mean := _mean(v)) is not None}
 
 
 def results(session: Session, survey_id: int, actor: Actor | None, policies: Policies) -> Results:
@@ -688,51 +781,42 @@ def results(session: Session, survey_id: int, actor: Actor | None, policies: Pol
         ctx = get_survey(session, survey_id, actor)
     survey = ctx.survey
     threshold = _policy(policies).anonymity_threshold
-    n = response_count(session, survey_id)
-    closed = survey.status in (SurveyStatus.closed, SurveyStatus.released)
-    shown = closed and n >= threshold
+    closed = survey.status in _DONE
+    own = tallies(session, [_key(survey)])[survey_id] if closed else None
+    n = own.responses if own is not None else response_count(session, survey_id)
+    shown = own is not None and n >= threshold
     questions = [
         QuestionResult(
             key=q["key"], text=q["text"], kind=q["kind"], group=q["group"], group_title=q["group_title"], esg=q["esg"]
         )
         for q in survey.questions
     ]
-    if shown:
-        earlier_ids, faculty_ids = _comparable(session, survey, ctx.credential)
-        # One read of every answer needed (the faculty's surveys include this one and the earlier ones).
-        by_survey: dict[int, list[Mapping[str, Any]]] = {}
-        for sid, a in session.exec(
-            select(SurveyResponse.survey_id, SurveyResponse.answers).where(
-                col(SurveyResponse.survey_id).in_({survey_id, *faculty_ids})
-            )
-        ):
-            by_survey.setdefault(sid, []).append(a)
-        answers = by_survey.get(survey_id, [])
-        earlier = _pooled_means([a for sid in earlier_ids for a in by_survey.get(sid, [])], threshold)
-        faculty = _pooled_means([a for sid in faculty_ids for a in by_survey.get(sid, [])], threshold)
+    if own is not None and shown:
+        earlier_ids, faculty_keys = _comparable(session, survey, ctx)
+        found = tallies(session, faculty_keys)  # this survey's and the earlier ones among them
+        earlier = _pooled_means((found[sid] for sid in earlier_ids if sid in found), threshold)
+        faculty = _pooled_means(found.values(), threshold)
         for q in questions:
-            _fill(q, answers, threshold)
+            _fill(q, own, threshold)
             q.earlier_mean, q.faculty_mean = earlier.get(q.key), faculty.get(q.key)
     return Results(survey, threshold, n, survey.invited_count, questions, shown)
 
 
-def _fill(q: QuestionResult, answers: Sequence[Mapping[str, Any]], threshold: int) -> None:
-    values = [a[q.key] for a in answers if q.key in a]
+def _fill(q: QuestionResult, tally: Tally, threshold: int) -> None:
+    texts = tally.texts.get(q.key, ())
     if q.kind == "open":
-        q.comments = sorted(str(v) for v in values)  # sorted: no order of arrival
-        q.hidden = len(q.comments) < threshold
-        if q.hidden:
-            q.comments = []
+        q.hidden = len(texts) < threshold
+        q.comments = [] if q.hidden else list(texts)  # sorted: no order of arrival
         return
-    scores = [v for v in values if isinstance(v, int)]
-    q.not_applicable = sum(1 for v in values if v == NOT_APPLICABLE)
-    q.n = len(scores)
-    if q.n < threshold:
-        q.hidden, q.n, q.not_applicable = True, 0, 0
+    points = tally.points.get(q.key, Counter())
+    if points.total() < threshold:
+        q.hidden = True
         return
-    q.counts = {p: scores.count(p) for p in SCALE}
-    q.mean = statistics.fmean(scores)
-    q.median = statistics.median(scores)
+    q.n = points.total()
+    q.not_applicable = sum(1 for t in texts if t == NOT_APPLICABLE)
+    q.counts = {p: points[p] for p in SCALE}
+    q.mean = _mean(points)
+    q.median = _median(points)
 
 
 def require_shown(res: Results) -> None:
