@@ -196,14 +196,15 @@ def _count(raw: Any) -> int:
 
 
 def _results_context(session: SessionDep, survey_id: int, actor: CurrentActor, policies: PoliciesDep) -> dict[str, Any]:
-    res = service.results(session, survey_id, actor, policies)
     ctx = service.get_survey(session, survey_id, actor)
+    res = service.results(session, survey_id, actor, policies, ctx=ctx)
     return {
         "res": res,
         "s": res.survey,
         "credential": ctx.credential,
         "offering": ctx.offering,
         "charts": {q.key: charts.distribution(q) for q in res.questions if q.mean is not None},
+        "comments": {q.key: charts.comment_items(q.comments) for q in res.questions if q.comments},
         "means_chart": charts.means(res) if res.shown else None,
         "flags": service.below_thresholds(res, policies),
         "pdf_available": True,

@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -135,10 +136,16 @@ def create_survey(
 
 
 def get_survey(session: Session, survey_id: int, actor: Actor) -> access.SurveyCtx:
-    survey = session.get(Survey, survey_id)
-    if survey is None:
+    """The survey with its offering and micro-credential (one query), if the actor may see it."""
+    found = session.exec(
+        select(Survey, Offering, Credential)
+        .join(Offering, col(Offering.id) == Survey.offering_id)
+        .join(Credential, col(Credential.id) == Offering.credential_id)
+        .where(Survey.id == survey_id)
+    ).first()
+    if found is None:
         raise NotFound(f"There is no survey {survey_id}.")
-    ctx = access.load_ctx(session, survey)
+    ctx = access.SurveyCtx(*found)
     if not access.can_see(ctx, actor):
         raise NotFound(f"There is no survey {survey_id} that you can see.")
     return ctx
@@ -598,7 +605,7 @@ class QuestionResult:
     counts: dict[int, int] = field(default_factory=dict)
     mean: float | None = None
     median: float | None = None
-    comments: list[str] = field(default_factory=list)
+    comments: tuple[str, ...] = ()  # sorted: no order of arrival
     hidden: bool = False  # fewer answers than the anonymity threshold
     earlier_mean: float | None = None  # earlier offerings of the same micro-credential
     faculty_mean: float | None = None  # every offering of the faculty
@@ -745,14 +752,23 @@ def _comparable(
 ) -> tuple[list[int], list[tuple[int, int, datetime | None]]]:
     """Closed surveys of earlier offerings of the same micro-credential (their ids), and of the faculty's
     offerings (their tally keys; this survey among them)."""
-    rows = session.exec(
-        select(
-            col(Survey.id), col(Survey.lock_version), col(Survey.closed_at), Offering.credential_id, Offering.ends_on
+    session.flush()
+    rows = (
+        session.connection()
+        .execute(
+            sa_select(
+                col(Survey.id),
+                col(Survey.lock_version),
+                col(Survey.closed_at),
+                col(Offering.credential_id),
+                col(Offering.ends_on),
+            )
+            .join(Offering, col(Offering.id) == Survey.offering_id)
+            .join(Credential, col(Credential.id) == Offering.credential_id)
+            .where(col(Survey.status).in_(_DONE), col(Credential.org_unit_id) == ctx.credential.org_unit_id)
         )
-        .join(Offering, col(Offering.id) == Survey.offering_id)
-        .join(Credential, col(Credential.id) == Offering.credential_id)
-        .where(col(Survey.status).in_(_DONE), Credential.org_unit_id == ctx.credential.org_unit_id)
-    ).all()
+        .all()
+    )
     earlier = [
         sid or 0
         for sid, _v, _c, cred, ends in rows
@@ -769,16 +785,14 @@ def _pooled_means(found: Iterable[Tally], threshold: int) -> dict[str, float]:
     return {k: mean for k, v in pooled.items() if v.total() >= threshold and (mean := _mean(v)) is not None}
 
 
-def results(session: Session, survey_id: int, actor: Actor | None, policies: Policies) -> Results:
+def results(
+    session: Session, survey_id: int, actor: Actor | None, policies: Policies, *, ctx: access.SurveyCtx | None = None
+) -> Results:
     """The survey's results as far as anonymity allows: while open only the response rate; once closed, per
-    question, only questions with at least the threshold of answers, and nothing below the survey's threshold."""
-    if actor is None:
-        survey = session.get(Survey, survey_id)
-        if survey is None:
-            raise NotFound(f"There is no survey {survey_id}.")
-        ctx = access.load_ctx(session, survey)
-    else:
-        ctx = get_survey(session, survey_id, actor)
+    question, only questions with at least the threshold of answers, and nothing below the survey's threshold.
+    ``ctx``: the survey as ``get_survey`` gave it to this actor, if the caller has it already."""
+    if ctx is None:
+        ctx = get_survey(session, survey_id, actor) if actor is not None else _unchecked_ctx(session, survey_id)
     survey = ctx.survey
     threshold = _policy(policies).anonymity_threshold
     closed = survey.status in _DONE
@@ -802,18 +816,26 @@ def results(session: Session, survey_id: int, actor: Actor | None, policies: Pol
     return Results(survey, threshold, n, survey.invited_count, questions, shown)
 
 
+def _unchecked_ctx(session: Session, survey_id: int) -> access.SurveyCtx:
+    """The survey for the system (the periodic review's summary): no actor to check."""
+    survey = session.get(Survey, survey_id)
+    if survey is None:
+        raise NotFound(f"There is no survey {survey_id}.")
+    return access.load_ctx(session, survey)
+
+
 def _fill(q: QuestionResult, tally: Tally, threshold: int) -> None:
     texts = tally.texts.get(q.key, ())
     if q.kind == "open":
         q.hidden = len(texts) < threshold
-        q.comments = [] if q.hidden else list(texts)  # sorted: no order of arrival
+        q.comments = () if q.hidden else texts
         return
     points = tally.points.get(q.key, Counter())
     if points.total() < threshold:
         q.hidden = True
         return
     q.n = points.total()
-    q.not_applicable = sum(1 for t in texts if t == NOT_APPLICABLE)
+    q.not_applicable = texts.count(NOT_APPLICABLE)
     q.counts = {p: points[p] for p in SCALE}
     q.mean = _mean(points)
     q.median = _median(points)

@@ -226,9 +226,9 @@ def test_results_above_the_threshold_with_comparisons(db: Session, policies: Pol
     assert outcomes.earlier_mean == pytest.approx(2.0)
     assert outcomes.faculty_mean is not None
     improve = next(q for q in res.questions if q.key == "improve")
-    assert improve.comments == ["More labs"] * 6
+    assert improve.comments == ("More labs",) * 6
     best = next(q for q in res.questions if q.key == "best")
-    assert best.hidden and best.comments == []
+    assert best.hidden and best.comments == ()
     csv_text = service.results_csv(res)
     assert csv_text.splitlines()[1].startswith("The learning outcomes were clear to me from the start.,")
     assert service.below_thresholds(res, policies) == []
