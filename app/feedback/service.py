@@ -14,12 +14,21 @@ Invitations and anonymity
   point; when the survey closes, every remaining message is withdrawn or blanked the same way.
 - Submitting marks the invitation used (a boolean, no time) with a compare-and-set ``UPDATE ... WHERE used =
   false``: of two submissions of one link exactly one updates the row, and only that one inserts the answers,
-  in the same transaction. The response has a random key and no time.
+  in the same transaction. The response has a random key and no time. The same statement checks that the survey
+  is open and returns its questions, so a submission takes two statements; answers out of range set the flag
+  back in that transaction, so the link stays usable and nothing is stored.
 - PostgreSQL records which transaction wrote a row (``xmin``): a response and the invitation it consumed share
   it until either is written again. Closing a survey rewrites its invitations and responses, so from then on
   (when results can first be seen) that trace is gone too.
 - The open link (a classroom QR code) is one token per survey; a browser that submitted gets a cookie and is
   refused a second time, and each client address may submit only a few times a minute (per process).
+
+Results
+-------
+Counted per survey (``Tally``: the points given per question, the other answers sorted, so no order of arrival).
+A closed survey's responses never change (a survey takes answers only while open), so its tally is kept in the
+process (``TALLIES``), keyed by the survey's id, row version and closing time; the comparisons with earlier
+offerings and with the faculty pool those tallies. The anonymity threshold is applied to every figure shown.
 """
 
 from __future__ import annotations
