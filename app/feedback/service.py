@@ -41,7 +41,7 @@ import threading
 import time
 import uuid
 from collections import Counter, OrderedDict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -474,10 +474,11 @@ _SCALE_TEXT = frozenset(str(p) for p in SCALE)
 
 @dataclass(frozen=True)
 class Accepted:
-    """A submission taken: which survey, in which language (for the confirmation)."""
+    """A submission taken: which survey, in which language (for the confirmation), through its open link?"""
 
     survey_id: int
     language: str
+    open_link: bool = False
 
 
 _INVITATION = SurveyInvitation.__table__  # type: ignore[attr-defined]
@@ -516,7 +517,14 @@ _CONSUME = (
 )
 
 
-def submit(session: Session, token: str, raw: Mapping[str, Any], *, today: date) -> Accepted:
+def submit(
+    session: Session,
+    token: str,
+    raw: Mapping[str, Any],
+    *,
+    today: date,
+    open_link_check: Callable[[Survey], None] | None = None,
+) -> Accepted:
     """Take one learner's answers: consume the link and store them, in one transaction, with nothing linking
     the two. Raises ``LinkRefused`` for a link that cannot take answers (a second use: stored nothing), and
     ``PolicyViolation`` for answers out of range (the link stays unused and nothing is stored).
@@ -524,7 +532,8 @@ def submit(session: Session, token: str, raw: Mapping[str, Any], *, today: date)
     The happy path is two statements: a compare-and-set ``UPDATE ... WHERE used = false ... RETURNING`` that
     consumes a ready invitation and returns its survey's questions (of two submissions of one link exactly one
     updates the row), then the insert of the answers. Only when nothing was consumed does ``resolve`` say why
-    (or find the survey's open link, which has no invitation to consume)."""
+    (or find the survey's open link, which has no invitation to consume: ``open_link_check`` may refuse it then,
+    before anything is stored, by raising)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         raise LinkRefused(Link(LinkState.unknown))
     conn = session.connection()
@@ -534,6 +543,8 @@ def submit(session: Session, token: str, raw: Mapping[str, Any], *, today: date)
         if link.state is not LinkState.ready or not link.is_open_link:  # an invitation: used just now by another
             raise LinkRefused(link if link.state is not LinkState.ready else Link(LinkState.used, link.survey))
         assert link.survey is not None and link.survey.id is not None
+        if open_link_check is not None:
+            open_link_check(link.survey)
         survey_id, questions, language = link.survey.id, link.survey.questions, link.survey.language
         answers = validate_answers(questions, raw)
     else:
@@ -548,7 +559,7 @@ def submit(session: Session, token: str, raw: Mapping[str, Any], *, today: date)
             withdraw_or_redact(session, reminder_ids, re.escape(token))
             conn.execute(update(_INVITATION).where(_INVITATION.c.id == invitation_id).values(reminder_ids=[]))
     conn.execute(insert(_RESPONSE).values(id=str(uuid.uuid4()), survey_id=survey_id, answers=answers))
-    return Accepted(survey_id, language)
+    return Accepted(survey_id, language, open_link=consumed is None)
 
 
 class OpenLinkGuard:
