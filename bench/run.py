@@ -601,7 +601,7 @@ def main() -> int:
             results.append(run_one(REVIEWS_DASHBOARD))
         add_shares(chosen, results)
         rows: list[Any] = [r.row() for r in results] + sweeps
-        if os.environ.get("BENCH_FEEDBACK", "1") == "1":  # issue 9: feedback_burst and feedback_results
+        if os.environ.get("BENCH_FEEDBACK", "1") == "1":  # issue 9: feedback_burst (feedback_results is a scenario)
             from bench.feedback import run_all as feedback_benchmarks
 
             rows += feedback_benchmarks()
