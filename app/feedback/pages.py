@@ -205,7 +205,7 @@ def _results_context(session: SessionDep, survey_id: int, actor: CurrentActor, p
         "credential": ctx.credential,
         "offering": ctx.offering,
         "charts": {q.key: charts.distribution(q) for q in res.questions if q.mean is not None},
-        "comments": {q.key: charts.comment_items(q.comments) for q in res.questions if q.comments},
+        "comments": {q.key: charts.comment_items(q.comments) for q in res.questions if q.kind == "open"},
         "means_chart": charts.means(res) if res.shown else None,
         "flags": service.below_thresholds(res, policies),
         "pdf_available": True,
