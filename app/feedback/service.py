@@ -391,9 +391,13 @@ class Link:
         return self.survey is not None and self.invitation_id is None
 
 
+def _well_formed(token: str) -> bool:
+    return token.startswith(TOKEN_PREFIX) and len(token) <= 100
+
+
 def resolve(session: Session, token: str, *, today: date) -> Link:
     """What a learner's link leads to now."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+    if not _well_formed(token):
         return Link(LinkState.unknown)
     digest = hash_token(token)
     found = session.exec(
@@ -534,7 +538,7 @@ def submit(
     updates the row), then the insert of the answers. Only when nothing was consumed does ``resolve`` say why
     (or find the survey's open link, which has no invitation to consume: ``open_link_check`` may refuse it then,
     before anything is stored, by raising)."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+    if not _well_formed(token):
         raise LinkRefused(Link(LinkState.unknown))
     conn = session.connection()
     consumed = conn.execute(_CONSUME, {"digest": hash_token(token), "today": today}).first()
