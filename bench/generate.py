@@ -134,6 +134,7 @@ class Generated:
     awaiting_count: int
     search_words: list[str]
     agenda_id: int = 0  # set by bench.agenda after generation: the council's next meeting
+    survey_id: int = 0  # set by bench.feedback after generation: a closed survey with 5,000 responses
 
 
 # --- vocabulary ----------------------------------------------------------------------------------

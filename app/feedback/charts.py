@@ -7,6 +7,9 @@ text summary (its accessible name) and the page shows a table with the same figu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+
+from markupsafe import Markup
 
 from app.feedback.service import QuestionResult, Results
 
@@ -84,3 +87,11 @@ def means(res: Results) -> Chart:
         for i, (label, value, css) in enumerate(rows)
     ]
     return Chart(id="chart-means", summary="Mean per group on a scale of 1 to 5: " + "; ".join(parts) + ".", bars=bars)
+
+
+@lru_cache(maxsize=64)
+def comment_items(comments: tuple[str, ...]) -> Markup:
+    """An open question's comments as the results page lists them (``<li>`` each, escaped). Remembered: the
+    comments of a closed survey never change, and the tuple is the one its cached tally holds."""
+    item = Markup('<li class="comment-body">%s</li>')
+    return Markup("").join(item % c for c in comments)  # % escapes each comment

@@ -15,8 +15,9 @@ from pydantic import BaseModel, ValidationError
 
 from app import pdf
 from app.db import SessionDep, utcnow
-from app.errors import DomainError, NotFound, PolicyViolation
+from app.errors import NotFound, PolicyViolation
 from app.feedback import access, charts, service
+from app.feedback.models import Survey
 from app.feedback.policy import FeedbackPolicy
 from app.feedback.service import LinkRefused
 from app.forms import PostedForm, domain_errors, errors_by_field, form_values
@@ -196,14 +197,15 @@ def _count(raw: Any) -> int:
 
 
 def _results_context(session: SessionDep, survey_id: int, actor: CurrentActor, policies: PoliciesDep) -> dict[str, Any]:
-    res = service.results(session, survey_id, actor, policies)
     ctx = service.get_survey(session, survey_id, actor)
+    res = service.results(session, survey_id, actor, policies, ctx=ctx)
     return {
         "res": res,
         "s": res.survey,
         "credential": ctx.credential,
         "offering": ctx.offering,
         "charts": {q.key: charts.distribution(q) for q in res.questions if q.mean is not None},
+        "comments": {q.key: charts.comment_items(q.comments) for q in res.questions if q.kind == "open"},
         "means_chart": charts.means(res) if res.shown else None,
         "flags": service.below_thresholds(res, policies),
         "pdf_available": True,
@@ -308,14 +310,14 @@ def learner_form(request: Request, token: str, session: SessionDep, policies: Po
         return _refused(request, LinkRefused(link), as_json=False)
     assert link.survey is not None
     if link.is_open_link and service.already_done(request.cookies.get(service.DONE_COOKIE), link.survey.id or 0):
-        return _already(request, as_json=False)
+        return _refused(request, _already_answered(), as_json=False)
     return _form(request, link, policies, {}, {})
 
 
-def _already(request: Request, *, as_json: bool) -> Response:
+def _already_answered() -> LinkRefused:
     refused = LinkRefused(service.Link(service.LinkState.used))
     refused.message = "You have already answered this survey from this browser. Thank you."
-    return _refused(request, refused, as_json=as_json)
+    return refused
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -340,29 +342,38 @@ def learner_submit(
     if body.get("bad_json"):
         return JSONResponse({"detail": 'Send {"answers": {"question key": 1 to 5, "na" or a text}}.'}, 422)
     answers: dict[str, Any] = body.get("json") or body.get("form") or {}
-    link = service.resolve(session, token, today=_today())
-    if link.is_open_link and link.survey is not None:
-        if service.already_done(request.cookies.get(service.DONE_COOKIE), link.survey.id or 0):
-            return _already(request, as_json=as_json)
+    cookie = request.cookies.get(service.DONE_COOKIE)
+
+    def open_link_check(survey: Survey) -> None:  # the classroom link: once per browser, a few a minute per address
+        if service.already_done(cookie, survey.id or 0):
+            raise _already_answered()
         service.OPEN_LINK_GUARD.check(request.client.host if request.client else "unknown")
+
     try:
-        survey = service.submit(session, token, answers, today=_today())
+        accepted = service.submit(session, token, answers, today=_today(), open_link_check=open_link_check)
     except LinkRefused as refused:
         return _refused(request, refused, as_json=as_json)
-    except DomainError as exc:
+    except PolicyViolation as exc:  # answers out of range: the link is still unused
         if as_json:
             body = {"detail": exc.message, "title": exc.title, "errors": exc.errors}
             return JSONResponse(body, exc.status_code)
-        return _form(request, link, policies, answers, domain_errors(exc), exc.status_code)
-    message = service.confirmation(survey, policies)
+        return _form(
+            request,
+            service.resolve(session, token, today=_today()),
+            policies,
+            answers,
+            domain_errors(exc),
+            exc.status_code,
+        )
+    message = service.confirmation(accepted.language, policies)
     if as_json:
         response: Response = JSONResponse({"status": "accepted", "message": message}, 201)
     else:
-        response = render(request, "feedback/thanks.html", {"message": message, "lang": survey.language})
-    if link.is_open_link:
+        response = render(request, "feedback/thanks.html", {"message": message, "lang": accepted.language})
+    if accepted.open_link:
         response.set_cookie(
             service.DONE_COOKIE,
-            service.done_cookie_value(request.cookies.get(service.DONE_COOKIE), survey.id or 0),
+            service.done_cookie_value(request.cookies.get(service.DONE_COOKIE), accepted.survey_id),
             max_age=180 * 24 * 3600,
             httponly=True,
             samesite="lax",

@@ -201,7 +201,7 @@ def get_results(survey_id: int, session: SessionDep, actor: CurrentActor, polici
                 counts=q.counts,
                 mean=q.mean,
                 median=q.median,
-                comments=q.comments,
+                comments=list(q.comments),
                 hidden=q.hidden,
                 earlier_mean=q.earlier_mean,
                 faculty_mean=q.faculty_mean,

@@ -14,12 +14,21 @@ Invitations and anonymity
   point; when the survey closes, every remaining message is withdrawn or blanked the same way.
 - Submitting marks the invitation used (a boolean, no time) with a compare-and-set ``UPDATE ... WHERE used =
   false``: of two submissions of one link exactly one updates the row, and only that one inserts the answers,
-  in the same transaction. The response has a random key and no time.
+  in the same transaction. The response has a random key and no time. The same statement checks that the survey
+  is open and returns its questions, so a submission takes two statements; answers out of range set the flag
+  back in that transaction, so the link stays usable and nothing is stored.
 - PostgreSQL records which transaction wrote a row (``xmin``): a response and the invitation it consumed share
   it until either is written again. Closing a survey rewrites its invitations and responses, so from then on
   (when results can first be seen) that trace is gone too.
 - The open link (a classroom QR code) is one token per survey; a browser that submitted gets a cookie and is
   refused a second time, and each client address may submit only a few times a minute (per process).
+
+Results
+-------
+Counted per survey (``Tally``: the points given per question, the other answers sorted, so no order of arrival).
+A closed survey's responses never change (a survey takes answers only while open), so its tally is kept in the
+process (``TALLIES``), keyed by the survey's id, row version and closing time; the comparisons with earlier
+offerings and with the faculty pool those tallies. The anonymity threshold is applied to every figure shown.
 """
 
 from __future__ import annotations
@@ -28,12 +37,11 @@ import csv
 import io
 import re
 import secrets
-import statistics
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -41,7 +49,8 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -136,10 +145,16 @@ def create_survey(
 
 
 def get_survey(session: Session, survey_id: int, actor: Actor) -> access.SurveyCtx:
-    survey = session.get(Survey, survey_id)
-    if survey is None:
+    """The survey with its offering and micro-credential (one query), if the actor may see it."""
+    found = session.exec(
+        select(Survey, Offering, Credential)
+        .join(Offering, col(Offering.id) == Survey.offering_id)
+        .join(Credential, col(Credential.id) == Offering.credential_id)
+        .where(Survey.id == survey_id)
+    ).first()
+    if found is None:
         raise NotFound(f"There is no survey {survey_id}.")
-    ctx = access.load_ctx(session, survey)
+    ctx = access.SurveyCtx(*found)
     if not access.can_see(ctx, actor):
         raise NotFound(f"There is no survey {survey_id} that you can see.")
     return ctx
@@ -376,9 +391,13 @@ class Link:
         return self.survey is not None and self.invitation_id is None
 
 
+def _well_formed(token: str) -> bool:
+    return token.startswith(TOKEN_PREFIX) and len(token) <= 100
+
+
 def resolve(session: Session, token: str, *, today: date) -> Link:
     """What a learner's link leads to now."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+    if not _well_formed(token):
         return Link(LinkState.unknown)
     digest = hash_token(token)
     found = session.exec(
@@ -421,23 +440,24 @@ class LinkRefused(Exception):
         self.title, self.message, self.status = title, message, LINK_STATUS[link.state]
 
 
-def validate_answers(survey: Survey, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The answers keyed by question: 1-5 or "na" for a Likert item, text for an open question. Unknown keys
-    and values out of range are refused with a 422 naming the question; unanswered questions are left out."""
-    questions = {q["key"]: q for q in survey.questions}
-    unknown = sorted(k for k in raw if k not in questions)
+def validate_answers(questions: Sequence[Mapping[str, Any]], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers keyed by question (a survey's ``questions``): 1-5 or "na" for a Likert item, text for an open
+    question. Unknown keys and values out of range are refused with a 422 naming the question; unanswered
+    questions are left out."""
+    by_key = {q["key"]: q for q in questions}
+    unknown = sorted(k for k in raw if k not in by_key)
     if unknown:
         raise PolicyViolation(f"This survey has no question {unknown[0]!r}.", errors={unknown[0]: "Unknown question."})
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for key, question in questions.items():
+    for key, question in by_key.items():
         value = raw.get(key)
         if value is None or value == "":
             continue
         if question["kind"] == "likert":
             if str(value).strip().lower() == NOT_APPLICABLE:
                 answers[key] = NOT_APPLICABLE
-            elif str(value).strip() in {str(p) for p in SCALE} and not isinstance(value, bool):
+            elif str(value).strip() in _SCALE_TEXT and not isinstance(value, bool):
                 answers[key] = int(str(value).strip())
             else:
                 errors[key] = "Choose 1 to 5, or not applicable."
@@ -449,46 +469,101 @@ def validate_answers(survey: Survey, raw: Mapping[str, Any]) -> dict[str, Any]:
                 answers[key] = text
     if errors:
         first = next(iter(errors))
-        raise PolicyViolation(f"{questions[first]['text']} {errors[first]}", errors=errors)
+        raise PolicyViolation(f"{by_key[first]['text']} {errors[first]}", errors=errors)
     return answers
 
 
-def submit(session: Session, token: str, raw: Mapping[str, Any], *, today: date) -> Survey:
-    """Take one learner's answers: consume the link and store them, in one transaction, with nothing linking
-    the two. Raises ``LinkRefused`` for a link that cannot take answers (a second use: stored nothing)."""
-    link = resolve(session, token, today=today)
-    if link.state is not LinkState.ready:
-        raise LinkRefused(link)
-    assert link.survey is not None
-    survey = link.survey
-    answers = validate_answers(survey, raw)
-    if link.invitation_id is not None:
-        consumed = (
-            session.connection()
-            .execute(
-                update(SurveyInvitation)
-                .where(col(SurveyInvitation.id) == link.invitation_id, col(SurveyInvitation.used).is_(False))
-                .values(used=True)
-                .returning(col(SurveyInvitation.reminder_ids))
+_SCALE_TEXT = frozenset(str(p) for p in SCALE)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A submission taken: which survey, in which language (for the confirmation), through its open link?"""
+
+    survey_id: int
+    language: str
+    open_link: bool = False
+
+
+_INVITATION = SurveyInvitation.__table__  # type: ignore[attr-defined]
+_SURVEY = Survey.__table__  # type: ignore[attr-defined]
+_RESPONSE = SurveyResponse.__table__  # type: ignore[attr-defined]
+
+
+def _of_survey(column: Any) -> Any:
+    return select(column).where(_SURVEY.c.id == _INVITATION.c.survey_id).scalar_subquery()
+
+
+# Marks a ready invitation used and returns what taking the answers needs, in one statement: the invitation (by
+# its token's hash) must be unused and its survey open on ``today``. A subquery rather than ``UPDATE ... FROM
+# survey``: SQLite's RETURNING may not name the FROM table.
+_CONSUME = (
+    update(_INVITATION)
+    .where(
+        _INVITATION.c.token_hash == bindparam("digest"),
+        _INVITATION.c.used.is_(False),
+        _INVITATION.c.survey_id.in_(
+            select(_SURVEY.c.id).where(
+                _SURVEY.c.status == SurveyStatus.open.value,
+                _SURVEY.c.opens_on <= bindparam("today"),
+                _SURVEY.c.closes_on >= bindparam("today"),
             )
-            .all()
-        )
-        if len(consumed) != 1:  # another submission of this link won the race
-            raise LinkRefused(Link(LinkState.used, survey, link.invitation_id))
-        if consumed[0][0]:
-            _forget_messages(session, link.invitation_id, token)
-    session.add(SurveyResponse(id=str(uuid.uuid4()), survey_id=survey.id or 0, answers=answers))
-    session.flush()
-    return survey
+        ),
+    )
+    .values(used=True)
+    .returning(
+        _INVITATION.c.id,
+        _INVITATION.c.survey_id,
+        _INVITATION.c.reminder_ids,
+        _of_survey(_SURVEY.c.questions),
+        _of_survey(_SURVEY.c.language),
+    )
+)
 
 
-def _forget_messages(session: Session, invitation_id: int, token: str) -> None:
-    invitation = session.get_one(SurveyInvitation, invitation_id, populate_existing=True)
-    if invitation.reminder_ids:
-        withdraw_or_redact(session, invitation.reminder_ids, re.escape(token))
-        invitation.reminder_ids = []
-        session.add(invitation)
-        session.flush()
+def submit(
+    session: Session,
+    token: str,
+    raw: Mapping[str, Any],
+    *,
+    today: date,
+    open_link_check: Callable[[Survey], None] | None = None,
+) -> Accepted:
+    """Take one learner's answers: consume the link and store them, in one transaction, with nothing linking
+    the two. Raises ``LinkRefused`` for a link that cannot take answers (a second use: stored nothing), and
+    ``PolicyViolation`` for answers out of range (the link stays unused and nothing is stored).
+
+    The happy path is two statements: a compare-and-set ``UPDATE ... WHERE used = false ... RETURNING`` that
+    consumes a ready invitation and returns its survey's questions (of two submissions of one link exactly one
+    updates the row), then the insert of the answers. Only when nothing was consumed does ``resolve`` say why
+    (or find the survey's open link, which has no invitation to consume: ``open_link_check`` may refuse it then,
+    before anything is stored, by raising)."""
+    if not _well_formed(token):
+        raise LinkRefused(Link(LinkState.unknown))
+    conn = session.connection()
+    consumed = conn.execute(_CONSUME, {"digest": hash_token(token), "today": today}).first()
+    if consumed is None:
+        link = resolve(session, token, today=today)
+        if link.state is not LinkState.ready or not link.is_open_link:  # an invitation: used just now by another
+            raise LinkRefused(link if link.state is not LinkState.ready else Link(LinkState.used, link.survey))
+        assert link.survey is not None and link.survey.id is not None
+        if open_link_check is not None:
+            open_link_check(link.survey)
+        survey_id, questions, language = link.survey.id, link.survey.questions, link.survey.language
+        answers = validate_answers(questions, raw)
+    else:
+        invitation_id, survey_id, reminder_ids, questions, language = consumed
+        try:
+            answers = validate_answers(questions, raw)
+        except PolicyViolation:
+            # Undo the consumption in this same transaction: the link stays usable, nothing is stored.
+            conn.execute(update(_INVITATION).where(_INVITATION.c.id == invitation_id).values(used=False))
+            raise
+        if reminder_ids:
+            withdraw_or_redact(session, reminder_ids, re.escape(token))
+            conn.execute(update(_INVITATION).where(_INVITATION.c.id == invitation_id).values(reminder_ids=[]))
+    conn.execute(insert(_RESPONSE).values(id=str(uuid.uuid4()), survey_id=survey_id, answers=answers))
+    return Accepted(survey_id, language, open_link=consumed is None)
 
 
 class OpenLinkGuard:
@@ -525,9 +600,9 @@ def already_done(cookie: str | None, survey_id: int) -> bool:
     return str(survey_id) in (cookie or "").split(".")
 
 
-def confirmation(survey: Survey, policies: Policies) -> str:
+def confirmation(language: str, policies: Policies) -> str:
     policy = _policy(policies)
-    return policy.confirmation[policy.language_for(survey.language)]
+    return policy.confirmation[policy.language_for(language)]
 
 
 def scale_labels(survey: Survey, policies: Policies) -> dict[str, str]:
@@ -554,7 +629,7 @@ class QuestionResult:
     counts: dict[int, int] = field(default_factory=dict)
     mean: float | None = None
     median: float | None = None
-    comments: list[str] = field(default_factory=list)
+    comments: tuple[str, ...] = ()  # sorted: no order of arrival
     hidden: bool = False  # fewer answers than the anonymity threshold
     earlier_mean: float | None = None  # earlier offerings of the same micro-credential
     faculty_mean: float | None = None  # every offering of the faculty
@@ -591,19 +666,100 @@ class Results:
         return self.responses / self.invited if self.invited else None
 
     def group_means(self) -> dict[str, float]:
-        by_group: dict[str, list[int]] = {}
+        by_group: dict[str, Counter[int]] = {}
         for q in self.questions:
             if q.kind == "likert" and not q.hidden and q.group != "owner":
-                by_group.setdefault(q.group, []).extend(p for p, c in q.counts.items() for _ in range(c))
-        return {g: statistics.fmean(v) for g, v in by_group.items() if v}
+                by_group.setdefault(q.group, Counter()).update(q.counts)
+        return {g: mean for g, points in by_group.items() if (mean := _mean(points)) is not None}
 
 
-def _scores(answers: Iterable[Mapping[str, Any]]) -> dict[str, list[int]]:
-    found: dict[str, list[int]] = {}
+def _mean(points: Mapping[int, int]) -> float | None:
+    n = sum(points.values())
+    return sum(p * c for p, c in points.items()) / n if n else None
+
+
+def _median(points: Mapping[int, int]) -> float:
+    """The median of the points given (``statistics.median`` of the list the counts stand for)."""
+    n = sum(points.values())
+    ordered = sorted(points.items())
+
+    def nth(i: int) -> int:
+        for p, c in ordered:
+            if i < c:
+                return p
+            i -= c
+        raise IndexError(i)
+
+    return nth(n // 2) if n % 2 else (nth(n // 2 - 1) + nth(n // 2)) / 2
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One survey's answers counted per question: the points given (1-5) and every other answer ("na", the
+    texts of open questions), sorted so that nothing shows the order of arrival."""
+
+    responses: int
+    points: dict[str, Counter[int]]
+    texts: dict[str, tuple[str, ...]]
+
+
+def _tally(answers: Iterable[Mapping[str, Any]]) -> Tally:
+    points: dict[str, Counter[int]] = {}
+    texts: dict[str, list[str]] = {}
+    responses = 0
     for a in answers:
+        responses += 1
         for key, value in a.items():
             if isinstance(value, int):
-                found.setdefault(key, []).append(value)
+                points.setdefault(key, Counter())[value] += 1
+            else:
+                texts.setdefault(key, []).append(str(value))
+    return Tally(responses, points, {k: tuple(sorted(v)) for k, v in texts.items()})
+
+
+class _TallyCache:
+    """Tallies of closed surveys, whose responses never change (a survey takes answers only while open), in
+    this process: keyed by the survey's id, row version and closing time, least recently used dropped first."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._found: OrderedDict[tuple[int, int, datetime | None], Tally] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int, datetime | None]) -> Tally | None:
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[int, int, datetime | None], tally: Tally) -> None:
+        with self._lock:
+            self._found[key] = tally
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
+
+
+TALLIES = _TallyCache()
+_DONE = (SurveyStatus.closed.value, SurveyStatus.released.value)
+
+
+def tallies(session: Session, keys: Sequence[tuple[int, int, datetime | None]]) -> dict[int, Tally]:
+    """The tallies of these closed surveys (id, row version, closing time), from the cache or, for the others,
+    from one read of their answers."""
+    found = {key[0]: tally for key in keys if (tally := TALLIES.get(key)) is not None}
+    missing = [key for key in keys if key[0] not in found]
+    if missing:
+        by_survey: dict[int, list[Mapping[str, Any]]] = {key[0]: [] for key in missing}
+        for sid, a in session.exec(
+            select(SurveyResponse.survey_id, SurveyResponse.answers).where(
+                col(SurveyResponse.survey_id).in_(list(by_survey))
+            )
+        ):
+            by_survey[sid].append(a)
+        for key in missing:
+            found[key[0]] = tally = _tally(by_survey[key[0]])
+            TALLIES.put(key, tally)
     return found
 
 
@@ -611,83 +767,102 @@ def response_count(session: Session, survey_id: int) -> int:
     return session.exec(select(func.count()).where(SurveyResponse.survey_id == survey_id)).one()
 
 
-def _comparable(session: Session, survey: Survey, credential: Credential) -> tuple[list[int], list[int]]:
-    """Closed surveys of earlier offerings of the same micro-credential, and of the faculty's offerings."""
-    done = (SurveyStatus.closed.value, SurveyStatus.released.value)
-    offering = session.get_one(Offering, survey.offering_id)
-    rows = session.exec(
-        select(col(Survey.id), col(Offering.credential_id), col(Offering.ends_on))
-        .join(Offering, col(Offering.id) == Survey.offering_id)
-        .join(Credential, col(Credential.id) == Offering.credential_id)
-        .where(col(Survey.status).in_(done), Credential.org_unit_id == credential.org_unit_id)
-    ).all()
+def _key(survey: Survey) -> tuple[int, int, datetime | None]:
+    return survey.id or 0, survey.lock_version, survey.closed_at
+
+
+def _comparable(
+    session: Session, survey: Survey, ctx: access.SurveyCtx
+) -> tuple[list[int], list[tuple[int, int, datetime | None]]]:
+    """Closed surveys of earlier offerings of the same micro-credential (their ids), and of the faculty's
+    offerings (their tally keys; this survey among them)."""
+    session.flush()
+    rows = (
+        session.connection()
+        .execute(
+            sa_select(
+                col(Survey.id),
+                col(Survey.lock_version),
+                col(Survey.closed_at),
+                col(Offering.credential_id),
+                col(Offering.ends_on),
+            )
+            .join(Offering, col(Offering.id) == Survey.offering_id)
+            .join(Credential, col(Credential.id) == Offering.credential_id)
+            .where(col(Survey.status).in_(_DONE), col(Credential.org_unit_id) == ctx.credential.org_unit_id)
+        )
+        .all()
+    )
     earlier = [
-        sid or 0 for sid, cred, ends in rows if cred == credential.id and ends < offering.ends_on and sid != survey.id
+        sid or 0
+        for sid, _v, _c, cred, ends in rows
+        if cred == ctx.credential.id and ends < ctx.offering.ends_on and sid != survey.id
     ]
-    return earlier, [sid or 0 for sid, _c, _e in rows]
+    return earlier, [(sid or 0, version, closed) for sid, version, closed, _cr, _e in rows]
 
 
-def _pooled_means(answers: Iterable[Mapping[str, Any]], threshold: int) -> dict[str, float]:
-    return {k: statistics.fmean(v) for k, v in _scores(answers).items() if len(v) >= threshold}
+def _pooled_means(found: Iterable[Tally], threshold: int) -> dict[str, float]:
+    pooled: dict[str, Counter[int]] = {}
+    for tally in found:
+        for key, points in tally.points.items():
+            pooled.setdefault(key, Counter()).update(points)
+    return {k: mean for k, v in pooled.items() if v.total() >= threshold and (mean := _mean(v)) is not None}
 
 
-def results(session: Session, survey_id: int, actor: Actor | None, policies: Policies) -> Results:
+def results(
+    session: Session, survey_id: int, actor: Actor | None, policies: Policies, *, ctx: access.SurveyCtx | None = None
+) -> Results:
     """The survey's results as far as anonymity allows: while open only the response rate; once closed, per
-    question, only questions with at least the threshold of answers, and nothing below the survey's threshold."""
-    if actor is None:
-        survey = session.get(Survey, survey_id)
-        if survey is None:
-            raise NotFound(f"There is no survey {survey_id}.")
-        ctx = access.load_ctx(session, survey)
-    else:
-        ctx = get_survey(session, survey_id, actor)
+    question, only questions with at least the threshold of answers, and nothing below the survey's threshold.
+    ``ctx``: the survey as ``get_survey`` gave it to this actor, if the caller has it already."""
+    if ctx is None:
+        ctx = get_survey(session, survey_id, actor) if actor is not None else _unchecked_ctx(session, survey_id)
     survey = ctx.survey
     threshold = _policy(policies).anonymity_threshold
-    n = response_count(session, survey_id)
-    closed = survey.status in (SurveyStatus.closed, SurveyStatus.released)
-    shown = closed and n >= threshold
+    closed = survey.status in _DONE
+    own = tallies(session, [_key(survey)])[survey_id] if closed else None
+    n = own.responses if own is not None else response_count(session, survey_id)
+    shown = own is not None and n >= threshold
     questions = [
         QuestionResult(
             key=q["key"], text=q["text"], kind=q["kind"], group=q["group"], group_title=q["group_title"], esg=q["esg"]
         )
         for q in survey.questions
     ]
-    if shown:
-        earlier_ids, faculty_ids = _comparable(session, survey, ctx.credential)
-        # One read of every answer needed (the faculty's surveys include this one and the earlier ones).
-        by_survey: dict[int, list[Mapping[str, Any]]] = {}
-        for sid, a in session.exec(
-            select(SurveyResponse.survey_id, SurveyResponse.answers).where(
-                col(SurveyResponse.survey_id).in_({survey_id, *faculty_ids})
-            )
-        ):
-            by_survey.setdefault(sid, []).append(a)
-        answers = by_survey.get(survey_id, [])
-        earlier = _pooled_means([a for sid in earlier_ids for a in by_survey.get(sid, [])], threshold)
-        faculty = _pooled_means([a for sid in faculty_ids for a in by_survey.get(sid, [])], threshold)
+    if own is not None and shown:
+        earlier_ids, faculty_keys = _comparable(session, survey, ctx)
+        found = tallies(session, faculty_keys)  # this survey's and the earlier ones among them
+        earlier = _pooled_means((found[sid] for sid in earlier_ids if sid in found), threshold)
+        faculty = _pooled_means(found.values(), threshold)
         for q in questions:
-            _fill(q, answers, threshold)
+            _fill(q, own, threshold)
             q.earlier_mean, q.faculty_mean = earlier.get(q.key), faculty.get(q.key)
     return Results(survey, threshold, n, survey.invited_count, questions, shown)
 
 
-def _fill(q: QuestionResult, answers: Sequence[Mapping[str, Any]], threshold: int) -> None:
-    values = [a[q.key] for a in answers if q.key in a]
+def _unchecked_ctx(session: Session, survey_id: int) -> access.SurveyCtx:
+    """The survey for the system (the periodic review's summary): no actor to check."""
+    survey = session.get(Survey, survey_id)
+    if survey is None:
+        raise NotFound(f"There is no survey {survey_id}.")
+    return access.load_ctx(session, survey)
+
+
+def _fill(q: QuestionResult, tally: Tally, threshold: int) -> None:
+    texts = tally.texts.get(q.key, ())
     if q.kind == "open":
-        q.comments = sorted(str(v) for v in values)  # sorted: no order of arrival
-        q.hidden = len(q.comments) < threshold
-        if q.hidden:
-            q.comments = []
+        q.hidden = len(texts) < threshold
+        q.comments = () if q.hidden else texts
         return
-    scores = [v for v in values if isinstance(v, int)]
-    q.not_applicable = sum(1 for v in values if v == NOT_APPLICABLE)
-    q.n = len(scores)
-    if q.n < threshold:
-        q.hidden, q.n, q.not_applicable = True, 0, 0
+    points = tally.points.get(q.key, Counter())
+    if points.total() < threshold:
+        q.hidden = True
         return
-    q.counts = {p: scores.count(p) for p in SCALE}
-    q.mean = statistics.fmean(scores)
-    q.median = statistics.median(scores)
+    q.n = points.total()
+    q.not_applicable = texts.count(NOT_APPLICABLE)
+    q.counts = {p: points[p] for p in SCALE}
+    q.mean = _mean(points)
+    q.median = _median(points)
 
 
 def require_shown(res: Results) -> None:

@@ -4,8 +4,10 @@ invitations forgotten once used, results only above the anonymity threshold, the
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from app.audit.models import AuditEvent
@@ -226,9 +228,9 @@ def test_results_above_the_threshold_with_comparisons(db: Session, policies: Pol
     assert outcomes.earlier_mean == pytest.approx(2.0)
     assert outcomes.faculty_mean is not None
     improve = next(q for q in res.questions if q.key == "improve")
-    assert improve.comments == ["More labs"] * 6
+    assert improve.comments == ("More labs",) * 6
     best = next(q for q in res.questions if q.key == "best")
-    assert best.hidden and best.comments == []
+    assert best.hidden and best.comments == ()
     csv_text = service.results_csv(res)
     assert csv_text.splitlines()[1].startswith("The learning outcomes were clear to me from the start.,")
     assert service.below_thresholds(res, policies) == []
@@ -289,3 +291,34 @@ def test_the_sweep_opens_a_survey_when_an_offering_ends_and_closes_it_on_its_dat
     ).all()
     assert roles == ["system", "system"]
     assert core.SYSTEM is None
+
+
+def test_a_submission_is_two_statements_and_a_closed_surveys_answers_are_read_once(
+    db: Session, policies: Policies
+) -> None:
+    survey = open_survey(db, policies)
+    owner = owner_of_survey(db, survey)
+    (link,) = service.make_links(db, survey.id or 0, owner, 1, base_url="x")
+    fill(db, survey, owner, [3, 4, 4, 5, 5])
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()[:3]))
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        service.submit(db, _token(link), likert_answers(survey, 2), today=OPEN_DAY)
+        assert statements == ["UPDATE survey_invitation SET", "INSERT INTO survey_response"]
+        service.act(db, survey.id or 0, "close", owner, policies)
+        statements.clear()
+        first = service.results(db, survey.id or 0, owner, policies)
+        assert any("survey_response" in s for s in statements)  # counted once ...
+        statements.clear()
+        again = service.results(db, survey.id or 0, owner, policies)
+        assert not any("survey_response" in s for s in statements)  # ... then remembered: it cannot change
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert first.responses == again.responses == 6
+    outcomes = next(q for q in again.questions if q.key == "outcomes_clear")
+    assert (outcomes.n, outcomes.median) == (6, 4.0) and outcomes.mean == pytest.approx(23 / 6)
