@@ -203,15 +203,18 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 async def _end_off_loop(session: Session, *, commit: bool) -> None:
     if _ends_without_io(session):
-        _end(session, commit=commit)
+        session.close()  # nothing to commit or roll back: only returns the connection
     else:
         await run_in_threadpool(_end, session, commit=commit)
 
 
 def _ends_without_io(session: Session) -> bool:
-    """True when ending the session sends nothing to the database: no connection taken, or only PostgreSQL
-    connections of ``lazy_transactions`` still in autocommit (only plain reads ran: psycopg's commit, rollback
-    and the pool's reset on return are then local no-ops; tests/test_request_path.py checks the wire)."""
+    """True when ending the session sends nothing to the database: nothing left to flush, and no connection
+    taken or only PostgreSQL connections of ``lazy_transactions`` still in autocommit (only plain reads ran:
+    psycopg's rollback and the pool's reset on return are then local no-ops; tests/test_request_path.py checks
+    the wire)."""
+    if session.new or session.deleted or session.dirty:
+        return False
     transaction = session.get_transaction()
     if transaction is None:
         return True

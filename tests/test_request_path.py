@@ -136,6 +136,13 @@ def test_a_request_that_only_read_ends_without_a_word_to_the_server(settings: Se
         trace(session, "write")
         return {}
 
+    @app.get("/_test/unflushed")
+    def unflushed(session: SessionDep) -> dict[str, Any]:
+        session.connection().execute(text("SELECT 1"))
+        session.add(OrgUnit(code=code + "U", name=f"Unit {code}U"))  # left for the commit to flush
+        ends_on_loop["unflushed"] = _ends_without_io(session)
+        return {}
+
     try:
         with TestClient(app) as http:
             for name in ("read", "write"):
@@ -143,12 +150,14 @@ def test_a_request_that_only_read_ends_without_a_word_to_the_server(settings: Se
                 dbapi, handle = traces[name]
                 dbapi.pgconn.untrace()  # before the connection serves the next request
                 handle.close()
-        assert ends_on_loop == {"read": True, "write": False}
+            assert http.get("/_test/unflushed").status_code == 200
+        assert ends_on_loop == {"read": True, "write": False, "unflushed": False}
         assert (tmp_path / "read.trace").read_text() == ""
         assert '"COMMIT"' in (tmp_path / "write.trace").read_text()
         with Session(app.state.engine) as check:
             assert check.exec(select(OrgUnit).where(OrgUnit.code == code)).one()
-            check.exec(text("DELETE FROM org_unit WHERE code = :c").bindparams(c=code))  # type: ignore[call-overload]
+            assert check.exec(select(OrgUnit).where(OrgUnit.code == code + "U")).one()  # committed off the loop
+            check.exec(text("DELETE FROM org_unit WHERE code LIKE :c").bindparams(c=code + "%"))  # type: ignore[call-overload]
             check.commit()
     finally:
         app.state.engine.dispose()
