@@ -45,7 +45,9 @@ class VoteResult:
     decision: Decision | None
 
 
-def _parse_conditions(choice: Choice, conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def parse_conditions(choice: Choice, conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conditions of an approval (a vote's, or a decision minuted at a meeting), cleaned; a 422 naming what
+    is wrong: each needs a text and a future due date, and only "approve with conditions" has them (at least one)."""
     cleaned: list[dict[str, Any]] = []
     for number, cond in enumerate(conditions, start=1):
         text = str(cond.get("text") or "").strip()
@@ -92,7 +94,7 @@ def cast_vote(
     if choice in (Choice.request_changes, Choice.reject) and not comment:
         what = "what needs to change" if choice is Choice.request_changes else "the reason for rejecting"
         raise PolicyViolation(f"Say {what}: a comment is required.", errors={"comment": "Required for this vote."})
-    cleaned = _parse_conditions(choice, conditions or [])
+    cleaned = parse_conditions(choice, conditions or [])
     assert proposal.id is not None and ctx.committee is not None and ctx.committee.id is not None
     votes = round_votes(session, proposal)
     # A substitute casts the absent member's ballot: one seat, one ballot, whoever of the two casts it.
@@ -302,6 +304,7 @@ def record_minuted_decision(
     meeting: str,
     meets_on: str,
     data: dict[str, Any],
+    conditions: list[dict[str, Any]] | None = None,
 ) -> Decision:
     """The body's decision taken at its meeting and recorded from the minutes by its chair or the QA office: the
     same decision row, conditions, event, audit and notices as a decision reached by votes. Refused when the
@@ -322,9 +325,9 @@ def record_minuted_decision(
     if side is not Side.approve and not comment:  # as for a vote: the proposer must learn why
         what = "what needs to change" if side is Side.request_changes else "the reason for rejecting"
         raise PolicyViolation(f"Say {what}: a comment is required.", errors={"comment": "Required for this decision."})
-    conditions: list[dict[str, Any]] = []
+    conditions = list(conditions or [])  # the meeting's own, cleaned by parse_conditions
     if side is Side.approve:  # as for a vote: the body's ESG checklist must be complete; its conditions carry over
-        conditions = checklists.require_gate(session, proposal, proposal.current_body or "", policies).conditions
+        conditions += checklists.require_gate(session, proposal, proposal.current_body or "", policies).conditions
     assert proposal.id is not None
     audit.record(
         session,

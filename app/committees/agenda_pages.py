@@ -185,11 +185,21 @@ def cancel_agenda(
 
 
 def minutes_entries(form: Any) -> dict[int, agendas.Entry]:
-    """``outcome_<item id>`` and ``comment_<item id>`` fields as the minutes' entries."""
+    """``outcome_<item id>``, ``comment_<item id>`` and the condition fields (``condition_text_<item id>`` and
+    ``condition_due_<item id>``, each given once per condition) as the minutes' entries."""
     entries: dict[int, agendas.Entry] = {}
     for key in form:
         if key.startswith("outcome_") and key[8:].isdigit():
-            entries[int(key[8:])] = agendas.Entry(str(form.get(key) or ""), str(form.get(f"comment_{key[8:]}") or ""))
+            item = key[8:]
+            conditions = tuple(
+                {"text": str(text or ""), "due_on": str(due or "")}
+                for text, due in zip(
+                    form.getlist(f"condition_text_{item}"), form.getlist(f"condition_due_{item}"), strict=False
+                )
+            )
+            entries[int(item)] = agendas.Entry(
+                str(form.get(key) or ""), str(form.get(f"comment_{item}") or ""), conditions
+            )
     return entries
 
 

@@ -118,6 +118,8 @@ def cancel(agenda_id: int, session: SessionDep, actor: CurrentActor, policies: P
 def minutes(
     agenda_id: int, data: MinutesIn, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
 ) -> AgendaPublic:
-    entries = {m.item_id: agendas.Entry(m.outcome, m.comment) for m in data.items}
+    entries = {
+        m.item_id: agendas.Entry(m.outcome, m.comment, tuple(c.model_dump() for c in m.conditions)) for m in data.items
+    }
     agendas.record_minutes(session, agenda_id, actor, policies, entries)
     return _public(session, agenda_id, actor)

@@ -28,7 +28,7 @@ from sqlmodel import Session, col, func, select
 
 from app.approvals import service as approvals
 from app.approvals.policy import ApprovalPolicy
-from app.approvals.voting import Side
+from app.approvals.voting import Choice, Side
 from app.audit import service as audit
 from app.checklists import service as checklists
 from app.committees.models import Agenda, AgendaItem
@@ -47,6 +47,7 @@ from app.workflows.approval import REVIEW_STATES
 NO_DECISION = "none"
 OUTCOMES = {
     Side.approve.value: "Approve",
+    Choice.approve_with_conditions.value: "Approve with conditions",
     Side.request_changes.value: "Request changes",
     Side.reject.value: "Reject",
     NO_DECISION: "No decision (deferred, or no longer before the committee)",
@@ -404,8 +405,9 @@ class MinutesRefused(PolicyViolation):
 
 @dataclass(frozen=True)
 class Entry:
-    outcome: str  # a Side value, or NO_DECISION
+    outcome: str  # a Choice value, or NO_DECISION
     comment: str = ""
+    conditions: tuple[dict[str, Any], ...] = ()  # with "approve with conditions": each a text and a due date
 
 
 def record_minutes(
@@ -428,6 +430,8 @@ def record_minutes(
             if entry.outcome == NO_DECISION:
                 continue
             try:
+                choice = Choice(entry.outcome)
+                conditions = approvals.parse_conditions(choice, list(entry.conditions))
                 with session.begin_nested():
                     approvals.record_minuted_decision(
                         session,
@@ -436,7 +440,8 @@ def record_minutes(
                         policies,
                         committee_id=agenda.committee_id,
                         review_round=item.review_round,
-                        side=Side(entry.outcome),
+                        side=Side.approve if choice is Choice.approve_with_conditions else Side(entry.outcome),
+                        conditions=conditions,
                         comment=entry.comment,
                         meeting=meeting,
                         meets_on=agenda.meets_on.isoformat(),

@@ -78,10 +78,18 @@ class AgendaNoteIn(BaseModel):
     revision: int | None = None
 
 
+class MinuteConditionIn(BaseModel):
+    text: str = Field(max_length=1000)
+    due_on: date
+
+
 class MinuteIn(BaseModel):
     item_id: int
-    outcome: str = Field(description="approve, request_changes, reject, or none (no decision)")
+    outcome: str = Field(description="approve, approve_with_conditions, request_changes, reject, or none (no decision)")
     comment: str = Field(default="", max_length=2000)
+    conditions: list[MinuteConditionIn] = Field(
+        default=[], max_length=20, description="With approve_with_conditions: at least one, each due in the future"
+    )
 
 
 class MinutesIn(BaseModel):

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from app.approvals.models import Decision
+from app.approvals.models import Condition, Decision
 from app.approvals.voting import Choice
 from app.audit.models import AuditEvent
 from app.committees import agendas, delegation
@@ -276,3 +276,58 @@ def test_minutes_pass_the_same_checklist_gate_as_votes(db: Session, policies: Po
     assert "The QA office cannot approve yet: these mandatory items are unanswered" in message
     db.refresh(proposal)
     assert proposal.status == "qa_office_review"
+
+
+def test_minutes_approve_with_conditions_as_a_vote_would(client: TestClient, db: Session, policies: Policies) -> None:
+    """ "Approve with conditions" at the meeting: the same rules as a vote's (a text and a future due date, at
+    least one), the conditions set on the approval; a refusal names the item and keeps what was typed."""
+    first, second = two_proposals(db, policies)
+    agenda = draft(db, policies)
+    chair = actor_for(db, CHAIR)
+    agendas.publish(db, agenda.id or 0, chair, policies)
+    view = agendas.view(db, agenda.id or 0, chair)
+    first_item, second_item = (i.item.id or 0 for i in view.items)
+    due = (utcnow().date() + timedelta(days=60)).isoformat()
+
+    login(client, CHAIR)
+    form = {
+        f"outcome_{first_item}": "approve_with_conditions",
+        f"condition_text_{first_item}": "",
+        f"condition_due_{first_item}": "",
+        f"outcome_{second_item}": "none",
+    }
+    refused = post_form(client, f"/agendas/{agenda.id}/minutes", form)
+    assert refused.status_code == 422 and "Nothing was recorded" in refused.text
+    assert "Item 1: Approving with conditions needs at least one condition with a due date." in refused.text
+    assert 'value="approve_with_conditions" checked' in refused.text
+    plain = {f"outcome_{first_item}": "approve", f"condition_text_{first_item}": "Add a rubric"}
+    wrong = post_form(client, f"/agendas/{agenda.id}/minutes", {**form, **plain, f"condition_due_{first_item}": due})
+    assert wrong.status_code == 422 and "Conditions go with" in wrong.text
+    assert 'value="Add a rubric"' in wrong.text  # what was typed is kept
+    db.refresh(first)
+    assert first.status == "faculty_council_review"  # nothing half saved
+
+    text = {f"condition_text_{first_item}": "Publish the assessment rubric", f"condition_due_{first_item}": due}
+    done = post_form(client, f"/agendas/{agenda.id}/minutes", {**form, **text})
+    assert done.status_code == 303, done.text
+    db.refresh(first)
+    assert first.status == "lll_committee_review"
+    decision = db.exec(select(Decision).where(Decision.proposal_id == first.id)).one()
+    assert decision.rule == "minutes"
+    set_on = db.exec(select(Condition).where(Condition.decision_id == decision.id)).all()
+    assert [(c.text, c.due_on.isoformat()) for c in set_on] == [("Publish the assessment rubric", due)]
+    assert "Minuted: Approve with conditions" in client.get(f"/agendas/{agenda.id}").text
+
+    # The JSON twin takes a list of conditions.
+    later = MEETING + timedelta(days=7)
+    again = agendas.create(db, chair, policies, committee_id=council(db).id or 0, meets_on=later)
+    agendas.publish(db, again.id or 0, chair, policies)
+    [item] = agendas.view(db, again.id or 0, chair).items
+    assert item.proposal.id == second.id
+    conditions = [{"text": "Name a second assessor", "due_on": due}, {"text": "Add a reading list", "due_on": due}]
+    body = {"items": [{"item_id": item.item.id, "outcome": "approve_with_conditions", "conditions": conditions}]}
+    answered = client.post(f"/api/v1/agendas/{again.id}/minutes", json=body, headers=api_headers(client))
+    assert answered.status_code == 200, answered.text
+    decision = db.exec(select(Decision).where(Decision.proposal_id == second.id)).one()
+    set_on = db.exec(select(Condition).where(Condition.decision_id == decision.id).order_by(col(Condition.id))).all()
+    assert [c.text for c in set_on] == ["Name a second assessor", "Add a reading list"]
