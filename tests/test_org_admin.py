@@ -36,8 +36,10 @@ from app.org.models import (
     ProgrammeUpdate,
 )
 from app.policies import Policies
+from app.proposals import service as proposal_service
+from app.proposals.elements import Kind
 from app.proposals.models import Proposal
-from tests.approvals.test_takeover import humanities_proposal, stage_events
+from tests.approvals.test_takeover import history_content, humanities_proposal, stage_events
 from tests.conftest import actor_for, api_headers, demo_user, field_error, login, post_form
 from tests.proposals.factories import submitted, vote
 
@@ -456,3 +458,30 @@ def test_a_committee_that_has_decided_can_be_deactivated_and_its_decisions_stay(
     login(client, "academic@example.org")
     page = client.get(f"/proposals/{proposal.id}").text
     assert "Carla Chair" in page and "Chris Council" in page  # the votes, by name, as before
+
+
+def test_a_deactivated_programme_cannot_be_newly_chosen_but_a_draft_keeps_it(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    """Straight to the API as through the form: a programme or module no longer offered is refused when chosen,
+    with a message on the field; a draft that chose it before may still be saved."""
+    history = programme(db)
+    hum = db.exec(select(OrgUnit).where(OrgUnit.code == "HUM")).one()
+    owner = actor_for(db, "historian@example.org")
+    draft, _ = proposal_service.create_proposal(
+        db, owner, policies, kind=Kind.unbundled, values=history_content(db), org_unit_id=hum.id
+    )
+    module = db.exec(select(Module).where(Module.id == draft.content["parent_module_id"])).one()
+    org.set_programme_active(db, history, False, by=None)
+    org.set_module_active(db, history, module, False, by=None)
+
+    login(client, "historian@example.org")
+    body = {"kind": "unbundled", "org_unit_id": hum.id, "elements": history_content(db)}
+    refused = client.post("/api/v1/proposals", json=body, headers=api_headers(client))
+    assert refused.status_code == 422, refused.text
+    errors = refused.json()["errors"]
+    assert errors["parent_programme_id"] == "This programme is no longer offered: choose another."
+    assert errors["parent_module_id"] == "This module is no longer offered: choose another."
+    # The draft that chose them before they were deactivated is saved as before.
+    kept, _ = proposal_service.update_proposal(db, draft.id or 0, owner, policies, {**draft.content, "title": "Kept"})
+    assert kept.content["parent_programme_id"] == history.id and kept.title == "Kept"

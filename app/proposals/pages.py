@@ -119,7 +119,7 @@ def _form_page(
     status: int = 200,
 ) -> Response:
     kind = el.Kind(values["kind"]) if values.get("kind") in el.Kind.__members__ else el.Kind.standalone
-    check = service.check_values(session, _as_elements(values), policies, kind)
+    check = service.check_values(session, _as_elements(values), policies, kind, proposal.content if proposal else None)
     ctx = {
         **_form_options(session, policies, actor, values, proposal),
         **(_change_type(session, policies, proposal, values) if proposal and _is_revision(proposal) else {}),
@@ -199,11 +199,12 @@ def check_field(
 ) -> Response:
     """Inline validation while typing: the field's fragment (422 when invalid) and the completeness meter."""
     form = parse_proposal_form(posted)
-    check = service.check_values(session, form.elements, policies, form.kind or el.Kind.standalone)
-    spec = el.FIELD_BY_NAME.get(field)
-    required = policies.of(CredentialPolicy).required_fields
     revision_id = str(posted.get("revision_id") or "")
     revision = access.get_proposal(session, int(revision_id), actor) if revision_id.isdigit() else None
+    kind = form.kind or el.Kind.standalone
+    check = service.check_values(session, form.elements, policies, kind, revision.content if revision else None)
+    spec = el.FIELD_BY_NAME.get(field)
+    required = policies.of(CredentialPolicy).required_fields
     ctx = {
         **_form_options(session, policies, actor, form.values, revision),
         **(_change_type(session, policies, revision, form.elements) if revision and _is_revision(revision) else {}),

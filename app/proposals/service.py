@@ -142,13 +142,18 @@ def _start_draft(
 
 
 def _validated(
-    session: Session, values: dict[str, Any], policies: Policies, kind: el.Kind
+    session: Session,
+    values: dict[str, Any],
+    policies: Policies,
+    kind: el.Kind,
+    previous: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], checks.Check]:
-    """Parse and check content for saving: any invalid field refuses the save (422), nothing is stored."""
+    """Parse and check content for saving: any invalid field refuses the save (422), nothing is stored.
+    ``previous``: the content saved before, whose parent programme and module stay allowed once deactivated."""
     elements, errors = el.parse(_with_recorded_qa(session, values, policies))
     result = checks.check(elements, policies.of(CredentialPolicy), kind)
     errors = {**result.errors, **errors}
-    errors.update(_parent_errors(session, elements, kind))
+    errors.update(_parent_errors(session, elements, kind, previous or {}))
     if errors:
         raise PolicyViolation(
             f"{len(errors)} field{'s' if len(errors) > 1 else ''} need{'' if len(errors) > 1 else 's'} correcting: "
@@ -158,26 +163,44 @@ def _validated(
     return elements.model_dump(mode="json"), result
 
 
-def _parent_errors(session: Session, elements: el.Elements, kind: el.Kind) -> dict[str, str]:
+def _parent_errors(
+    session: Session, elements: el.Elements, kind: el.Kind, previous: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """The parent programme and module must exist and belong together; a deactivated one may not be newly chosen
+    (a proposal that chose it before keeps it)."""
     errors: dict[str, str] = {}
     if kind is el.Kind.standalone:
         return errors
-    if elements.parent_programme_id is not None and session.get(Programme, elements.parent_programme_id) is None:
-        errors["parent_programme_id"] = "Unknown programme."
+    previous = previous or {}
+    if elements.parent_programme_id is not None:
+        programme = session.get(Programme, elements.parent_programme_id)
+        if programme is None:
+            errors["parent_programme_id"] = "Unknown programme."
+        elif not programme.is_active and previous.get("parent_programme_id") != programme.id:
+            errors["parent_programme_id"] = "This programme is no longer offered: choose another."
     if elements.parent_module_id is not None:
         module = session.get(Module, elements.parent_module_id)
         if module is None:
             errors["parent_module_id"] = "Unknown module."
         elif module.programme_id != elements.parent_programme_id:
             errors["parent_module_id"] = "This module is not part of the chosen programme."
+        elif not module.is_active and previous.get("parent_module_id") != module.id:
+            errors["parent_module_id"] = "This module is no longer offered: choose another."
     return errors
 
 
-def check_values(session: Session, values: dict[str, Any], policies: Policies, kind: el.Kind) -> checks.Check:
-    """Inline validation: every problem in the posted values, without saving anything."""
+def check_values(
+    session: Session,
+    values: dict[str, Any],
+    policies: Policies,
+    kind: el.Kind,
+    previous: Mapping[str, Any] | None = None,
+) -> checks.Check:
+    """Inline validation: every problem in the posted values, without saving anything (``previous``: the content
+    saved before, when editing, as ``_validated`` takes it)."""
     elements, errors = el.parse(_with_recorded_qa(session, values, policies))
     result = checks.check(elements, policies.of(CredentialPolicy), kind)
-    result.errors = {**result.errors, **errors, **_parent_errors(session, elements, kind)}
+    result.errors = {**result.errors, **errors, **_parent_errors(session, elements, kind, previous)}
     result.missing = [m for m in result.missing if m not in errors]
     return result
 
@@ -315,7 +338,7 @@ def update_proposal(
 ) -> tuple[Proposal, checks.Check]:
     locked = lock(session, proposal_id, actor, "edit")
     ctx, proposal = locked.ctx, locked.row
-    content, check = _validated(session, values, policies, el.Kind(proposal.kind))
+    content, check = _validated(session, values, policies, el.Kind(proposal.kind), proposal.content)
     if co_proposers is not None:
         _check_co_proposers(
             session,
