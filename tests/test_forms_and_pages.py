@@ -6,19 +6,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app import demo
 from app.approvals.voting import Choice
+from app.db import utcnow
 from app.org.models import Committee, Programme
 from app.policies import Policies
 from app.proposals.elements import Kind
-from app.security import app_settings
+from app.security import app_settings, hash_token, new_token
 from app.settings import Mode, Settings
-from app.users.models import User
-from tests.conftest import api_headers, field_error, login, post_form
+from app.users.models import ApiToken, User
+from tests.conftest import api_headers, demo_user, field_error, login, post_form
 from tests.proposals.factories import complete_content, new_proposal, submitted, vote
 
 
@@ -184,3 +187,22 @@ def test_ending_a_membership_asks_for_confirmation(client: TestClient, db: Sessi
     assert "End the membership of Chris Council in Science Faculty Council?" in dialog
     others = [d for d in re.findall(r"<dialog [^>]*>", page) if f"confirm-remove-{chris.id}" not in d]
     assert others and all(" open" not in d for d in others)  # only the one asked for
+
+
+def test_the_database_keeps_live_token_names_unique_per_person(db: Session) -> None:
+    """The same rule in the database (uq_api_token_live_name), for two requests issuing one name in parallel: a
+    second live token of that name is refused; a revoked one frees the name."""
+    user = demo_user(db, "academic@example.org")
+    assert user.id is not None
+    db.add(ApiToken(user_id=user.id, name="Sync", token_hash=hash_token(new_token())))
+    db.flush()
+    nested = db.begin_nested()
+    db.add(ApiToken(user_id=user.id, name="Sync", token_hash=hash_token(new_token())))
+    with pytest.raises(IntegrityError):
+        db.flush()
+    nested.rollback()
+    db.add(ApiToken(user_id=user.id, name="Sync", token_hash=hash_token(new_token()), revoked_at=utcnow()))
+    db.flush()  # a revoked token of the same name is history, not a clash
+    other = demo_user(db, "qa@example.org")
+    db.add(ApiToken(user_id=other.id or 0, name="Sync", token_hash=hash_token(new_token())))
+    db.flush()

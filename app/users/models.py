@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import ConfigDict, EmailStr
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.db import utcnow
@@ -51,6 +51,17 @@ class ApiToken(SQLModel, table=True):
     """A bearer token for integrations. Only a SHA-256 of the secret is stored."""
 
     __tablename__ = "api_token"
+    # One live token per name and person, for two parallel requests too (the service also ignores case).
+    __table_args__ = (
+        Index(
+            "uq_api_token_live_name",
+            "user_id",
+            "name",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
@@ -170,6 +171,10 @@ def change_password(session: Session, actor: Actor, data: PasswordChange) -> Use
     return user
 
 
+def _name_taken(name: str) -> str:
+    return f"You already have a token named “{name}”: choose another name, or revoke that token first."
+
+
 def issue_token(session: Session, actor: Actor, name: str) -> TokenIssued:
     """A new API token; its name tells it apart from the person's other tokens still in use, so it must be new."""
     name = name.strip()
@@ -179,12 +184,15 @@ def issue_token(session: Session, actor: Actor, name: str) -> TokenIssued:
         )
     ).first()
     if taken is not None:
-        message = f"You already have a token named “{name}”: choose another name, or revoke that token first."
-        raise PolicyViolation(message, errors={"name": message})
+        raise PolicyViolation(message := _name_taken(name), errors={"name": message})
     secret = new_token()
     row = ApiToken(user_id=actor.id, name=name, token_hash=hash_token(secret))
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # a parallel request issued the same name first (uq_api_token_live_name)
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise PolicyViolation(message := _name_taken(name), errors={"name": message}) from None
     assert row.id is not None
     audit.record(
         session,
