@@ -2,21 +2,33 @@
 met or not met with its reasoning, which pre-fills a checklist item. The rules an institution varies come from
 policies/credentials.yaml (ECTS bounds, hours per ECTS, action verbs: the proposal checks of
 ``app.proposals.checks`` are reused) and policies/esg_part1.yaml (online assessment, stacking, duplication,
-evidence of need)."""
+evidence of need).
+
+The results are cached per process (``results``): a check's conclusion depends only on the subject's content, kind,
+own micro-credential and number of evidence files (``Facts.fingerprint``), the policies, and, for the checks that
+read the catalogue, what is published, which the catalogue's stamp (``app.catalogue.cache``) names: every
+transaction that changes a published micro-credential or an edition raises it. A page therefore runs the checks
+once per content and catalogue, not on every request, and never shows a conclusion drawn from other content or an
+older catalogue."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import operator
 import re
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import reduce
 from typing import Any
 
 from sqlalchemy import case, func, or_
 from sqlmodel import Session, col, select
 
-from app.catalogue.models import Credential, CredentialVersion
+from app.catalogue.models import CatalogueStamp, Credential, CredentialVersion
 from app.checklists.policy import AutomaticCheck, ChecklistPolicy
 from app.policies import Policies
 from app.proposals import checks
@@ -49,6 +61,22 @@ class Facts:
     kind: Kind
     credential_id: int | None  # its own offer, left out of the catalogue comparisons
     attachments: int = 0
+    # The content the elements were parsed from, hashed (``fingerprint``): what the cache of results is keyed on.
+    # Empty: the results are not cached.
+    content_hash: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, int | None, int] | None:
+        """Everything about the subject a check reads, or None when that is not known (not cached)."""
+        if not self.content_hash:
+            return None
+        return (self.content_hash, self.kind.value, self.credential_id, self.attachments)
+
+
+def fingerprint(content: Mapping[str, Any]) -> str:
+    """A hash of a subject's content (a proposal's or an edition's JSON elements)."""
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -59,7 +87,8 @@ class Result:
     matches: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"status": self.status.value, "reasons": self.reasons, "matches": self.matches}
+        """A copy (a cached result is shared by every request that reads it)."""
+        return {"status": self.status.value, "reasons": list(self.reasons), "matches": [dict(m) for m in self.matches]}
 
 
 MET, PARTLY, NOT_MET = AnswerStatus.met, AnswerStatus.partly_met, AnswerStatus.not_met
@@ -258,5 +287,94 @@ CHECKS: dict[AutomaticCheck, Callable[[Facts], Result]] = {
 assert set(CHECKS) == set(AutomaticCheck), "every automatic check the policy may name has a function"
 
 
+# The checks whose conclusion depends on what is published, besides the subject itself.
+READS_CATALOGUE = frozenset({AutomaticCheck.stackability, AutomaticCheck.duplication})
+
+
 def run(check: AutomaticCheck, facts: Facts) -> Result:
     return CHECKS[check](facts)
+
+
+# --- the cache of results ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    policies: Policies  # the results hold for these policies only (compared by identity)
+    results: dict[AutomaticCheck, Result]
+
+
+class ResultCache:
+    """The results of the automatic checks per subject fingerprint, the catalogue's stamp and the policies, in
+    memory (least recently used first out). Thread-safe; results are computed outside the lock."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], policies: Policies) -> dict[AutomaticCheck, Result] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.policies is not policies:
+                return None
+            self._entries.move_to_end(key)
+            return entry.results
+
+    def put(self, key: tuple[Any, ...], policies: Policies, results: dict[AutomaticCheck, Result]) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.policies is policies:
+                entry.results.update(results)
+            else:
+                self._entries[key] = _Entry(policies, dict(results))
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+CACHE = ResultCache()
+
+
+def catalogue_stamp(session: Session) -> tuple[int, datetime] | None:
+    """The catalogue's stamp as this session sees it: its generation and the time it was raised. The time makes it
+    unique: a generation raised in a transaction that is rolled back, then raised again by another, is stamped
+    with another time, so a result drawn from the rolled-back catalogue is never found under the new stamp."""
+    row = session.exec(
+        select(CatalogueStamp.generation, CatalogueStamp.changed_at).where(col(CatalogueStamp.id) == 1)
+    ).first()
+    return (int(row[0]), row[1]) if row is not None else None
+
+
+def results(checks: Iterable[AutomaticCheck], facts: Facts, cache: ResultCache = CACHE) -> dict[AutomaticCheck, Result]:
+    """The conclusion of each check on ``facts``: from the cache when these facts, policies and (for the checks
+    that read it) catalogue were checked before, else run now and kept."""
+    wanted = list(dict.fromkeys(checks))
+    subject = facts.key
+    if subject is None or not wanted:
+        return {c: run(c, facts) for c in wanted}
+    stamp: tuple[int, datetime] | None = None
+    if any(c in READS_CATALOGUE for c in wanted):
+        stamp = catalogue_stamp(facts.session)
+    found: dict[AutomaticCheck, Result] = {}
+    fresh: dict[tuple[Any, ...], dict[AutomaticCheck, Result]] = {}
+    for check in wanted:
+        if check in READS_CATALOGUE:
+            if stamp is None:  # no stamp row: what is published cannot be told apart, so nothing is kept
+                found[check] = run(check, facts)
+                continue
+            key: tuple[Any, ...] = (*subject, stamp)
+        else:
+            key = subject
+        cached = cache.get(key, facts.policies)
+        if cached is not None and check in cached:
+            found[check] = cached[check]
+        else:
+            found[check] = fresh.setdefault(key, {})[check] = run(check, facts)
+    for key, computed in fresh.items():
+        cache.put(key, facts.policies, computed)
+    return {c: found[c] for c in wanted}
