@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, cast, exists, false, literal, or_
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, exists, false, literal, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func
@@ -225,20 +225,26 @@ def _cell_condition(
         .group_by(col(r.subject_id))
         .subquery()
     )
-    per_group = {g: _expected(policy, policies, *g)[s] for g in groups}
-
-    def by_group(attribute: str) -> Any:
-        whens = [
-            (and_(col(Proposal.kind) == kind, _route_text() == route), literal(getattr(e, attribute)))
-            for (kind, route), e in per_group.items()
-        ]
-        return case(*whens, else_=literal(0)) if whens else literal(0)
+    if not groups:
+        return false()
+    # What applies to each (kind, route) group, as a small table joined on the group: one route text per row.
+    expected = union_all(
+        *(
+            sa_select(
+                literal(kind).label("kind"),
+                literal(route).label("route"),
+                literal(e.applicable).label("applicable"),
+                literal(e.mandatory).label("mandatory"),
+            )
+            for (kind, route), e in ((g, _expected(policy, policies, *g)[s]) for g in groups)
+        )
+    ).subquery("expected")
 
     def n(name: str) -> Any:
         return func.coalesce(answers.c[name], 0)
 
-    applies = by_group("applicable") > 0
-    missing = and_(applies, or_(n("mandatory") < by_group("mandatory"), n("answered") == 0))
+    applies = expected.c.applicable > 0
+    missing = and_(applies, or_(n("mandatory") < expected.c.mandatory, n("answered") == 0))
     answered = and_(applies, ~missing)
     conditions: dict[str, ColumnElement[bool]] = {
         "problems": and_(applies, or_(missing, n("not_met") > 0)),
@@ -247,10 +253,9 @@ def _cell_condition(
         Cell.partly_met.value: and_(answered, n("not_met") == 0, n("partly_met") > 0),
         Cell.met.value: and_(answered, n("not_met") == 0, n("partly_met") == 0, n("met") > 0),
     }
-    if not groups:
-        return false()
     matching = (
         sa_select(col(Proposal.id))
+        .join(expected, and_(expected.c.kind == col(Proposal.kind), expected.c.route == _route_text()))
         .outerjoin(answers, answers.c.subject_id == col(Proposal.id))
         .where(conditions[f.cell])
         .correlate(None)  # its own pass over the proposals, not a subquery per row
