@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import reduce
 from typing import Any
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.catalogue.models import CatalogueStamp, Credential, CredentialVersion
@@ -167,13 +166,109 @@ def online_assessment(f: Facts) -> Result:
     return Result(MET, [f"Declared: {declared}; proportionate to the form of participation."])
 
 
-def _published_editions(stmt: Any, f: Facts) -> Any:
-    """``stmt`` over the current edition of every published micro-credential but the subject's own."""
-    return stmt.join(
-        CredentialVersion,
-        (col(CredentialVersion.credential_id) == Credential.id)
-        & (col(CredentialVersion.version_no) == Credential.current_version_no),
-    ).where(col(Credential.current_version_no) > 0, col(Credential.id) != (f.credential_id or 0))
+@dataclass
+class Published:
+    """The current edition of a published micro-credential, as the catalogue checks compare with it."""
+
+    credential_id: int
+    title: str
+    lowered_title: str  # lower(title), folded by the database
+    ects: float | None
+    towards: str | None  # lower(stackable_towards), folded by the database
+    learning_outcomes: list[str]
+    _tokens: tuple[frozenset[str], frozenset[str]] | None = None
+
+    @property
+    def tokens(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The words of its title and of its outcomes (``tokens``), computed once."""
+        if self._tokens is None:
+            self._tokens = (tokens(self.title), tokens(" ".join(self.learning_outcomes)))
+        return self._tokens
+
+
+class Catalogue:
+    """Every published micro-credential's current edition, read in one statement; what the stackability and
+    duplication checks compare a subject with. Kept per process under the catalogue's stamp (``published``)."""
+
+    def __init__(self, entries: list[Published]) -> None:
+        self.entries = sorted(entries, key=lambda p: p.credential_id)
+        self.by_towards: dict[str, list[Published]] = {}
+        for p in self.entries:
+            if p.towards is not None:
+                self.by_towards.setdefault(p.towards, []).append(p)
+
+    @classmethod
+    def read(cls, session: Session) -> Catalogue:
+        stmt = sa_select(
+            col(Credential.id),
+            col(Credential.title),
+            func.lower(Credential.title),
+            col(Credential.ects),
+            func.lower(CredentialVersion.content["stackable_towards"].as_string()),
+            CredentialVersion.content["learning_outcomes"],
+        ).join(
+            CredentialVersion,
+            (col(CredentialVersion.credential_id) == Credential.id)
+            & (col(CredentialVersion.version_no) == Credential.current_version_no),
+        )
+        rows = session.execute(stmt.where(col(Credential.current_version_no) > 0)).all()
+        return cls(
+            [
+                Published(cid or 0, title, lowered or "", ects, towards, list(outcomes or []))
+                for cid, title, lowered, ects, towards, outcomes in rows
+            ]
+        )
+
+    def stacking_towards(self, towards: str, *, but: int | None) -> list[Published]:
+        """Those whose stackable_towards, lower-cased, is ``towards`` (lower-cased here), the subject's own left out."""
+        return [p for p in self.by_towards.get(towards.lower(), []) if p.credential_id != (but or 0)]
+
+    def sharing(self, words: list[str], *, but: int | None, limit: int) -> list[Published]:
+        """Those whose lower-cased title contains one of ``words``, the most words first (then by id), at most
+        ``limit``, the subject's own left out."""
+        scored = []
+        for p in self.entries:
+            if p.credential_id == (but or 0):
+                continue
+            shared = sum(1 for w in words if w in p.lowered_title)
+            if shared:
+                scored.append((-shared, p.credential_id, p))
+        scored.sort(key=lambda t: (t[0], t[1]))
+        return [p for _, _, p in scored[:limit]]
+
+
+class _Catalogues:
+    """The catalogue read under each recent stamp (a few: requests straddling a publication), one read at a time."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._by_stamp: OrderedDict[tuple[int, datetime], Catalogue] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> Catalogue:
+        stamp = catalogue_stamp(session)
+        if stamp is None:
+            return Catalogue.read(session)
+        with self._lock:  # one thread reads it; the others wait for it rather than read it too
+            found = self._by_stamp.get(stamp)
+            if found is None:
+                found = self._by_stamp[stamp] = Catalogue.read(session)
+                while len(self._by_stamp) > self.size:
+                    self._by_stamp.popitem(last=False)
+            self._by_stamp.move_to_end(stamp)
+            return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_stamp.clear()
+
+
+CATALOGUES = _Catalogues()
+
+
+def published(session: Session) -> Catalogue:
+    """The published catalogue as this session sees it (read once per catalogue stamp and process)."""
+    return CATALOGUES.get(session)
 
 
 def stackability(f: Facts) -> Result:
@@ -184,12 +279,8 @@ def stackability(f: Facts) -> Result:
     if not towards:
         return Result(NOT_MET, ["It is declared stackable but names no degree it stacks towards."])
     maximum = f.policies.of(ChecklistPolicy).checks.stackability.max_ects_towards_degree
-    others = f.session.exec(
-        _published_editions(select(Credential.title, Credential.ects), f).where(
-            func.lower(CredentialVersion.content["stackable_towards"].as_string()) == towards.lower(),
-        )
-    ).all()
-    total = (e.ects or 0) + sum(ects or 0 for _, ects in others)
+    others = published(f.session).stacking_towards(towards, but=f.credential_id)
+    total = (e.ects or 0) + sum(p.ects or 0 for p in others)
     listed = f" with {len(others)} published micro-credential(s) stacking towards it" if others else ""
     reason = f"{total:g} ECTS stack towards '{towards}'{listed}; the maximum is {maximum:g}."
     return Result(NOT_MET if total > maximum else MET, [reason])
@@ -213,7 +304,7 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 def duplication(f: Facts) -> Result:
     """Published micro-credentials with a very similar title or learning outcomes (token-set Jaccard). Only those
     whose title shares one of this title's five longest words are compared: at most ``max_candidates``, those
-    sharing the most first, chosen in SQL, so the check stays fast however large the catalogue."""
+    sharing the most first, chosen from the catalogue read once per publication (``published``)."""
     e = f.elements
     rule = f.policies.of(ChecklistPolicy).checks.duplication
     title = tokens(e.title or "")
@@ -221,26 +312,19 @@ def duplication(f: Facts) -> Result:
     if not title:
         return Result(MET, ["No title to compare yet."])
     words = sorted(title, key=lambda w: (-len(w), w))[:5]  # the longest words are the rarest
-    shares = [func.lower(Credential.title).contains(w, autoescape=True) for w in words]
-    overlap: Any = reduce(operator.add, [case((c, 1), else_=0) for c in shares])  # words in common
-    candidates = f.session.exec(
-        _published_editions(select(Credential.id, Credential.title, CredentialVersion.content["learning_outcomes"]), f)
-        .where(or_(*shares))
-        .order_by(overlap.desc(), col(Credential.id))
-        .limit(rule.max_candidates)
-    ).all()
+    candidates = published(f.session).sharing(words, but=f.credential_id, limit=rule.max_candidates)
     matches: list[dict[str, Any]] = []
-    for credential_id, other_title, their_outcomes in candidates:
-        other_outcomes: list[str] = list(their_outcomes or [])
-        by_title = jaccard(title, tokens(other_title))
-        by_outcomes = jaccard(mine_outcomes, tokens(" ".join(other_outcomes)))
+    for other in candidates:
+        their_title, their_outcomes = other.tokens
+        by_title = jaccard(title, their_title)
+        by_outcomes = jaccard(mine_outcomes, their_outcomes)
         score = max(by_title, by_outcomes)
         if score >= rule.threshold:
             matches.append(
                 {
-                    "credential_id": credential_id,
-                    "title": other_title,
-                    "learning_outcomes": other_outcomes,
+                    "credential_id": other.credential_id,
+                    "title": other.title,
+                    "learning_outcomes": list(other.learning_outcomes),
                     "title_similarity": round(by_title, 2),
                     "outcome_similarity": round(by_outcomes, 2),
                     "mine": {"title": e.title, "learning_outcomes": e.learning_outcomes},
