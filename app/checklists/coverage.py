@@ -29,7 +29,22 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, cast, exists, false, literal, or_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    literal,
+    or_,
+    union_all,
+)
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import join as sa_join
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func
@@ -47,6 +62,7 @@ from app.workflows.approval import ProposalStatus
 from app.workflows.checklist import AnswerStatus
 
 S = ProposalStatus
+PROPOSALS: FromClause = sa_inspect(Proposal).local_table
 # Listed unless the status filter asks for them.
 HIDDEN_BY_DEFAULT = (S.draft.value, S.withdrawn.value, S.rejected.value)
 
@@ -201,9 +217,10 @@ def _groups(session: Session, where: list[ColumnElement[bool]]) -> dict[tuple[st
 
 def _cell_condition(
     f: CoverageFilter, policy: ChecklistPolicy, policies: Policies, groups: dict[tuple[str, str], int]
-) -> ColumnElement[bool]:
-    """SQL for "the row's cell of ``f.standard`` is ``f.cell``", by the same rule as ``cell_status``: the answers
-    to the standard counted once per proposal (one grouped pass), joined to what applies to its (kind, route)."""
+) -> tuple[FromClause, ColumnElement[bool]]:
+    """The proposals joined to what applies to their (kind, route) and to their answers to ``f.standard`` (counted
+    once per proposal, in one grouped pass), and the SQL for "the row's cell of the standard is ``f.cell``", by the
+    same rule as ``cell_status``. The rows are then filtered in the same pass that sorts and counts them."""
     assert f.standard and f.cell
     s = f.standard
     r = ChecklistResponse
@@ -226,7 +243,7 @@ def _cell_condition(
         .subquery()
     )
     if not groups:
-        return false()
+        return PROPOSALS, false()
     # What applies to each (kind, route) group, as a small table joined on the group: one route text per row.
     expected = union_all(
         *(
@@ -253,14 +270,12 @@ def _cell_condition(
         Cell.partly_met.value: and_(answered, n("not_met") == 0, n("partly_met") > 0),
         Cell.met.value: and_(answered, n("not_met") == 0, n("partly_met") == 0, n("met") > 0),
     }
-    matching = (
-        sa_select(col(Proposal.id))
-        .join(expected, and_(expected.c.kind == col(Proposal.kind), expected.c.route == _route_text()))
-        .outerjoin(answers, answers.c.subject_id == col(Proposal.id))
-        .where(conditions[f.cell])
-        .correlate(None)  # its own pass over the proposals, not a subquery per row
-    )
-    return col(Proposal.id).in_(matching.scalar_subquery())
+    source = sa_join(
+        PROPOSALS,
+        expected,
+        and_(expected.c.kind == col(Proposal.kind), expected.c.route == _route_text()),
+    ).outerjoin(answers, answers.c.subject_id == col(Proposal.id))
+    return source, conditions[f.cell]
 
 
 # --- the matrix ----------------------------------------------------------------------------------------
@@ -288,15 +303,14 @@ class Matrix:
     policy_version: str
 
 
-def _rows_stmt(
-    where: list[ColumnElement[bool]], *, offset: int | None = None, limit: int | None = None
-) -> Select[*tuple[Any, ...]]:
+def _rows_stmt(scope: Scope, *, offset: int | None = None, limit: int | None = None) -> Select[*tuple[Any, ...]]:
     """The rows in title order, each with the total the filters leave. The page is chosen on (title, id) alone and
     counted in the same pass, then its rows are read: the filters run once, and sorting never carries the wide
     columns (the route sits behind the proposal's content) of every matching proposal."""
     chosen: Select[*tuple[Any, ...]] = (
         sa_select(col(Proposal.id).label("id"), func.count().over().label("total"))
-        .where(*where)
+        .select_from(scope.source)
+        .where(*scope.where)
         .order_by(col(Proposal.title), col(Proposal.id))
     )
     if offset is not None and limit is not None:
@@ -367,11 +381,20 @@ def _cells(
     return cells
 
 
-def _where(session: Session, f: CoverageFilter, policies: Policies) -> list[ColumnElement[bool]]:
+@dataclass(frozen=True)
+class Scope:
+    """The rows the filters leave: ``source`` (the proposals, joined to what a cell filter reads) and ``where``."""
+
+    source: FromClause
+    where: list[ColumnElement[bool]]
+
+
+def _where(session: Session, f: CoverageFilter, policies: Policies) -> Scope:
     where = _population(f)
     if f.standard and f.cell:
-        where.append(_cell_condition(f, policies.of(ChecklistPolicy), policies, _groups(session, where)))
-    return where
+        source, cell = _cell_condition(f, policies.of(ChecklistPolicy), policies, _groups(session, where))
+        return Scope(source, [*where, cell])
+    return Scope(PROPOSALS, where)
 
 
 def _matrix_rows(session: Session, policies: Policies, rows: list[Any], standards: list[str]) -> list[MatrixRow]:
@@ -383,12 +406,13 @@ def _matrix_rows(session: Session, policies: Policies, rows: list[Any], standard
 
 def matrix(session: Session, f: CoverageFilter, policies: Policies, *, offset: int, limit: int) -> Matrix:
     """A page of the matrix (title order), its total and the faculties for the filter."""
-    where = _where(session, f, policies)
-    rows = session.connection().execute(_rows_stmt(where, offset=offset, limit=limit)).all()
+    scope = _where(session, f, policies)
+    rows = session.connection().execute(_rows_stmt(scope, offset=offset, limit=limit)).all()
     if rows:
         total = rows[0].total
     else:  # past the last page (or nothing matches): count on its own
-        total = session.connection().execute(sa_select(func.count()).select_from(Proposal).where(*where)).scalar_one()
+        count = sa_select(func.count()).select_from(scope.source).where(*scope.where)
+        total = session.connection().execute(count).scalar_one()
     faculties = session.connection().execute(sa_select(col(OrgUnit.id), col(OrgUnit.name)).order_by(col(OrgUnit.name)))
     return Matrix(
         filters=f,
