@@ -215,35 +215,19 @@ def _groups(session: Session, where: list[ColumnElement[bool]]) -> dict[tuple[st
     return {(kind, text or ""): int(n) for kind, text, n in session.connection().execute(stmt)}
 
 
-def _cell_condition(
+def _cell_filter(
     f: CoverageFilter, policy: ChecklistPolicy, policies: Policies, groups: dict[tuple[str, str], int]
-) -> tuple[FromClause, ColumnElement[bool]]:
-    """The proposals joined to what applies to their (kind, route) and to their answers to ``f.standard`` (counted
-    once per proposal, in one grouped pass), and the SQL for "the row's cell of the standard is ``f.cell``", by the
-    same rule as ``cell_status``. The rows are then filtered in the same pass that sorts and counts them."""
+) -> Scope:
+    """The proposals joined to what applies to their (kind, route) and to their answers to ``f.standard``, and the
+    SQL (over a proposal's answers, grouped by proposal) for "the row's cell of the standard is ``f.cell``", by the
+    same rule as ``cell_status``. The rows are filtered in the pass that sorts and counts them; each proposal's
+    answers are joined row by row (an index lookup, or one hash join), never as a separately aggregated table whose
+    size the planner might misjudge."""
     assert f.standard and f.cell
     s = f.standard
     r = ChecklistResponse
-    given = col(r.status) != AnswerStatus.unanswered.value
-
-    def number(condition: ColumnElement[bool]) -> Any:
-        return func.sum(case((condition, 1), else_=0))
-
-    answers = (
-        sa_select(
-            col(r.subject_id).label("subject_id"),
-            number(given).label("answered"),
-            number(and_(given, col(r.item_key).in_(_mandatory_keys(policy, s) or [""]))).label("mandatory"),
-            number(col(r.status) == AnswerStatus.not_met.value).label("not_met"),
-            number(col(r.status) == AnswerStatus.partly_met.value).label("partly_met"),
-            number(col(r.status) == AnswerStatus.met.value).label("met"),
-        )
-        .where(col(r.subject_type) == service.PROPOSAL, col(r.standard) == s)
-        .group_by(col(r.subject_id))
-        .subquery()
-    )
     if not groups:
-        return PROPOSALS, false()
+        return Scope(PROPOSALS, [false()])
     # What applies to each (kind, route) group, as a small table joined on the group: one route text per row.
     expected = union_all(
         *(
@@ -256,26 +240,33 @@ def _cell_condition(
             for (kind, route), e in ((g, _expected(policy, policies, *g)[s]) for g in groups)
         )
     ).subquery("expected")
+    given = col(r.status) != AnswerStatus.unanswered.value
 
-    def n(name: str) -> Any:
-        return func.coalesce(answers.c[name], 0)
+    def n(condition: ColumnElement[bool]) -> Any:
+        return func.sum(case((condition, 1), else_=0))
 
+    mandatory = n(and_(given, col(r.item_key).in_(_mandatory_keys(policy, s) or [""])))
+    not_met = n(col(r.status) == AnswerStatus.not_met.value) > 0
+    partly_met = n(col(r.status) == AnswerStatus.partly_met.value) > 0
+    met = n(col(r.status) == AnswerStatus.met.value) > 0
     applies = expected.c.applicable > 0
-    missing = and_(applies, or_(n("mandatory") < expected.c.mandatory, n("answered") == 0))
+    missing = and_(applies, or_(mandatory < expected.c.mandatory, n(given) == 0))
     answered = and_(applies, ~missing)
     conditions: dict[str, ColumnElement[bool]] = {
-        "problems": and_(applies, or_(missing, n("not_met") > 0)),
+        "problems": and_(applies, or_(missing, not_met)),
         Cell.missing.value: missing,
-        Cell.not_met.value: and_(answered, n("not_met") > 0),
-        Cell.partly_met.value: and_(answered, n("not_met") == 0, n("partly_met") > 0),
-        Cell.met.value: and_(answered, n("not_met") == 0, n("partly_met") == 0, n("met") > 0),
+        Cell.not_met.value: and_(answered, not_met),
+        Cell.partly_met.value: and_(answered, ~not_met, partly_met),
+        Cell.met.value: and_(answered, ~not_met, ~partly_met, met),
     }
     source = sa_join(
-        PROPOSALS,
-        expected,
-        and_(expected.c.kind == col(Proposal.kind), expected.c.route == _route_text()),
-    ).outerjoin(answers, answers.c.subject_id == col(Proposal.id))
-    return source, conditions[f.cell]
+        PROPOSALS, expected, and_(expected.c.kind == col(Proposal.kind), expected.c.route == _route_text())
+    ).outerjoin(
+        sa_inspect(r).local_table,
+        and_(col(r.subject_type) == service.PROPOSAL, col(r.subject_id) == col(Proposal.id), col(r.standard) == s),
+    )
+    group = [col(Proposal.id), col(Proposal.title), expected.c.applicable, expected.c.mandatory]
+    return Scope(source, [], group, conditions[f.cell])
 
 
 # --- the matrix ----------------------------------------------------------------------------------------
@@ -307,12 +298,7 @@ def _rows_stmt(scope: Scope, *, offset: int | None = None, limit: int | None = N
     """The rows in title order, each with the total the filters leave. The page is chosen on (title, id) alone and
     counted in the same pass, then its rows are read: the filters run once, and sorting never carries the wide
     columns (the route sits behind the proposal's content) of every matching proposal."""
-    chosen: Select[*tuple[Any, ...]] = (
-        sa_select(col(Proposal.id).label("id"), func.count().over().label("total"))
-        .select_from(scope.source)
-        .where(*scope.where)
-        .order_by(col(Proposal.title), col(Proposal.id))
-    )
+    chosen = scope.ids(func.count().over().label("total")).order_by(col(Proposal.title), col(Proposal.id))
     if offset is not None and limit is not None:
         chosen = chosen.offset(offset).limit(limit)
     page = chosen.subquery()
@@ -383,17 +369,28 @@ def _cells(
 
 @dataclass(frozen=True)
 class Scope:
-    """The rows the filters leave: ``source`` (the proposals, joined to what a cell filter reads) and ``where``."""
+    """The rows the filters leave: ``source`` (the proposals, joined to what a cell filter reads), ``where``, and for
+    a cell filter the grouping by proposal and the condition on its answers (``having``)."""
 
     source: FromClause
     where: list[ColumnElement[bool]]
+    group_by: list[Any] = field(default_factory=list)
+    having: ColumnElement[bool] | None = None
+
+    def ids(self, *columns: Any) -> Select[*tuple[Any, ...]]:
+        """The proposals' ids (and ``columns``), one row per proposal."""
+        stmt: Select[*tuple[Any, ...]] = sa_select(col(Proposal.id).label("id"), *columns).select_from(self.source)
+        stmt = stmt.where(*self.where)
+        if self.having is not None:
+            stmt = stmt.group_by(*self.group_by).having(self.having)
+        return stmt
 
 
 def _where(session: Session, f: CoverageFilter, policies: Policies) -> Scope:
     where = _population(f)
     if f.standard and f.cell:
-        source, cell = _cell_condition(f, policies.of(ChecklistPolicy), policies, _groups(session, where))
-        return Scope(source, [*where, cell])
+        cell = _cell_filter(f, policies.of(ChecklistPolicy), policies, _groups(session, where))
+        return Scope(cell.source, [*where, *cell.where], cell.group_by, cell.having)
     return Scope(PROPOSALS, where)
 
 
@@ -411,7 +408,7 @@ def matrix(session: Session, f: CoverageFilter, policies: Policies, *, offset: i
     if rows:
         total = rows[0].total
     else:  # past the last page (or nothing matches): count on its own
-        count = sa_select(func.count()).select_from(scope.source).where(*scope.where)
+        count = sa_select(func.count()).select_from(scope.ids().subquery())
         total = session.connection().execute(count).scalar_one()
     faculties = session.connection().execute(sa_select(col(OrgUnit.id), col(OrgUnit.name)).order_by(col(OrgUnit.name)))
     return Matrix(
