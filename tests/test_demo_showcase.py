@@ -300,9 +300,9 @@ def test_reviews_dashboard_shows_a_due_an_open_and_an_overdue_review_with_figure
     from app.reviews import queries as review_queries
 
     board = review_queries.dashboard(session, review_queries.ReviewFilters(), today=date.today())
-    assert any(r.status == "scheduled" for r in board.due_soon)  # due soon, not open yet
-    assert any(r.status == "open" and not r.overdue_days for r in board.open)
-    assert any(r.kind == "full" for r in board.overdue)
+    assert any(r.status == "scheduled" for r in board.due_soon.items)  # due soon, not open yet
+    assert any(r.status == "open" and not r.overdue_days for r in board.open.items)
+    assert any(r.kind == "full" for r in board.overdue.items)
     with_figures = session.exec(select(Offering).where(Offering.enrolled.is_not(None))).all()  # type: ignore[union-attr]
     assert len(with_figures) >= 3
 

@@ -29,7 +29,22 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, cast, exists, false, literal, or_
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    literal,
+    or_,
+    union_all,
+)
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import join as sa_join
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func
@@ -47,6 +62,7 @@ from app.workflows.approval import ProposalStatus
 from app.workflows.checklist import AnswerStatus
 
 S = ProposalStatus
+PROPOSALS: FromClause = sa_inspect(Proposal).local_table
 # Listed unless the status filter asks for them.
 HIDDEN_BY_DEFAULT = (S.draft.value, S.withdrawn.value, S.rejected.value)
 
@@ -199,63 +215,58 @@ def _groups(session: Session, where: list[ColumnElement[bool]]) -> dict[tuple[st
     return {(kind, text or ""): int(n) for kind, text, n in session.connection().execute(stmt)}
 
 
-def _cell_condition(
+def _cell_filter(
     f: CoverageFilter, policy: ChecklistPolicy, policies: Policies, groups: dict[tuple[str, str], int]
-) -> ColumnElement[bool]:
-    """SQL for "the row's cell of ``f.standard`` is ``f.cell``", by the same rule as ``cell_status``: the answers
-    to the standard counted once per proposal (one grouped pass), joined to what applies to its (kind, route)."""
+) -> Scope:
+    """The proposals joined to what applies to their (kind, route) and to their answers to ``f.standard``, and the
+    SQL (over a proposal's answers, grouped by proposal) for "the row's cell of the standard is ``f.cell``", by the
+    same rule as ``cell_status``. The rows are filtered in the pass that sorts and counts them; each proposal's
+    answers are joined row by row (an index lookup, or one hash join), never as a separately aggregated table whose
+    size the planner might misjudge."""
     assert f.standard and f.cell
     s = f.standard
     r = ChecklistResponse
+    if not groups:
+        return Scope(PROPOSALS, [false()])
+    # What applies to each (kind, route) group, as a small table joined on the group: one route text per row.
+    expected = union_all(
+        *(
+            sa_select(
+                literal(kind).label("kind"),
+                literal(route).label("route"),
+                literal(e.applicable).label("applicable"),
+                literal(e.mandatory).label("mandatory"),
+            )
+            for (kind, route), e in ((g, _expected(policy, policies, *g)[s]) for g in groups)
+        )
+    ).subquery("expected")
     given = col(r.status) != AnswerStatus.unanswered.value
 
-    def number(condition: ColumnElement[bool]) -> Any:
+    def n(condition: ColumnElement[bool]) -> Any:
         return func.sum(case((condition, 1), else_=0))
 
-    answers = (
-        sa_select(
-            col(r.subject_id).label("subject_id"),
-            number(given).label("answered"),
-            number(and_(given, col(r.item_key).in_(_mandatory_keys(policy, s) or [""]))).label("mandatory"),
-            number(col(r.status) == AnswerStatus.not_met.value).label("not_met"),
-            number(col(r.status) == AnswerStatus.partly_met.value).label("partly_met"),
-            number(col(r.status) == AnswerStatus.met.value).label("met"),
-        )
-        .where(col(r.subject_type) == service.PROPOSAL, col(r.standard) == s)
-        .group_by(col(r.subject_id))
-        .subquery()
-    )
-    per_group = {g: _expected(policy, policies, *g)[s] for g in groups}
-
-    def by_group(attribute: str) -> Any:
-        whens = [
-            (and_(col(Proposal.kind) == kind, _route_text() == route), literal(getattr(e, attribute)))
-            for (kind, route), e in per_group.items()
-        ]
-        return case(*whens, else_=literal(0)) if whens else literal(0)
-
-    def n(name: str) -> Any:
-        return func.coalesce(answers.c[name], 0)
-
-    applies = by_group("applicable") > 0
-    missing = and_(applies, or_(n("mandatory") < by_group("mandatory"), n("answered") == 0))
+    mandatory = n(and_(given, col(r.item_key).in_(_mandatory_keys(policy, s) or [""])))
+    not_met = n(col(r.status) == AnswerStatus.not_met.value) > 0
+    partly_met = n(col(r.status) == AnswerStatus.partly_met.value) > 0
+    met = n(col(r.status) == AnswerStatus.met.value) > 0
+    applies = expected.c.applicable > 0
+    missing = and_(applies, or_(mandatory < expected.c.mandatory, n(given) == 0))
     answered = and_(applies, ~missing)
     conditions: dict[str, ColumnElement[bool]] = {
-        "problems": and_(applies, or_(missing, n("not_met") > 0)),
+        "problems": and_(applies, or_(missing, not_met)),
         Cell.missing.value: missing,
-        Cell.not_met.value: and_(answered, n("not_met") > 0),
-        Cell.partly_met.value: and_(answered, n("not_met") == 0, n("partly_met") > 0),
-        Cell.met.value: and_(answered, n("not_met") == 0, n("partly_met") == 0, n("met") > 0),
+        Cell.not_met.value: and_(answered, not_met),
+        Cell.partly_met.value: and_(answered, ~not_met, partly_met),
+        Cell.met.value: and_(answered, ~not_met, ~partly_met, met),
     }
-    if not groups:
-        return false()
-    matching = (
-        sa_select(col(Proposal.id))
-        .outerjoin(answers, answers.c.subject_id == col(Proposal.id))
-        .where(conditions[f.cell])
-        .correlate(None)  # its own pass over the proposals, not a subquery per row
+    source = sa_join(
+        PROPOSALS, expected, and_(expected.c.kind == col(Proposal.kind), expected.c.route == _route_text())
+    ).outerjoin(
+        sa_inspect(r).local_table,
+        and_(col(r.subject_type) == service.PROPOSAL, col(r.subject_id) == col(Proposal.id), col(r.standard) == s),
     )
-    return col(Proposal.id).in_(matching.scalar_subquery())
+    group = [col(Proposal.id), col(Proposal.title), expected.c.applicable, expected.c.mandatory]
+    return Scope(source, [], group, conditions[f.cell])
 
 
 # --- the matrix ----------------------------------------------------------------------------------------
@@ -283,17 +294,11 @@ class Matrix:
     policy_version: str
 
 
-def _rows_stmt(
-    where: list[ColumnElement[bool]], *, offset: int | None = None, limit: int | None = None
-) -> Select[*tuple[Any, ...]]:
+def _rows_stmt(scope: Scope, *, offset: int | None = None, limit: int | None = None) -> Select[*tuple[Any, ...]]:
     """The rows in title order, each with the total the filters leave. The page is chosen on (title, id) alone and
     counted in the same pass, then its rows are read: the filters run once, and sorting never carries the wide
     columns (the route sits behind the proposal's content) of every matching proposal."""
-    chosen: Select[*tuple[Any, ...]] = (
-        sa_select(col(Proposal.id).label("id"), func.count().over().label("total"))
-        .where(*where)
-        .order_by(col(Proposal.title), col(Proposal.id))
-    )
+    chosen = scope.ids(func.count().over().label("total")).order_by(col(Proposal.title), col(Proposal.id))
     if offset is not None and limit is not None:
         chosen = chosen.offset(offset).limit(limit)
     page = chosen.subquery()
@@ -362,11 +367,31 @@ def _cells(
     return cells
 
 
-def _where(session: Session, f: CoverageFilter, policies: Policies) -> list[ColumnElement[bool]]:
+@dataclass(frozen=True)
+class Scope:
+    """The rows the filters leave: ``source`` (the proposals, joined to what a cell filter reads), ``where``, and for
+    a cell filter the grouping by proposal and the condition on its answers (``having``)."""
+
+    source: FromClause
+    where: list[ColumnElement[bool]]
+    group_by: list[Any] = field(default_factory=list)
+    having: ColumnElement[bool] | None = None
+
+    def ids(self, *columns: Any) -> Select[*tuple[Any, ...]]:
+        """The proposals' ids (and ``columns``), one row per proposal."""
+        stmt: Select[*tuple[Any, ...]] = sa_select(col(Proposal.id).label("id"), *columns).select_from(self.source)
+        stmt = stmt.where(*self.where)
+        if self.having is not None:
+            stmt = stmt.group_by(*self.group_by).having(self.having)
+        return stmt
+
+
+def _where(session: Session, f: CoverageFilter, policies: Policies) -> Scope:
     where = _population(f)
     if f.standard and f.cell:
-        where.append(_cell_condition(f, policies.of(ChecklistPolicy), policies, _groups(session, where)))
-    return where
+        cell = _cell_filter(f, policies.of(ChecklistPolicy), policies, _groups(session, where))
+        return Scope(cell.source, [*where, *cell.where], cell.group_by, cell.having)
+    return Scope(PROPOSALS, where)
 
 
 def _matrix_rows(session: Session, policies: Policies, rows: list[Any], standards: list[str]) -> list[MatrixRow]:
@@ -378,12 +403,13 @@ def _matrix_rows(session: Session, policies: Policies, rows: list[Any], standard
 
 def matrix(session: Session, f: CoverageFilter, policies: Policies, *, offset: int, limit: int) -> Matrix:
     """A page of the matrix (title order), its total and the faculties for the filter."""
-    where = _where(session, f, policies)
-    rows = session.connection().execute(_rows_stmt(where, offset=offset, limit=limit)).all()
+    scope = _where(session, f, policies)
+    rows = session.connection().execute(_rows_stmt(scope, offset=offset, limit=limit)).all()
     if rows:
         total = rows[0].total
     else:  # past the last page (or nothing matches): count on its own
-        total = session.connection().execute(sa_select(func.count()).select_from(Proposal).where(*where)).scalar_one()
+        count = sa_select(func.count()).select_from(scope.ids().subquery())
+        total = session.connection().execute(count).scalar_one()
     faculties = session.connection().execute(sa_select(col(OrgUnit.id), col(OrgUnit.name)).order_by(col(OrgUnit.name)))
     return Matrix(
         filters=f,

@@ -29,7 +29,7 @@ router = APIRouter()
 
 
 def _context(session: Session, owner: service.Owner, actor: Actor, policies: Policies) -> dict[str, Any]:
-    found = service.checklist_of(session, owner.row, actor, policies)
+    found = service.checklist_for(session, owner, actor, policies)
     standards: dict[str, list[service.ItemView]] = {}
     for view in found.items:
         standards.setdefault(view.item.standard, []).append(view)

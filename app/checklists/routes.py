@@ -132,7 +132,7 @@ def checklist_out(
     session: Session, subject_id: int, actor: Actor, policies: Policies, subject_type: str = service.PROPOSAL
 ) -> ChecklistOut:
     owner = service.load_owner(session, subject_type, subject_id, actor)
-    found = service.checklist_of(session, owner.row, actor, policies)
+    found = service.checklist_for(session, owner, actor, policies)
     files = _files(session, owner)
     return ChecklistOut(
         subject_type="review" if owner.type == service.REVIEW else "proposal",

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app import limits
 from app.approvals import access
@@ -92,16 +92,22 @@ def responses_of(session: Session, subject_type: str, subject_ids: list[int]) ->
     return found
 
 
+def _evidence_files(session: Session, proposal_id: int | None) -> int:
+    if proposal_id is None:
+        return 0
+    return session.exec(select(func.count()).select_from(Attachment).where(Attachment.proposal_id == proposal_id)).one()
+
+
 def facts(session: Session, proposal: Proposal, policies: Policies) -> automatic.Facts:
     elements, _ = el.parse(proposal.content)
-    files = len(session.exec(select(Attachment.id).where(Attachment.proposal_id == proposal.id)).all())
     return automatic.Facts(
         session=session,
         policies=policies,
         elements=elements,
         kind=el.Kind(proposal.kind),
         credential_id=proposal.credential_id,
-        attachments=files,
+        attachments=_evidence_files(session, proposal.id),
+        content_hash=automatic.fingerprint(proposal.content),
     )
 
 
@@ -249,15 +255,14 @@ class ReviewOwner:
     def facts(self, session: Session, policies: Policies) -> automatic.Facts:
         content = self.edition.content if self.edition else {}
         elements, _ = el.parse(content)
-        files = self.evidence_of
-        count = len(session.exec(select(Attachment.id).where(Attachment.proposal_id == files)).all()) if files else 0
         return automatic.Facts(
             session=session,
             policies=policies,
             elements=elements,
             kind=el.Kind(self.ctx.credential.kind),
             credential_id=self.ctx.credential.id,
-            attachments=count,
+            attachments=_evidence_files(session, self.evidence_of),
+            content_hash=automatic.fingerprint(content),
         )
 
 
@@ -409,16 +414,21 @@ class Checklist:
 def checklist_of(session: Session, subject: Proposal | Review, actor: Actor, policies: Policies) -> Checklist:
     """The items that apply to this proposal or review, each with its answer, automatic result and whether ``actor``
     may answer it now (``actor`` must be allowed to see the subject)."""
-    owner = owner_for(session, subject)
+    return checklist_for(session, owner_for(session, subject), actor, policies)
+
+
+def checklist_for(session: Session, owner: Owner, actor: Actor, policies: Policies) -> Checklist:
+    """``checklist_of`` for an owner already loaded (``load_owner``)."""
     policy = policies.of(ChecklistPolicy)
     items = owner.items(policies)
     answers = {r.item_key: r for r in responses_of(session, owner.type, [owner.id])[owner.id]}
-    found = owner.facts(session, policies) if any(i.automatic for i in items) else None
+    wanted = [i.automatic for i in items if i.automatic]
+    autos = automatic.results(wanted, owner.facts(session, policies)) if wanted else {}
     views = [
         ItemView(
             item=i,
             response=answers.get(i.key),
-            auto=automatic.run(i.automatic, found) if i.automatic and found else None,
+            auto=autos[i.automatic] if i.automatic else None,
             refusal=owner.refusal(i.body.value, actor),
         )
         for i in items
@@ -596,7 +606,9 @@ def answer(
     row = _response_row(session, owner, item)
     assert row.id is not None
     locked = core.lock(session, ANSWER, row.id, actor)
-    auto = automatic.run(item.automatic, owner.facts(session, policies)) if item.automatic else None
+    auto = (
+        automatic.results([item.automatic], owner.facts(session, policies))[item.automatic] if item.automatic else None
+    )
     status, fields = _validated(session, owner, given, auto)
     if given.upload is not None and given.upload.filename and owner.evidence_of is not None:
         stored = attachments.store(

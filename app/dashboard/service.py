@@ -60,12 +60,12 @@ def review_panels(session: Session, actor: Actor) -> list[Panel]:
         ]
         found.append(Panel("My reviews and actions", links=links))
     if actor.oversees_approvals:
-        board = review_queries.dashboard(session, review_queries.ReviewFilters(), today=today)
+        totals = review_queries.totals(review_queries.by_faculty(session, review_queries.ReviewFilters(), today=today))
         figures = [
-            (f"due in the next {review_queries.DUE_SOON_DAYS} days", len(board.due_soon)),
-            ("open", len(board.open)),
-            ("overdue", len(board.overdue)),
-            ("suspended", sum(len(g.titles) for g in board.suspended)),
+            (f"due in the next {review_queries.DUE_SOON_DAYS} days", totals.due_soon),
+            ("open", totals.open),
+            ("overdue", totals.overdue),
+            ("suspended", totals.suspended),
         ]
         found.append(
             Panel(

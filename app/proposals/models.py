@@ -57,6 +57,9 @@ class Proposal(SQLModel, table=True):
             postgresql_where=text(NOT_FINISHED_SQL),
             sqlite_where=text(NOT_FINISHED_SQL),
         ),
+        # The ESG coverage matrix: its rows in title order, filtered by status and faculty and kept to each
+        # micro-credential's latest revision, read from the index alone (app/checklists/coverage.py).
+        Index("ix_proposal_coverage", "title", "id", "status", "credential_id", "revision_no", "org_unit_id", "kind"),
         UniqueConstraint("credential_id", "revision_no"),
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -38,21 +39,48 @@ def _today() -> date:
     return utcnow().date()
 
 
+Offset = Annotated[int, Query(ge=0, description="Rows of this list to skip")]
+
+
 @router.get("/reviews")
 def dashboard(
-    request: Request, session: SessionDep, actor: OverseerActor, filters: Annotated[ReviewFilters, Query()]
+    request: Request,
+    session: SessionDep,
+    actor: OverseerActor,
+    filters: Annotated[ReviewFilters, Query()],
+    due_soon_offset: Offset = 0,
+    overdue_offset: Offset = 0,
+    open_offset: Offset = 0,
+    suspended_offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=200, description="Rows per list")] = queries.DashboardPages.limit,
 ) -> Response:
-    board = queries.dashboard(session, filters, today=_today())
+    pages = queries.DashboardPages(due_soon_offset, overdue_offset, open_offset, suspended_offset, limit)
+    board = queries.dashboard(session, filters, today=_today(), pages=pages)
     values = {k: ("" if v is None else getattr(v, "value", v)) for k, v in filters.model_dump().items()}
-    query = "&".join(f"{k}={v}" for k, v in values.items() if v != "")
+    chosen = {k: v for k, v in values.items() if v != ""}
+    offsets = {
+        "due_soon": due_soon_offset,
+        "overdue": overdue_offset,
+        "open": open_offset,
+        "suspended": suspended_offset,
+    }
+
+    def list_url(name: str) -> str:
+        """The dashboard with these filters and the other lists where they are: the pager of ``name`` adds its own
+        offset."""
+        others = {f"{k}_offset": v for k, v in offsets.items() if k != name and v}
+        return "/reviews?" + urlencode({**chosen, **others})
+
     ctx = {
         "board": board,
+        "totals": board.totals,
         "values": values,
         "faculties": queries.faculty_options(session),
         "status_options": list(REVIEW_LABELS.items()),
         "kind_options": list(service.KIND_LABELS.items()),
         "months": queries.MONTHS,
-        "export_url": "/reviews/export.csv" + (f"?{query}" if query else ""),
+        "export_url": "/reviews/export.csv" + (f"?{urlencode(chosen)}" if chosen else ""),
+        "list_urls": {name: list_url(name) for name in offsets},
         "due_soon_days": queries.DUE_SOON_DAYS,
     }
     return render(request, "reviews/dashboard.html", ctx)

@@ -12,18 +12,21 @@ from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.catalogue.models import Credential
 from app.org.models import OrgUnit
+from app.pagination import Page
 from app.reviews.models import CredentialStanding, Review, ReviewAction
 from app.reviews.service import KIND_LABELS, OPEN_STATES, last_closed
 from app.users.models import User
 from app.workflows.reviews import OUTCOME_LABELS, REVIEW_LABELS, Outcome, ReviewStatus, StandingStatus
 
 DUE_SOON_DAYS = 90
+# Every status but closed (a list, so that each is a range of ``ix_review_status_due_on``).
+NOT_CLOSED = sorted(s.value for s in ReviewStatus if s is not ReviewStatus.closed)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -143,60 +146,199 @@ def of_credential(session: Session, credential_id: int, *, today: date) -> list[
     return _rows(session, [col(Review.credential_id) == credential_id], today=today)
 
 
+def _due_soon(today: date) -> ColumnElement[bool]:
+    """Not closed, due within ``DUE_SOON_DAYS`` from today (each status a range of ``ix_review_status_due_on``)."""
+    return and_(
+        col(Review.status).in_(NOT_CLOSED),
+        col(Review.due_on) >= today,
+        col(Review.due_on) <= today + timedelta(days=DUE_SOON_DAYS),
+    )
+
+
+def _open() -> ColumnElement[bool]:
+    return col(Review.status).in_(sorted(OPEN_STATES))
+
+
+def _overdue(today: date) -> ColumnElement[bool]:
+    """Open (not submitted) past its due date: ``ReviewRow.overdue_days`` > 0."""
+    return and_(col(Review.status) == ReviewStatus.open.value, col(Review.due_on) < today)
+
+
+@dataclass(frozen=True)
+class FacultyLoad:
+    """One faculty's reviews due soon, open and overdue (as filtered), and its suspended micro-credentials."""
+
+    faculty_id: int
+    faculty: str
+    due_soon: int = 0
+    open: int = 0
+    overdue: int = 0
+    suspended: int = 0
+
+
+@dataclass(frozen=True)
+class Totals:
+    due_soon: int
+    open: int
+    overdue: int
+    suspended: int
+
+
+def totals(loads: list[FacultyLoad]) -> Totals:
+    return Totals(
+        due_soon=sum(f.due_soon for f in loads),
+        open=sum(f.open for f in loads),
+        overdue=sum(f.overdue for f in loads),
+        suspended=sum(f.suspended for f in loads),
+    )
+
+
+def by_faculty(session: Session, filters: ReviewFilters, *, today: date) -> list[FacultyLoad]:
+    """Per faculty, by name: the reviews due soon, open and overdue that the filters leave, and the suspended
+    micro-credentials (filtered by faculty only). Two grouped statements, whatever the number of reviews."""
+    due, opened, overdue = _due_soon(today), _open(), _overdue(today)
+
+    def number(condition: ColumnElement[bool]) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    reviews = (
+        sa_select(col(Credential.org_unit_id), number(due), number(opened), number(overdue))
+        .select_from(Review)
+        .join(Credential, col(Credential.id) == Review.credential_id)
+        .where(*filters.where(), or_(due, opened))
+        .group_by(col(Credential.org_unit_id))
+    )
+    suspended = (
+        sa_select(col(Credential.org_unit_id), func.count())
+        .select_from(CredentialStanding)
+        .join(Credential, col(Credential.id) == CredentialStanding.id)
+        .where(col(CredentialStanding.status) == StandingStatus.suspended.value)
+        .group_by(col(Credential.org_unit_id))
+    )
+    if filters.faculty is not None:
+        suspended = suspended.where(col(Credential.org_unit_id) == filters.faculty)
+    counts: dict[int, list[int]] = {}
+    for unit, n_due, n_open, n_overdue in session.execute(reviews):
+        counts[unit] = [int(n_due or 0), int(n_open or 0), int(n_overdue or 0), 0]
+    for unit, n in session.execute(suspended):
+        counts.setdefault(unit, [0, 0, 0, 0])[3] = int(n)
+    if not counts:
+        return []
+    names = dict(
+        session.execute(sa_select(col(OrgUnit.id), col(OrgUnit.name)).where(col(OrgUnit.id).in_(counts))).tuples().all()
+    )
+    loads = [FacultyLoad(unit, names.get(unit, ""), *n) for unit, n in counts.items()]
+    return sorted(loads, key=lambda f: (f.faculty, f.faculty_id))
+
+
+@dataclass(frozen=True)
+class SuspendedRow:
+    credential_id: int
+    title: str
+    faculty: str
+
+
 @dataclass(frozen=True)
 class SuspendedByFaculty:
     faculty: str
     titles: list[tuple[int, str]]
 
 
-@dataclass(frozen=True)
-class Dashboard:
-    due_soon: list[ReviewRow]
-    open: list[ReviewRow]
-    overdue: list[ReviewRow]
-    suspended: list[SuspendedByFaculty]
-    timeline: list[tuple[int, list[int]]]  # (year, reviews due per month)
-    peak: int
-
-
-def dashboard(session: Session, filters: ReviewFilters, *, today: date) -> Dashboard:
-    base = filters.where()
-    not_closed = col(Review.status) != ReviewStatus.closed.value
-    soon = _rows(
-        session,
-        [*base, not_closed, col(Review.due_on) <= today + timedelta(days=DUE_SOON_DAYS), col(Review.due_on) >= today],
-        today=today,
-    )
-    opened = _rows(session, [*base, col(Review.status).in_(sorted(OPEN_STATES))], today=today)
-    overdue = [r for r in opened if r.overdue_days > 0]
-    suspended_stmt = (
-        select(OrgUnit.name, Credential.id, Credential.title)
+def suspended(session: Session, filters: ReviewFilters, *, offset: int = 0, limit: int = 25) -> list[SuspendedRow]:
+    """A page of the suspended micro-credentials, by faculty and title (filtered by faculty only)."""
+    stmt = (
+        sa_select(col(Credential.id), col(Credential.title), col(OrgUnit.name))
         .select_from(CredentialStanding)
         .join(Credential, col(Credential.id) == CredentialStanding.id)
         .join(OrgUnit, col(OrgUnit.id) == Credential.org_unit_id)
         .where(col(CredentialStanding.status) == StandingStatus.suspended.value)
-        .order_by(col(OrgUnit.name), col(Credential.title))
+        .order_by(col(OrgUnit.name), col(Credential.title), col(Credential.id))
+        .offset(offset)
+        .limit(limit)
     )
     if filters.faculty is not None:
-        suspended_stmt = suspended_stmt.where(col(Credential.org_unit_id) == filters.faculty)
-    by_faculty: dict[str, list[tuple[int, str]]] = {}
-    for faculty, cid, title in session.exec(suspended_stmt).all():
-        by_faculty.setdefault(faculty, []).append((cid or 0, title))
-    months = Counter(
-        (due.year, due.month)
-        for due in session.exec(
-            select(col(Review.due_on)).join(Credential, col(Credential.id) == Review.credential_id).where(*base)
-        ).all()
-    )
+        stmt = stmt.where(col(Credential.org_unit_id) == filters.faculty)
+    return [SuspendedRow(cid, title, faculty) for cid, title, faculty in session.execute(stmt)]
+
+
+def grouped(rows: list[SuspendedRow]) -> list[SuspendedByFaculty]:
+    """Rows (in faculty order) grouped by faculty."""
+    found: dict[str, list[tuple[int, str]]] = {}
+    for r in rows:
+        found.setdefault(r.faculty, []).append((r.credential_id, r.title))
+    return [SuspendedByFaculty(f, t) for f, t in found.items()]
+
+
+def load_per_month(session: Session, filters: ReviewFilters) -> list[tuple[int, list[int]]]:
+    """The reviews the filters leave due per month, year by year: counted per due date in SQL (an index-only pass
+    over ``ix_review_due_on`` without a faculty filter), folded into months here."""
+    stmt = sa_select(col(Review.due_on), func.count()).select_from(Review)
+    if filters.faculty is not None:
+        stmt = stmt.join(Credential, col(Credential.id) == Review.credential_id)
+    months: Counter[tuple[int, int]] = Counter()
+    for due, n in session.execute(stmt.where(*filters.where()).group_by(col(Review.due_on))):
+        months[(due.year, due.month)] += int(n)
     years = sorted({y for y, _ in months})
-    timeline = [(y, [months.get((y, m), 0) for m in range(1, 13)]) for y in years]
+    return [(y, [months.get((y, m), 0) for m in range(1, 13)]) for y in years]
+
+
+@dataclass(frozen=True)
+class DashboardPages:
+    """Where each list of the dashboard starts, and how many rows a list shows."""
+
+    due_soon: int = 0
+    overdue: int = 0
+    open: int = 0
+    suspended: int = 0
+    limit: int = 25
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    due_soon: Page[ReviewRow]
+    open: Page[ReviewRow]
+    overdue: Page[ReviewRow]
+    suspended: Page[SuspendedRow]
+    by_faculty: list[FacultyLoad]
+    timeline: list[tuple[int, list[int]]]  # (year, reviews due per month)
+
+    @property
+    def totals(self) -> Totals:
+        return totals(self.by_faculty)
+
+    @property
+    def peak(self) -> int:
+        return max((n for _, counts in self.timeline for n in counts), default=0)
+
+    @property
+    def suspended_by_faculty(self) -> list[SuspendedByFaculty]:
+        """The page of suspended micro-credentials, grouped by faculty."""
+        return grouped(self.suspended.items)
+
+
+def dashboard(
+    session: Session, filters: ReviewFilters, *, today: date, pages: DashboardPages | None = None
+) -> Dashboard:
+    """The QA office's dashboard: the counts per faculty and the load per month computed in SQL, and one page of
+    each list (due soon, overdue, open, suspended), its total taken from the counts."""
+    at = pages or DashboardPages()
+    limit = at.limit
+    base = filters.where()
+    loads = by_faculty(session, filters, today=today)
+    total = totals(loads)
+
+    def page(condition: ColumnElement[bool], offset: int, count: int) -> Page[ReviewRow]:
+        rows = _rows(session, [*base, condition], today=today, offset=offset, limit=limit) if offset < count else []
+        return Page(items=rows, total=count, offset=offset, limit=limit)
+
+    stopped = suspended(session, filters, offset=at.suspended, limit=limit) if at.suspended < total.suspended else []
     return Dashboard(
-        due_soon=soon,
-        open=opened,
-        overdue=overdue,
-        suspended=[SuspendedByFaculty(f, t) for f, t in by_faculty.items()],
-        timeline=timeline,
-        peak=max(months.values(), default=0),
+        due_soon=page(_due_soon(today), at.due_soon, total.due_soon),
+        open=page(_open(), at.open, total.open),
+        overdue=page(_overdue(today), at.overdue, total.overdue),
+        suspended=Page(items=stopped, total=total.suspended, offset=at.suspended, limit=limit),
+        by_faculty=loads,
+        timeline=load_per_month(session, filters),
     )
 
 

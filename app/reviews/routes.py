@@ -101,6 +101,32 @@ def list_reviews(
     return Page(items=items, total=queries.count(session, filters), offset=page.offset, limit=page.limit)
 
 
+class FacultyLoadOut(BaseModel):
+    faculty_id: int
+    faculty: str
+    due_soon: int = Field(description=f"Reviews not closed due within {queries.DUE_SOON_DAYS} days")
+    open: int = Field(description="Reviews open, submitted or in QA assessment")
+    overdue: int = Field(description="Open reviews past their due date, not submitted")
+    suspended: int = Field(description="Suspended micro-credentials (filtered by faculty only)")
+
+
+class ReviewSummary(BaseModel):
+    by_faculty: list[FacultyLoadOut]
+    load_per_month: list[dict[str, Any]] = Field(description="{year, months: reviews due in each month, Jan to Dec}")
+
+
+@router.get("/reviews/summary", response_model=ReviewSummary, summary="Reviews per faculty and per month (QA office)")
+def review_summary(
+    session: SessionDep, actor: OverseerActor, filters: Annotated[ReviewFilters, Query()]
+) -> ReviewSummary:
+    """The figures of the reviews dashboard: per faculty, and the load per month, year by year."""
+    loads = queries.by_faculty(session, filters, today=_today())
+    return ReviewSummary(
+        by_faculty=[FacultyLoadOut(**asdict(f)) for f in loads],
+        load_per_month=[{"year": y, "months": m} for y, m in queries.load_per_month(session, filters)],
+    )
+
+
 @router.get("/reviews/mine", response_model=list[ReviewRow], summary="The reviews of my micro-credentials")
 def my_reviews(session: SessionDep, actor: CurrentActor) -> list[ReviewRow]:
     return queries.my_reviews(session, actor.id, today=_today())

@@ -6,13 +6,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.approvals.voting import Choice
 from app.checklists import automatic
 from app.checklists.policy import ChecklistPolicy
 from app.policies import Policies
 from app.proposals import elements as el
-from tests.checklists.helpers import QA, at_qa_office, covered_content
-from tests.proposals.factories import vote
+from tests.checklists.helpers import covered_content, publish_with
 
 
 def facts(db: Session, policies: Policies, *, kind: str = "standalone", files: int = 0, **content: Any) -> Any:
@@ -99,14 +97,8 @@ def test_evidence_of_need_for_standalone(db: Session, policies: Policies) -> Non
     )
 
 
-def _publish(db: Session, policies: Policies, **content: Any) -> None:
-    proposal = at_qa_office(db, policies, content=covered_content(**content))
-    vote(db, policies, proposal, QA, Choice.approve)
-    assert proposal.status == "published"
-
-
 def test_stacking_stays_within_the_maximum(db: Session, policies: Policies) -> None:
-    _publish(db, policies, stackability="stackable", stackable_towards="MSc Energy Systems", ects=6)
+    publish_with(db, policies, stackability="stackable", stackable_towards="MSc Energy Systems", ects=6)
     strict = with_rules(
         policies,
         stackability=policies.of(ChecklistPolicy).checks.stackability.model_copy(
@@ -126,7 +118,7 @@ def test_stacking_stays_within_the_maximum(db: Session, policies: Policies) -> N
 
 
 def test_duplication_shows_similar_published_ones_side_by_side(db: Session, policies: Policies) -> None:
-    _publish(db, policies, title="Applied Data Analytics for the Energy Sector")
+    publish_with(db, policies, title="Applied Data Analytics for the Energy Sector")
     alike = automatic.duplication(facts(db, policies, title="Applied Data Analytics for Energy"))
     assert alike.status == "not_met"
     match = alike.matches[0]

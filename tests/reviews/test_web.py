@@ -5,7 +5,9 @@ history page, and the JSON twins under /api/v1."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+from dataclasses import asdict
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
@@ -15,7 +17,7 @@ from app.catalogue.models import Credential
 from app.db import utcnow
 from app.offerings.models import Offering
 from app.policies import Policies
-from app.reviews import service
+from app.reviews import queries, service
 from app.reviews.models import Review, ReviewAction
 from tests.conftest import api_headers, login, post_form
 from tests.reviews.helpers import published
@@ -186,3 +188,47 @@ def test_strangers_see_no_reviews(client: TestClient, db: Session, policies: Pol
     assert client.get(f"/reviews/{review.id}").status_code == 404
     assert client.get("/reviews").status_code == 403
     assert client.get(f"/api/v1/credentials/{credential.id}/reviews", headers=api_headers(client)).status_code == 404
+
+
+def test_the_dashboard_counts_per_faculty_and_pages_each_list(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    opened = [_due_soon(db, policies)[1] for _ in range(3)]
+    late = opened[0]
+    late.due_on = TODAY - timedelta(days=3)  # open and past its due date: overdue
+    db.add(late)
+    db.flush()
+    filters = queries.ReviewFilters()
+    everything = queries.dashboard(db, filters, today=TODAY, pages=queries.DashboardPages(limit=200))
+    totals = everything.totals
+    # The counts made in SQL are the lengths of the lists they total.
+    for listing, total in (
+        (everything.due_soon, totals.due_soon),
+        (everything.open, totals.open),
+        (everything.overdue, totals.overdue),
+    ):
+        assert listing.total == total and len(listing.items) == min(total, 200)
+    assert {r.id for r in everything.overdue.items} >= {late.id}
+    assert all(r.overdue_days > 0 for r in everything.overdue.items)
+    assert {r.id for r in everything.open.items} >= {r.id for r in opened}
+    faculty = db.get_one(Credential, late.credential_id).org_unit_id
+    (mine,) = [f for f in everything.by_faculty if f.faculty_id == faculty]
+    only = queries.dashboard(db, queries.ReviewFilters(faculty=faculty), today=TODAY).totals
+    assert (only.due_soon, only.open, only.overdue) == (mine.due_soon, mine.open, mine.overdue)
+    assert sum(sum(months) for _, months in everything.timeline) >= 3
+
+    login(client, "qa@example.org")
+    board = client.get("/reviews", params={"limit": 1})
+    assert board.status_code == 200
+    table = board.text.split('id="open-table"')[1].split("</table>")[0]
+    assert f"({totals.open})" in table and table.count('href="/reviews/') == 1
+    assert 'href="/reviews?open_offset=1&limit=1#open-table" rel="next"' in html.unescape(board.text)
+    faculty_row = board.text.split('id="by-faculty-table"')[1].split("</table>")[0]
+    assert f'href="/reviews?faculty={faculty}"' in faculty_row
+    summary = client.get("/api/v1/reviews/summary", headers=api_headers(client)).json()
+    assert [f for f in summary["by_faculty"] if f["faculty_id"] == faculty] == [asdict(mine)]
+    assert summary["load_per_month"] == [{"year": y, "months": m} for y, m in everything.timeline]
+    second = client.get("/reviews", params={"limit": 1, "open_offset": 1, "kind": "monitoring"})
+    pager = html.unescape(second.text.split('id="open-table"')[1].split("</nav>")[0])
+    assert 'href="/reviews?kind=monitoring&open_offset=0&limit=1#open-table" rel="prev"' in pager
+    assert "<span>2\u20132 of " in pager
