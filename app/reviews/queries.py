@@ -225,7 +225,7 @@ def by_faculty(session: Session, filters: ReviewFilters, *, today: date) -> list
     if not counts:
         return []
     names = dict(
-        session.execute(sa_select(col(OrgUnit.id), col(OrgUnit.name)).where(col(OrgUnit.id).in_(counts))).tuples().all()
+        session.execute(sa_select(col(OrgUnit.id), col(OrgUnit.name)).where(col(OrgUnit.id).in_(counts))).all()
     )
     loads = [FacultyLoad(unit, names.get(unit, ""), *n) for unit, n in counts.items()]
     return sorted(loads, key=lambda f: (f.faculty, f.faculty_id))

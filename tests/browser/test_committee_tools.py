@@ -137,7 +137,11 @@ def test_a_chair_builds_an_agenda_publishes_it_and_records_the_decisions(page: P
     expect(first_item.get_by_role("radio", name="Approve", exact=True)).to_be_checked()  # what was chosen is kept
     check_a11y(page)
     assert status_of(live_database_url, first) == "faculty_council_review"  # nothing half saved
-    second_item.get_by_role("textbox").fill("Name the employers who asked for it.")
+    second_item.get_by_label(re.compile(r"^Comment")).fill("Name the employers who asked for it.")
+    # The first is approved with a condition, as the meeting decided.
+    first_item.get_by_role("radio", name="Approve with conditions").check()
+    first_item.get_by_label(re.compile(r"^Condition \(")).fill("Publish the assessment rubric.")
+    first_item.get_by_label("Condition due on").fill((date.today() + timedelta(days=90)).isoformat())
     with page.expect_navigation():
         page.get_by_role("button", name="Record the minutes").click()
     expect(page.get_by_role("status").filter(has_text="The minutes are recorded")).to_be_visible()
@@ -145,6 +149,8 @@ def test_a_chair_builds_an_agenda_publishes_it_and_records_the_decisions(page: P
     check_a11y(page)
     assert status_of(live_database_url, first) == "lll_committee_review"
     assert status_of(live_database_url, second) == "changes_requested"
+    goto(page, f"/proposals/{first}")
+    expect(page.locator("#conditions")).to_contain_text("Publish the assessment rubric.")
     goto(page, f"/proposals/{second}")
     expect(page.locator("#status")).to_have_text("Changes requested")
 
