@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import Engine, make_url, text
 from sqlmodel import Session
 
@@ -156,13 +156,16 @@ def test_a_burst_of_parallel_logins_then_everyone_is_served(server: LiveServer) 
 # --- no database work on the event loop ----------------------------------------------------------
 
 
-def _uses_the_database(dependant: Dependant) -> bool:
-    return any(d.call is get_session or _uses_the_database(d) for d in dependant.dependencies)
+def _takes_the_session(dependant: Dependant) -> bool:
+    """The callable is given the request's session (an async one would then query on the event loop). One that
+    only depends on a plain `def` dependency using it, as `current_actor` on `optional_actor`, is given that
+    dependency's result, computed in the thread pool."""
+    return any(d.call is get_session for d in dependant.dependencies)
 
 
 def _async_database_users(dependant: Dependant, where: str) -> list[str]:
     found = []
-    if dependant.call is not None and asyncio.iscoroutinefunction(dependant.call) and _uses_the_database(dependant):
+    if dependant.call is not None and asyncio.iscoroutinefunction(dependant.call) and _takes_the_session(dependant):
         found.append(f"{where}: {getattr(dependant.call, '__qualname__', dependant.call)}")
     for sub in dependant.dependencies:
         found += _async_database_users(sub, where)
@@ -172,10 +175,15 @@ def _async_database_users(dependant: Dependant, where: str) -> list[str]:
 def test_no_async_handler_or_dependency_takes_a_database_session(app) -> None:
     """Every route and dependency that takes the request's session is a plain `def` (run in the thread pool)."""
     offenders = []
-    for route in app.routes:
+    checked = 0
+    # Every route, those of included routers too (app.routes holds the included routers, not their routes).
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
         if isinstance(route, APIRoute):
-            offenders += _async_database_users(route.dependant, f"{sorted(route.methods or ())} {route.path}")
+            checked += 1
+            offenders += _async_database_users(route.dependant, f"{sorted(route.methods or ())} {context.path}")
     assert offenders == []
+    assert checked > 200  # the pages and the API, not only the few routes declared on the app itself
 
 
 def test_the_checker_finds_an_async_handler_with_a_session(app) -> None:
