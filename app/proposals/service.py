@@ -150,17 +150,29 @@ def _validated(
 ) -> tuple[dict[str, Any], checks.Check]:
     """Parse and check content for saving: any invalid field refuses the save (422), nothing is stored.
     ``previous``: the content saved before, whose parent programme and module stay allowed once deactivated."""
-    elements, errors = el.parse(_with_recorded_qa(session, values, policies))
-    result = checks.check(elements, policies.of(CredentialPolicy), kind)
-    errors = {**result.errors, **errors}
-    errors.update(_parent_errors(session, elements, kind, previous or {}))
-    if errors:
+    elements, result = _checked(session, values, policies, kind, previous)
+    if errors := result.errors:
         raise PolicyViolation(
             f"{len(errors)} field{'s' if len(errors) > 1 else ''} need{'' if len(errors) > 1 else 's'} correcting: "
             + ", ".join(el.LABELS.get(name, name) for name in errors),
             errors=errors,
         )
     return elements.model_dump(mode="json"), result
+
+
+def _checked(
+    session: Session,
+    values: dict[str, Any],
+    policies: Policies,
+    kind: el.Kind,
+    previous: Mapping[str, Any] | None,
+) -> tuple[el.Elements, checks.Check]:
+    """The parsed elements and every problem in them: parse errors, the policy's checks, the parent programme."""
+    elements, errors = el.parse(_with_recorded_qa(session, values, policies))
+    result = checks.check(elements, policies.of(CredentialPolicy), kind)
+    result.errors = {**result.errors, **errors, **_parent_errors(session, elements, kind, previous)}
+    result.missing = [m for m in result.missing if m not in errors]
+    return elements, result
 
 
 def _parent_errors(
@@ -198,11 +210,7 @@ def check_values(
 ) -> checks.Check:
     """Inline validation: every problem in the posted values, without saving anything (``previous``: the content
     saved before, when editing, as ``_validated`` takes it)."""
-    elements, errors = el.parse(_with_recorded_qa(session, values, policies))
-    result = checks.check(elements, policies.of(CredentialPolicy), kind)
-    result.errors = {**result.errors, **errors, **_parent_errors(session, elements, kind, previous)}
-    result.missing = [m for m in result.missing if m not in errors]
-    return result
+    return _checked(session, values, policies, kind, previous)[1]
 
 
 def _set_co_proposers(
