@@ -55,8 +55,9 @@ class Viewing:
 
     @cached_property
     def votes(self) -> list[tuple[Vote, str]]:
-        """This round's votes with the voters' names."""
-        return views.votes_with_names(self.session, self.proposal)
+        """This round's votes with the voters' names, oldest first (from ``rounds``, which the page reads anyway)."""
+        current = next((r for r in self.rounds if r.review_round == self.proposal.review_round), None)
+        return [(named.vote, named.voter) for named in current.votes] if current else []
 
     @cached_property
     def conditions(self) -> list[Condition]:
