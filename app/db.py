@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Table, event
 from sqlmodel import Session, SQLModel, create_engine
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +24,11 @@ SQLModel.metadata.naming_convention = {
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A model's table, for Core statements (SQLModel does not type ``__table__``)."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
 def utcnow() -> datetime:

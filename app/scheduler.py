@@ -25,11 +25,11 @@ from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import ColumnElement, Engine, Select, Table, bindparam, select, text, update
+from sqlalchemy import ColumnElement, Engine, Select, bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from app.db import utcnow
+from app.db import table_of, utcnow
 from app.logs import log
 
 SWEEP_LOCK_KEY = 732_001
@@ -102,14 +102,10 @@ def claim_due(
     ``claim`` must make ``due`` false (for example move ``next_attempt_at`` past ``now``), so a row is claimed
     once: the compare-and-set repeats ``due`` and counts only an update of exactly one row.
     """
-    (key,) = _table(model).primary_key.columns
+    (key,) = table_of(model).primary_key.columns
     stmt = skip_locked(session, select(key).where(due).order_by(*order_by, key).limit(limit))
     candidates = list(session.connection().execute(stmt).scalars())
     return claim_ids(session, model, candidates, due=due, claim=claim)
-
-
-def _table(model: type[SQLModel]) -> Table:
-    return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
 def skip_locked(session: Session, stmt: SelectT, *, of: Any = None) -> SelectT:
@@ -124,7 +120,7 @@ def claim_ids(
     session: Session, model: type[SQLModel], ids: Sequence[int], *, due: ColumnElement[bool], claim: Mapping[str, Any]
 ) -> list[int]:
     """The compare-and-set half of :func:`claim_due`: claim each of ``ids`` that is still ``due``."""
-    table = _table(model)
+    table = table_of(model)
     (key,) = table.primary_key.columns
     cas = update(table).where(key == bindparam("claim_id"), due).values(**claim)
     conn = session.connection()

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import make_url, text
 from sqlmodel import Session, col, select
 
-from app.db import make_engine, utcnow
+from app.db import make_engine, table_of, utcnow
 from app.feedback import service
 from app.feedback.models import Survey, SurveyInvitation, SurveyResponse
 from app.feedback.service import LinkRefused
@@ -65,7 +65,7 @@ def _setup(url: str, policies: Policies, invitations: int) -> tuple[int, list[st
         survey = open_survey(session, policies, offering)
         tokens = [f"{service.TOKEN_PREFIX}{uuid.uuid4().hex}" for _ in range(invitations)]
         session.connection().execute(
-            SurveyInvitation.__table__.insert(),  # type: ignore[attr-defined]
+            table_of(SurveyInvitation).insert(),
             [{"survey_id": survey.id, "token_hash": hash_token(t), "used": False, "reminder_ids": []} for t in tokens],
         )
         survey.invited_count = invitations
@@ -241,7 +241,7 @@ def make_results_survey(url: str, responses: int = RESULT_RESPONSES) -> int:
                         survey_id = survey.id or 0
                         service.act(session, survey_id, "open", owner, policies)
                         session.connection().execute(
-                            SurveyResponse.__table__.insert(),  # type: ignore[attr-defined]
+                            table_of(SurveyResponse).insert(),
                             [
                                 {
                                     "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),

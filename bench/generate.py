@@ -25,9 +25,9 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Engine, Table, func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -36,7 +36,7 @@ from app.approvals.policy import ApprovalPolicy, VotingPolicy, VotingRule
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
 from app.catalogue.service import search_text_of
-from app.db import make_engine
+from app.db import make_engine, table_of
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, Module, OrgUnit, Programme
 from app.org.policy import InstitutionPolicy
 from app.policies import Policies, load_policies
@@ -524,12 +524,8 @@ def round_slots(
 # --- the generator -------------------------------------------------------------------------------
 
 
-def _table(model: type[SQLModel]) -> Table:
-    return cast(Table, model.__table__)  # type: ignore[attr-defined]
-
-
 def _insert(conn: Connection, model: type[SQLModel], rows: list[dict[str, Any]], batch: int = 5000) -> None:
-    table = _table(model)
+    table = table_of(model)
     for start in range(0, len(rows), batch):
         conn.execute(table.insert(), rows[start : start + batch])
 
@@ -1073,13 +1069,13 @@ def generate(url: str | Engine, sizes: Sizes | None = None, *, quiet: bool = Fal
         CoProposer, ProposalVersion, CredentialVersion, Decision, Condition, Vote, AuditEvent,
     ]  # fmt: skip
     with engine.begin() as conn:
-        if conn.execute(select(func.count()).select_from(_table(User))).scalar_one():
+        if conn.execute(select(func.count()).select_from(table_of(User))).scalar_one():
             raise RuntimeError("The database already has accounts; the generator fills an empty database only.")
         for model in order:
             _insert(conn, model, gen.rows[model])
         if conn.dialect.name == "postgresql":
             for model in order:
-                name = _table(model).name
+                name = table_of(model).name
                 conn.execute(
                     text(
                         f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
@@ -1095,7 +1091,7 @@ def generate(url: str | Engine, sizes: Sizes | None = None, *, quiet: bool = Fal
     else:
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-    counts = {_table(m).name: len(gen.rows[m]) for m in order}
+    counts = {table_of(m).name: len(gen.rows[m]) for m in order}
     awaiting = gen.awaiting_count()
     seconds = time.perf_counter() - started
     if isinstance(url, str):

@@ -157,7 +157,7 @@ def test_a_request_that_only_read_ends_without_a_word_to_the_server(settings: Se
         with Session(app.state.engine) as check:
             assert check.exec(select(OrgUnit).where(OrgUnit.code == code)).one()
             assert check.exec(select(OrgUnit).where(OrgUnit.code == code + "U")).one()  # committed off the loop
-            check.exec(text("DELETE FROM org_unit WHERE code LIKE :c").bindparams(c=code + "%"))  # type: ignore[call-overload]
+            check.connection().execute(text("DELETE FROM org_unit WHERE code LIKE :c"), {"c": code + "%"})
             check.commit()
     finally:
         app.state.engine.dispose()

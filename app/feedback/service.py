@@ -55,7 +55,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.catalogue.models import Credential
-from app.db import utcnow
+from app.db import table_of, utcnow
 from app.errors import Conflict, NotFound, PermissionDenied, PolicyViolation, TooManyAttempts
 from app.feedback import access
 from app.feedback.models import Survey, SurveyInvitation, SurveyResponse
@@ -485,9 +485,9 @@ class Accepted:
     open_link: bool = False
 
 
-_INVITATION = SurveyInvitation.__table__  # type: ignore[attr-defined]
-_SURVEY = Survey.__table__  # type: ignore[attr-defined]
-_RESPONSE = SurveyResponse.__table__  # type: ignore[attr-defined]
+_INVITATION = table_of(SurveyInvitation)
+_SURVEY = table_of(Survey)
+_RESPONSE = table_of(SurveyResponse)
 
 
 def _of_survey(column: Any) -> Any:
