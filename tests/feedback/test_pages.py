@@ -19,10 +19,10 @@ from tests.conftest import actor_for, api_headers, csrf_token, login, post_form
 from tests.feedback.factories import fill, likert_answers, make_offering, open_survey, owner_of, owner_of_survey
 
 
-def _current(db: Session, policies: Policies, **kw: object) -> Survey:
+def _current(db: Session, policies: Policies, language: str = "en") -> Survey:
     """An open survey whose dates include today (the pages use the real date)."""
     today = utcnow().date()
-    offering = make_offering(db, ends_on=today - timedelta(days=1), **kw)  # type: ignore[arg-type]
+    offering = make_offering(db, ends_on=today - timedelta(days=1), language=language)
     return open_survey(db, policies, offering, opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=7))
 
 
