@@ -152,8 +152,9 @@ def settings(database_url: str) -> Settings:
         policy_dir=ROOT / "policies",
         log_level="WARNING",
         # Tests read rows their own open transaction wrote, which a cache keyed on committed data cannot see;
-        # tests/test_catalogue_cache.py runs the cache on committed data.
+        # tests/test_catalogue_cache.py and tests/test_page_cache.py run the caches on committed data.
         catalogue_cache=False,
+        page_cache_seconds=0,
     )
 
 

@@ -8,49 +8,41 @@ kept in memory, per process, under the catalogue's *generation*:
   offering, a credential's standing or a survey's action plan raises
   ``catalogue_stamp.generation`` in the same transaction (``_bump_on_catalogue_change``, an ORM flush listener,
   so every service, job and command is covered). Once it commits, every process sees the new generation.
-- Each cacheable request first reads the stamp (one primary-key row, without a transaction on PostgreSQL; one
-  read serves every request that arrived before it began, see ``StampReader``) and is answered from memory only
-  if the entry was stored under that generation. A request that starts after a
+- Each cacheable request first reads the stamp (one primary-key row, without a transaction on PostgreSQL) and is
+  answered from memory only if the entry was stored under that generation. A request that starts after a
   publication commits can therefore never get the catalogue as it was before, whichever worker or host serves it.
 - Browsers and proxies get ``ETag`` and ``Last-Modified`` (the stamp's time) with ``Cache-Control: public,
   no-cache`` (keep it, but ask each time), and a ``304 Not Modified`` when what they hold is still current.
 
-Only GET requests without a session cookie or an ``Authorization`` header are cached: a logged-in visitor's page
-carries their own header and is rendered as before. Cached pages carry no CSRF token (nothing on them posts);
-a response that sets a cookie is never stored.
+The mechanism (reading the version, storing, answering, validators) is ``app.response_cache``'s, which also keeps
+logged-in people's pages. Only GET requests without a session cookie or an ``Authorization`` header are cached
+here. Cached pages carry no CSRF token (nothing on them posts); a response that sets a cookie is never stored.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from itertools import chain
 from typing import Any
 
-import anyio.to_thread
 from sqlalchemy import Engine, bindparam, event, select, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import col
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from app.catalogue.models import CatalogueStamp, Credential, CredentialVersion
 from app.db import utcnow
 from app.feedback.models import Survey
 from app.offerings.models import Offering
 from app.org.models import Module, OrgUnit, Programme
+from app.response_cache import Key, ResponseCacheMiddleware, Version, VersionReader, autocommit, header
 from app.reviews.models import CredentialStanding
 
 # The scope key that tells the page renderer a response may be shared between visitors (no CSRF token).
 PUBLIC_SCOPE_KEY = "mcqa.public_response"
 CACHEABLE_PATH = re.compile(r"^(/api/v1)?/catalogue(/[0-9]+)?$")
-MAX_ENTRIES = 500
-CACHE_CONTROL = b"public, no-cache"
+MAX_BYTES = 32 * 1024 * 1024
 
 # --- the stamp: raised in the transaction that changes the catalogue -------------------------------
 
@@ -83,7 +75,7 @@ def _bump_on_catalogue_change(session: OrmSession, _context: Any) -> None:
         session.connection().execute(_BUMP, {"now": utcnow()})
 
 
-def read_stamp(engine: Engine) -> tuple[int, datetime]:
+def read_stamp(engine: Engine) -> Version:
     """The catalogue's committed generation and the time of its last change."""
     with engine.connect() as conn:
         row = conn.execute(_READ).first()
@@ -93,157 +85,34 @@ def read_stamp(engine: Engine) -> tuple[int, datetime]:
     return int(row.generation), row.changed_at
 
 
-def stamp_engine(engine: Engine) -> Engine:
-    """The engine the stamp is read with: without BEGIN/COMMIT round trips on PostgreSQL (one statement reads
-    a committed row either way); SQLite's deferred transactions cost no round trip."""
-    if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
-    return engine.execution_options(read_only=True)
+def catalogue_key(session_cookie: str) -> Callable[[Scope], Key | None]:
+    """Anonymous GETs of the catalogue's pages and API (no session cookie, no ``Authorization``): a logged-in
+    visitor's page carries their own header and is cached, if at all, as theirs (``app.response_cache.page_key``).
+    The key holds what else changes the answer: the query and whether htmx asks for a fragment."""
+    cookie_prefix = session_cookie.encode() + b"="
 
-
-class StampReader:
-    """Reads the stamp for many concurrent requests at once, without ever answering one with a read that began
-    before it arrived: a request joins the next read that has not started yet, which starts as soon as the one in
-    flight ends. Under load, one database round trip (and one thread hop) then serves every request that arrived
-    meanwhile; alone, a request costs one read, as before."""
-
-    def __init__(self, engine: Engine, read: Callable[[Engine], tuple[int, datetime]] = read_stamp) -> None:
-        self.engine = engine
-        self.read = read
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: asyncio.Future[tuple[int, datetime]] | None = None
-        self._reading = False
-        self._task: asyncio.Task[None] | None = None
-
-    async def current(self) -> tuple[int, datetime]:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # a new event loop (tests start one per client): start afresh
-            self._loop, self._pending, self._reading = loop, None, False
-        if self._pending is None:
-            self._pending = loop.create_future()
-            if not self._reading:
-                self._reading = True
-                self._task = loop.create_task(self._read_while_wanted())
-        return await asyncio.shield(self._pending)
-
-    async def _read_while_wanted(self) -> None:
-        try:
-            while self._pending is not None:
-                waiting, self._pending = self._pending, None
-                try:
-                    waiting.set_result(await anyio.to_thread.run_sync(self.read, self.engine))
-                except Exception as exc:  # each waiting request fails as its own read would have
-                    waiting.set_exception(exc)
-        finally:
-            self._reading = False
-
-
-# --- the middleware ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Entry:
-    generation: int
-    status: int
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    etag: bytes
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
-
-
-def _not_modified(scope: Scope, etag: bytes, changed_at: datetime) -> bool:
-    if (wanted := _header(scope, b"if-none-match")) is not None:
-        return wanted.strip() == b"*" or etag in [tag.strip().removeprefix(b"W/") for tag in wanted.split(b",")]
-    if (since := _header(scope, b"if-modified-since")) is not None:
-        try:
-            return changed_at.replace(microsecond=0) <= parsedate_to_datetime(since.decode("latin-1"))
-        except (TypeError, ValueError):
-            return False
-    return False
-
-
-class CatalogueCacheMiddleware:
-    """Serves anonymous catalogue GETs from memory while the catalogue's generation is unchanged (module doc)."""
-
-    def __init__(self, app: ASGIApp, *, engine: Engine, session_cookie: str, enabled: bool = True) -> None:
-        self.app = app
-        self.stamp = StampReader(stamp_engine(engine))
-        self.session_cookie = session_cookie.encode()
-        self.enabled = enabled
-        self.entries: OrderedDict[tuple[bytes, ...], Entry] = OrderedDict()
-
-    def _cacheable(self, scope: Scope) -> bool:
-        if scope["type"] != "http" or scope["method"] != "GET" or not CACHEABLE_PATH.match(scope["path"]):
-            return False
-        if _header(scope, b"authorization") is not None:
-            return False
-        cookies = _header(scope, b"cookie") or b""
-        return self.session_cookie + b"=" not in cookies
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.enabled or not self._cacheable(scope):
-            await self.app(scope, receive, send)
-            return
-        generation, changed_at = await self.stamp.current()
-        key = (
-            scope["path"].encode(),
+    def key(scope: Scope) -> Key | None:
+        if not CACHEABLE_PATH.match(scope["path"]) or header(scope, b"authorization") is not None:
+            return None
+        if cookie_prefix in (header(scope, b"cookie") or b""):
+            return None
+        return (
+            scope["path"],
             scope.get("query_string", b""),
-            _header(scope, b"hx-request") or b"",
-            _header(scope, b"hx-target") or b"",
+            header(scope, b"hx-request") or b"",
+            header(scope, b"hx-target") or b"",
         )
-        entry = self.entries.get(key)
-        if entry is not None and entry.generation == generation:
-            self.entries.move_to_end(key)
-            await self._answer(scope, send, entry, changed_at)
-            return
-        scope[PUBLIC_SCOPE_KEY] = True
-        start: Message = {}
-        body = bytearray()
 
-        async def capture(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-            elif message["type"] == "http.response.body":
-                body.extend(message.get("body", b""))
+    return key
 
-        await self.app(scope, receive, capture)
-        headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
-        entry = Entry(
-            generation=generation,
-            status=start.get("status", 500),
-            headers=headers,
-            body=bytes(body),
-            etag=b'"' + f"{generation}-{hashlib.sha256(body).hexdigest()[:20]}".encode() + b'"',
-        )
-        storable = entry.status == 200 and not any(k == b"set-cookie" for k, _ in headers)
-        if storable:
-            self.entries[key] = entry
-            self.entries.move_to_end(key)
-            while len(self.entries) > MAX_ENTRIES:
-                self.entries.popitem(last=False)
-        await self._answer(scope, send, entry, changed_at, validators=storable)
 
-    async def _answer(
-        self, scope: Scope, send: Send, entry: Entry, changed_at: datetime, *, validators: bool = True
-    ) -> None:
-        headers = entry.headers
-        status = entry.status
-        body = entry.body
-        if validators:
-            last_modified = format_datetime(changed_at, usegmt=True).encode()
-            extra = [(b"etag", entry.etag), (b"last-modified", last_modified), (b"cache-control", CACHE_CONTROL)]
-            if _not_modified(scope, entry.etag, changed_at):
-                status, body = 304, b""
-                headers = [(k, v) for k, v in headers if k in (b"vary",)]
-            headers = [(k, v) for k, v in headers if k != b"content-length"] + extra
-            if status != 304:
-                headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+def catalogue_cache(app: ASGIApp, *, engine: Engine, session_cookie: str) -> ResponseCacheMiddleware:
+    """The public catalogue's cache: shared by every visitor, current until the catalogue's generation changes."""
+    return ResponseCacheMiddleware(
+        app,
+        reader=VersionReader(autocommit(engine), read_stamp),
+        key=catalogue_key(session_cookie),
+        shared=True,
+        max_bytes=MAX_BYTES,
+        shared_scope_key=PUBLIC_SCOPE_KEY,
+    )

@@ -1,0 +1,320 @@
+"""Responses kept in memory, per process, for as long as what they were made from is unchanged.
+
+One mechanism, two uses (both installed in ``app.main``):
+
+- **The public catalogue** (``app.catalogue.cache``): anonymous pages, shared by every visitor, stored under the
+  catalogue's generation, which every change to what the catalogue shows raises in its own transaction.
+- **Logged-in pages** (``page_cache``): a person's own GET requests, stored under the *database version*: on
+  PostgreSQL the snapshot (``pg_current_snapshot()``: which transactions have committed), on SQLite the data
+  version a connection of its own sees (``PRAGMA data_version``, which changes whenever anyone commits). Any
+  commit, by any worker, job or command, changes it, so no write needs to know about this cache. An entry also
+  lives at most a few seconds (``Settings.page_cache_seconds``), which bounds what time alone changes: "days
+  waiting", a deadline passing, an expired token or session.
+
+How a request is answered:
+
+- A request is cacheable when its ``key`` says so, and the key holds everything its answer depends on besides
+  the data: the path and query, and the request's headers (its credentials, cookies, ``HX-Request`` and the rest).
+- The version is read once the request has arrived (``VersionReader``: one read serves every request that
+  arrived before it began). An entry stored under another version is never served. A request that starts after
+  a commit therefore never gets a page from before it, whichever worker or host serves it.
+- Only a ``200`` that sets no cookie and does not say ``no-store`` is stored, up to ``MAX_ENTRY_BYTES``; a larger
+  body is streamed through as it comes. Entries are evicted oldest-used first beyond ``max_bytes`` in all.
+- Answers carry an ``ETag`` (and, for the catalogue, ``Last-Modified``) with ``Cache-Control: no-cache``, public or
+  private: browsers keep the page but ask each time, and get ``304 Not Modified`` while theirs is current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+import anyio.to_thread
+from sqlalchemy import Engine, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# What a version read returns: a token equal for equal data, and (for Last-Modified) when the data last changed.
+Version = tuple[Hashable, datetime | None]
+Key = tuple[Hashable, ...]
+
+MAX_ENTRY_BYTES = 512 * 1024
+
+# --- reading the version -----------------------------------------------------------------------
+
+
+class VersionReader:
+    """Reads the version for many concurrent requests at once, without ever answering one with a read that began
+    before it arrived: a request joins the next read that has not started yet, which starts as soon as the one in
+    flight ends. Under load, one database round trip (and one thread hop) then serves every request that arrived
+    meanwhile; alone, a request costs one read."""
+
+    def __init__(self, engine: Engine, read: Callable[[Engine], Version]) -> None:
+        self.engine = engine
+        self.read = read
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: asyncio.Future[Version] | None = None
+        self._reading = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def current(self) -> Version:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (tests start one per client): start afresh
+            self._loop, self._pending, self._reading = loop, None, False
+        if self._pending is None:
+            self._pending = loop.create_future()
+            if not self._reading:
+                self._reading = True
+                self._task = loop.create_task(self._read_while_wanted())
+        return await asyncio.shield(self._pending)
+
+    async def _read_while_wanted(self) -> None:
+        try:
+            while self._pending is not None:
+                waiting, self._pending = self._pending, None
+                try:
+                    waiting.set_result(await anyio.to_thread.run_sync(self.read, self.engine))
+                except Exception as exc:  # each waiting request fails as its own read would have
+                    waiting.set_exception(exc)
+        finally:
+            self._reading = False
+
+
+def autocommit(engine: Engine) -> Engine:
+    """The engine a version is read with: without BEGIN/COMMIT round trips on PostgreSQL (one statement reads
+    committed data either way); SQLite's deferred transactions cost no round trip."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine.execution_options(read_only=True)
+
+
+_SNAPSHOT = text("SELECT pg_current_snapshot()::text")
+
+
+def _postgres_snapshot(engine: Engine) -> Version:
+    with engine.connect() as conn:
+        return conn.execute(_SNAPSHOT).scalar_one(), None
+
+
+class _SqliteDataVersion:
+    """``PRAGMA data_version`` on a connection of its own that never writes: it changes whenever any other
+    connection (in this process or another) commits, and only then."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def __call__(self, _engine: Engine) -> Version:
+        with self._lock:
+            if self._conn is None:
+                self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            return self._conn.execute("PRAGMA data_version").fetchone()[0], None
+
+
+def database_version(engine: Engine) -> Callable[[Engine], Version] | None:
+    """How to read the database's version, or None where there is none to read (an in-memory SQLite database,
+    which no second connection can see)."""
+    if engine.dialect.name == "postgresql":
+        return _postgres_snapshot
+    path = engine.url.database
+    if engine.dialect.name == "sqlite" and path and path != ":memory:" and not path.startswith("file::memory:"):
+        return _SqliteDataVersion(path)
+    return None
+
+
+# --- the middleware ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    version: Hashable
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: bytes
+    stored_at: float
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + 200
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _not_modified(scope: Scope, etag: bytes, changed_at: datetime | None) -> bool:
+    if (wanted := header(scope, b"if-none-match")) is not None:
+        return wanted.strip() == b"*" or etag in [tag.strip().removeprefix(b"W/") for tag in wanted.split(b",")]
+    if changed_at is not None and (since := header(scope, b"if-modified-since")) is not None:
+        try:
+            return changed_at.replace(microsecond=0) <= parsedate_to_datetime(since.decode("latin-1"))
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _storable(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
+    if status != 200:
+        return False
+    for name, value in headers:
+        if name == b"set-cookie" or (name == b"cache-control" and b"no-store" in value.lower()):
+            return False
+    return True
+
+
+class ResponseCacheMiddleware:
+    """Serves a cacheable GET from memory while the version it was stored under is current (module doc).
+
+    ``key`` gives a request's key, or None when it is not cacheable. ``shared`` answers are the same for every
+    visitor (the scope then carries ``shared_scope_key`` so that the page omits its CSRF token) and carry
+    ``Cache-Control: public``; the others ``private``. ``max_age`` bounds an entry's life in seconds (None: until
+    the version changes)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        reader: VersionReader,
+        key: Callable[[Scope], Key | None],
+        shared: bool,
+        max_age: float | None = None,
+        max_bytes: int = 64 * 1024 * 1024,
+        shared_scope_key: str = "",
+    ) -> None:
+        self.app = app
+        self.reader = reader
+        self.key = key
+        self.shared = shared
+        self.max_age = max_age
+        self.max_bytes = max_bytes
+        self.shared_scope_key = shared_scope_key
+        self.cache_control = b"public, no-cache" if shared else b"private, no-cache"
+        self.entries: OrderedDict[Key, Entry] = OrderedDict()
+        self.stored_bytes = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = self.key(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        version, changed_at = await self.reader.current()
+        entry = self.entries.get(key)
+        if entry is not None and entry.version == version and self._fresh(entry):
+            self.entries.move_to_end(key)
+            await self._answer(scope, send, entry, changed_at)
+            return
+        if self.shared_scope_key:
+            scope[self.shared_scope_key] = True
+        start: Message = {}
+        body = bytearray()
+        streaming = False
+
+        async def capture(message: Message) -> None:
+            nonlocal start, streaming
+            if streaming:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+                if message.get("more_body") and len(body) > MAX_ENTRY_BYTES:  # too large to keep: pass it on
+                    streaming = True
+                    await send(start)
+                    await send({"type": "http.response.body", "body": bytes(body), "more_body": True})
+
+        await self.app(scope, receive, capture)
+        if streaming:
+            return
+        headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
+        entry = Entry(
+            version=version,
+            status=start.get("status", 500),
+            headers=headers,
+            body=bytes(body),
+            etag=self._etag(version, body),
+            stored_at=time.monotonic(),
+        )
+        storable = _storable(entry.status, headers) and len(body) <= MAX_ENTRY_BYTES
+        if storable:
+            self._store(key, entry)
+        await self._answer(scope, send, entry, changed_at, validators=storable)
+
+    def _fresh(self, entry: Entry) -> bool:
+        return self.max_age is None or time.monotonic() - entry.stored_at < self.max_age
+
+    def _etag(self, version: Hashable, body: bytes | bytearray) -> bytes:
+        digest = hashlib.sha256(body).hexdigest()[:20]
+        # A shared page's tag names the catalogue generation; a private one only its content, so that a page
+        # that reads the same after others' changes is still "not modified" for the browser that holds it.
+        return f'"{version}-{digest}"'.encode() if self.shared else f'"p-{digest}"'.encode()
+
+    def _store(self, key: Key, entry: Entry) -> None:
+        if (old := self.entries.pop(key, None)) is not None:
+            self.stored_bytes -= old.size
+        self.entries[key] = entry
+        self.stored_bytes += entry.size
+        while self.stored_bytes > self.max_bytes and self.entries:
+            _, evicted = self.entries.popitem(last=False)
+            self.stored_bytes -= evicted.size
+
+    async def _answer(
+        self, scope: Scope, send: Send, entry: Entry, changed_at: datetime | None, *, validators: bool = True
+    ) -> None:
+        headers = entry.headers
+        status = entry.status
+        body = entry.body
+        if validators:
+            extra = [(b"etag", entry.etag), (b"cache-control", self.cache_control)]
+            if changed_at is not None:
+                extra.append((b"last-modified", format_datetime(changed_at, usegmt=True).encode()))
+            if _not_modified(scope, entry.etag, changed_at):
+                status, body = 304, b""
+                headers = [(k, v) for k, v in headers if k in (b"vary",)]
+            headers = [(k, v) for k, v in headers if k not in (b"content-length", b"cache-control")] + extra
+            if status != 304:
+                headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+# --- logged-in pages -----------------------------------------------------------------------------
+
+# Headers about the connection or the browser's own cache, not about what the page shows.
+_NOT_IN_KEY = frozenset(
+    {b"connection", b"keep-alive", b"if-none-match", b"if-modified-since", b"cache-control", b"pragma", b"te"}
+)
+
+
+def page_key(session_cookie: str, skip: Callable[[str], bool]) -> Callable[[Scope], Key | None]:
+    """The key of a logged-in GET (a bearer token, or a session cookie): its path, its query and every header
+    that can change the answer, credentials and cookies included, so that nobody is ever given another's page.
+    ``skip`` names paths that are never cached."""
+    cookie_prefix = session_cookie.encode() + b"="
+
+    def key(scope: Scope) -> Key | None:
+        path = scope["path"]
+        if skip(path):
+            return None
+        headers = scope["headers"]
+        credentials = False
+        for name, value in headers:
+            if name == b"authorization" or (name == b"cookie" and cookie_prefix in value):
+                credentials = True
+        if not credentials:
+            return None
+        kept = tuple(sorted((bytes(n), bytes(v)) for n, v in headers if n not in _NOT_IN_KEY))
+        return (path, scope.get("query_string", b""), kept)
+
+    return key
