@@ -7,14 +7,16 @@ One mechanism, two uses (both installed in ``app.main``):
 - **Logged-in pages** (``page_cache``): a person's own GET requests, stored under the *database version*: on
   PostgreSQL the snapshot (``pg_current_snapshot()``: which transactions have committed), on SQLite the data
   version a connection of its own sees (``PRAGMA data_version``, which changes whenever anyone commits). Any
-  commit, by any worker, job or command, changes it, so no write needs to know about this cache. An entry also
-  lives at most a few seconds (``Settings.page_cache_seconds``), which bounds what time alone changes: "days
-  waiting", a deadline passing, an expired token or session.
+  commit, by any worker, job or command, changes it, so no write needs to know about this cache. What time alone
+  changes ("days waiting", a deadline passing, a substitute's leave ending) changes with the date: an entry is
+  never served on a later day than it was stored, and lives at most ``Settings.page_cache_seconds`` (which
+  bounds how long after a session's end its last page could still be served).
 
 How a request is answered:
 
 - A request is cacheable when its ``key`` says so, and the key holds everything its answer depends on besides
   the data: the path and query, and the request's headers (its credentials, cookies, ``HX-Request`` and the rest).
+  A request that says ``Cache-Control: no-cache`` (a browser's reload) is rendered afresh, and its answer stored.
 - The version is read once the request has arrived (``VersionReader``: one read serves every request that
   arrived before it began). An entry stored under another version is never served. A request that starts after
   a commit therefore never gets a page from before it, whichever worker or host serves it.
@@ -34,7 +36,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 import anyio.to_thread
@@ -141,6 +143,12 @@ class Entry:
     body: bytes
     etag: bytes
     stored_at: float
+    days: tuple[date, date]
+
+    @staticmethod
+    def today() -> tuple[date, date]:
+        """The date in UTC and in the server's zone: pages count days in one or the other."""
+        return datetime.now(UTC).date(), date.today()
 
     @property
     def size(self) -> int:
@@ -162,6 +170,14 @@ def _not_modified(scope: Scope, etag: bytes, changed_at: datetime | None) -> boo
             return changed_at.replace(microsecond=0) <= parsedate_to_datetime(since.decode("latin-1"))
         except (TypeError, ValueError):
             return False
+    return False
+
+
+def _reload(scope: Scope) -> bool:
+    """Whether the browser asks for the page afresh (a reload: ``Cache-Control: no-cache`` or ``Pragma``)."""
+    for name, value in scope["headers"]:
+        if name in (b"cache-control", b"pragma") and b"no-cache" in value.lower():
+            return True
     return False
 
 
@@ -210,7 +226,7 @@ class ResponseCacheMiddleware:
             await self.app(scope, receive, send)
             return
         version, changed_at = await self.reader.current()
-        entry = self.entries.get(key)
+        entry = None if _reload(scope) else self.entries.get(key)
         if entry is not None and entry.version == version and self._fresh(entry):
             self.entries.move_to_end(key)
             await self._answer(scope, send, entry, changed_at)
@@ -245,6 +261,7 @@ class ResponseCacheMiddleware:
             body=bytes(body),
             etag=self._etag(version, body),
             stored_at=time.monotonic(),
+            days=Entry.today(),
         )
         storable = _storable(entry.status, headers) and len(body) <= MAX_ENTRY_BYTES
         if storable:
@@ -252,7 +269,9 @@ class ResponseCacheMiddleware:
         await self._answer(scope, send, entry, changed_at, validators=storable)
 
     def _fresh(self, entry: Entry) -> bool:
-        return self.max_age is None or time.monotonic() - entry.stored_at < self.max_age
+        if self.max_age is None:
+            return True
+        return time.monotonic() - entry.stored_at < self.max_age and entry.days == Entry.today()
 
     def _etag(self, version: Hashable, body: bytes | bytearray) -> bytes:
         digest = hashlib.sha256(body).hexdigest()[:20]

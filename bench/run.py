@@ -82,6 +82,18 @@ class Scenario:
     server: str = "app"  # or "bare": the reference app of bench/bare.py
     keep_alive: bool = False  # False: a new connection per request ("Connection: close")
     target: str = ""  # "page", "post" or "public": which share of the bare reference it must reach; "": none
+    # True: every request says "Cache-Control: no-cache", as a browser's reload does, so that the page is rendered
+    # afresh instead of coming from memory (app.response_cache): what a first visit, or one after a change, costs.
+    fresh: bool = False
+
+    def headers(self, token: str) -> dict[str, str]:
+        """The request headers besides the connection's."""
+        result = {"accept": "text/html" if self.call(0).method == "GET" else "application/json"}
+        if self.role is not None and token:
+            result["authorization"] = f"Bearer {token}"
+        if self.fresh:
+            result["cache-control"] = "no-cache"
+        return result
 
 
 @dataclass
@@ -164,6 +176,14 @@ def scenarios(data: Generated, published_ids: list[int]) -> list[Scenario]:
             lambda i: Call("GET", f"/catalogue/{published[i % len(published)]}"),
             target="public",
         ),
+        # The same pages rendered afresh (a reload), without a target: what a first visit, or the first after a
+        # change, costs, next to what repeated visits cost above.
+        Scenario("awaiting_fresh", "council", lambda i: Call("GET", "/awaiting"), fresh=True),
+        Scenario("pipeline_fresh", "qa", lambda i: Call("GET", "/pipeline"), fresh=True),
+        Scenario(
+            "proposal_fresh", "council", lambda i: Call("GET", f"/proposals/{targets[i % len(targets)]}"), fresh=True
+        ),
+        Scenario("dashboard_fresh", "council", lambda i: Call("GET", "/"), fresh=True),
         Scenario("vote", "council", vote, target="post"),
         Scenario("agenda", "council", lambda i: Call("GET", f"/agendas/{data.agenda_id}"), target="page"),
         # Issue 9: the results page of a closed survey with 5,000 responses (bench.feedback.make_results_survey).
@@ -280,10 +300,7 @@ def run_scenario(
     base_url: str, scenario: Scenario, tokens: list[str], *, requests: int, concurrency: int, warmup: int
 ) -> Result:
     def headers(k: int) -> dict[str, str]:
-        result = {"accept": "text/html" if scenario.call(0).method == "GET" else "application/json"}
-        if scenario.role is not None:
-            result["authorization"] = f"Bearer {tokens[k % len(tokens)]}"
-        return result
+        return scenario.headers(tokens[k % len(tokens)] if tokens else "")
 
     with httpx.Client(base_url=base_url, headers=headers(0), timeout=60.0) as warm:
         for i in range(warmup):
@@ -336,9 +353,9 @@ function init(args)
   for i, c in ipairs(calls) do
     -- A new connection per request, as from many users: the kernel then spreads requests over the workers
     -- instead of pinning each of the 10 keep-alive connections to one worker for the whole run.
-    local headers = {["Accept"] = c[4]}
+    local headers = {}
+    for name, value in pairs(c[4]) do headers[name] = value end
     if %(close)s then headers["Connection"] = "close" end
-    if c[5] ~= "" then headers["Authorization"] = "Bearer " .. c[5] end
     local body = nil
     if c[3] ~= "" then headers["Content-Type"] = "application/json"; body = c[3] end
     reqs[i] = wrk.format(c[1], c[2], headers, body)
@@ -367,13 +384,13 @@ def run_scenario_wrk(
     """The same scenario driven by wrk (C, epoll): the load generator then takes almost no CPU from the server
     on a shared machine, as clients on other machines would. ``concurrency`` connections, one request in flight
     each; latencies from wrk's own histogram."""
-    accept = "text/html" if scenario.call(0).method == "GET" else "application/json"
     calls = []
     for i in range(max(200, len(tokens))):
         call = scenario.call(i)
-        token = tokens[i % len(tokens)] if scenario.role is not None and tokens else ""
+        headers = scenario.headers(tokens[i % len(tokens)] if tokens else "")
         body = json.dumps(call.json) if call.json is not None else ""
-        calls.append("{" + ",".join(_lua(v) for v in (call.method, call.path, body, accept, token)) + "}")
+        lua_headers = "{" + ",".join(f"[{_lua(k)}]={_lua(v)}" for k, v in headers.items()) + "}"
+        calls.append("{" + ",".join([*(_lua(v) for v in (call.method, call.path, body)), lua_headers]) + "}")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         close = "false" if scenario.keep_alive else "true"
         script.write(_WRK_SCRIPT % {"calls": ",\n".join(calls), "close": close})

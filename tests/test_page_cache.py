@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import anyio.to_thread
@@ -26,7 +26,7 @@ from starlette.types import Message, Receive, Scope, Send
 from app import response_cache
 from app.db import make_engine
 from app.main import create_app
-from app.response_cache import ResponseCacheMiddleware, Version, VersionReader, database_version, page_key
+from app.response_cache import Entry, ResponseCacheMiddleware, Version, VersionReader, database_version, page_key
 from app.settings import ROOT, Settings
 from app.users.models import User
 from tests.conftest import TEST_SECRET, api_headers, csrf_token, fresh_demo_database, login
@@ -178,7 +178,7 @@ def test_an_htmx_fragment_and_the_full_page_are_kept_apart(site: Site) -> None:
     assert "<html" in qa.get("/pipeline").text
 
 
-def test_an_entry_lives_at_most_page_cache_seconds(
+def test_an_entry_lives_at_most_page_cache_seconds_and_never_into_the_next_day(
     site: Site, queries: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     carla = member(site, site.worker_a, "council1@example.org")
@@ -187,9 +187,30 @@ def test_an_entry_lives_at_most_page_cache_seconds(
     carla.get("/awaiting")
     assert queries == []
     now = time.monotonic()
-    monkeypatch.setattr(time, "monotonic", lambda: now + 5.01)
+    seconds = Settings().page_cache_seconds
+    monkeypatch.setattr(time, "monotonic", lambda: now + seconds + 0.01)
     carla.get("/awaiting")
     assert queries  # rendered again, though nothing changed
+    monkeypatch.undo()
+
+    queries.clear()
+    carla.get("/awaiting")
+    assert queries == []
+    tomorrow = tuple(day + timedelta(days=1) for day in Entry.today())
+    monkeypatch.setattr(Entry, "today", staticmethod(lambda: tomorrow))
+    carla.get("/awaiting")
+    assert queries  # "days waiting" has changed
+
+
+def test_a_reload_renders_afresh(site: Site, queries: list[str]) -> None:
+    carla = member(site, site.worker_a, "council1@example.org")
+    carla.get("/awaiting")
+    queries.clear()
+    carla.get("/awaiting", headers={"cache-control": "no-cache"})
+    assert queries
+    queries.clear()
+    carla.get("/awaiting")
+    assert queries == []  # the fresh answer was stored
 
 
 def test_the_database_version_changes_with_a_commit_not_a_read(site: Site) -> None:
