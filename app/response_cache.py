@@ -43,6 +43,8 @@ import anyio.to_thread
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.logs import log
+
 # What a version read returns: a token equal for equal data, and (for Last-Modified) when the data last changed.
 Version = tuple[Hashable, datetime | None]
 Key = tuple[Hashable, ...]
@@ -225,7 +227,12 @@ class ResponseCacheMiddleware:
         if key is None:
             await self.app(scope, receive, send)
             return
-        version, changed_at = await self.reader.current()
+        try:
+            version, changed_at = await self.reader.current()
+        except Exception as exc:  # the database is away: the app answers as it would without a cache
+            log.warning("response_cache.version_unreadable", error=f"{type(exc).__name__}: {exc}")
+            await self.app(scope, receive, send)
+            return
         entry = None if _reload(scope) else self.entries.get(key)
         if entry is not None and entry.version == version and self._fresh(entry):
             self.entries.move_to_end(key)

@@ -389,7 +389,7 @@ def run_scenario_wrk(
         call = scenario.call(i)
         headers = scenario.headers(tokens[i % len(tokens)] if tokens else "")
         body = json.dumps(call.json) if call.json is not None else ""
-        lua_headers = "{" + ",".join(f"[{_lua(k)}]={_lua(v)}" for k, v in headers.items()) + "}"
+        lua_headers = "{" + ",".join(f"[ {_lua(k)} ] = {_lua(v)}" for k, v in headers.items()) + "}"  # "[ [" not "[["
         calls.append("{" + ",".join([*(_lua(v) for v in (call.method, call.path, body)), lua_headers]) + "}")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         close = "false" if scenario.keep_alive else "true"

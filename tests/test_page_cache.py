@@ -287,6 +287,19 @@ def test_what_is_never_stored(headers: list[tuple[bytes, bytes]]) -> None:
     assert inner.calls == 2
 
 
+def test_without_a_version_the_app_answers_uncached() -> None:
+    def unreachable(_engine: Engine) -> Version:
+        raise OSError("connection refused")
+
+    inner = Inner([], [b"from the app"])
+    app = cached(inner)
+    app.reader = VersionReader(cast(Engine, None), unreachable)
+    for _ in range(2):
+        assert run_asgi(app, request())[::2] == (200, b"from the app")
+    assert inner.calls == 2
+    assert not app.entries
+
+
 def test_a_large_body_streams_through_and_is_not_stored() -> None:
     chunk = b"x" * (response_cache.MAX_ENTRY_BYTES // 2 + 1)
     inner = Inner([(b"content-type", b"text/csv")], [chunk, chunk, chunk, b"end"])
