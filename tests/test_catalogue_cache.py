@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,38 +17,19 @@ from sqlmodel import Session, select
 
 from app.catalogue.cache import changes_catalogue
 from app.catalogue.models import CatalogueStamp, Credential
-from app.db import make_engine
-from app.main import create_app
 from app.org.models import OrgUnit
 from app.proposals.models import Proposal
-from app.settings import ROOT, Settings
 from app.users.models import User
 from tests.catalogue_factories import content
-from tests.conftest import TEST_SECRET, api_headers, fresh_demo_database, login
-
-
-@dataclass
-class Site:
-    engine: Engine
-    worker_a: TestClient
-    worker_b: TestClient
+from tests.conftest import api_headers, login
+from tests.workers import Site, two_workers
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    url, drop = fresh_demo_database(tmp_path_factory.mktemp("cache"), "cache")
-    engine = make_engine(url)
-    settings = Settings(
-        database_url=url, secret_key=TEST_SECRET, run_scheduler=False, policy_dir=ROOT / "policies", log_level="WARNING"
-    )
-    assert settings.catalogue_cache
-    apps = [create_app(settings), create_app(settings)]
-    with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
-        yield Site(engine, a, b)
-    for app in apps:
-        app.state.engine.dispose()
-    engine.dispose()
-    drop()
+    with two_workers(tmp_path_factory.mktemp("cache"), "cache") as both:
+        assert both.settings.catalogue_cache
+        yield both
 
 
 def approved_proposal(engine: Engine, title: str) -> int:

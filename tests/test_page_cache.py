@@ -12,7 +12,6 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -24,36 +23,18 @@ from sqlmodel import Session, select
 from starlette.types import Message, Receive, Scope, Send
 
 from app import response_cache
-from app.db import make_engine
-from app.main import create_app
 from app.response_cache import Entry, ResponseCacheMiddleware, Version, VersionReader, database_version, page_key
-from app.settings import ROOT, Settings
+from app.settings import Settings
 from app.users.models import User
-from tests.conftest import TEST_SECRET, api_headers, csrf_token, fresh_demo_database, login
-
-
-@dataclass
-class Site:
-    engine: Engine
-    worker_a: TestClient
-    worker_b: TestClient
+from tests.conftest import api_headers, csrf_token, login
+from tests.workers import Site, two_workers
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    url, drop = fresh_demo_database(tmp_path_factory.mktemp("pages"), "pages")
-    engine = make_engine(url)
-    settings = Settings(
-        database_url=url, secret_key=TEST_SECRET, run_scheduler=False, policy_dir=ROOT / "policies", log_level="WARNING"
-    )
-    assert settings.page_cache_seconds > 0  # on by default
-    apps = [create_app(settings), create_app(settings)]
-    with TestClient(apps[0], follow_redirects=False) as a, TestClient(apps[1], follow_redirects=False) as b:
-        yield Site(engine, a, b)
-    for app in apps:
-        app.state.engine.dispose()
-    engine.dispose()
-    drop()
+    with two_workers(tmp_path_factory.mktemp("pages"), "pages", follow_redirects=False) as both:
+        assert both.settings.page_cache_seconds > 0  # on by default
+        yield both
 
 
 @pytest.fixture
