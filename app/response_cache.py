@@ -8,9 +8,8 @@ One mechanism, two uses (both installed in ``app.main``):
   PostgreSQL the snapshot (``pg_current_snapshot()``: which transactions have committed), on SQLite the data
   version a connection of its own sees (``PRAGMA data_version``, which changes whenever anyone commits). Any
   commit, by any worker, job or command, changes it, so no write needs to know about this cache. What time alone
-  changes ("days waiting", a deadline passing, a substitute's leave ending) changes with the date: an entry is
-  never served on a later day than it was stored, and lives at most ``Settings.page_cache_seconds`` (which
-  bounds how long after a session's end its last page could still be served).
+  changes ("days waiting", a deadline passing, a substitute's leave ending, a session's end) is bounded by the
+  entry's life: at most ``Settings.page_cache_seconds`` (60), and never past the end of the day it was stored.
 
 How a request is answered:
 

@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     page_size: int = 25
     # Serve anonymous catalogue pages from memory until the catalogue changes (app.catalogue.cache).
     catalogue_cache: bool = True
-    # Serve a logged-in person's pages from memory while the database and the date are unchanged, for at most
-    # this many seconds (how long a session's last page may outlive it); 0 turns it off (app.response_cache).
+    # Serve a logged-in person's pages from memory while the database is unchanged, for at most this many seconds
+    # (how late "days waiting" or a session's end may show) and never past midnight; 0: off (app.response_cache).
     page_cache_seconds: float = Field(default=60.0, ge=0)
     # Memory each worker may keep such pages in.
     page_cache_megabytes: int = Field(default=64, gt=0)
