@@ -119,7 +119,8 @@ def _save(
     values["attachment_ids"] = [str(v) for v in posted.getlist("attachment_ids")]
     try:
         with session.begin_nested():
-            service.answer(session, subject_id, key, actor, policies, _answer_from(posted), subject_type=subject_type)
+            given = _answer_from(posted)
+            service.answer(session, subject_id, key, actor, policies, given, subject_type=subject_type, owner=owner)
     except DomainError as exc:
         session.refresh(owner.row)
         ctx = _context(session, owner, actor, policies)

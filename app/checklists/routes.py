@@ -157,8 +157,9 @@ def answer_out(
     policies: Policies,
 ) -> ChecklistItemOut:
     given = service.Answer(**data.model_dump())
-    view = service.answer(session, subject_id, key, actor, policies, given, subject_type=subject_type)
-    return item_out(view, _files(session, service.load_owner(session, subject_type, subject_id, actor)))
+    owner = service.load_owner(session, subject_type, subject_id, actor)
+    view = service.answer(session, subject_id, key, actor, policies, given, subject_type=subject_type, owner=owner)
+    return item_out(view, _files(session, owner))
 
 
 @router.get(

@@ -592,10 +592,13 @@ def answer(
     given: Answer,
     *,
     subject_type: str = PROPOSAL,
+    owner: Owner | None = None,
 ) -> ItemView:
     """Answer one item of a proposal's (or, with ``subject_type=REVIEW``, a review's) checklist, first time or
-    again: locked, checked, audited and announced by the workflow core."""
-    owner = load_owner(session, subject_type, subject_id, actor)
+    again: locked, checked, audited and announced by the workflow core. ``owner``: the checklist's owner, when
+    the caller has loaded it already (``load_owner``)."""
+    if owner is None:
+        owner = load_owner(session, subject_type, subject_id, actor)
     policy = policies.of(ChecklistPolicy)
     item = next((i for i in owner.items(policies) if i.key == key), None)
     if item is None:
