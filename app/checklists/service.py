@@ -470,9 +470,17 @@ class Upload:
     data: bytes
 
 
-def _response_row(session: Session, owner: Owner, item: Item) -> ChecklistResponse:
-    """The item's answer row, created unanswered the first time (two people at once: the unique key keeps one; the
-    other's insert does nothing)."""
+def _response_id(session: Session, owner: Owner, item: Item) -> int:
+    """The id of the item's answer row, created unanswered the first time (two people at once: the unique key
+    keeps one; the other's insert does nothing). Once it exists, one read."""
+    where = (
+        col(ChecklistResponse.subject_type) == owner.type,
+        col(ChecklistResponse.subject_id) == owner.id,
+        col(ChecklistResponse.item_key) == item.key,
+    )
+    found = session.exec(select(ChecklistResponse.id).where(*where)).first()
+    if found is not None:
+        return found
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {
         "subject_type": owner.type,
@@ -496,13 +504,7 @@ def _response_row(session: Session, owner: Owner, item: Item) -> ChecklistRespon
         .values(**values)
         .on_conflict_do_nothing(index_elements=["subject_type", "subject_id", "item_key"])
     )
-    return session.exec(
-        select(ChecklistResponse).where(
-            ChecklistResponse.subject_type == owner.type,
-            ChecklistResponse.subject_id == owner.id,
-            ChecklistResponse.item_key == item.key,
-        )
-    ).one()
+    return session.exec(select(ChecklistResponse.id).where(*where)).one() or 0
 
 
 def _validated(
@@ -606,9 +608,7 @@ def answer(
     error = owner.refusal(item.body.value, actor)  # before anything is written
     if error is not None:
         raise error
-    row = _response_row(session, owner, item)
-    assert row.id is not None
-    locked = core.lock(session, ANSWER, row.id, actor)
+    locked = core.lock(session, ANSWER, _response_id(session, owner, item), actor)
     auto = (
         automatic.results([item.automatic], owner.facts(session, policies))[item.automatic] if item.automatic else None
     )
