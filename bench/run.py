@@ -144,9 +144,12 @@ def scenarios(data: Generated, published_ids: list[int]) -> list[Scenario]:
 
     def vote(i: int) -> Call:
         # Changing one's own vote on proposals where nobody else has voted never reaches the quorum. Not "approve":
-        # the ESG checklist (not answered in the generated data) gates approving votes.
-        path = f"/api/v1/proposals/{targets[i % len(targets)]}/votes"
-        return Call("POST", path, {"choice": "request_changes", "comment": "bench"})
+        # the ESG checklist (not answered in the generated data) gates approving votes. The comment alternates
+        # from one pass over the targets to the next, so that every request changes the vote and writes (the same
+        # vote again is answered without a write).
+        n = min(len(targets), 100)
+        path = f"/api/v1/proposals/{targets[i % n]}/votes"
+        return Call("POST", path, {"choice": "request_changes", "comment": f"bench, pass {(i // n) % 2}"})
 
     def bare_get(i: int) -> Call:
         return Call("GET", f"/bare/{published[i % len(published)]}")

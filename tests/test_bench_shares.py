@@ -53,6 +53,20 @@ def test_each_scenario_is_compared_with_its_own_reference() -> None:
     assert row["bare_get"]["meets_target_share"] is None  # a reference has no target
 
 
+def test_every_vote_of_the_bench_changes_the_vote_and_fresh_pages_skip_the_cache() -> None:
+    data = _data()
+    data.vote_target_ids = [7, 8, 9]
+    by_name = {s.name: s for s in scenarios(data, [3])}
+    vote = by_name["vote"].call
+    for i in range(12):  # the same proposal comes back with the other comment: a change, which writes
+        now, before = vote(i), vote(i - 3) if i >= 3 else None
+        if before is not None:
+            assert now.path == before.path and now.json != before.json
+    assert by_name["awaiting_fresh"].headers("t")["cache-control"] == "no-cache"
+    assert "cache-control" not in by_name["awaiting"].headers("t")
+    assert by_name["awaiting"].headers("t")["authorization"] == "Bearer t"
+
+
 def test_choosing_scenarios_brings_their_references() -> None:
     names = [s.name for s in selected(scenarios(_data(), [3]), "vote, awaiting_keepalive")]
     assert names == ["bare_post", "bare_get_keepalive", "awaiting_keepalive", "vote"]
