@@ -30,8 +30,12 @@ class Lookups:
     modules: Mapping[int, str] = field(default_factory=dict)
 
 
-def load_lookups(session: Session, contents: Iterable[Mapping[str, Any] | None] | None = None) -> Lookups:
-    """Programme and module names: all of them, or only those ``contents`` refer to. At most two queries."""
+def load_lookups(
+    session: Session, contents: Iterable[Mapping[str, Any] | None] | None = None, known: Lookups | None = None
+) -> Lookups:
+    """Programme and module names: all of them, or only those ``contents`` refer to and ``known`` does not name
+    yet (the result names both). At most two queries, none when nothing new is referred to."""
+    known = known or Lookups()
     programme_ids: set[int] | None = None
     module_ids: set[int] | None = None
     if contents is not None:
@@ -39,22 +43,22 @@ def load_lookups(session: Session, contents: Iterable[Mapping[str, Any] | None] 
         for content in contents:
             if not content:
                 continue
-            if isinstance(pid := content.get("parent_programme_id"), int):
+            if isinstance(pid := content.get("parent_programme_id"), int) and pid not in known.programmes:
                 programme_ids.add(pid)
-            if isinstance(mid := content.get("parent_module_id"), int):
+            if isinstance(mid := content.get("parent_module_id"), int) and mid not in known.modules:
                 module_ids.add(mid)
-    programmes: dict[int, str] = {}
-    modules: dict[int, str] = {}
+    programmes: dict[int, str] = dict(known.programmes)
+    modules: dict[int, str] = dict(known.modules)
     if programme_ids is None or programme_ids:
         stmt = select(Programme.id, Programme.code, Programme.name)
         if programme_ids is not None:
             stmt = stmt.where(col(Programme.id).in_(programme_ids))
-        programmes = {pid: f"{name} ({code})" for pid, code, name in session.exec(stmt) if pid is not None}
+        programmes |= {pid: f"{name} ({code})" for pid, code, name in session.exec(stmt) if pid is not None}
     if module_ids is None or module_ids:
         mstmt = select(Module.id, Module.code, Module.name)
         if module_ids is not None:
             mstmt = mstmt.where(col(Module.id).in_(module_ids))
-        modules = {mid: f"{name} ({code})" for mid, code, name in session.exec(mstmt) if mid is not None}
+        modules |= {mid: f"{name} ({code})" for mid, code, name in session.exec(mstmt) if mid is not None}
     return Lookups(programmes=programmes, modules=modules)
 
 

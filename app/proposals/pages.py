@@ -27,14 +27,14 @@ from app.errors import DomainError, PermissionDenied, PolicyViolation
 from app.forms import PostedForm, domain_errors
 from app.forms.proposal import content_to_values, parse_proposal_form, require_kind
 from app.org import service as org_service
-from app.org.models import COMMITTEE_KIND_LABELS
+from app.org.models import COMMITTEE_KIND_LABELS, OrgUnit
 from app.org.service import require_known_org_unit
 from app.pagination import PageDep
 from app.policies import Policies, PoliciesDep
 from app.proposals import attachments, checks, fragments, service, views
 from app.proposals import elements as el
 from app.proposals.diff import diff_contents
-from app.proposals.display import display_list, display_value, load_lookups
+from app.proposals.display import Lookups, display_list, display_value, load_lookups
 from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
 from app.security import Actor, CurrentActor
@@ -271,13 +271,15 @@ def save_proposal(
 # --- the proposal page ---------------------------------------------------------------------------
 
 
-def redlines_of(session: Session, proposal: Proposal, lookups: Any) -> list[tuple[str, Any, list[history.Answer]]]:
+def redlines_of(session: Session, proposal: Proposal, lookups: Lookups) -> list[tuple[str, Any, list[history.Answer]]]:
     """What changed, as (caption, diffs, answers to the points raised): the last submission against the one
     before, and the proposal against the published edition (the proposal page and the meeting pack show the
     same)."""
     assert proposal.id is not None
     versions = views.versions(session, proposal.id)
     published = catalogue.published_content(session, proposal.credential_id)
+    # The names of programmes and modules the compared contents refer to, besides those already known.
+    lookups = load_lookups(session, [*(v.content for v in versions[-2:]), published, proposal.content], lookups)
     # Each redline with the proposer's answers to the points raised, shown beside it.
     redlines: list[tuple[str, Any, list[history.Answer]]] = []
     if len(versions) >= 2:
@@ -298,7 +300,7 @@ def redlines_of(session: Session, proposal: Proposal, lookups: Any) -> list[tupl
 def _page_context(v: fragments.Viewing) -> dict[str, Any]:
     """The page around the fragments (facts, workflow, elements, changes, decisions), and every fragment's."""
     session, proposal, ctx, policies = v.session, v.proposal, v.access, v.policies
-    lookups = load_lookups(session)
+    lookups = load_lookups(session, [proposal.content])
     elements, _ = el.parse(proposal.content)
     check = checks.check(elements, policies.of(CredentialPolicy), el.Kind(proposal.kind))
     redlines = redlines_of(session, proposal, lookups)
@@ -319,7 +321,7 @@ def _page_context(v: fragments.Viewing) -> dict[str, Any]:
         "overdue_days": queries.overdue_days(proposal.stage_due_at, now) if proposal.stage_due_at else 0,
         "owner_name": names.get(proposal.owner_id, "?"),
         "co_proposer_names": [names[u] for u in sorted(ctx.proposer_ids - {proposal.owner_id}) if u in names],
-        "faculty": next((u.name for u in org_service.list_org_units(session) if u.id == proposal.org_unit_id), "?"),
+        "faculty": faculty.name if (faculty := session.get(OrgUnit, proposal.org_unit_id)) else "?",
         "kind_label": el.KIND_LABELS[el.Kind(proposal.kind)],
         "sections": [
             (s, [f for f in el.FIELDS if f.section is s and (proposal.kind == "unbundled" or not f.unbundled_only)])

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from app.approvals import history
@@ -16,6 +17,7 @@ from app.approvals.voting import Choice
 from app.catalogue import service as catalogue
 from app.catalogue.models import Credential
 from app.errors import PolicyViolation
+from app.org.models import Module
 from app.policies import Policies
 from app.proposals import service
 from app.proposals.elements import Kind
@@ -384,3 +386,35 @@ def test_only_a_revision_can_take_effect_later(client: TestClient, db: Session, 
     refused = client.put(f"/api/v1/proposals/{draft.id}/effective-date", json={"effective_on": later}, headers=headers)
     assert refused.status_code == 422
     assert "only a revision" in refused.json()["detail"]
+
+
+def test_the_redline_names_the_modules_on_both_sides_and_the_page_loads_only_those(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    proposal = submitted(db, policies, kind=Kind.unbundled)
+    vote(db, policies, proposal, COUNCIL[0], Choice.request_changes, comment="Wrong module.")
+    vote(db, policies, proposal, COUNCIL[1], Choice.request_changes, comment="Wrong module.")
+    assert proposal.id is not None and proposal.status == "changes_requested"
+    other = db.exec(select(Module).where(Module.code == "CS330")).one()
+    owner = actor_for(db, "academic@example.org")
+    service.update_proposal(db, proposal.id, owner, policies, {**proposal.content, "parent_module_id": other.id})
+    resubmit(db, policies, proposal)
+    db.commit()
+
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    login(client, "academic@example.org")
+    event.listen(db.get_bind(), "before_cursor_execute", record)
+    try:
+        page = client.get(f"/proposals/{proposal.id}")
+    finally:
+        event.remove(db.get_bind(), "before_cursor_execute", record)
+    assert page.status_code == 200
+    redline = page.text.split("Changes in submission 2 against submission 1", 1)[1]
+    assert "Machine Learning (CS320)" in redline and "Cybersecurity Essentials (CS330)" in redline
+    # the names the page needs, not every module of the institution
+    module_reads = [s for s in statements if "FROM module" in s]
+    assert module_reads and all("WHERE module.id IN" in " ".join(s.split()) for s in module_reads)
