@@ -323,8 +323,8 @@ _NOT_IN_KEY = frozenset(
 
 
 def page_key(session_cookie: str, skip: Callable[[str], bool]) -> Callable[[Scope], Key | None]:
-    """The key of a logged-in GET (a bearer token, or a session cookie): its path, its query and every header
-    that can change the answer, credentials and cookies included, so that nobody is ever given another's page.
+    """The key of a logged-in GET (a bearer token, or a session cookie): its path, its query and a digest of every
+    header that can change the answer, credentials and cookies included, so that nobody is given another's page.
     ``skip`` names paths that are never cached."""
     cookie_prefix = session_cookie.encode() + b"="
 
@@ -339,7 +339,8 @@ def page_key(session_cookie: str, skip: Callable[[str], bool]) -> Callable[[Scop
                 credentials = True
         if not credentials:
             return None
-        kept = tuple(sorted((bytes(n), bytes(v)) for n, v in headers if n not in _NOT_IN_KEY))
-        return (path, scope.get("query_string", b""), kept)
+        kept = sorted(bytes(n) + b":" + bytes(v) for n, v in headers if n not in _NOT_IN_KEY)
+        # A digest, so that tokens and session cookies are not kept in memory beyond their request.
+        return (path, scope.get("query_string", b""), hashlib.sha256(b"\n".join(kept)).digest())
 
     return key

@@ -314,6 +314,8 @@ def test_requests_without_credentials_or_for_static_files_are_not_cached() -> No
     assert with_session is not None and other_session is not None and with_session != other_session
     # what the browser says about its own cache or the connection does not change the page
     plain = key(request())
+    secret = key({**request(), "headers": [(b"authorization", b"Bearer mcqa_secret_token")]})
+    assert b"mcqa_secret_token" not in repr(secret).encode()  # kept as a digest only
     assert plain == key({**request(), "headers": [(b"authorization", b"x"), (b"connection", b"close")]})
 
 
