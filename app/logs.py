@@ -28,9 +28,13 @@ def configure_logging(level: str, *, json: bool) -> None:
 
 log = structlog.get_logger("mcqa")
 
+# Set by app.response_cache on the requests it looks at: "hit" (answered from memory), "stored" or "not stored".
+CACHE_SCOPE_KEY = "mcqa.cache"
+
 
 class RequestLogMiddleware:
-    """Logs method, path, status and duration. Bodies (and so passwords) are never logged."""
+    """Logs method, path, status, duration and, for a cacheable request, what the response cache did with it
+    (``cache``: the hit rate is the share of "hit"). Bodies (and so passwords) are never logged."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -63,5 +67,6 @@ class RequestLogMiddleware:
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
                 user_id=getattr(actor, "id", None),
+                **({"cache": scope[CACHE_SCOPE_KEY]} if CACHE_SCOPE_KEY in scope else {}),
             )
             structlog.contextvars.clear_contextvars()

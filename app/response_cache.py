@@ -42,7 +42,7 @@ import anyio.to_thread
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.logs import log
+from app.logs import CACHE_SCOPE_KEY, log
 
 # What a version read returns: a token equal for equal data, and (for Last-Modified) when the data last changed.
 Version = tuple[Hashable, datetime | None]
@@ -235,6 +235,7 @@ class ResponseCacheMiddleware:
         entry = None if _reload(scope) else self.entries.get(key)
         if entry is not None and entry.version == version and self._fresh(entry):
             self.entries.move_to_end(key)
+            scope[CACHE_SCOPE_KEY] = "hit"
             await self._answer(scope, send, entry, changed_at)
             return
         if self.shared_scope_key:
@@ -258,6 +259,7 @@ class ResponseCacheMiddleware:
 
         await self.app(scope, receive, capture)
         if streaming:
+            scope[CACHE_SCOPE_KEY] = "not stored"
             return
         headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
         entry = Entry(
@@ -272,6 +274,7 @@ class ResponseCacheMiddleware:
         storable = _storable(entry.status, headers) and len(body) <= MAX_ENTRY_BYTES
         if storable:
             self._store(key, entry)
+        scope[CACHE_SCOPE_KEY] = "stored" if storable else "not stored"
         await self._answer(scope, send, entry, changed_at, validators=storable)
 
     def _fresh(self, entry: Entry) -> bool:

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from starlette.types import Message, Receive, Scope, Send
 
 from app import response_cache
+from app.logs import CACHE_SCOPE_KEY
 from app.response_cache import Entry, ResponseCacheMiddleware, Version, VersionReader, database_version, page_key
 from app.settings import Settings
 from app.users.models import User
@@ -345,3 +346,21 @@ def test_a_version_read_never_answers_a_request_that_arrived_after_it_began() ->
     runner.join(timeout=60)
     assert outcome[0] == [1, 2, 2, 2, 2, 2]  # the later five share one read, begun after they arrived
     assert reads == [1, 2]
+
+
+def test_the_request_log_is_told_what_the_cache_did() -> None:
+    inner = Inner([], [b"page"])
+    app = cached(inner)
+    seen = []
+    for scope in (
+        request(),
+        request(),
+        {**request(), "headers": [*request()["headers"], (b"cache-control", b"no-cache")]},
+    ):
+        run_asgi(app, scope)
+        seen.append(scope.get(CACHE_SCOPE_KEY))
+    assert seen == ["stored", "hit", "stored"]
+    refused = cached(Inner([(b"set-cookie", b"a=b")], [b"page"]))
+    scope = request()
+    run_asgi(refused, scope)
+    assert scope[CACHE_SCOPE_KEY] == "not stored"
