@@ -27,7 +27,7 @@ from app.handlers import API_ERRORS, PUBLIC_API_ERRORS, install_handlers
 from app.jobs import scheduled_jobs
 from app.logs import RequestLogMiddleware, configure_logging, log
 from app.policies import load_policies
-from app.response_cache import ResponseCacheMiddleware, VersionReader, autocommit, database_version, page_key
+from app.response_cache import page_cache
 from app.scheduler import start_scheduler
 from app.settings import ROOT, Mode, Settings, get_settings
 
@@ -229,15 +229,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Outside the session and CSRF layers, which a page served from memory never needs: a person's own pages
     # (while the database is unchanged), and outside those the public catalogue (app.response_cache).
-    if settings.page_cache_seconds > 0 and (read_version := database_version(engine)) is not None:
-        app.add_middleware(
-            ResponseCacheMiddleware,
-            reader=VersionReader(autocommit(engine), read_version),
-            key=page_key(settings.session_cookie_name, skip=lambda path: path.startswith("/static/")),
-            shared=False,
-            max_age=settings.page_cache_seconds,
-            max_bytes=settings.page_cache_megabytes * 1024 * 1024,
-        )
+    app.add_middleware(
+        page_cache,
+        engine=engine,
+        session_cookie=settings.session_cookie_name,
+        max_age=settings.page_cache_seconds,
+        max_megabytes=settings.page_cache_megabytes,
+    )
     if settings.catalogue_cache:
         app.add_middleware(catalogue_cache, engine=engine, session_cookie=settings.session_cookie_name)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)

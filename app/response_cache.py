@@ -153,6 +153,7 @@ class Entry:
 
     @property
     def size(self) -> int:
+        """Bytes counted against the cache's memory: the body, and a rough allowance for the headers."""
         return len(self.body) + 200
 
 
@@ -323,6 +324,22 @@ class ResponseCacheMiddleware:
 _NOT_IN_KEY = frozenset(
     {b"connection", b"keep-alive", b"if-none-match", b"if-modified-since", b"cache-control", b"pragma", b"te"}
 )
+
+
+def page_cache(app: ASGIApp, *, engine: Engine, session_cookie: str, max_age: float, max_megabytes: int) -> ASGIApp:
+    """A person's own pages from memory (module doc), or ``app`` as it is when the cache is off (``max_age`` 0) or
+    the database has no version to read."""
+    read_version = database_version(engine)
+    if max_age <= 0 or read_version is None:
+        return app
+    return ResponseCacheMiddleware(
+        app,
+        reader=VersionReader(autocommit(engine), read_version),
+        key=page_key(session_cookie, skip=lambda path: path.startswith("/static/")),
+        shared=False,
+        max_age=max_age,
+        max_bytes=max_megabytes * 1024 * 1024,
+    )
 
 
 def page_key(session_cookie: str, skip: Callable[[str], bool]) -> Callable[[Scope], Key | None]:

@@ -415,7 +415,7 @@ def run_scenario_wrk(
     sample_error = ""
     if int(errors):
         call = scenario.call(0)
-        headers = {"authorization": f"Bearer {tokens[0]}"} if scenario.role is not None and tokens else {}
+        headers = scenario.headers(tokens[0] if tokens else "")
         response = httpx.request(call.method, base_url + call.path, json=call.json, headers=headers, timeout=30)
         sample_error = f"{response.status_code}: {' '.join(response.text.split())[:300]}"
     return Result(

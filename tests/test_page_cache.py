@@ -47,7 +47,7 @@ def queries(site: Site) -> Iterator[list[str]]:
         if "pg_current_snapshot" not in statement:
             seen.append(statement)
 
-    engine = site.worker_a.app.state.engine  # type: ignore[attr-defined]
+    engine = site.app_a.state.engine
     event.listen(engine, "before_cursor_execute", record)
     yield seen
     event.remove(engine, "before_cursor_execute", record)

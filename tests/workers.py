@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -23,6 +24,7 @@ class Site:
     worker_a: TestClient
     worker_b: TestClient
     settings: Settings
+    app_a: FastAPI  # worker a's app (its engine, its state)
 
 
 @contextmanager
@@ -38,7 +40,7 @@ def two_workers(tmp_dir: Path, label: str, *, follow_redirects: bool = True) -> 
             TestClient(apps[0], follow_redirects=follow_redirects) as a,
             TestClient(apps[1], follow_redirects=follow_redirects) as b,
         ):
-            yield Site(engine, a, b, settings)
+            yield Site(engine, a, b, settings, apps[0])
     finally:
         for app in apps:
             app.state.engine.dispose()
