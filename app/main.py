@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
@@ -18,12 +18,12 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import api_docs, listeners, web
+from app import api_docs, listeners, routing, web
 from app.catalogue.cache import catalogue_cache
 from app.csrf import csrf_middleware
 from app.db import check_writable, lazy_transactions, make_engine
 from app.errors import wants_json
-from app.handlers import API_ERRORS, PUBLIC_API_ERRORS, install_handlers
+from app.handlers import install_handlers
 from app.jobs import scheduled_jobs
 from app.logs import RequestLogMiddleware, configure_logging, log
 from app.policies import load_policies
@@ -151,23 +151,6 @@ class RequestLimitsMiddleware:
         return sorted(methods)
 
 
-API_PREFIX = "/api/v1/"
-
-
-class PathGroup(APIRouter):
-    """Routers whose addresses share a shape (``accepts``): one test of the path instead of trying each route."""
-
-    def __init__(self, *, accepts: Callable[[str], bool]) -> None:
-        super().__init__()
-        self.accepts = accepts
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        path, root = scope["path"], scope.get("root_path", "")
-        if not self.accepts(path[len(root) :] if root and path.startswith(root) else path):
-            return Match.NONE, {}
-        return super().matches(scope)
-
-
 class _BodyTooLarge(StarletteHTTPException):
     """An HTTP error, so that a handler reading the body answers 413 through the app's error handler."""
 
@@ -272,47 +255,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.users import pages as user_pages
     from app.users import routes as user_routes
 
-    # Two groups, each matched only by the addresses it serves: an API call is not tried against every page's
-    # route first, nor a page against every API route. Within a group, the busiest first (routes match in order).
-    pages = PathGroup(accepts=lambda path: not path.startswith(API_PREFIX))
-    for router in (
-        proposal_pages.router,
-        approval_pages.router,
-        catalogue_pages.router,
-        dashboard_pages.router,
-        user_pages.router,
-        org_pages.router,
-        external_qa_pages.router,
-        notification_pages.router,
-        committee_pages.router,
-        agenda_pages.router,
-        feedback_pages.router,
-        checklist_pages.router,
-        offering_pages.router,
-        review_pages.router,
-        report_pages.router,
-    ):
-        pages.include_router(router)
-    api = PathGroup(accepts=lambda path: path.startswith(API_PREFIX))
-    for router in (
-        approval_routes.router,
-        proposal_routes.router,
-        checklist_routes.router,
-        user_routes.router,
-        org_routes.router,
-        external_qa_routes.router,
-        notification_routes.router,
-        committee_routes.router,
-        agenda_routes.router,
-        feedback_routes.router,
-        offering_routes.router,
-        review_routes.router,
-        report_routes.router,
-    ):
-        api.include_router(router, prefix="/api/v1", responses=API_ERRORS)
-    api.include_router(catalogue_routes.router, prefix="/api/v1", responses=PUBLIC_API_ERRORS)
-    app.include_router(pages, include_in_schema=False)
-    app.include_router(api)
+    # No router is included (see app.routing): their routes go into one indexed table. Busiest first within
+    # each part, though the index leaves each request only a few routes to try.
+    routing.install(
+        app,
+        [
+            proposal_pages.router,
+            approval_pages.router,
+            catalogue_pages.router,
+            dashboard_pages.router,
+            user_pages.router,
+            org_pages.router,
+            external_qa_pages.router,
+            notification_pages.router,
+            committee_pages.router,
+            agenda_pages.router,
+            feedback_pages.router,
+            checklist_pages.router,
+            offering_pages.router,
+            review_pages.router,
+            report_pages.router,
+            approval_routes.router,
+            proposal_routes.router,
+            checklist_routes.router,
+            user_routes.router,
+            org_routes.router,
+            external_qa_routes.router,
+            notification_routes.router,
+            committee_routes.router,
+            agenda_routes.router,
+            feedback_routes.router,
+            offering_routes.router,
+            review_routes.router,
+            report_routes.router,
+            catalogue_routes.router,
+        ],
+    )
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:

@@ -19,12 +19,13 @@ import httpx
 import pytest
 from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine, make_url, text
 from sqlmodel import Session
 
 from app.db import BlockingCallOnEventLoop, SessionDep, get_session, make_engine
 from app.demo import DEMO_PASSWORD
+from app.routing import all_routes
 from tests.live import LiveServer, serve
 
 # A liveness bound, not a speed target: the outages made every request wait 30 s or more (a lock held until the
@@ -176,12 +177,11 @@ def test_no_async_handler_or_dependency_takes_a_database_session(app) -> None:
     """Every route and dependency that takes the request's session is a plain `def` (run in the thread pool)."""
     offenders = []
     checked = 0
-    # Every route, those of included routers too (app.routes holds the included routers, not their routes).
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
+    # Every route, those in the route table too (app.routes holds the table, not its routes).
+    for route in all_routes(app):
         if isinstance(route, APIRoute):
             checked += 1
-            offenders += _async_database_users(route.dependant, f"{sorted(route.methods or ())} {context.path}")
+            offenders += _async_database_users(route.dependant, f"{sorted(route.methods or ())} {route.path}")
     assert offenders == []
     assert checked > 200  # the pages and the API, not only the few routes declared on the app itself
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from app.approvals import deciders
@@ -56,11 +57,18 @@ class Ctx:
         return self.proposal.deciding_committee_id is not None
 
 
+# Built once: every action on a proposal reads who proposed it.
+_IS_CO_PROPOSER = select(CoProposer.id).where(
+    CoProposer.proposal_id == bindparam("proposal_id"), CoProposer.user_id == bindparam("user_id")
+)
+_CO_PROPOSERS = select(CoProposer.user_id).where(CoProposer.proposal_id == bindparam("proposal_id"))
+
+
 def load_ctx(session: Session, proposal: Proposal) -> Ctx:
     """The proposal's proposers and, while a body is deciding, the committee that decides: the body's own or the
     substitute that took the stage over. A body whose committee is not set up has nobody who may vote."""
     assert proposal.id is not None
-    co = set(session.exec(select(CoProposer.user_id).where(CoProposer.proposal_id == proposal.id)))
+    co = set(session.exec(_CO_PROPOSERS, params={"proposal_id": proposal.id}))
     ctx = Ctx(proposal=proposal, proposer_ids={proposal.owner_id, *co})
     panel = deciders.deciding_panel(session, proposal)
     if panel is not None:
@@ -87,12 +95,7 @@ def committee_for(session: Session, body: CommitteeKind, org_unit_id: int) -> Co
 def can_view(session: Session, proposal: Proposal, actor: Actor) -> bool:
     if _may_view(proposal, {proposal.owner_id}, actor):
         return True
-    return (
-        session.exec(
-            select(CoProposer.id).where(CoProposer.proposal_id == proposal.id, CoProposer.user_id == actor.id)
-        ).first()
-        is not None
-    )
+    return session.exec(_IS_CO_PROPOSER, params={"proposal_id": proposal.id, "user_id": actor.id}).first() is not None
 
 
 def _may_view(proposal: Proposal, proposer_ids: set[int], actor: Actor) -> bool:
@@ -307,7 +310,7 @@ class ConditionCtx:
 def _condition_ctx(session: Session, condition: Condition) -> ConditionCtx:
     proposal = session.get(Proposal, condition.proposal_id)
     assert proposal is not None
-    co = set(session.exec(select(CoProposer.user_id).where(CoProposer.proposal_id == proposal.id)))
+    co = set(session.exec(_CO_PROPOSERS, params={"proposal_id": proposal.id}))
     return ConditionCtx(condition, proposal, {proposal.owner_id, *co})
 
 

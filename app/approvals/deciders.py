@@ -21,7 +21,7 @@ from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, bindparam
 from sqlmodel import Session, col, select
 
 from app.approvals.models import StageAlert
@@ -48,13 +48,19 @@ class Panel:
         return self.member_ids - proposer_ids
 
 
-def _panel(session: Session, *where: ColumnElement[bool]) -> Panel | None:
-    stmt = (
-        select(Committee, CommitteeMember.user_id, CommitteeMember.is_chair)
-        .outerjoin(CommitteeMember, (col(CommitteeMember.committee_id) == Committee.id) & membership_current())
-        .where(col(Committee.is_active), *where)
-    )
-    rows = session.exec(stmt).all()
+# Built once (every vote, decision and proposal page reads who decides): a committee, with its current members.
+_PANEL = (
+    select(Committee, CommitteeMember.user_id, CommitteeMember.is_chair)
+    .outerjoin(CommitteeMember, (col(CommitteeMember.committee_id) == Committee.id) & membership_current())
+    .where(col(Committee.is_active))
+)
+_PANEL_BY_ID = _PANEL.where(col(Committee.id) == bindparam("committee_id"))
+_PANEL_BY_KIND = _PANEL.where(col(Committee.kind) == bindparam("kind"))
+_PANEL_OF_FACULTY = _PANEL_BY_KIND.where(col(Committee.org_unit_id) == bindparam("org_unit_id"))
+
+
+def _panel(session: Session, stmt: Any, **params: Any) -> Panel | None:
+    rows = session.exec(stmt, params=params).all()
     if not rows:
         return None
     committee, _, _ = rows[0]  # the committee repeats on every member's row
@@ -74,8 +80,8 @@ def panel_of(session: Session, kind: CommitteeKind, org_unit_id: int | None) -> 
     """The committee of this kind for a faculty (a faculty council: that faculty's; other bodies are
     institution-wide)."""
     if kind is CommitteeKind.faculty_council:
-        return _panel(session, col(Committee.kind) == kind.value, col(Committee.org_unit_id) == org_unit_id)
-    return _panel(session, col(Committee.kind) == kind.value)
+        return _panel(session, _PANEL_OF_FACULTY, kind=kind.value, org_unit_id=org_unit_id)
+    return _panel(session, _PANEL_BY_KIND, kind=kind.value)
 
 
 def deciding_panel(session: Session, proposal: Proposal) -> Panel | None:
@@ -84,7 +90,7 @@ def deciding_panel(session: Session, proposal: Proposal) -> Panel | None:
     if not proposal.current_body:
         return None
     if proposal.deciding_committee_id is not None:
-        return _panel(session, col(Committee.id) == proposal.deciding_committee_id)
+        return _panel(session, _PANEL_BY_ID, committee_id=proposal.deciding_committee_id)
     return body_panel(session, proposal, CommitteeKind(proposal.current_body))
 
 

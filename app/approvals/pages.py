@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -13,10 +13,11 @@ from app.approvals import access, queries
 from app.db import SessionDep, utcnow
 from app.pagination import PageDep
 from app.proposals import elements as el
+from app.routing import page_router
 from app.security import Actor, CurrentActor, OverseerActor
 from app.web import CONTEXT_HOOKS, render
 
-router = APIRouter()
+router = page_router()
 
 
 def _awaiting_badge(request: Request) -> dict[str, Any]:

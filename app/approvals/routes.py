@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import PlainTextResponse
 
 from app.approvals import access, queries
@@ -27,9 +27,10 @@ from app.proposals.schemas import (
     VoteOut,
     VotePublic,
 )
+from app.routing import api_router
 from app.security import CurrentActor, OverseerActor
 
-router = APIRouter(tags=["proposals"])
+router = api_router(tags=["proposals"])
 
 
 @router.post("/proposals/{proposal_id}/votes", response_model=VoteOut, summary="Cast or change my vote")

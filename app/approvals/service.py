@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app import limits
@@ -140,14 +141,15 @@ def cast_vote(
     return VoteResult(proposal=proposal, vote=vote, decision=decision)
 
 
+_ROUND_VOTES = (
+    select(Vote)
+    .where(Vote.proposal_id == bindparam("proposal_id"), Vote.review_round == bindparam("round"))
+    .order_by(col(Vote.created_at))
+)
+
+
 def round_votes(session: Session, proposal: Proposal) -> list[Vote]:
-    return list(
-        session.exec(
-            select(Vote)
-            .where(Vote.proposal_id == proposal.id, Vote.review_round == proposal.review_round)
-            .order_by(col(Vote.created_at))
-        )
-    )
+    return list(session.exec(_ROUND_VOTES, params={"proposal_id": proposal.id, "round": proposal.review_round}))
 
 
 def _decide_if_ready(

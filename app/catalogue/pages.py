@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -19,10 +19,11 @@ from app.policies import Policies, PoliciesDep
 from app.proposals.elements import CHOICES, KIND_LABELS
 from app.proposals.policy import CredentialPolicy
 from app.reviews import standing
+from app.routing import page_router
 from app.security import Actor, OptionalActor
 from app.web import is_htmx, render
 
-router = APIRouter()
+router = page_router()
 
 
 def offerings_panel(session: Session, entry: catalogue.CatalogueEntry, actor: Actor | None) -> dict[str, Any]:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.catalogue import service as catalogue
 from app.catalogue.service import CatalogueEntryPublic, CatalogueFilters, CatalogueSummary
 from app.db import SessionDep
 from app.pagination import Page, PageDep
+from app.routing import api_router
 
-router = APIRouter(tags=["catalogue"])
+router = api_router(tags=["catalogue"], public=True)
 
 
 @router.get("/catalogue", response_model=Page[CatalogueSummary])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData, UploadFile
@@ -21,11 +21,12 @@ from app.forms import PostedForm, domain_errors
 from app.policies import Policies, PoliciesDep
 from app.proposals import attachments
 from app.proposals.policy import CredentialPolicy
+from app.routing import page_router
 from app.security import Actor, CurrentActor
 from app.users.models import User
 from app.web import is_htmx, redirect, render, with_toast
 
-router = APIRouter()
+router = page_router()
 
 
 def _context(session: Session, owner: service.Owner, actor: Actor, policies: Policies) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 
 from app import pdf
@@ -19,10 +19,11 @@ from app.db import SessionDep
 from app.pagination import PageDep
 from app.policies import PoliciesDep
 from app.proposals import elements as el
+from app.routing import page_router
 from app.security import CurrentActor, OverseerActor
 from app.web import render
 
-router = APIRouter()
+router = page_router()
 
 REPORT = "checklists/report.html"
 

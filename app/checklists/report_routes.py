@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.checklists import coverage, reports
@@ -13,9 +12,10 @@ from app.checklists.report_pages import CoverageFilterDep
 from app.db import SessionDep
 from app.pagination import Page, PageDep
 from app.policies import PoliciesDep
+from app.routing import api_router
 from app.security import CurrentActor, OverseerActor
 
-router = APIRouter(tags=["checklists"])
+router = api_router(tags=["checklists"])
 
 
 class ReportItemOut(BaseModel):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -16,9 +15,10 @@ from app.db import SessionDep
 from app.policies import Policies, PoliciesDep
 from app.proposals import attachments
 from app.proposals.attachments import AttachmentPublic
+from app.routing import api_router
 from app.security import Actor, CurrentActor
 
-router = APIRouter(tags=["checklists"])
+router = api_router(tags=["checklists"])
 
 
 class AutomaticOut(BaseModel):
@@ -124,8 +124,11 @@ def item_out(view: service.ItemView, files: dict[int, AttachmentPublic]) -> Chec
     )
 
 
-def _files(session: Session, owner: service.Owner) -> dict[int, AttachmentPublic]:
-    return {a.id: a for a in attachments.list_for(session, owner.evidence_of)} if owner.evidence_of else {}
+def _files(session: Session, owner: service.Owner, only: list[int] | None = None) -> dict[int, AttachmentPublic]:
+    """The files that can be evidence for the owner's items, by id (``only``: just these, none when empty)."""
+    if not owner.evidence_of or only == []:
+        return {}
+    return {a.id: a for a in attachments.list_for(session, owner.evidence_of, only)}
 
 
 def checklist_out(
@@ -159,7 +162,7 @@ def answer_out(
     given = service.Answer(**data.model_dump())
     owner = service.load_owner(session, subject_type, subject_id, actor)
     view = service.answer(session, subject_id, key, actor, policies, given, subject_type=subject_type, owner=owner)
-    return item_out(view, _files(session, owner))
+    return item_out(view, _files(session, owner, view.response.attachment_ids if view.response else []))
 
 
 @router.get(

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
@@ -470,22 +471,23 @@ class Upload:
     data: bytes
 
 
+_RESPONSE_ID = select(ChecklistResponse.id).where(
+    col(ChecklistResponse.subject_type) == bindparam("subject_type"),
+    col(ChecklistResponse.subject_id) == bindparam("subject_id"),
+    col(ChecklistResponse.item_key) == bindparam("item_key"),
+)
+
+
 def _response_id(session: Session, owner: Owner, item: Item) -> int:
     """The id of the item's answer row, created unanswered the first time (two people at once: the unique key
     keeps one; the other's insert does nothing). Once it exists, one read."""
-    where = (
-        col(ChecklistResponse.subject_type) == owner.type,
-        col(ChecklistResponse.subject_id) == owner.id,
-        col(ChecklistResponse.item_key) == item.key,
-    )
-    found = session.exec(select(ChecklistResponse.id).where(*where)).first()
+    key = {"subject_type": owner.type, "subject_id": owner.id, "item_key": item.key}
+    found = session.exec(_RESPONSE_ID, params=key).first()
     if found is not None:
         return found
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {
-        "subject_type": owner.type,
-        "subject_id": owner.id,
-        "item_key": item.key,
+        **key,
         "standard": item.standard,
         "body": item.body.value,
         "status": AnswerStatus.unanswered.value,
@@ -504,7 +506,7 @@ def _response_id(session: Session, owner: Owner, item: Item) -> int:
         .values(**values)
         .on_conflict_do_nothing(index_elements=["subject_type", "subject_id", "item_key"])
     )
-    return session.exec(select(ChecklistResponse.id).where(*where)).one() or 0
+    return session.exec(_RESPONSE_ID, params=key).one() or 0
 
 
 def _validated(
@@ -608,7 +610,10 @@ def answer(
     error = owner.refusal(item.body.value, actor)  # before anything is written
     if error is not None:
         raise error
-    locked = core.lock(session, ANSWER, _response_id(session, owner, item), actor)
+    known = owner  # read above in this transaction: the lock need not read it again
+    locked = core.lock(
+        session, ANSWER, _response_id(session, owner, item), actor, context=lambda row: AnswerCtx(row, known)
+    )
     auto = (
         automatic.results([item.automatic], owner.facts(session, policies))[item.automatic] if item.automatic else None
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -22,12 +22,13 @@ from app.proposals import elements as el
 from app.proposals import views
 from app.proposals.display import display_list, display_value, load_lookups
 from app.proposals.pages import redlines_of
+from app.routing import page_router
 from app.security import Actor, CurrentActor
 from app.users.names import user_names
 from app.web import is_htmx, redirect, render, with_toast
 from app.workflows import agenda as agenda_workflow
 
-router = APIRouter()
+router = page_router()
 
 
 class AgendaForm(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from sqlmodel import Session
 
 from app.committees import agendas
@@ -17,9 +16,10 @@ from app.committees.schemas import (
 )
 from app.db import SessionDep
 from app.policies import PoliciesDep
+from app.routing import api_router
 from app.security import Actor, CurrentActor
 
-router = APIRouter(tags=["committees"])
+router = api_router(tags=["committees"])
 
 
 def _public(session: Session, agenda_id: int, actor: Actor) -> AgendaPublic:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
@@ -24,11 +24,12 @@ from app.errors import DomainError, PermissionDenied
 from app.forms import PostedForm, domain_errors, parse_form
 from app.org.models import Committee
 from app.policies import PoliciesDep
+from app.routing import page_router
 from app.security import Actor, CurrentActor, OverseerActor
 from app.users.models import User
 from app.web import redirect, render
 
-router = APIRouter()
+router = page_router()
 
 
 # --- substitutes ----------------------------------------------------------------------------------

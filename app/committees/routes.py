@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from app.approvals import access, queries
@@ -17,9 +17,10 @@ from app.policies import PoliciesDep
 from app.proposals import elements as el
 from app.proposals import views
 from app.proposals.schemas import ProposalPublic
+from app.routing import api_router
 from app.security import CurrentActor, OverseerActor
 
-router = APIRouter(tags=["committees"])
+router = api_router(tags=["committees"])
 CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}, "description": "A CSV file"}}
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from app.dashboard import service
 from app.db import SessionDep
 from app.policies import PoliciesDep
+from app.routing import page_router
 from app.security import OptionalActor
 from app.web import redirect, render
 
-router = APIRouter()
+router = page_router()
 
 
 @router.get("/")

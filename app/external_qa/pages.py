@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -16,10 +16,11 @@ from app.external_qa.models import DECISION_LABELS, RECORD_ID, ExternalQaUpdate
 from app.external_qa.statement import current_statement, get_record
 from app.forms import PostedForm, domain_errors, parse_form
 from app.policies import Policies, PoliciesDep
+from app.routing import page_router
 from app.security import AdminActor
 from app.web import redirect, render
 
-router = APIRouter()
+router = page_router()
 PATH = "/admin/external-qa"
 
 

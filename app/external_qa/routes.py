@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.db import SessionDep
 from app.external_qa import service
 from app.external_qa.models import ExternalQaPublic, ExternalQaUpdate
+from app.routing import api_router
 from app.security import AdminActor, CurrentActor
 
-router = APIRouter(tags=["external quality assurance"])
+router = api_router(tags=["external quality assurance"])
 
 
 @router.get("/external-qa", response_model=ExternalQaPublic)

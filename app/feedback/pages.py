@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
@@ -23,11 +23,12 @@ from app.feedback.service import LinkRefused
 from app.forms import PostedForm, domain_errors, errors_by_field, form_values
 from app.offerings.models import Offering
 from app.policies import PoliciesDep
+from app.routing import page_router
 from app.security import CurrentActor, SettingsDep
 from app.web import redirect, render
 from app.workflows.survey import LABELS
 
-router = APIRouter()
+router = page_router()
 EVENT_LABELS = {"open": "Open the survey", "close": "Close the survey", "release": "Release the results"}
 
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Self
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.db import SessionDep
 from app.feedback import service
 from app.feedback.models import Survey
 from app.policies import PoliciesDep
+from app.routing import api_router
 from app.security import CurrentActor, SettingsDep
 
-router = APIRouter(tags=["feedback"])
+router = api_router(tags=["feedback"])
 
 
 class SurveyPublic(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -14,10 +14,11 @@ from app.forms import PostedForm, parse_form
 from app.notifications import service
 from app.notifications.models import DELIVERY_LABELS, OutboxStatus, PreferencesUpdate
 from app.pagination import PageDep, PageParams
+from app.routing import page_router
 from app.security import Actor, AdminActor, CurrentActor, SettingsDep
 from app.web import CONTEXT_HOOKS, is_htmx, redirect, render, with_toast
 
-router = APIRouter()
+router = page_router()
 
 
 def _unread_badge(request: Request) -> dict[str, Any]:

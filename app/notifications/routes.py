@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.db import SessionDep
 from app.notifications import service
@@ -19,9 +19,10 @@ from app.notifications.models import (
     PreferencesUpdate,
 )
 from app.pagination import Page, PageDep
+from app.routing import api_router
 from app.security import AdminActor, CurrentActor, SettingsDep
 
-router = APIRouter()
+router = api_router()
 
 
 @router.get("/notifications", response_model=NotificationPage, tags=["notifications"])

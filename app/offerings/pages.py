@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
@@ -22,10 +22,11 @@ from app.offerings import imports, service
 from app.offerings.service import FiguresIn, OfferingIn
 from app.proposals.elements import CHOICES
 from app.reviews import standing
+from app.routing import page_router
 from app.security import Actor, CurrentActor
 from app.web import redirect, render
 
-router = APIRouter()
+router = page_router()
 
 
 def _page(

@@ -6,15 +6,16 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import Query, UploadFile
 from pydantic import BaseModel
 
 from app.db import SessionDep, utcnow
 from app.offerings import imports, service
 from app.offerings.service import FiguresIn, OfferingIn, OfferingPublic
+from app.routing import api_router
 from app.security import CurrentActor
 
-router = APIRouter(tags=["offerings"])
+router = api_router(tags=["offerings"])
 
 
 @router.get("/credentials/{credential_id}/offerings", response_model=list[OfferingPublic])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
@@ -33,11 +33,12 @@ from app.org.models import (
     ProgrammeUpdate,
 )
 from app.policies import Policies, PoliciesDep
+from app.routing import page_router
 from app.security import Actor, AdminActor
 from app.users.models import User
 from app.web import is_htmx, redirect, render, with_toast
 
-router = APIRouter()
+router = page_router()
 
 T = TypeVar("T")
 

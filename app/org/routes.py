@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, status
+from fastapi import Body, status
 from sqlmodel import Session
 
 from app.db import SessionDep
@@ -24,9 +24,10 @@ from app.org.models import (
     ProgrammeUpdate,
 )
 from app.policies import PoliciesDep
+from app.routing import api_router
 from app.security import Actor, AdminActor, CurrentActor
 
-router = APIRouter(tags=["organisation"])
+router = api_router(tags=["organisation"])
 
 
 @router.get("/org-units", response_model=list[OrgUnitPublic])

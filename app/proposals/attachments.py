@@ -103,13 +103,12 @@ def store(
     return row
 
 
-def list_for(session: Session, proposal_id: int) -> list[AttachmentPublic]:
-    rows = session.exec(
-        select(Attachment)
-        .options(defer(Attachment.data))  # type: ignore[arg-type]
-        .where(Attachment.proposal_id == proposal_id)
-        .order_by(col(Attachment.id))
-    )
+def list_for(session: Session, proposal_id: int, only: list[int] | None = None) -> list[AttachmentPublic]:
+    """The proposal's files, without their content (``only``: those of these ids)."""
+    stmt = select(Attachment).options(defer(Attachment.data)).where(Attachment.proposal_id == proposal_id)  # type: ignore[arg-type]
+    if only is not None:
+        stmt = stmt.where(col(Attachment.id).in_(only))
+    rows = session.exec(stmt.order_by(col(Attachment.id)))
     return [AttachmentPublic.model_validate(r, from_attributes=True) for r in rows]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
@@ -37,12 +37,13 @@ from app.proposals.diff import diff_contents
 from app.proposals.display import Lookups, display_list, display_value, load_lookups
 from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
+from app.routing import page_router
 from app.security import Actor, CurrentActor
 from app.users.names import user_names
 from app.web import is_htmx, redirect, render, templates
 from app.workflows.approval import ProposalStatus
 
-router = APIRouter()
+router = page_router()
 SIDE_STATES = {ProposalStatus.changes_requested, ProposalStatus.rejected}
 
 

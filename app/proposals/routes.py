@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Form, Query, Response, UploadFile, status
+from fastapi import Body, Form, Query, Response, UploadFile, status
 
 from app import limits
 from app.approvals import access, history
@@ -33,9 +33,10 @@ from app.proposals.schemas import (
     VersionPublic,
     VotingPublic,
 )
+from app.routing import api_router
 from app.security import CurrentActor
 
-router = APIRouter(tags=["proposals"])
+router = api_router(tags=["proposals"])
 
 
 @router.get("/proposals", response_model=Page[ProposalPublic], summary="My proposals (owner or co-proposer)")

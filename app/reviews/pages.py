@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col
 
@@ -27,11 +27,12 @@ from app.reviews import queries, service, standing
 from app.reviews.models import ReviewAction
 from app.reviews.queries import ReviewFilters
 from app.reviews.service import ActionIn, OutcomeIn, ReviewOpenIn, SelfEvaluationIn
+from app.routing import page_router
 from app.security import Actor, CurrentActor, OverseerActor
 from app.web import redirect, render
 from app.workflows.reviews import OUTCOME_LABELS, REVIEW_LABELS
 
-router = APIRouter()
+router = page_router()
 ACTION_ROWS = 3
 
 

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col
 
@@ -19,9 +19,10 @@ from app.reviews import queries, service
 from app.reviews.models import ReviewAction
 from app.reviews.queries import ActionRow, ReviewFilters, ReviewRow
 from app.reviews.service import OutcomeIn, ReviewOpenIn, SelfEvaluationIn
+from app.routing import api_router
 from app.security import Actor, CurrentActor, OverseerActor
 
-router = APIRouter(tags=["reviews"])
+router = api_router(tags=["reviews"])
 
 
 def _today() -> date:

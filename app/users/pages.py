@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -15,6 +15,7 @@ from app.forms import PostedForm, domain_errors, parse_form
 from app.notifications.pages import preferences_context
 from app.org import service as org_service
 from app.pagination import PageDep
+from app.routing import page_router
 from app.security import (
     SESSION_USER_KEY,
     AdminActor,
@@ -31,7 +32,7 @@ from app.users.forms import LoginForm, NewUserForm, PasswordForm, UserForm
 from app.users.models import ROLE_LABELS, TokenCreate
 from app.web import redirect, render, with_toast
 
-router = APIRouter()
+router = page_router()
 
 
 def _safe_next(target: str | None) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 from pydantic import BaseModel
 
 from app import csrf
 from app.db import SessionDep
 from app.pagination import Page, PageDep
+from app.routing import api_router
 from app.security import (
     SESSION_USER_KEY,
     AdminActor,
@@ -30,7 +31,7 @@ from app.users.models import (
     UserUpdate,
 )
 
-router = APIRouter(tags=["accounts"])
+router = api_router(tags=["accounts"])
 
 
 class CommitteeRef(BaseModel):

@@ -23,10 +23,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import attributes
 from sqlmodel import Session
@@ -185,17 +186,33 @@ def events_from(machine: type[StateMachine], state: str) -> list[str]:
 # --- the entry points ----------------------------------------------------------------------------------
 
 
-def lock(session: Session, lifecycle: Lifecycle[RowT, CtxT], row_id: int, actor: Any) -> Subject[RowT, CtxT]:
-    """Load the row for a change (FOR UPDATE), with its context; a 404 for someone who may not see it."""
+def lock(
+    session: Session,
+    lifecycle: Lifecycle[RowT, CtxT],
+    row_id: int,
+    actor: Any,
+    *,
+    context: Callable[[RowT], CtxT] | None = None,
+) -> Subject[RowT, CtxT]:
+    """Load the row for a change (FOR UPDATE), with its context; a 404 for someone who may not see it.
+
+    ``context``: how to make the row's context from what the caller has read already in this transaction (a
+    checklist answer's owner, loaded to find the row), instead of the lifecycle's reading it again."""
     model: Any = lifecycle.model
-    stmt = select(model).where(model.id == row_id).with_for_update()
-    row = session.execute(stmt.execution_options(populate_existing=True)).scalars().first()
+    row = session.execute(_lock_statement(model), {"row_id": row_id}).scalars().first()
     if row is None:
         raise NotFound(f"There is no {lifecycle.name} {row_id}.")
-    ctx = lifecycle.context(session, row)
+    ctx = context(row) if context is not None else lifecycle.context(session, row)
     if actor is not SYSTEM and not lifecycle.can_see(ctx, actor):
         raise NotFound(f"There is no {lifecycle.name} {row_id} that you can see.")
     return Subject(lifecycle, row, ctx)
+
+
+@cache
+def _lock_statement(model: Any) -> Any:
+    """``SELECT ... FOR UPDATE`` of one row of this model by id, built once per model (every change runs one)."""
+    stmt = select(model).where(model.id == bindparam("row_id")).with_for_update()
+    return stmt.execution_options(populate_existing=True)
 
 
 def refusal(subject: Subject[RowT, CtxT], event: str, actor: Any, *, doing: str | None = None) -> DomainError | None:

@@ -1,0 +1,161 @@
+"""The app's routes, found through an index instead of one by one.
+
+Since FastAPI 0.137, ``include_router`` keeps each included router as a node that is resolved on every request:
+the routers' routes are walked (and their version summed) once to match and again to handle, at every level of
+nesting. With the app's 250 routes in 30 routers that cost more than the rest of a small API call (a request for
+an unknown address walked them all several times over). So the app includes no router: each router is made with
+its final prefix and settings (``api_router``, ``page_router``), and all their routes go into one ``RouteTable``.
+
+The table indexes each route by the literal segments its path starts with (``/api/v1/proposals`` of
+``/api/v1/proposals/{proposal_id}/votes``) and tries, for a request, only the routes whose literal start is a start
+of the request's path, in the order the routes were added: the first that matches wins, as in any Starlette
+router, so ordering rules (a literal path before a parameter at the same place) hold as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
+
+from app.handlers import API_ERRORS, PUBLIC_API_ERRORS
+
+API_PREFIX = "/api/v1"
+_MATCHED = "mcqa.route"  # the scope key through which ``matches`` tells ``handle`` which route it found
+
+
+class _RequestAppOverrides:
+    """The dependency overrides of the app serving the request (tests replace the session dependency): a route
+    made before any app, and shared by every app of the process, reads them from the app it is serving now."""
+
+    @property
+    def dependency_overrides(self) -> dict[Any, Any]:
+        app = _SERVING.get()
+        return app.dependency_overrides if app is not None else {}
+
+
+_SERVING: ContextVar[FastAPI | None] = ContextVar("mcqa_serving_app", default=None)
+_OVERRIDES = _RequestAppOverrides()
+
+
+def api_router(*, tags: list[str] | None = None, public: bool = False) -> APIRouter:
+    """A router of the JSON API: under ``/api/v1``, with the error answers every call may give in the OpenAPI
+    document (``public``: those of the anonymous catalogue)."""
+    return APIRouter(
+        prefix=API_PREFIX,
+        tags=list(tags or []),
+        responses=PUBLIC_API_ERRORS if public else API_ERRORS,
+        dependency_overrides_provider=_OVERRIDES,
+    )
+
+
+def page_router() -> APIRouter:
+    """A router of HTML pages and htmx fragments: not part of the API's OpenAPI document."""
+    return APIRouter(include_in_schema=False, dependency_overrides_provider=_OVERRIDES)
+
+
+def _literal_start(path: str) -> tuple[str, ...]:
+    """The segments a route's path starts with before its first parameter: ``("api", "v1", "proposals")``."""
+    literal: list[str] = []
+    for segment in path.split("/")[1:]:
+        if "{" in segment:
+            break
+        literal.append(segment)
+    return tuple(literal)
+
+
+class RouteTable(BaseRoute):
+    """Routes tried in order, but only those whose literal start fits the request's path (see the module)."""
+
+    def __init__(self, routes: Iterable[BaseRoute]) -> None:
+        self.routes: list[BaseRoute] = list(routes)
+        self._by_start: dict[tuple[str, ...], list[int]] = {}
+        self._depth = 0
+        for position, route in enumerate(self.routes):
+            start = _literal_start(str(getattr(route, "path", "")))
+            self._by_start.setdefault(start, []).append(position)
+            self._depth = max(self._depth, len(start))
+
+    def candidates(self, path: str) -> list[BaseRoute]:
+        """The routes that may match this path, in table order."""
+        segments = path.split("/")[1:]
+        found: list[int] = []
+        for length in range(min(len(segments), self._depth) + 1):
+            found += self._by_start.get(tuple(segments[:length]), ())
+        found.sort()
+        return [self.routes[position] for position in found]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] not in ("http", "websocket"):
+            return Match.NONE, {}
+        partial: tuple[Match, Scope] | None = None
+        path, root = scope["path"], scope.get("root_path", "")
+        for route in self.candidates(path[len(root) :] if root and path.startswith(root) else path):
+            match, child_scope = route.matches(scope)
+            if match is Match.NONE:
+                continue
+            child_scope = {**child_scope, _MATCHED: route}
+            if match is Match.FULL:
+                return match, child_scope
+            if partial is None:  # the path fits but not the method: a 405, unless a later route takes both
+                partial = (match, child_scope)
+        return partial or (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route: BaseRoute = scope.pop(_MATCHED)
+        serving = _SERVING.set(scope.get("app"))
+        try:
+            await route.handle(scope, receive, send)
+        finally:
+            _SERVING.reset(serving)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
+
+
+def all_routes(app: FastAPI) -> list[BaseRoute]:
+    """Every route of the app: those in its tables, then its own few (health, documentation, static files)."""
+    found: list[BaseRoute] = []
+    for route in app.router.routes:
+        found += route.routes if isinstance(route, RouteTable) else [route]
+    return found
+
+
+def install(app: FastAPI, routers: Sequence[APIRouter]) -> RouteTable:
+    """Put the routers' routes into one table of the app (before the app's own few routes and mounts), and
+    describe them in the app's OpenAPI document, which would not look inside the table."""
+    table = RouteTable(route for router in routers for route in router.routes)
+    app.router.routes.insert(0, table)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                openapi_version=app.openapi_version,
+                summary=app.summary,
+                description=app.description,
+                terms_of_service=app.terms_of_service,
+                contact=app.contact,
+                license_info=app.license_info,
+                routes=all_routes(app),
+                webhooks=app.webhooks.routes,
+                tags=app.openapi_tags,
+                servers=app.servers,
+                separate_input_output_schemas=app.separate_input_output_schemas,
+                external_docs=app.openapi_external_docs,
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return table

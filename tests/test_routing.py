@@ -1,0 +1,121 @@
+"""The route table (app.routing): its index finds, for any address, the route that trying every route in order
+would find, and the OpenAPI document still describes every API route."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Match
+
+from app.routing import RouteTable, all_routes
+
+# Stand-ins for path parameters by their converter: what a real address would carry.
+_SAMPLES = {"int": "7", "path": "a/b.txt", "str": "x", "": "x"}
+
+
+def _table(app: FastAPI) -> RouteTable:
+    tables = [r for r in app.router.routes if isinstance(r, RouteTable)]
+    assert len(tables) == 1
+    return tables[0]
+
+
+def _sample_path(path: str) -> str:
+    return re.sub(r"\{[^}:]+(?::([^}]+))?\}", lambda m: _SAMPLES.get(m.group(1) or "", "x"), path)
+
+
+def _scope(path: str, method: str) -> dict[str, Any]:
+    return {"type": "http", "method": method, "path": path, "root_path": "", "headers": [], "query_string": b""}
+
+
+def _first_in_order(routes: list[BaseRoute], scope: dict[str, Any]) -> tuple[Match, BaseRoute | None]:
+    """What a router without an index answers: the first full match, else the first partial one."""
+    partial = None
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return match, route
+        if match is Match.PARTIAL and partial is None:
+            partial = route
+    return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, None)
+
+
+def _found(table: RouteTable, scope: dict[str, Any]) -> tuple[Match, BaseRoute | None]:
+    match, child_scope = table.matches(scope)
+    return match, child_scope.get("mcqa.route")
+
+
+def test_the_index_finds_what_trying_every_route_in_order_finds(app: FastAPI) -> None:
+    table = _table(app)
+    paths = {_sample_path(str(getattr(route, "path", ""))) for route in table.routes}
+    # Addresses no route has, or only partly: the index must not invent or lose a match there either.
+    paths |= {"/", "/api/v1", "/api/v1/", "/api/v1/nothing", "/proposals/", "/proposals/7/", "/nothing/at/all", ""}
+    compared = 0
+    for path in sorted(paths):
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            scope = _scope(path, method)
+            assert _found(table, scope) == _first_in_order(table.routes, scope), (method, path)
+            compared += 1
+    assert compared > 1000  # every route's address, with every method
+
+
+def test_every_route_is_reachable_at_its_own_address(app: FastAPI) -> None:
+    """Each API route answers its own address and method (none is hidden behind another that the index tries
+    first), except where a literal address is declared before a parameter at the same place on purpose."""
+    table = _table(app)
+    shadowed = []
+    for route in table.routes:
+        assert isinstance(route, APIRoute)
+        for method in route.methods or ():
+            match, found = _found(table, _scope(_sample_path(route.path), method))
+            assert match is Match.FULL, (method, route.path)
+            if found is not route:
+                assert isinstance(found, APIRoute)
+                shadowed.append((route.path, found.path))
+    # A parameter's stand-in can spell a literal segment; a real route never hides behind one with a parameter.
+    assert all("{" not in by for _, by in shadowed), shadowed
+
+
+def test_no_router_is_resolved_per_request(app: FastAPI) -> None:
+    """The routers' routes sit in the table itself: no included-router node that FastAPI walks on each request."""
+    table = _table(app)
+    assert len(table.routes) > 200
+    assert all(isinstance(route, APIRoute) for route in table.routes)
+    assert all(isinstance(route, (APIRoute, RouteTable)) or hasattr(route, "path") for route in app.router.routes)
+
+
+def test_the_openapi_document_describes_the_api_routes_in_the_table(app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+    api = {r.path for r in all_routes(app) if isinstance(r, APIRoute) and r.path.startswith("/api/v1/")}
+    assert "/api/v1/proposals/{proposal_id}/votes" in paths
+    assert {p for p in api if p != "/api/v1/openapi.json"} <= set(paths)
+    assert not any(p.startswith("/proposals") for p in paths)  # pages are not part of the API's document
+    # Each API call still declares the error answers of its router.
+    assert "401" in paths["/api/v1/proposals/{proposal_id}/votes"]["post"]["responses"]
+
+
+def test_each_app_uses_its_own_dependency_overrides() -> None:
+    """Routes are made once per process and served by every app made from them (tests make several): a
+    dependency override set on one app applies to that app's requests only."""
+    from fastapi import Depends
+    from fastapi.testclient import TestClient
+
+    from app.routing import install, page_router
+
+    def who() -> str:
+        return "the original"
+
+    router = page_router()
+
+    @router.get("/who")
+    def answer(name: str = Depends(who)) -> dict[str, str]:
+        return {"name": name}
+
+    first, second = FastAPI(), FastAPI()
+    install(first, [router])
+    install(second, [router])
+    first.dependency_overrides[who] = lambda: "the override"
+    assert TestClient(first).get("/who").json() == {"name": "the override"}
+    assert TestClient(second).get("/who").json() == {"name": "the original"}
