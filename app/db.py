@@ -252,6 +252,18 @@ def _forget_memo(session: Session, *_args: Any) -> None:
     session.info.pop(_MEMO, None)
 
 
+def commit_now(session: Session) -> None:
+    """Commit the request's work from the thread its handler ran in (``app.routing.OneTripRoute``): its teardown
+    then has nothing left to send. A failed commit is rolled back and raised, a failed request."""
+    if _ends_without_io(session):
+        return
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 def _end(session: Session, *, commit: bool) -> None:
     try:
         if commit:

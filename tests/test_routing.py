@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Match
 
-from app.routing import RouteTable, all_routes
+from app.routing import RouteTable, all_routes, install
 
 # Stand-ins for path parameters by their converter: what a real address would carry.
 _SAMPLES = {"int": "7", "path": "a/b.txt", "str": "x", "": "x"}
@@ -119,3 +119,103 @@ def test_each_app_uses_its_own_dependency_overrides() -> None:
     first.dependency_overrides[who] = lambda: "the override"
     assert TestClient(first).get("/who").json() == {"name": "the override"}
     assert TestClient(second).get("/who").json() == {"name": "the original"}
+
+
+def _note_app(tmp_path: Any, route_class: type[APIRoute]) -> tuple[FastAPI, Any, list[str]]:
+    """A small app over a file database whose one handler inserts a row; ``seen`` notes the threads that ran the
+    handler and the commits."""
+    import threading
+
+    from fastapi import APIRouter, Depends
+    from pydantic import BaseModel
+    from sqlalchemy import event, text
+    from sqlmodel import Session
+
+    from app.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/notes.db")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE note (id INTEGER PRIMARY KEY, text VARCHAR NOT NULL)"))
+    seen: list[str] = []
+
+    def session() -> Any:  # the request's session, committed by its teardown as app.db's is
+        with Session(engine) as s:
+            event.listen(s, "after_commit", lambda _s: seen.append(f"commit {threading.get_ident()}"))
+            yield s
+            s.commit()
+
+    class Out(BaseModel):
+        id: int
+
+    router = APIRouter(route_class=route_class)
+
+    @router.post("/notes", response_model=Out)
+    def add(s: Session = Depends(session)) -> Out:
+        seen.append(f"handler {threading.get_ident()}")
+        new_id = s.connection().execute(text("INSERT INTO note (text) VALUES ('x') RETURNING id")).scalar_one()
+        return Out(id=new_id)
+
+    app = FastAPI()
+    install(app, [router])
+    return app, engine, seen
+
+
+def test_a_handler_its_answer_and_its_commit_take_one_trip_to_the_thread_pool(tmp_path: Any, monkeypatch: Any) -> None:
+    import fastapi.routing as fastapi_routing
+    from fastapi.testclient import TestClient
+
+    import app.routing as routing
+
+    for route_class, expected_trips in ((routing.OneTripRoute, 1), (APIRoute, 2)):
+        trips: list[str] = []
+        with monkeypatch.context() as patch:
+            for module in (routing, fastapi_routing):
+
+                async def counted(
+                    func: Any,
+                    *args: Any,
+                    _original: Any = module.run_in_threadpool,
+                    _trips: list[str] = trips,
+                    **kw: Any,
+                ) -> Any:
+                    _trips.append(getattr(func, "__name__", "?"))
+                    return await _original(func, *args, **kw)
+
+                patch.setattr(module, "run_in_threadpool", counted)
+            folder = tmp_path / route_class.__name__
+            folder.mkdir()
+            app, engine, seen = _note_app(folder, route_class)
+            response = TestClient(app).post("/notes")
+        assert response.status_code == 200 and response.json() == {"id": 1}
+        # FastAPI alone: the handler, then the check of its answer against the response model; the one-trip
+        # route: the handler, whose thread also commits.
+        assert len(trips) == expected_trips, trips
+        if route_class is routing.OneTripRoute:
+            assert seen[0].startswith("handler ") and seen[1].startswith("commit ")
+            assert seen[0].split()[1] == seen[1].split()[1]  # the same thread
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM note").scalar_one() == 1
+        engine.dispose()
+
+
+def test_a_commit_that_fails_in_the_handlers_trip_fails_the_request_and_saves_nothing(tmp_path: Any) -> None:
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+    from sqlmodel import Session
+
+    from app.routing import OneTripRoute
+
+    app, engine, _seen = _note_app(tmp_path, OneTripRoute)
+
+    def refuse(_session: Session) -> None:
+        raise RuntimeError("the database refused the commit")
+
+    event.listen(Session, "before_commit", refuse)
+    try:
+        response = TestClient(app, raise_server_exceptions=False).post("/notes")
+    finally:
+        event.remove(Session, "before_commit", refuse)
+    assert response.status_code == 500
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM note").scalar_one() == 0
+    engine.dispose()
