@@ -61,9 +61,12 @@ class OneTripRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         call = self.dependant.call
-        if call is not None and not getattr(call, "one_trip", False) and _plain_function(call):
+        if call is not None and call not in _ONE_TRIP and _plain_function(call):
             self.dependant.call = _in_one_trip(call)
         return super().get_route_handler()
+
+
+_ONE_TRIP: set[Callable[..., Any]] = set()  # the wrappers made, never wrapped again
 
 
 def _plain_function(call: Callable[..., Any]) -> bool:
@@ -86,7 +89,7 @@ def _in_one_trip(call: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, 
     async def one_trip(**values: Any) -> Any:
         return await run_in_threadpool(handle_and_commit, values)
 
-    one_trip.one_trip = True  # type: ignore[attr-defined]
+    _ONE_TRIP.add(one_trip)
     return one_trip
 
 
