@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -194,6 +196,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     it ends on the loop, without that trip.
     """
     session = Session(request.app.state.request_engine, expire_on_commit=False)
+    if (version := request.scope.get(DB_VERSION_SCOPE_KEY)) is not None:
+        session.info[_VERSION] = version
     request.state.db = session
     try:
         yield session
@@ -250,6 +254,51 @@ def session_memo(session: Session, key: Hashable, compute: Callable[[], T]) -> T
 def _forget_memo(session: Session, *_args: Any) -> None:
     """A write, or the end of a transaction (or savepoint), may change what was read."""
     session.info.pop(_MEMO, None)
+
+
+# --- figures remembered across requests, under the database version ----------------------------------
+
+# Where the page cache (app.response_cache) leaves the database version it read as the request arrived: every
+# commit, by anyone, changes it.
+DB_VERSION_SCOPE_KEY = "mcqa.db_version"
+_VERSION = "mcqa_db_version"
+_VERSION_MEMO: OrderedDict[Hashable, Any] = OrderedDict()
+_VERSION_MEMO_SIZE = 4096
+_VERSION_MEMO_LOCK = threading.Lock()
+
+
+def version_memo(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` once per database version in this process, for every request that reads under it (the
+    navigation's count of proposals awaiting a person's decision, on each page they open); ``session_memo`` where
+    there is no version (no page cache, or a request that is not a cacheable GET) or this session has written.
+
+    ``key`` must hold everything the figure depends on besides the data (the person and their seats, not the
+    time: a figure that changes with the clock alone must not be remembered here). A request that began before a
+    commit may get a figure read after it, never one from before a commit it could see."""
+    version = session.info.get(_VERSION)
+    if version is None or session.info.get(_WROTE):
+        return session_memo(session, key, compute)
+    full = (version, key)
+    with _VERSION_MEMO_LOCK:
+        if full in _VERSION_MEMO:
+            _VERSION_MEMO.move_to_end(full)
+            return cast(T, _VERSION_MEMO[full])
+    value = session_memo(session, key, compute)
+    if not session.info.get(_WROTE):
+        with _VERSION_MEMO_LOCK:
+            _VERSION_MEMO[full] = value
+            while len(_VERSION_MEMO) > _VERSION_MEMO_SIZE:
+                _VERSION_MEMO.popitem(last=False)
+    return value
+
+
+_WROTE = "mcqa_wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_written(session: Session, *_args: Any) -> None:
+    """A session that has written reads its own changes: nothing it reads is remembered for others."""
+    session.info[_WROTE] = True
 
 
 def commit_now(session: Session) -> None:

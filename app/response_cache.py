@@ -42,6 +42,7 @@ import anyio.to_thread
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.db import DB_VERSION_SCOPE_KEY
 from app.logs import CACHE_SCOPE_KEY, log
 
 # What a version read returns: a token equal for equal data, and (for Last-Modified) when the data last changed.
@@ -210,6 +211,7 @@ class ResponseCacheMiddleware:
         max_age: float | None = None,
         max_bytes: int = 64 * 1024 * 1024,
         shared_scope_key: str = "",
+        version_scope_key: str = "",
     ) -> None:
         self.app = app
         self.reader = reader
@@ -218,6 +220,7 @@ class ResponseCacheMiddleware:
         self.max_age = max_age
         self.max_bytes = max_bytes
         self.shared_scope_key = shared_scope_key
+        self.version_scope_key = version_scope_key
         self.cache_control = b"public, no-cache" if shared else b"private, no-cache"
         self.entries: OrderedDict[Key, Entry] = OrderedDict()
         self.stored_bytes = 0
@@ -233,6 +236,8 @@ class ResponseCacheMiddleware:
             log.warning("response_cache.version_unreadable", error=f"{type(exc).__name__}: {exc}")
             await self.app(scope, receive, send)
             return
+        if self.version_scope_key:  # what the request reads may be remembered under it (app.db.version_memo)
+            scope[self.version_scope_key] = version
         entry = None if _reload(scope) else self.entries.get(key)
         if entry is not None and entry.version == version and self._fresh(entry):
             self.entries.move_to_end(key)
@@ -339,6 +344,7 @@ def page_cache(app: ASGIApp, *, engine: Engine, session_cookie: str, max_age: fl
         shared=False,
         max_age=max_age,
         max_bytes=max_megabytes * 1024 * 1024,
+        version_scope_key=DB_VERSION_SCOPE_KEY,
     )
 
 

@@ -9,6 +9,7 @@ it, as two workers: the shared test app reads its test's uncommitted rows, which
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -24,10 +25,12 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app import response_cache
 from app.logs import CACHE_SCOPE_KEY
+from app.policies import Policies
 from app.response_cache import Entry, ResponseCacheMiddleware, Version, VersionReader, database_version, page_key
 from app.settings import Settings
 from app.users.models import User
 from tests.conftest import api_headers, csrf_token, login
+from tests.proposals.factories import submitted
 from tests.workers import Site, two_workers
 
 
@@ -193,6 +196,47 @@ def test_a_reload_renders_afresh(site: Site, queries: list[str]) -> None:
     queries.clear()
     carla.get("/awaiting")
     assert queries == []  # the fresh answer was stored
+
+
+def badge(page: str) -> int:
+    return int(re.search(r'id="awaiting-count">(\d+)<', page).group(1))  # type: ignore[union-attr]
+
+
+def test_the_awaiting_count_is_read_once_per_database_version(
+    site: Site, queries: list[str], policies: Policies
+) -> None:
+    """The navigation's count on every page a member opens (even reloaded) is read once while nothing changes,
+    and any commit (here the member's own vote, through the other worker) shows in it at once."""
+    with Session(site.engine) as db:
+        submitted(db, policies)  # before the faculty council, of which Carla is a member
+        db.commit()
+    carla = member(site, site.worker_a, "council1@example.org")
+    reload = {"cache-control": "no-cache"}
+    waiting = carla.get("/api/v1/awaiting").json()
+    assert waiting["total"] > 0
+    counts = lambda: [q for q in queries if re.match(r"SELECT count\(\*\) .*\s+FROM proposal\s", q)]  # noqa: E731
+    rename(site, "council1@example.org", "Carla Counted")  # a commit: a version nobody has read under yet
+
+    queries.clear()
+    assert badge(carla.get("/account", headers=reload).text) == waiting["total"]
+    assert len(counts()) == 1
+    queries.clear()
+    assert badge(carla.get("/notifications", headers=reload).text) == waiting["total"]
+    assert badge(carla.get("/account", headers=reload).text) == waiting["total"]
+    assert counts() == []  # the same version: remembered
+    assert queries  # the pages themselves were rendered afresh
+
+    on_b = TestClient(site.worker_b.app, follow_redirects=False, cookies=carla.cookies)
+    voted = on_b.post(
+        f"/api/v1/proposals/{waiting['items'][0]['id']}/votes",
+        json={"choice": "request_changes", "comment": "Say more about assessment."},
+        headers=api_headers(on_b),
+    )
+    assert voted.status_code == 200, voted.text
+    queries.clear()
+    assert badge(carla.get("/account", headers=reload).text) == waiting["total"] - 1
+    assert len(counts()) == 1
+    rename(site, "council1@example.org", "Carla Chair")
 
 
 def test_the_database_version_changes_with_a_commit_not_a_read(site: Site) -> None:

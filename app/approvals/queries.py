@@ -9,6 +9,7 @@ these lists are the busiest pages.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -20,7 +21,7 @@ from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session, col
 
 from app.approvals.models import Condition, Vote
-from app.db import session_memo
+from app.db import version_memo
 from app.org.models import Committee, CommitteeKind, OrgUnit
 from app.proposals.models import NOT_FINISHED_SQL, CoProposer, Proposal
 from app.security import Actor
@@ -110,15 +111,21 @@ def _awaiting_count_stmt(shape: Shape) -> Select[*tuple[Any, ...]]:
 
 
 def awaiting_count(session: Session, actor: Actor) -> int:
-    """Read once per request (the navigation's badge, the dashboard's panel, the list's total) until a write."""
+    """Read once per database version (the navigation's badge on every page, the dashboard's panel, the list's
+    total), not again on each page a person opens while nothing has changed (``app.db.version_memo``)."""
     if not actor.memberships:
         return 0
     shape, params = _shape(actor)
-    return session_memo(
+    return version_memo(
         session,
-        ("awaiting_count", actor.id),
+        _count_key(shape, params),
         lambda: int(session.connection().execute(_awaiting_count_stmt(shape), params).scalar_one()),
     )
+
+
+def _count_key(shape: Shape, params: dict[str, Any]) -> Hashable:
+    """The count's key: the person and their seats (whose ballot each casts) are all it depends on besides data."""
+    return ("awaiting_count", shape, tuple(sorted(params.items())))
 
 
 @lru_cache(maxsize=128)
@@ -133,7 +140,7 @@ def awaiting(session: Session, actor: Actor, *, offset: int, limit: int, now: da
     )
     if result:
         total = int(result[0].total)
-        return _rows(result, now), session_memo(session, ("awaiting_count", actor.id), lambda: total)
+        return _rows(result, now), version_memo(session, _count_key(shape, params), lambda: total)
     return [], awaiting_count(session, actor)  # an empty page: zero, or an offset past the end
 
 
