@@ -214,7 +214,10 @@ def test_the_awaiting_count_is_read_once_per_database_version(
     reload = {"cache-control": "no-cache"}
     waiting = carla.get("/api/v1/awaiting").json()
     assert waiting["total"] > 0
-    counts = lambda: [q for q in queries if re.match(r"SELECT count\(\*\) .*\s+FROM proposal\s", q)]  # noqa: E731
+
+    def counts() -> list[str]:  # the badge's count of proposals, not the notifications page's own count
+        return [q for q in queries if re.match(r"SELECT count\(\*\) .*\s+FROM proposal\s", q)]
+
     rename(site, "council1@example.org", "Carla Counted")  # a commit: a version nobody has read under yet
 
     queries.clear()
