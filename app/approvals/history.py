@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, bindparam
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from app import limits
@@ -81,10 +81,15 @@ class Round:
         return round_label(self.body, self.number)
 
 
+_VOTES = select(Vote).where(Vote.proposal_id == bindparam("proposal_id")).order_by(col(Vote.created_at))
+_DECISIONS = select(Decision).where(Decision.proposal_id == bindparam("proposal_id"))
+
+
 def rounds(session: Session, proposal: Proposal) -> list[Round]:
     """Every round the proposal has had, oldest first, each numbered among its body's rounds."""
-    votes = list(session.exec(select(Vote).where(Vote.proposal_id == proposal.id).order_by(col(Vote.created_at))))
-    decisions = list(session.exec(select(Decision).where(Decision.proposal_id == proposal.id)))
+    params = {"proposal_id": proposal.id}
+    votes = list(session.exec(_VOTES, params=params))
+    decisions = list(session.exec(_DECISIONS, params=params))
     bodies: dict[int, str] = {v.review_round: v.body for v in votes}
     bodies.update({d.review_round: d.body for d in decisions})
     if proposal.current_body:

@@ -485,16 +485,23 @@ def _carry_over_conditions(
 def carried_conditions(session: Session, proposal: Proposal) -> list[Condition]:
     """Conditions of the micro-credential's earlier proposals that are not confirmed yet: they carry over to this
     one (a revision, and the edition it publishes)."""
-    earlier = select(Proposal.id).where(
-        Proposal.credential_id == proposal.credential_id, col(Proposal.revision_no) < proposal.revision_no
+    params = {"credential_id": proposal.credential_id, "revision_no": proposal.revision_no}
+    return list(session.exec(_CARRIED, params=params))
+
+
+_CARRIED = (
+    select(Condition)
+    .where(
+        col(Condition.proposal_id).in_(
+            select(Proposal.id).where(
+                Proposal.credential_id == bindparam("credential_id"),
+                col(Proposal.revision_no) < bindparam("revision_no"),
+            )
+        ),
+        Condition.status != ConditionStatus.confirmed.value,
     )
-    return list(
-        session.exec(
-            select(Condition)
-            .where(col(Condition.proposal_id).in_(earlier), Condition.status != ConditionStatus.confirmed.value)
-            .order_by(col(Condition.due_on))
-        )
-    )
+    .order_by(col(Condition.due_on))
+)
 
 
 # --- conditions --------------------------------------------------------------------------------
@@ -530,8 +537,13 @@ def condition_actions(session: Session, condition: Condition, actor: Actor) -> l
 def conditions_of(session: Session, proposal_ids: list[int]) -> dict[int, list[Condition]]:
     result: dict[int, list[Condition]] = {pid: [] for pid in proposal_ids}
     if proposal_ids:
-        for c in session.exec(
-            select(Condition).where(col(Condition.proposal_id).in_(proposal_ids)).order_by(col(Condition.due_on))
-        ):
+        for c in session.exec(_CONDITIONS_OF, params={"ids": proposal_ids}):
             result[c.proposal_id].append(c)
     return result
+
+
+_CONDITIONS_OF = (
+    select(Condition)
+    .where(col(Condition.proposal_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(Condition.due_on))
+)

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, and_, col, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.audit.models import AuditEvent
 from app.users.names import user_names
@@ -63,13 +66,24 @@ def events_of(session: Session, subjects: Sequence[Subject]) -> list[AuditEvent]
         ids_by_type.setdefault(entity_type, []).append(entity_id)
     if not ids_by_type:
         return []
+    types = tuple(ids_by_type)
+    params = {f"ids_{i}": ids for i, ids in enumerate(ids_by_type.values())}
+    return list(session.exec(_events_statement(types), params=params))
+
+
+@lru_cache(maxsize=32)
+def _events_statement(types: tuple[str, ...]) -> SelectOfScalar[AuditEvent]:
+    """Built once per list of entity types (building a statement costs more than running it)."""
     where = or_(
         *(
-            and_(col(AuditEvent.entity_type) == entity_type, col(AuditEvent.entity_id).in_(ids))
-            for entity_type, ids in ids_by_type.items()
+            and_(
+                col(AuditEvent.entity_type) == entity_type,
+                col(AuditEvent.entity_id).in_(bindparam(f"ids_{i}", expanding=True)),
+            )
+            for i, entity_type in enumerate(types)
         )
     )
-    return list(session.exec(select(AuditEvent).where(where).order_by(col(AuditEvent.id))))
+    return select(AuditEvent).where(where).order_by(col(AuditEvent.id))
 
 
 def timeline(

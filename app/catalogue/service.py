@@ -16,7 +16,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import ColumnElement, exists, func, literal_column, text
+from sqlalchemy import ColumnElement, bindparam, exists, func, literal_column, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -527,12 +527,15 @@ def lock_credential(session: Session, credential_id: int) -> Credential | None:
 
 
 def published_content(session: Session, credential_id: int) -> dict[str, Any] | None:
-    row = session.exec(
-        select(CredentialVersion)
-        .where(CredentialVersion.credential_id == credential_id, col(CredentialVersion.effective_to).is_(None))
-        .order_by(col(CredentialVersion.version_no).desc())
-    ).first()
+    row = session.exec(_PUBLISHED, params={"credential_id": credential_id}).first()
     return row.content if row else None
+
+
+_PUBLISHED = (
+    select(CredentialVersion)
+    .where(CredentialVersion.credential_id == bindparam("credential_id"), col(CredentialVersion.effective_to).is_(None))
+    .order_by(col(CredentialVersion.version_no).desc())
+)
 
 
 def record_edition(session: Session, proposal: Proposal) -> CredentialVersion:

@@ -83,20 +83,27 @@ def applying(policy: ChecklistPolicy, kind: str, route: list[str]) -> list[Item]
 def responses_of(session: Session, subject_type: str, subject_ids: list[int]) -> dict[int, list[ChecklistResponse]]:
     found: dict[int, list[ChecklistResponse]] = {sid: [] for sid in subject_ids}
     if subject_ids:
-        rows = session.exec(
-            select(ChecklistResponse)
-            .where(ChecklistResponse.subject_type == subject_type, col(ChecklistResponse.subject_id).in_(subject_ids))
-            .order_by(col(ChecklistResponse.id))
-        )
+        rows = session.exec(_RESPONSES_OF, params={"subject_type": subject_type, "ids": subject_ids})
         for row in rows:
             found[row.subject_id].append(row)
     return found
 
 
+_RESPONSES_OF = (
+    select(ChecklistResponse)
+    .where(
+        ChecklistResponse.subject_type == bindparam("subject_type"),
+        col(ChecklistResponse.subject_id).in_(bindparam("ids", expanding=True)),
+    )
+    .order_by(col(ChecklistResponse.id))
+)
+_EVIDENCE_FILES = select(func.count()).select_from(Attachment).where(Attachment.proposal_id == bindparam("proposal_id"))
+
+
 def _evidence_files(session: Session, proposal_id: int | None) -> int:
     if proposal_id is None:
         return 0
-    return session.exec(select(func.count()).select_from(Attachment).where(Attachment.proposal_id == proposal_id)).one()
+    return session.exec(_EVIDENCE_FILES, params={"proposal_id": proposal_id}).one()
 
 
 def facts(session: Session, proposal: Proposal, policies: Policies) -> automatic.Facts:

@@ -4,6 +4,7 @@ except of what they did themselves; someone who can no longer see the proposal i
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app.approvals import access
@@ -13,8 +14,11 @@ from app.security import Actor
 
 
 def is_watching(session: Session, proposal_id: int, user_id: int) -> bool:
-    found = session.exec(select(Watch.id).where(Watch.proposal_id == proposal_id, Watch.user_id == user_id)).first()
+    found = session.exec(_WATCHING, params={"proposal_id": proposal_id, "user_id": user_id}).first()
     return found is not None
+
+
+_WATCHING = select(Watch.id).where(Watch.proposal_id == bindparam("proposal_id"), Watch.user_id == bindparam("user_id"))
 
 
 def watch(session: Session, proposal_id: int, actor: Actor) -> bool:

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from fastapi import Response
 from pydantic import BaseModel
+from sqlalchemy import bindparam
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -105,11 +106,21 @@ def store(
 
 def list_for(session: Session, proposal_id: int, only: list[int] | None = None) -> list[AttachmentPublic]:
     """The proposal's files, without their content (``only``: those of these ids)."""
-    stmt = select(Attachment).options(defer(Attachment.data)).where(Attachment.proposal_id == proposal_id)  # type: ignore[arg-type]
-    if only is not None:
-        stmt = stmt.where(col(Attachment.id).in_(only))
-    rows = session.exec(stmt.order_by(col(Attachment.id)))
+    if only is None:
+        rows = session.exec(_FILES, params={"proposal_id": proposal_id})
+    else:
+        rows = session.exec(_THESE_FILES, params={"proposal_id": proposal_id, "ids": only})
     return [AttachmentPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+# Built once (building a statement costs more than running it): the proposal's files, or some of them.
+_FILES = (
+    select(Attachment)
+    .options(defer(Attachment.data))  # type: ignore[arg-type]
+    .where(Attachment.proposal_id == bindparam("proposal_id"))
+    .order_by(col(Attachment.id))
+)
+_THESE_FILES = _FILES.where(col(Attachment.id).in_(bindparam("ids", expanding=True)))
 
 
 def download(row: Attachment) -> Response:

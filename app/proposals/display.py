@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app.org.models import Module, Programme
@@ -50,16 +51,28 @@ def load_lookups(
     programmes: dict[int, str] = dict(known.programmes)
     modules: dict[int, str] = dict(known.modules)
     if programme_ids is None or programme_ids:
-        stmt = select(Programme.id, Programme.code, Programme.name)
-        if programme_ids is not None:
-            stmt = stmt.where(col(Programme.id).in_(programme_ids))
-        programmes |= {pid: f"{name} ({code})" for pid, code, name in session.exec(stmt) if pid is not None}
+        found = _read(session, _PROGRAMMES, programme_ids)
+        programmes |= {pid: f"{name} ({code})" for pid, code, name in found if pid is not None}
     if module_ids is None or module_ids:
-        mstmt = select(Module.id, Module.code, Module.name)
-        if module_ids is not None:
-            mstmt = mstmt.where(col(Module.id).in_(module_ids))
-        modules |= {mid: f"{name} ({code})" for mid, code, name in session.exec(mstmt) if mid is not None}
+        found = _read(session, _MODULES, module_ids)
+        modules |= {mid: f"{name} ({code})" for mid, code, name in found if mid is not None}
     return Lookups(programmes=programmes, modules=modules)
+
+
+# Built once (building a statement costs more than running it): every row, and those of the ids given.
+_PROGRAMMES = (
+    select(Programme.id, Programme.code, Programme.name),
+    select(Programme.id, Programme.code, Programme.name).where(col(Programme.id).in_(bindparam("ids", expanding=True))),
+)
+_MODULES = (
+    select(Module.id, Module.code, Module.name),
+    select(Module.id, Module.code, Module.name).where(col(Module.id).in_(bindparam("ids", expanding=True))),
+)
+
+
+def _read(session: Session, statements: tuple[Any, Any], ids: set[int] | None) -> Any:
+    every, by_ids = statements
+    return session.exec(every) if ids is None else session.exec(by_ids, params={"ids": sorted(ids)})
 
 
 def _number(value: Any) -> str:

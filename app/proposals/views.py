@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from textwrap import shorten
 
+from sqlalchemy import BindParameter, bindparam
 from sqlmodel import Session, col, select
 
 from app.approvals import access, history
@@ -100,15 +101,11 @@ class CommentNode:
 
 
 def comment_tree(session: Session, proposal_id: int) -> list[CommentNode]:
-    comments = list(
-        session.exec(select(Comment).where(Comment.proposal_id == proposal_id).order_by(col(Comment.created_at)))
-    )
+    comments = list(session.exec(_COMMENTS, params={"proposal_id": proposal_id}))
     ids = [c.id for c in comments]
     edits: dict[int, list[CommentEdit]] = {}
     if ids:
-        for e in session.exec(
-            select(CommentEdit).where(col(CommentEdit.comment_id).in_(ids)).order_by(col(CommentEdit.edited_at))
-        ):
+        for e in session.exec(_EDITS, params={"ids": ids}):
             edits.setdefault(e.comment_id, []).append(e)
     names = user_names(session, {c.author_id for c in comments})
     nodes = {c.id: CommentNode(c, names.get(c.author_id, "?"), edits.get(c.id or 0, []), []) for c in comments}
@@ -134,17 +131,25 @@ def timeline(session: Session, proposal_id: int, conditions: list[Condition] | N
 
 
 def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:
-    return list(
-        session.exec(
-            select(ProposalVersion)
-            .where(ProposalVersion.proposal_id == proposal_id)
-            .order_by(col(ProposalVersion.version_no))
-        )
-    )
+    return list(session.exec(_VERSIONS, params={"proposal_id": proposal_id}))
 
 
 def decisions(session: Session, proposal_id: int) -> list[Decision]:
-    return list(session.exec(select(Decision).where(Decision.proposal_id == proposal_id).order_by(col(Decision.id))))
+    return list(session.exec(_DECISIONS, params={"proposal_id": proposal_id}))
+
+
+# Built once: building a statement costs more than running it (a page runs a dozen of them).
+_PROPOSAL_ID: BindParameter[int] = bindparam("proposal_id")
+_COMMENTS = select(Comment).where(Comment.proposal_id == _PROPOSAL_ID).order_by(col(Comment.created_at))
+_EDITS = (
+    select(CommentEdit)
+    .where(col(CommentEdit.comment_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(CommentEdit.edited_at))
+)
+_VERSIONS = (
+    select(ProposalVersion).where(ProposalVersion.proposal_id == _PROPOSAL_ID).order_by(col(ProposalVersion.version_no))
+)
+_DECISIONS = select(Decision).where(Decision.proposal_id == _PROPOSAL_ID).order_by(col(Decision.id))
 
 
 def votes_with_names(session: Session, proposal: Proposal) -> list[tuple[Vote, str]]:
