@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app.checklists import service
@@ -23,7 +23,7 @@ from app.proposals import attachments
 from app.proposals.policy import CredentialPolicy
 from app.routing import page_router
 from app.security import Actor, CurrentActor
-from app.users.models import User
+from app.users.names import user_names
 from app.web import is_htmx, redirect, render, with_toast
 
 router = page_router()
@@ -36,7 +36,7 @@ def _context(session: Session, owner: service.Owner, actor: Actor, policies: Pol
         standards.setdefault(view.item.standard, []).append(view)
     rules = policies.of(CredentialPolicy).attachments
     answerers = {v.response.answered_by_id for v in found.items if v.response and v.response.answered_by_id}
-    names = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(answerers))).all()) if answerers else {}
+    names = user_names(session, answerers)
     files = attachments.list_for(session, owner.evidence_of) if owner.evidence_of else []
     return {
         "answerer_names": names,
