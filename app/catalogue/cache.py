@@ -55,7 +55,9 @@ _BUMP = (
     .where(col(CatalogueStamp.id) == 1)
     .values(generation=col(CatalogueStamp.generation) + 1, changed_at=bindparam("now"))
 )
-_READ = select(col(CatalogueStamp.generation), col(CatalogueStamp.changed_at)).where(col(CatalogueStamp.id) == 1)
+
+# The catalogue's generation and the time it was raised (the response cache; the checks that read the catalogue).
+STAMP = select(col(CatalogueStamp.generation), col(CatalogueStamp.changed_at)).where(col(CatalogueStamp.id) == 1)
 
 
 def changes_catalogue(objects: Iterable[object]) -> bool:
@@ -78,7 +80,7 @@ def _bump_on_catalogue_change(session: OrmSession, _context: Any) -> None:
 def read_stamp(engine: Engine) -> Version:
     """The catalogue's committed generation and the time of its last change."""
     with engine.connect() as conn:
-        row = conn.execute(_READ).first()
+        row = conn.execute(STAMP).first()
         conn.rollback()
     if row is None:  # a database created without the migration's row: nothing is ever cached as current
         return -1, utcnow()

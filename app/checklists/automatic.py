@@ -25,9 +25,10 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from app.catalogue.models import CatalogueStamp, Credential, CredentialVersion
+from app.catalogue.cache import STAMP
+from app.catalogue.models import Credential, CredentialVersion
 from app.checklists.policy import AutomaticCheck, ChecklistPolicy
 from app.policies import Policies
 from app.proposals import checks
@@ -428,9 +429,7 @@ def catalogue_stamp(session: Session) -> tuple[int, datetime] | None:
     """The catalogue's stamp as this session sees it: its generation and the time it was raised. The time makes it
     unique: a generation raised in a transaction that is rolled back, then raised again by another, is stamped
     with another time, so a result drawn from the rolled-back catalogue is never found under the new stamp."""
-    row = session.exec(
-        select(CatalogueStamp.generation, CatalogueStamp.changed_at).where(col(CatalogueStamp.id) == 1)
-    ).first()
+    row = session.execute(STAMP).first()
     return (int(row[0]), row[1]) if row is not None else None
 
 
