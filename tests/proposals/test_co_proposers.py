@@ -148,3 +148,17 @@ def test_the_pages_and_the_api_refuse_what_the_form_does_not_offer(client: TestC
     assert api.status_code == 422, api.text
     assert "only under your own faculty" in api.text
     assert db.exec(select(Proposal)).first() is None
+
+
+def test_the_dashboard_counts_co_proposed_micro_credentials_as_the_owner_does(db: Session, policies: Policies) -> None:
+    sam = colleague(db)
+    sam_actor = actor_for(db, sam.email)
+    owner = actor_for(db, "academic@example.org")
+    before_sam, before_owner = service.my_summary(db, sam_actor), service.my_summary(db, owner)
+    new_proposal(db, policies, co_proposers=[sam.id or 0])  # a draft, proposed with Sam
+    submitted(db, policies)  # Alex's own, not Sam's
+    after_sam, after_owner = service.my_summary(db, sam_actor), service.my_summary(db, owner)
+    assert after_sam.get("draft", 0) == before_sam.get("draft", 0) + 1
+    assert sum(after_sam.values()) == sum(before_sam.values()) + 1
+    assert after_owner.get("draft", 0) == before_owner.get("draft", 0) + 1
+    assert sum(after_owner.values()) == sum(before_owner.values()) + 2
