@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, or_, union
+from sqlalchemy import BindParameter, ColumnElement, bindparam, union
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
@@ -644,9 +644,12 @@ def edit_comment(session: Session, comment_id: int, actor: Actor, body: str) -> 
 # --- lists ---------------------------------------------------------------------------------------
 
 
-def _mine(actor: Actor) -> Any:
-    co = select(CoProposer.proposal_id).where(CoProposer.user_id == actor.id)
-    return or_(col(Proposal.owner_id) == actor.id, col(Proposal.id).in_(co))
+def _mine(actor_id: int | BindParameter[int]) -> ColumnElement[bool]:
+    """The proposals the person owns or co-proposes. Their ids are read apart, each from its own index, and joined:
+    an ``OR`` of the two reads the whole proposal table on PostgreSQL (10.9 ms against 2.5 to 4.6 ms on 10,000)."""
+    owned = sa_select(col(Proposal.id)).where(col(Proposal.owner_id) == actor_id)
+    co_proposed = sa_select(col(CoProposer.proposal_id)).where(col(CoProposer.user_id) == actor_id)
+    return col(Proposal.id).in_(union(owned, co_proposed))
 
 
 @dataclass
@@ -692,7 +695,7 @@ def my_credentials(
     session: Session, actor: Actor, *, offset: int = 0, limit: int = 25
 ) -> tuple[list[CredentialRow], int]:
     """My micro-credentials (as owner or co-proposer of a proposal), most recently changed first: one row each."""
-    mine = _mine(actor)
+    mine = _mine(actor.id)
     total = session.exec(select(func.count(func.distinct(Proposal.credential_id))).where(mine)).one()
     ids = [
         cid
@@ -718,28 +721,18 @@ def _credential_rows(session: Session, mine: Any, ids: list[int]) -> list[Creden
     return [CredentialRow(cid, proposals) for cid, proposals in by_credential.items()]
 
 
-def _my_statuses() -> Select[Any]:
-    """The credential and status of each of the actor's proposals (``:actor_id``), oldest revision first. Owned
-    and co-proposed ones are read apart and joined: each from its own index (an ``OR`` of the two reads the whole
-    table on PostgreSQL). A credential and revision name one proposal, so the union drops no proposal."""
-    columns = (col(Proposal.credential_id), col(Proposal.status), col(Proposal.revision_no))
-    actor_id: BindParameter[int] = bindparam("actor_id")
-    owned = sa_select(*columns).where(col(Proposal.owner_id) == actor_id)
-    co_proposed = sa_select(*columns).where(
-        col(Proposal.id).in_(sa_select(col(CoProposer.proposal_id)).where(col(CoProposer.user_id) == actor_id))
-    )
-    mine = union(owned, co_proposed).subquery()
-    return sa_select(mine.c.credential_id, mine.c.status).order_by(mine.c.credential_id, mine.c.revision_no)
-
-
-_MY_STATUSES = _my_statuses()
+# Built once: every dashboard of an academic reads it. Two columns per proposal, no ORM objects.
+_MY_STATUSES = (
+    sa_select(col(Proposal.credential_id), col(Proposal.status))
+    .where(_mine(bindparam("actor_id")))
+    .order_by(col(Proposal.credential_id), col(Proposal.revision_no))
+)
 
 
 def my_summary(session: Session, actor: Actor) -> dict[str, int]:
     """How many of my micro-credentials are in each state, one count per micro-credential (so "published" is what
     the catalogue lists of mine; a published one with an open revision counts under the revision's status too)."""
     statuses: dict[int, list[str]] = {}
-    # Two columns per proposal, no ORM objects: the dashboard needs only the statuses, not the content.
     for credential_id, status in session.connection().execute(_MY_STATUSES, {"actor_id": actor.id}):
         statuses.setdefault(credential_id, []).append(status)
     counts: dict[str, int] = {}
@@ -753,7 +746,7 @@ def my_summary(session: Session, actor: Actor) -> dict[str, int]:
 
 
 def my_proposals(session: Session, actor: Actor, *, offset: int = 0, limit: int = 25) -> tuple[list[Proposal], int]:
-    where = _mine(actor)
+    where = _mine(actor.id)
     total = session.exec(select(func.count()).select_from(Proposal).where(where)).one()
     rows = session.exec(
         select(Proposal)
