@@ -385,6 +385,11 @@ _BY_TOKEN = _actor_facts_stmt(
 _BY_ID = _actor_facts_stmt(
     user=sa_select(*_USER_BRANCH, _NO_ID, _NO_TIME, null()).where(col(User.id) == bindparam("uid")),
 )
+# How often a token's last use is written. A write on every call would serialise an integration's parallel
+# requests; and every commit changes the database version that logged-in pages are kept in memory under
+# (app.response_cache), so once a minute per token would empty everybody's kept pages every few seconds with a
+# handful of integrations. The account page says the time is recorded hourly.
+TOKEN_USE_RECORDED_EVERY = timedelta(hours=1)
 _TOKEN_USED = update(ApiToken).where(col(ApiToken.id) == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
@@ -420,8 +425,8 @@ def optional_actor(request: Request, session: SessionDep) -> Actor | None:
         if user is None:
             raise NotAuthenticated("The API token is not valid or has been revoked.")
         now = utcnow()
-        # Recorded at most once a minute: a write on every call would serialise an integration's parallel requests.
-        if user.last_used_at is None or now - user.last_used_at > timedelta(minutes=1):
+        # Recorded at most once an hour (TOKEN_USE_RECORDED_EVERY).
+        if user.last_used_at is None or now - user.last_used_at > TOKEN_USE_RECORDED_EVERY:
             session.connection().execute(_TOKEN_USED, {"token_id": user.token_id, "now": now})
     elif (uid := request.session.get(SESSION_USER_KEY)) is not None:
         user, facts = _user_and_facts(session, _BY_ID, {"uid": uid})

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
+from app.db import utcnow
 from app.main import create_app
 from app.settings import Mode, Settings
 from app.users.models import ApiToken, LoginAttempt, User
@@ -162,6 +164,31 @@ def test_bearer_token_for_integrations(client: TestClient, db: Session) -> None:
         assert revoked.status_code == 401
         assert "revoked" in revoked.json()["detail"]
         assert integration.get("/api/v1/me", headers={"authorization": "Bearer made-up"}).status_code == 401
+
+
+def test_a_tokens_last_use_is_written_at_most_once_an_hour(client: TestClient, db: Session) -> None:
+    """Every write is a commit, and every commit empties the pages kept in memory: a token in steady use writes its
+    last use once an hour, not on every call."""
+    login(client, "qa@example.org")
+    issued = client.post("/api/v1/auth/tokens", json={"name": "hourly"}, headers=api_headers(client)).json()
+    headers = {"authorization": f"Bearer {issued['token']}"}
+    stored = db.get_one(ApiToken, issued["id"])
+    assert stored.last_used_at is None
+
+    def use() -> datetime | None:
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        db.refresh(stored)
+        return stored.last_used_at
+
+    first = use()
+    assert first is not None
+    for minutes_ago, written in ((59, False), (61, True)):
+        earlier = utcnow() - timedelta(minutes=minutes_ago)
+        stored.last_used_at = earlier
+        db.add(stored)
+        db.flush()
+        seen = use()
+        assert (seen != earlier) is written, (minutes_ago, seen, earlier)
 
 
 def test_token_page_issues_and_revokes(client: TestClient, db: Session) -> None:
