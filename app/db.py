@@ -196,8 +196,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     it ends on the loop, without that trip.
     """
     session = Session(request.app.state.request_engine, expire_on_commit=False)
-    if (version := request.scope.get(DB_VERSION_SCOPE_KEY)) is not None:
-        session.info[_VERSION] = version
+    under_version(session, request)
     request.state.db = session
     try:
         yield session
@@ -265,6 +264,12 @@ _VERSION = "mcqa_db_version"
 _VERSION_MEMO: OrderedDict[Hashable, Any] = OrderedDict()
 _VERSION_MEMO_SIZE = 4096
 _VERSION_MEMO_LOCK = threading.Lock()
+
+
+def under_version(session: Session, request: Request) -> None:
+    """Let ``version_memo`` remember what this request's session reads under the version read as it arrived."""
+    if (version := request.scope.get(DB_VERSION_SCOPE_KEY)) is not None:
+        session.info[_VERSION] = version
 
 
 def version_memo(session: Session, key: Hashable, compute: Callable[[], T]) -> T:

@@ -87,9 +87,10 @@ def render_error(request: Request, *, status: int, title: str, message: str) -> 
         return _render_error(request, status=status, title=title, message=message)
     from sqlmodel import Session
 
-    from app.db import read_only
+    from app.db import read_only, under_version
 
     with Session(read_only(engine)) as session:
+        under_version(session, request)
         request.state.db = session
         try:
             if not hasattr(request.state, "actor"):

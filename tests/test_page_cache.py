@@ -226,6 +226,8 @@ def test_the_awaiting_count_is_read_once_per_database_version(
     queries.clear()
     assert badge(carla.get("/notifications", headers=reload).text) == waiting["total"]
     assert badge(carla.get("/account", headers=reload).text) == waiting["total"]
+    missing = carla.get("/proposals/999999", headers=reload)  # an error page shows the count too
+    assert missing.status_code == 404 and badge(missing.text) == waiting["total"]
     assert counts() == []  # the same version: remembered
     assert queries  # the pages themselves were rendered afresh
 
