@@ -261,6 +261,7 @@ def _forget_memo(session: Session, *_args: Any) -> None:
 # commit, by anyone, changes it.
 DB_VERSION_SCOPE_KEY = "mcqa.db_version"
 _VERSION = "mcqa_db_version"
+_WROTE = "mcqa_wrote"  # set on a session's first flush (_mark_written)
 _VERSION_MEMO: OrderedDict[Hashable, Any] = OrderedDict()
 _VERSION_MEMO_SIZE = 4096
 _VERSION_MEMO_LOCK = threading.Lock()
@@ -295,9 +296,6 @@ def version_memo(session: Session, key: Hashable, compute: Callable[[], T]) -> T
             while len(_VERSION_MEMO) > _VERSION_MEMO_SIZE:
                 _VERSION_MEMO.popitem(last=False)
     return value
-
-
-_WROTE = "mcqa_wrote"
 
 
 @event.listens_for(Session, "after_flush")

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from app.approvals import access, queries
+from app.approvals import access, history, queries
 from app.approvals import service as approvals
 from app.approvals.models import Vote
 from app.approvals.policy import ApprovalPolicy
@@ -185,7 +185,7 @@ def test_a_proposal_sent_back_and_resubmitted_has_a_redline_and_reviewers_commen
     versions = views.versions(session, proposal.id)
     changes = diff_contents(versions[-2].content, versions[-1].content, lookups)
     assert {"learning_outcomes", "assessment_description"} <= {d.name for d in changes}
-    sent_back = [d for d in views.decisions(session, proposal.id) if d.outcome == "request_changes"]
+    sent_back = [d for d in history.decisions(session, proposal.id) if d.outcome == "request_changes"]
     assert sent_back and sent_back[0].comment
     # A revision under review shows its changes against the published edition.
     revisions = [p for p in proposals(session) if p.revision_no > 1 and p.status != "published"]

@@ -199,7 +199,9 @@ def test_a_reload_renders_afresh(site: Site, queries: list[str]) -> None:
 
 
 def badge(page: str) -> int:
-    return int(re.search(r'id="awaiting-count">(\d+)<', page).group(1))  # type: ignore[union-attr]
+    found = re.search(r'id="awaiting-count">(\d+)<', page)
+    assert found is not None, "no awaiting badge on the page"
+    return int(found.group(1))
 
 
 def test_the_awaiting_count_is_read_once_per_database_version(

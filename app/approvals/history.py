@@ -82,16 +82,21 @@ class Round:
 
 
 _VOTES = select(Vote).where(Vote.proposal_id == bindparam("proposal_id")).order_by(col(Vote.created_at))
-_DECISIONS = select(Decision).where(Decision.proposal_id == bindparam("proposal_id"))
+_DECISIONS = select(Decision).where(Decision.proposal_id == bindparam("proposal_id")).order_by(col(Decision.id))
+
+
+def decisions(session: Session, proposal_id: int) -> list[Decision]:
+    """Every decision on the proposal, oldest first."""
+    return list(session.exec(_DECISIONS, params={"proposal_id": proposal_id}))
 
 
 def rounds(session: Session, proposal: Proposal) -> list[Round]:
     """Every round the proposal has had, oldest first, each numbered among its body's rounds."""
-    params = {"proposal_id": proposal.id}
-    votes = list(session.exec(_VOTES, params=params))
-    decisions = list(session.exec(_DECISIONS, params=params))
+    assert proposal.id is not None
+    votes = list(session.exec(_VOTES, params={"proposal_id": proposal.id}))
+    decided = decisions(session, proposal.id)
     bodies: dict[int, str] = {v.review_round: v.body for v in votes}
-    bodies.update({d.review_round: d.body for d in decisions})
+    bodies.update({d.review_round: d.body for d in decided})
     if proposal.current_body:
         bodies[proposal.review_round] = proposal.current_body
     names = user_names(session, {v.voter_id for v in votes})
@@ -103,7 +108,7 @@ def rounds(session: Session, proposal: Proposal) -> list[Round]:
         result[review_round] = Round(review_round, body, counted[body])
     for v in votes:
         result[v.review_round].votes.append(NamedVote(v, names.get(v.voter_id, "?")))
-    for d in decisions:
+    for d in decided:
         result[d.review_round].decision = d
     return list(result.values())
 

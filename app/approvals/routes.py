@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Query
 from fastapi.responses import PlainTextResponse
 
-from app.approvals import access, queries
+from app.approvals import access, history, queries
 from app.approvals import service as approvals
 from app.approvals.workflow_diagram import mermaid
 from app.db import SessionDep, utcnow
@@ -57,7 +57,7 @@ def votes(proposal_id: int, session: SessionDep, actor: CurrentActor) -> list[Vo
 @router.get("/proposals/{proposal_id}/decisions", response_model=list[DecisionPublic])
 def decisions(proposal_id: int, session: SessionDep, actor: CurrentActor) -> list[DecisionPublic]:
     access.get_proposal(session, proposal_id, actor)
-    return [DecisionPublic.model_validate(d, from_attributes=True) for d in views.decisions(session, proposal_id)]
+    return [DecisionPublic.model_validate(d, from_attributes=True) for d in history.decisions(session, proposal_id)]
 
 
 @router.get("/proposals/{proposal_id}/conditions", response_model=list[ConditionPublic])

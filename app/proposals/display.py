@@ -51,28 +51,23 @@ def load_lookups(
     programmes: dict[int, str] = dict(known.programmes)
     modules: dict[int, str] = dict(known.modules)
     if programme_ids is None or programme_ids:
-        found = _read(session, _PROGRAMMES, programme_ids)
+        found = _read(session, _PROGRAMMES, _THESE_PROGRAMMES, programme_ids)
         programmes |= {pid: f"{name} ({code})" for pid, code, name in found if pid is not None}
     if module_ids is None or module_ids:
-        found = _read(session, _MODULES, module_ids)
+        found = _read(session, _MODULES, _THESE_MODULES, module_ids)
         modules |= {mid: f"{name} ({code})" for mid, code, name in found if mid is not None}
     return Lookups(programmes=programmes, modules=modules)
 
 
 # Built once (building a statement costs more than running it): every row, and those of the ids given.
-_PROGRAMMES = (
-    select(Programme.id, Programme.code, Programme.name),
-    select(Programme.id, Programme.code, Programme.name).where(col(Programme.id).in_(bindparam("ids", expanding=True))),
-)
-_MODULES = (
-    select(Module.id, Module.code, Module.name),
-    select(Module.id, Module.code, Module.name).where(col(Module.id).in_(bindparam("ids", expanding=True))),
-)
+_PROGRAMMES = select(Programme.id, Programme.code, Programme.name)
+_MODULES = select(Module.id, Module.code, Module.name)
+_THESE_PROGRAMMES = _PROGRAMMES.where(col(Programme.id).in_(bindparam("ids", expanding=True)))
+_THESE_MODULES = _MODULES.where(col(Module.id).in_(bindparam("ids", expanding=True)))
 
 
-def _read(session: Session, statements: tuple[Any, Any], ids: set[int] | None) -> Any:
-    every, by_ids = statements
-    return session.exec(every) if ids is None else session.exec(by_ids, params={"ids": sorted(ids)})
+def _read(session: Session, every: Any, these: Any, ids: set[int] | None) -> Any:
+    return session.exec(every) if ids is None else session.exec(these, params={"ids": sorted(ids)})
 
 
 def _number(value: Any) -> str:

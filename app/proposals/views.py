@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.approvals import access, history
 from app.approvals import service as approvals
-from app.approvals.models import Condition, Decision, Vote
+from app.approvals.models import Condition, Vote
 from app.approvals.queries import Row
 from app.approvals.voting import Progress
 from app.audit import timeline as audit_timeline
@@ -134,10 +134,6 @@ def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:
     return list(session.exec(_VERSIONS, params={"proposal_id": proposal_id}))
 
 
-def decisions(session: Session, proposal_id: int) -> list[Decision]:
-    return list(session.exec(_DECISIONS, params={"proposal_id": proposal_id}))
-
-
 # Built once: building a statement costs more than running it (a page runs a dozen of them).
 _PROPOSAL_ID: BindParameter[int] = bindparam("proposal_id")
 _COMMENTS = select(Comment).where(Comment.proposal_id == _PROPOSAL_ID).order_by(col(Comment.created_at))
@@ -149,7 +145,6 @@ _EDITS = (
 _VERSIONS = (
     select(ProposalVersion).where(ProposalVersion.proposal_id == _PROPOSAL_ID).order_by(col(ProposalVersion.version_no))
 )
-_DECISIONS = select(Decision).where(Decision.proposal_id == _PROPOSAL_ID).order_by(col(Decision.id))
 
 
 def votes_with_names(session: Session, proposal: Proposal) -> list[tuple[Vote, str]]:
