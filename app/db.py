@@ -261,7 +261,7 @@ def _forget_memo(session: Session, *_args: Any) -> None:
 # commit, by anyone, changes it.
 DB_VERSION_SCOPE_KEY = "mcqa.db_version"
 _VERSION = "mcqa_db_version"
-_WROTE = "mcqa_wrote"  # set on a session's first flush (_mark_written)
+_WROTE = "mcqa_wrote"  # set on a session's first write (mark_written)
 _VERSION_MEMO: OrderedDict[Hashable, Any] = OrderedDict()
 _VERSION_MEMO_SIZE = 4096
 _VERSION_MEMO_LOCK = threading.Lock()
@@ -299,8 +299,9 @@ def version_memo(session: Session, key: Hashable, compute: Callable[[], T]) -> T
 
 
 @event.listens_for(Session, "after_flush")
-def _mark_written(session: Session, *_args: Any) -> None:
-    """A session that has written reads its own changes: nothing it reads is remembered for others."""
+def mark_written(session: Session, *_args: Any) -> None:
+    """A session that has written reads its own changes: nothing it reads is remembered for others. Called on
+    every flush, and by what writes through Core (the audit log)."""
     session.info[_WROTE] = True
 
 

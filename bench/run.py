@@ -352,6 +352,15 @@ _WRK_SCRIPT = """
 local calls = {%(calls)s}
 local reqs = {}
 local n = 0
+-- Each wrk thread runs this script on its own. Started at the same call, the two would send the same request at
+-- the same moment all along: two votes on one proposal wait for each other's row lock, and the second, the
+-- same vote again, writes nothing. So each thread starts a quarter of the list further on (the vote scenario
+-- cycles through its targets twice in the list, once per comment).
+local threads = 0
+function setup(thread)
+  thread:set("offset", threads)
+  threads = threads + 1
+end
 function init(args)
   for i, c in ipairs(calls) do
     -- A new connection per request, as from many users: the kernel then spreads requests over the workers
@@ -363,6 +372,7 @@ function init(args)
     if c[3] ~= "" then headers["Content-Type"] = "application/json"; body = c[3] end
     reqs[i] = wrk.format(c[1], c[2], headers, body)
   end
+  n = (offset or 0) * math.floor(#reqs / 4)
 end
 function request()
   n = n + 1

@@ -61,16 +61,14 @@ class Ctx:
 _IS_CO_PROPOSER = select(CoProposer.id).where(
     CoProposer.proposal_id == bindparam("proposal_id"), CoProposer.user_id == bindparam("user_id")
 )
-_CO_PROPOSERS = select(CoProposer.user_id).where(CoProposer.proposal_id == bindparam("proposal_id"))
 
 
 def load_ctx(session: Session, proposal: Proposal) -> Ctx:
     """The proposal's proposers and, while a body is deciding, the committee that decides: the body's own or the
     substitute that took the stage over. A body whose committee is not set up has nobody who may vote."""
     assert proposal.id is not None
-    co = set(session.exec(_CO_PROPOSERS, params={"proposal_id": proposal.id}))
+    panel, co = deciders.deciding_panel_and_co_proposers(session, proposal)
     ctx = Ctx(proposal=proposal, proposer_ids={proposal.owner_id, *co})
-    panel = deciders.deciding_panel(session, proposal)
     if panel is not None:
         ctx.committee, ctx.member_ids, ctx.chair_id = panel.committee, set(panel.member_ids), panel.chair_id
     return ctx
@@ -310,7 +308,7 @@ class ConditionCtx:
 def _condition_ctx(session: Session, condition: Condition) -> ConditionCtx:
     proposal = session.get(Proposal, condition.proposal_id)
     assert proposal is not None
-    co = set(session.exec(_CO_PROPOSERS, params={"proposal_id": proposal.id}))
+    co = set(session.exec(deciders.CO_PROPOSERS, params={"proposal_id": proposal.id}))
     return ConditionCtx(condition, proposal, {proposal.owner_id, *co})
 
 

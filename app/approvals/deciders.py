@@ -17,11 +17,11 @@ administrator must add a member. Nothing here changes a status.
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam
+from sqlalchemy import ColumnElement, String, bindparam, cast, func
 from sqlmodel import Session, col, select
 
 from app.approvals.models import StageAlert
@@ -29,7 +29,7 @@ from app.approvals.policy import ApprovalPolicy
 from app.audit import service as audit
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, membership_current
 from app.policies import Policies
-from app.proposals.models import Proposal
+from app.proposals.models import CoProposer, Proposal
 from app.scheduler import insert_once
 from app.users.models import Role, UserRole
 
@@ -57,17 +57,30 @@ _PANEL = (
 _PANEL_BY_ID = _PANEL.where(col(Committee.id) == bindparam("committee_id"))
 _PANEL_BY_KIND = _PANEL.where(col(Committee.kind) == bindparam("kind"))
 _PANEL_OF_FACULTY = _PANEL_BY_KIND.where(col(Committee.org_unit_id) == bindparam("org_unit_id"))
+CO_PROPOSERS = select(CoProposer.user_id).where(CoProposer.proposal_id == bindparam("proposal_id"))
+# The same, with one more column: the proposal's co-proposers (the same on every row). A proposal's context
+# (app.approvals.access.load_ctx) needs both, before every action on it and on every page of it: one statement.
+_CO_PROPOSER_IDS = (
+    select(func.aggregate_strings(cast(col(CoProposer.user_id), String), ","))
+    .where(col(CoProposer.proposal_id) == bindparam("proposal_id"))
+    .scalar_subquery()
+)
+_WITH_CO_PROPOSERS: dict[int, Any] = {
+    id(s): s.add_columns(_CO_PROPOSER_IDS) for s in (_PANEL_BY_ID, _PANEL_BY_KIND, _PANEL_OF_FACULTY)
+}
 
 
 def _panel(session: Session, stmt: Any, **params: Any) -> Panel | None:
-    rows = session.exec(stmt, params=params).all()
+    return _panel_of_rows(session.exec(stmt, params=params).all())
+
+
+def _panel_of_rows(rows: Sequence[Any]) -> Panel | None:
     if not rows:
         return None
-    committee, _, _ = rows[0]  # the committee repeats on every member's row
     return Panel(
-        committee=committee,
-        member_ids=frozenset(uid for _, uid, _ in rows if uid is not None),
-        chair_id=next((uid for _, uid, chair in rows if chair), None),
+        committee=rows[0][0],  # the committee repeats on every member's row
+        member_ids=frozenset(row[1] for row in rows if row[1] is not None),
+        chair_id=next((row[1] for row in rows if row[2]), None),
     )
 
 
@@ -76,22 +89,43 @@ def body_panel(session: Session, proposal: Proposal, kind: CommitteeKind) -> Pan
     return panel_of(session, kind, proposal.org_unit_id)
 
 
+def _panel_query(kind: CommitteeKind, org_unit_id: int | None) -> tuple[Any, dict[str, Any]]:
+    if kind is CommitteeKind.faculty_council:
+        return _PANEL_OF_FACULTY, {"kind": kind.value, "org_unit_id": org_unit_id}
+    return _PANEL_BY_KIND, {"kind": kind.value}
+
+
 def panel_of(session: Session, kind: CommitteeKind, org_unit_id: int | None) -> Panel | None:
     """The committee of this kind for a faculty (a faculty council: that faculty's; other bodies are
     institution-wide)."""
-    if kind is CommitteeKind.faculty_council:
-        return _panel(session, _PANEL_OF_FACULTY, kind=kind.value, org_unit_id=org_unit_id)
-    return _panel(session, _PANEL_BY_KIND, kind=kind.value)
+    stmt, params = _panel_query(kind, org_unit_id)
+    return _panel(session, stmt, **params)
+
+
+def _deciding_query(proposal: Proposal) -> tuple[Any, dict[str, Any]] | None:
+    if not proposal.current_body:
+        return None
+    if proposal.deciding_committee_id is not None:
+        return _PANEL_BY_ID, {"committee_id": proposal.deciding_committee_id}
+    return _panel_query(CommitteeKind(proposal.current_body), proposal.org_unit_id)
 
 
 def deciding_panel(session: Session, proposal: Proposal) -> Panel | None:
     """Who decides the current stage: the substitute that took it over, else the body's own committee (None when
     no body is deciding, or the body's committee is not set up)."""
-    if not proposal.current_body:
-        return None
-    if proposal.deciding_committee_id is not None:
-        return _panel(session, _PANEL_BY_ID, committee_id=proposal.deciding_committee_id)
-    return body_panel(session, proposal, CommitteeKind(proposal.current_body))
+    query = _deciding_query(proposal)
+    return _panel(session, query[0], **query[1]) if query is not None else None
+
+
+def deciding_panel_and_co_proposers(session: Session, proposal: Proposal) -> tuple[Panel | None, frozenset[int]]:
+    """``deciding_panel`` and the ids of the proposal's co-proposers, read together while a body is deciding."""
+    query = _deciding_query(proposal)
+    if query is not None:
+        stmt, params = query
+        rows = session.exec(_WITH_CO_PROPOSERS[id(stmt)], params={**params, "proposal_id": proposal.id}).all()
+        if rows:
+            return _panel_of_rows(rows), frozenset(int(uid) for uid in (rows[0][3] or "").split(",") if uid)
+    return None, frozenset(session.exec(CO_PROPOSERS, params={"proposal_id": proposal.id}))
 
 
 def ensure_decider(session: Session, proposal: Proposal, proposer_ids: Set[int], policies: Policies) -> bool:

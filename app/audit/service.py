@@ -7,8 +7,17 @@ from typing import Any
 from sqlmodel import Session
 
 from app.audit.models import AuditEvent
+from app.db import mark_written, table_of, utcnow
 
 ROLE_MAX = 64  # AuditEvent.actor_role's length
+
+
+# Built once: every action writes one, as a plain INSERT at once, without the ORM's unit of work (nothing reads
+# the row back in the transaction that writes it, and the log is append-only).
+_INSERT = table_of(AuditEvent).insert()
+# Where a session keeps the status changes it has audited and not yet flushed: the workflow core's flush guard
+# (app.workflows.core) refuses a status change without its audit row.
+AUDITED = "mcqa_audited"
 
 
 def record(
@@ -24,19 +33,24 @@ def record(
     policy_version: str | None = None,
     comment: str = "",
     data: dict[str, Any] | None = None,
-) -> AuditEvent:
-    row = AuditEvent(
-        actor_id=actor_id,
-        # The role is a label ("Sam Sub for Carla Chair (faculty council)"): clipped to its column, never refused.
-        actor_role=actor_role if len(actor_role) <= ROLE_MAX else actor_role[: ROLE_MAX - 1] + "…",
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        policy_version=policy_version,
-        comment=comment,
-        data=data or {},
+) -> None:
+    session.connection().execute(
+        _INSERT,
+        {
+            "at": utcnow(),
+            "actor_id": actor_id,
+            # The role is a label ("Sam Sub for Carla Chair (faculty council)"): clipped to its column, never refused.
+            "actor_role": actor_role if len(actor_role) <= ROLE_MAX else actor_role[: ROLE_MAX - 1] + "…",
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "action": action,
+            "from_state": from_state,
+            "to_state": to_state,
+            "policy_version": policy_version,
+            "comment": comment,
+            "data": data or {},
+        },
     )
-    session.add(row)
-    return row
+    mark_written(session)
+    if to_state is not None:
+        session.info.setdefault(AUDITED, set()).add((entity_type, entity_id, to_state))

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.approvals import access
 from app.errors import PolicyViolation
 from app.org.models import OrgUnit
 from app.policies import Policies
@@ -162,3 +163,21 @@ def test_the_dashboard_counts_co_proposed_micro_credentials_as_the_owner_does(db
     assert sum(after_sam.values()) == sum(before_sam.values()) + 1
     assert after_owner.get("draft", 0) == before_owner.get("draft", 0) + 1
     assert sum(after_owner.values()) == sum(before_owner.values()) + 2
+
+
+def test_a_proposals_context_names_every_co_proposer_with_or_without_a_deciding_body(
+    db: Session, policies: Policies
+) -> None:
+    """Before a body decides, the co-proposers are read on their own; while it decides, in the same statement as
+    the deciding committee (a list of ids in one column): both must give all of them."""
+    allowing = allowing_route_members(policies)
+    sam, council3 = colleague(db).id or 0, uid(db, "council3@example.org")
+    draft = new_proposal(db, allowing, co_proposers=[sam, council3])
+    ctx = access.load_ctx(db, draft)
+    assert (ctx.proposer_ids, ctx.committee) == ({draft.owner_id, sam, council3}, None)
+
+    deciding = submitted(db, allowing, co_proposers=[sam, council3])
+    assert deciding.status == "faculty_council_review"
+    ctx = access.load_ctx(db, deciding)
+    assert ctx.proposer_ids == {deciding.owner_id, sam, council3}
+    assert ctx.committee is not None and council3 in ctx.member_ids and council3 not in ctx.eligible_ids
