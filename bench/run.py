@@ -352,10 +352,7 @@ _WRK_SCRIPT = """
 local calls = {%(calls)s}
 local reqs = {}
 local n = 0
--- Each wrk thread runs this script on its own. Started at the same call, the two would send the same request at
--- the same moment all along: two votes on one proposal wait for each other's row lock, and the second, the
--- same vote again, writes nothing. So each thread starts a quarter of the list further on (the vote scenario
--- cycles through its targets twice in the list, once per comment).
+-- Each wrk thread runs this script on its own, from its own place in the list (thread_start in bench/run.py).
 local threads = 0
 function setup(thread)
   thread:set("offset", threads)
@@ -372,7 +369,7 @@ function init(args)
     if c[3] ~= "" then headers["Content-Type"] = "application/json"; body = c[3] end
     reqs[i] = wrk.format(c[1], c[2], headers, body)
   end
-  n = (offset or 0) * math.floor(#reqs / 4)
+  n = (offset or 0) * %(spacing)d
 end
 function request()
   n = n + 1
@@ -391,6 +388,14 @@ def _lua(text: str) -> str:
     return "[==[" + text + "]==]"
 
 
+def thread_start(thread: int, calls: int) -> int:
+    """Where wrk's thread number ``thread`` (of two) starts in the list of ``calls``. Started at the same call, the
+    two would send the same request at the same moment all along: two votes on one proposal would wait for each
+    other's row lock, and the second, the same vote again, would write nothing. A quarter of the list apart, they
+    never meet (the vote scenario goes through its targets twice in the list, once per comment)."""
+    return thread * (calls // 4)
+
+
 def run_scenario_wrk(
     base_url: str, scenario: Scenario, tokens: list[str], *, seconds: int, concurrency: int, warmup: int
 ) -> Result:
@@ -406,7 +411,7 @@ def run_scenario_wrk(
         calls.append("{" + ",".join([*(_lua(v) for v in (call.method, call.path, body)), lua_headers]) + "}")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         close = "false" if scenario.keep_alive else "true"
-        script.write(_WRK_SCRIPT % {"calls": ",\n".join(calls), "close": close})
+        script.write(_WRK_SCRIPT % {"calls": ",\n".join(calls), "close": close, "spacing": thread_start(1, len(calls))})
     try:
         if warmup:
             subprocess.run(["wrk", "-t2", f"-c{concurrency}", "-d2s", "-s", script.name, base_url],

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 
 from bench.bare import create_app, create_tables
 from bench.generate import Generated
-from bench.run import Result, add_shares, bare_for, scenarios, selected
+from bench.run import Result, add_shares, bare_for, scenarios, selected, thread_start
 
 
 def _data() -> Generated:
@@ -86,3 +86,14 @@ def test_the_bare_reference_reads_one_row_and_writes_one(engine: Engine, databas
             == "bench"
         )
         conn.execute(text("DROP TABLE bench_bare_event"))
+
+
+def test_wrks_two_threads_never_vote_on_the_same_proposal_at_once() -> None:
+    data = _data()
+    data.vote_target_ids = list(range(1, 301))
+    vote = {s.name: s for s in scenarios(data, [3])}["vote"].call
+    calls = [vote(i) for i in range(200)]  # the list bench.run gives wrk
+    apart = thread_start(1, len(calls))
+    for step in range(1000):  # each thread's step-th request, taken at the same moment
+        first, second = calls[(thread_start(0, len(calls)) + step) % 200], calls[(apart + step) % 200]
+        assert first.path != second.path

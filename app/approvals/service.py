@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app import limits
@@ -24,7 +25,7 @@ from app.audit import service as audit
 from app.catalogue import service as catalogue
 from app.catalogue.models import CredentialVersion
 from app.checklists import service as checklists
-from app.db import utcnow
+from app.db import mark_written, table_of, utcnow
 from app.errors import PolicyViolation, TransitionNotAllowed
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, membership_current
 from app.policies import Policies
@@ -115,10 +116,13 @@ def cast_vote(
             committee_id=ctx.committee.id,
             voter_id=seat,
             choice=choice.value,
+            comment=comment,
+            conditions=cleaned,
         )
         votes.append(vote)
-    vote.choice, vote.comment, vote.conditions, vote.updated_at = choice.value, comment, cleaned, utcnow()
-    session.add(vote)
+        session.add(vote)
+    else:
+        _change_vote(session, vote, choice=choice.value, comment=comment, conditions=cleaned, updated_at=utcnow())
     audit.record(
         session,
         actor_id=actor.id,
@@ -139,6 +143,22 @@ def cast_vote(
     session.flush()
     decision = _decide_if_ready(session, locked, policies, votes)
     return VoteResult(proposal=proposal, vote=vote, decision=decision)
+
+
+# A changed vote is written as one UPDATE, without the ORM's unit of work (the proposal's lock serialises the
+# round's votes); the loaded row then holds the new values as if read back.
+_CHANGE_VOTE = (
+    update(table_of(Vote))
+    .where(table_of(Vote).c.id == bindparam("vote_id"))
+    .values({name: bindparam(name) for name in ("choice", "comment", "conditions", "updated_at")})
+)
+
+
+def _change_vote(session: Session, vote: Vote, **values: Any) -> None:
+    session.connection().execute(_CHANGE_VOTE, {"vote_id": vote.id, **values})
+    mark_written(session)
+    for name, value in values.items():
+        set_committed_value(vote, name, value)
 
 
 _ROUND_VOTES = (

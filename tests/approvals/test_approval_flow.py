@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.approvals import service as approvals
-from app.approvals.models import Condition, Decision
+from app.approvals.models import Condition, Decision, Vote
 from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import Choice
 from app.audit.models import AuditEvent
@@ -395,6 +395,9 @@ def test_the_same_vote_twice_changes_nothing_and_writes_one_audit_row(db: Sessio
         )
     ).all()
     assert actions == ["vote.cast", "vote.changed"]
+    db.expire_all()  # what was written, not what the session holds
+    stored = db.exec(select(Vote).where(Vote.proposal_id == proposal.id)).one()
+    assert (stored.choice, stored.comment) == ("request_changes", "Name the employers, please.")
 
 
 def test_a_vote_after_the_body_has_decided_is_a_conflict_that_says_so(db: Session, policies: Policies) -> None:
