@@ -478,20 +478,9 @@ class Upload:
     data: bytes
 
 
-_RESPONSE_ID = select(ChecklistResponse.id).where(
-    col(ChecklistResponse.subject_type) == bindparam("subject_type"),
-    col(ChecklistResponse.subject_id) == bindparam("subject_id"),
-    col(ChecklistResponse.item_key) == bindparam("item_key"),
-)
-
-
-def _response_id(session: Session, owner: Owner, item: Item) -> int:
-    """The id of the item's answer row, created unanswered the first time (two people at once: the unique key
-    keeps one; the other's insert does nothing). Once it exists, one read."""
-    key = {"subject_type": owner.type, "subject_id": owner.id, "item_key": item.key}
-    found = session.exec(_RESPONSE_ID, params=key).first()
-    if found is not None:
-        return found
+def _create_response(session: Session, owner: Owner, item: Item, key: dict[str, Any]) -> None:
+    """The item's answer row, unanswered, the first time it is answered (two people at once: the unique key keeps
+    one; the other's insert does nothing)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {
         **key,
@@ -513,7 +502,6 @@ def _response_id(session: Session, owner: Owner, item: Item) -> int:
         .values(**values)
         .on_conflict_do_nothing(index_elements=["subject_type", "subject_id", "item_key"])
     )
-    return session.exec(_RESPONSE_ID, params=key).one() or 0
 
 
 def _validated(
@@ -618,9 +606,12 @@ def answer(
     if error is not None:
         raise error
     known = owner  # read above in this transaction: the lock need not read it again
-    locked = core.lock(
-        session, ANSWER, _response_id(session, owner, item), actor, context=lambda row: AnswerCtx(row, known)
-    )
+    row_key = {"subject_type": owner.type, "subject_id": owner.id, "item_key": item.key}
+    locked = core.lock_by(session, ANSWER, row_key, actor, context=lambda row: AnswerCtx(row, known))
+    if locked is None:  # the item's first answer: its row is made, then locked like any other
+        _create_response(session, owner, item, row_key)
+        locked = core.lock_by(session, ANSWER, row_key, actor, context=lambda row: AnswerCtx(row, known))
+        assert locked is not None
     auto = (
         automatic.results([item.automatic], owner.facts(session, policies))[item.automatic] if item.automatic else None
     )

@@ -201,19 +201,46 @@ def lock(
     ``context``: how to make the row's context from what the caller has read already in this transaction (a
     checklist answer's owner, loaded to find the row), instead of the lifecycle's reading it again."""
     model: Any = lifecycle.model
-    row = session.execute(_lock_statement(model), {"row_id": row_id}).scalars().first()
+    row = session.execute(_lock_statement(model, ("id",)), {"id": row_id}).scalars().first()
     if row is None:
         raise NotFound(f"There is no {lifecycle.name} {row_id}.")
+    return _subject(session, lifecycle, row, actor, context, f"{lifecycle.name} {row_id}")
+
+
+def lock_by(
+    session: Session,
+    lifecycle: Lifecycle[RowT, CtxT],
+    key: Mapping[str, Any],
+    actor: Any,
+    *,
+    context: Callable[[RowT], CtxT] | None = None,
+) -> Subject[RowT, CtxT] | None:
+    """``lock``, finding the row by the columns of a unique key (a checklist answer: its subject and item) rather
+    than its id; None when there is no such row, for the caller to create it."""
+    model: Any = lifecycle.model
+    row = session.execute(_lock_statement(model, tuple(key)), dict(key)).scalars().first()
+    return None if row is None else _subject(session, lifecycle, row, actor, context, lifecycle.name)
+
+
+def _subject(
+    session: Session,
+    lifecycle: Lifecycle[RowT, CtxT],
+    row: RowT,
+    actor: Any,
+    context: Callable[[RowT], CtxT] | None,
+    named: str,
+) -> Subject[RowT, CtxT]:
     ctx = context(row) if context is not None else lifecycle.context(session, row)
     if actor is not SYSTEM and not lifecycle.can_see(ctx, actor):
-        raise NotFound(f"There is no {lifecycle.name} {row_id} that you can see.")
+        raise NotFound(f"There is no {named} that you can see.")
     return Subject(lifecycle, row, ctx)
 
 
 @cache
-def _lock_statement(model: Any) -> Any:
-    """``SELECT ... FOR UPDATE`` of one row of this model by id, built once per model (every change runs one)."""
-    stmt = select(model).where(model.id == bindparam("row_id")).with_for_update()
+def _lock_statement(model: Any, columns: tuple[str, ...]) -> Any:
+    """``SELECT ... FOR UPDATE`` of one row of this model by these columns (bound by their names), built once per
+    model and columns (every change runs one)."""
+    stmt = select(model).where(*(getattr(model, name) == bindparam(name) for name in columns)).with_for_update()
     return stmt.execution_options(populate_existing=True)
 
 

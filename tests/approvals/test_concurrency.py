@@ -19,6 +19,8 @@ from app.approvals.models import Condition, Decision, Vote
 from app.approvals.voting import Choice
 from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
+from app.checklists import service as checklists
+from app.checklists.models import ChecklistResponse
 from app.errors import DomainError
 from app.notifications.models import Notification, OutboxMessage
 from app.policies import Policies
@@ -174,3 +176,45 @@ def test_a_stale_write_is_refused_not_lost(
         stale.add(old)
         with pytest.raises(Exception, match="expected to update 1 row"):
             stale.commit()
+
+
+def test_two_first_answers_to_one_checklist_item_at_once_keep_one_row_and_both_audit_rows(
+    engine: Engine, policies: Policies, committed: Callable[[Callable[[Session], Proposal]], int]
+) -> None:
+    """Nobody has answered the item yet: both requests find no row to lock, both create it (the unique key keeps
+    one), then lock it in turn. Each answer is a transition of that one row, audited in order."""
+    pid = committed(lambda s: submitted(s, policies))
+
+    def answering(email: str, status: str) -> Callable[[Session], object]:
+        given = checklists.Answer(status=status, evidence_text=f"Checked by {email}")
+        return lambda s: checklists.answer(s, pid, "owning-unit", actor_for(s, email), policies, given)
+
+    try:
+        results = run_together(
+            engine,
+            {
+                "council1": answering("council1@example.org", "met"),
+                "council2": answering("council2@example.org", "partly_met"),
+            },
+        )
+        assert results == {"council1": "ok", "council2": "ok"}, results
+        with Session(engine) as s:
+            rows = s.exec(select(ChecklistResponse).where(ChecklistResponse.subject_id == pid)).all()
+            assert len(rows) == 1 and rows[0].status in ("met", "partly_met")
+            steps = s.exec(
+                select(AuditEvent.from_state, AuditEvent.to_state)
+                .where(AuditEvent.entity_type == "checklist_answer", AuditEvent.entity_id == rows[0].id)
+                .order_by(col(AuditEvent.id))
+            ).all()
+            assert steps[0][0] == "unanswered" and len(steps) == 2 and steps[1][0] == steps[0][1]
+            assert steps[-1][1] == rows[0].status
+    finally:
+        with Session(engine) as s:
+            ids = list(s.exec(select(ChecklistResponse.id).where(ChecklistResponse.subject_id == pid)))
+            s.execute(
+                delete(AuditEvent).where(
+                    col(AuditEvent.entity_type) == "checklist_answer", col(AuditEvent.entity_id).in_(ids)
+                )
+            )
+            s.execute(delete(ChecklistResponse).where(col(ChecklistResponse.subject_id) == pid))
+            s.commit()
