@@ -478,7 +478,7 @@ class Upload:
     data: bytes
 
 
-def _create_response(session: Session, owner: Owner, item: Item, key: dict[str, Any]) -> None:
+def _create_response(session: Session, item: Item, key: dict[str, Any]) -> None:
     """The item's answer row, unanswered, the first time it is answered (two people at once: the unique key keeps
     one; the other's insert does nothing)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -609,7 +609,7 @@ def answer(
     row_key = {"subject_type": owner.type, "subject_id": owner.id, "item_key": item.key}
     locked = core.lock_by(session, ANSWER, row_key, actor, context=lambda row: AnswerCtx(row, known))
     if locked is None:  # the item's first answer: its row is made, then locked like any other
-        _create_response(session, owner, item, row_key)
+        _create_response(session, item, row_key)
         locked = core.lock_by(session, ANSWER, row_key, actor, context=lambda row: AnswerCtx(row, known))
         assert locked is not None
     auto = (

@@ -357,8 +357,9 @@ def _machine_on(lifecycle: Lifecycle[Any, Any], row: Any) -> Iterator[StateMachi
         slot = _Slot(row)
         machine = lifecycle.machine(model=slot, state_field=lifecycle.state_field)
     object.__setattr__(slot, "row", row)
-    # A fresh engine for each run: one that reached a final state has stopped and would refuse every event.
-    machine._engine = machine._get_engine()  # type: ignore[no-untyped-call]
+    # A fresh engine (of the kind the machine chose when made) for each run: one that reached a final state has
+    # stopped and would refuse every event.
+    machine._engine = type(machine._engine)(machine)
     try:
         yield machine
     finally:
