@@ -67,11 +67,20 @@ def load_ctx(session: Session, proposal: Proposal) -> Ctx:
     """The proposal's proposers and, while a body is deciding, the committee that decides: the body's own or the
     substitute that took the stage over. A body whose committee is not set up has nobody who may vote."""
     assert proposal.id is not None
-    panel, co = deciders.deciding_panel_and_co_proposers(session, proposal)
-    ctx = Ctx(proposal=proposal, proposer_ids={proposal.owner_id, *co})
+    return _ctx(proposal, *deciders.deciding_panel_and_co_proposers(session, proposal))
+
+
+def _ctx(proposal: Proposal, panel: deciders.Panel | None, co_proposer_ids: frozenset[int]) -> Ctx:
+    ctx = Ctx(proposal=proposal, proposer_ids={proposal.owner_id, *co_proposer_ids})
     if panel is not None:
         ctx.committee, ctx.member_ids, ctx.chair_id = panel.committee, set(panel.member_ids), panel.chair_id
     return ctx
+
+
+def _load(session: Session, proposal_id: int, lock: bool) -> tuple[Proposal, Ctx] | None:
+    """The proposal with its context, in one statement (``deciders.proposal_with_deciders``)."""
+    found = deciders.proposal_with_deciders(session, proposal_id, lock=lock)
+    return None if found is None else (found[0], _ctx(*found))
 
 
 def _no_committee(body: CommitteeKind) -> Conflict:
@@ -199,6 +208,7 @@ PROPOSAL: core.Lifecycle[Proposal, Ctx] = core.register(
         policy_version=lambda policies: policies.of(ApprovalPolicy).version,
         participles=approval.PARTICIPLES,
         listeners=(_begin_stage,),
+        load=_load,
     )
 )
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, bindparam, cast, func
+from sqlalchemy import ColumnElement, String, and_, bindparam, cast, func, or_
 from sqlmodel import Session, col, select
 
 from app.approvals.models import StageAlert
@@ -68,6 +68,53 @@ _CO_PROPOSER_IDS = (
 _WITH_CO_PROPOSERS: dict[int, Any] = {
     id(s): s.add_columns(_CO_PROPOSER_IDS) for s in (_PANEL_BY_ID, _PANEL_BY_KIND, _PANEL_OF_FACULTY)
 }
+
+
+# The same three read with the proposal itself, in one statement: before every action on a proposal (locked, when
+# it is about to change) and on its pages. A row per member of the deciding committee, the proposal on each; one
+# row with no committee when no body decides or its committee is not set up. The join says in SQL what
+# ``_deciding_query`` says in Python: the substitute that took the stage over, else the body's own committee (a
+# faculty council: the proposal's faculty's).
+_DECIDES = and_(
+    col(Committee.is_active),
+    func.coalesce(col(Proposal.current_body), "") != "",
+    or_(
+        col(Committee.id) == col(Proposal.deciding_committee_id),
+        and_(
+            col(Proposal.deciding_committee_id).is_(None),
+            col(Committee.kind) == col(Proposal.current_body),
+            or_(
+                col(Committee.kind) != CommitteeKind.faculty_council.value,
+                col(Committee.org_unit_id) == col(Proposal.org_unit_id),
+            ),
+        ),
+    ),
+)
+_WITH_DECIDERS = (
+    select(Proposal, Committee, CommitteeMember.user_id, CommitteeMember.is_chair)
+    .add_columns(
+        select(func.aggregate_strings(cast(col(CoProposer.user_id), String), ","))
+        .where(col(CoProposer.proposal_id) == col(Proposal.id))
+        .scalar_subquery()
+    )
+    .outerjoin(Committee, _DECIDES)
+    .outerjoin(CommitteeMember, (col(CommitteeMember.committee_id) == Committee.id) & membership_current())
+    .where(col(Proposal.id) == bindparam("proposal_id"))
+)
+# Locked: only the proposal's row (FOR UPDATE OF proposal), read afresh even when the session holds it already.
+_LOCK_WITH_DECIDERS = _WITH_DECIDERS.with_for_update(of=Proposal).execution_options(populate_existing=True)
+
+
+def proposal_with_deciders(
+    session: Session, proposal_id: int, *, lock: bool
+) -> tuple[Proposal, Panel | None, frozenset[int]] | None:
+    """The proposal, ``deciding_panel`` and its co-proposers' ids, in one round trip (``lock``: the proposal's row
+    locked for a change); None when there is no such proposal."""
+    rows = session.execute(_LOCK_WITH_DECIDERS if lock else _WITH_DECIDERS, {"proposal_id": proposal_id}).all()
+    if not rows:
+        return None
+    panel = _panel_of_rows([row[1:4] for row in rows]) if rows[0][1] is not None else None
+    return rows[0][0], panel, frozenset(int(uid) for uid in (rows[0][4] or "").split(",") if uid)
 
 
 def _panel(session: Session, stmt: Any, **params: Any) -> Panel | None:

@@ -295,7 +295,8 @@ def owner_for(session: Session, subject: Proposal | Review, ctx: access.Ctx | No
 def load_owner(session: Session, subject_type: str, subject_id: int, actor: Actor) -> Owner:
     """The owner of a checklist, by type and id: a 404 for someone who may not see it."""
     if subject_type == PROPOSAL:
-        return owner_for(session, access.get_proposal(session, subject_id, actor))
+        found = core.read(session, access.PROPOSAL, subject_id, actor)  # the proposal and its context: one statement
+        return owner_for(session, found.row, found.ctx)
     review = session.get(Review, subject_id) if subject_type == REVIEW else None
     owner = owner_for(session, review) if review is not None else None
     if owner is None or not owner.may_see(actor):

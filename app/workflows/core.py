@@ -69,6 +69,10 @@ class Lifecycle(Generic[RowT, CtxT]):
     participles: dict[str, str]
     state_field: str = "status"
     listeners: tuple[Callable[[Transition], None], ...] = ()  # beyond audit and the installed ones
+    # The row by its id with its context in one statement, locked when asked (None: no such row), where the rules
+    # need more than the row: one round trip before every change instead of two. Without it, the row is read, then
+    # ``context``.
+    load: Callable[[Session, int, bool], tuple[RowT, CtxT] | None] | None = None
 
     def status_of(self, row: RowT) -> str:
         return str(getattr(row, self.state_field))
@@ -200,11 +204,33 @@ def lock(
 
     ``context``: how to make the row's context from what the caller has read already in this transaction (a
     checklist answer's owner, loaded to find the row), instead of the lifecycle's reading it again."""
+    if context is None and lifecycle.load is not None:
+        return _loaded(lifecycle, lifecycle.load(session, row_id, True), row_id, actor)
     model: Any = lifecycle.model
     row = session.execute(_lock_statement(model, ("id",)), {"id": row_id}).scalars().first()
     if row is None:
         raise NotFound(f"There is no {lifecycle.name} {row_id}.")
     return _subject(session, lifecycle, row, actor, context, f"{lifecycle.name} {row_id}")
+
+
+def read(session: Session, lifecycle: Lifecycle[RowT, CtxT], row_id: int, actor: Any) -> Subject[RowT, CtxT]:
+    """The row with its context, not locked (to show it, or to check before changing something else of it); a 404
+    for someone who may not see it."""
+    if lifecycle.load is not None:
+        return _loaded(lifecycle, lifecycle.load(session, row_id, False), row_id, actor)
+    row = session.get(lifecycle.model, row_id)
+    if row is None:
+        raise NotFound(f"There is no {lifecycle.name} {row_id}.")
+    return _subject(session, lifecycle, row, actor, None, f"{lifecycle.name} {row_id}")
+
+
+def _loaded(
+    lifecycle: Lifecycle[RowT, CtxT], found: tuple[RowT, CtxT] | None, row_id: int, actor: Any
+) -> Subject[RowT, CtxT]:
+    if found is None:
+        raise NotFound(f"There is no {lifecycle.name} {row_id}.")
+    row, ctx = found
+    return _subject(None, lifecycle, row, actor, lambda _row: ctx, f"{lifecycle.name} {row_id}")
 
 
 def lock_by(
@@ -223,14 +249,18 @@ def lock_by(
 
 
 def _subject(
-    session: Session,
+    session: Session | None,
     lifecycle: Lifecycle[RowT, CtxT],
     row: RowT,
     actor: Any,
     context: Callable[[RowT], CtxT] | None,
     named: str,
 ) -> Subject[RowT, CtxT]:
-    ctx = context(row) if context is not None else lifecycle.context(session, row)
+    if context is not None:
+        ctx = context(row)
+    else:
+        assert session is not None
+        ctx = lifecycle.context(session, row)
     if actor is not SYSTEM and not lifecycle.can_see(ctx, actor):
         raise NotFound(f"There is no {named} that you can see.")
     return Subject(lifecycle, row, ctx)

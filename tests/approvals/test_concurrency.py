@@ -11,9 +11,11 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import Engine, delete, or_
+from sqlalchemy import Engine, delete, or_, text, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
+from app.approvals import access
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Decision, Vote
 from app.approvals.voting import Choice
@@ -21,11 +23,13 @@ from app.audit.models import AuditEvent
 from app.catalogue.models import Credential, CredentialVersion
 from app.checklists import service as checklists
 from app.checklists.models import ChecklistResponse
+from app.db import lazy_transactions
 from app.errors import DomainError
 from app.notifications.models import Notification, OutboxMessage
 from app.policies import Policies
 from app.proposals import service
 from app.proposals.models import CoProposer, Proposal, ProposalVersion
+from app.workflows import core
 from tests.cleanup import forget_reviews_of
 from tests.conftest import actor_for
 from tests.proposals.factories import submitted, vote
@@ -176,6 +180,30 @@ def test_a_stale_write_is_refused_not_lost(
         stale.add(old)
         with pytest.raises(Exception, match="expected to update 1 row"):
             stale.commit()
+
+
+@pytest.mark.postgres_only
+def test_a_proposal_locked_with_its_context_holds_its_row_until_the_change_ends(
+    engine: Engine, policies: Policies, committed: Callable[[Callable[[Session], Proposal]], int]
+) -> None:
+    """``core.lock`` reads the proposal with its context in one statement, as a request's session does (a
+    transaction only from the first write or lock): the row is locked all the same (``FOR UPDATE OF proposal``), so
+    another change waits for it. SQLite serialises every writer anyway."""
+    pid = committed(lambda s: submitted(s, policies))
+    change = update(Proposal).where(col(Proposal.id) == pid).values(title=Proposal.title)
+    with Session(lazy_transactions(engine)) as holder:
+        locked = core.lock(holder, access.PROPOSAL, pid, core.SYSTEM)
+        assert locked.ctx.committee is not None  # the context came with the lock
+        with Session(engine) as other:
+            other.connection().execute(text("SET LOCAL lock_timeout = '300ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                other.connection().execute(change)
+            other.rollback()
+        holder.rollback()
+    with Session(engine) as other:  # released: the same change goes through at once
+        other.connection().execute(text("SET LOCAL lock_timeout = '300ms'"))
+        assert other.connection().execute(change).rowcount == 1
+        other.rollback()
 
 
 def test_two_first_answers_to_one_checklist_item_at_once_keep_one_row_and_both_audit_rows(
