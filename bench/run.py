@@ -14,7 +14,8 @@ Settings (environment):
   BENCH_REQUESTS      requests per scenario with the python client (2000)
   BENCH_CONCURRENCY   concurrent clients (10)
   BENCH_SCALE         dataset scale, 1.0 = 10,000 proposals, 100,000 audit rows, 50,000 votes
-  BENCH_WARMUP        requests per scenario before measuring (30)
+  BENCH_WARMUP        requests per scenario before measuring with the python client (30); with wrk, 0 turns the
+                      warm-up off, else it runs until the throughput stops rising (``warmed_up``)
   BENCH_WORKERS       uvicorn worker processes (2)
   BENCH_SHARED_TOKEN  1: every client of a role sends the same API token (default: one token per client)
   BENCH_RESULTS       where to write the results (bench/results.json)
@@ -111,6 +112,7 @@ class Result:
     share_of_bare: float | None = None
     bare_name: str = ""
     target: str = ""
+    warmup_rounds: int = 0  # wrk: the warm-up rounds run before measuring (``warmed_up``)
 
     @property
     def meets_share(self) -> bool | None:
@@ -134,6 +136,7 @@ class Result:
             "target_share": TARGET_SHARE.get(self.target),
             "meets_target_share": self.meets_share,
             "meets_p95": self.p95_ms < TARGET_P95_MS and self.errors == 0,
+            "warmup_seconds": self.warmup_rounds * WARMUP_ROUND_SECONDS,
         }
 
 
@@ -413,9 +416,13 @@ def run_scenario_wrk(
         close = "false" if scenario.keep_alive else "true"
         script.write(_WRK_SCRIPT % {"calls": ",\n".join(calls), "close": close, "spacing": thread_start(1, len(calls))})
     try:
-        if warmup:
-            subprocess.run(["wrk", "-t2", f"-c{concurrency}", "-d2s", "-s", script.name, base_url],
-                           capture_output=True, check=True, timeout=60)  # fmt: skip
+        rates: list[float] = []
+        while warmup and not warmed_up(rates):
+            warm = subprocess.run(
+                ["wrk", "-t2", f"-c{concurrency}", f"-d{WARMUP_ROUND_SECONDS}s", "-s", script.name, base_url],
+                capture_output=True, check=True, text=True, timeout=60,
+            ).stdout  # fmt: skip
+            rates.append(_wrk_result(warm).throughput_rps)
         out = subprocess.run(
             ["wrk", "-t2", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s", "-s", script.name, base_url],
             capture_output=True,
@@ -425,17 +432,39 @@ def run_scenario_wrk(
         ).stdout
     finally:
         Path(script.name).unlink(missing_ok=True)
-    line = next(ln for ln in out.splitlines() if ln.startswith("WRKRESULT"))
-    done, errors, p50, p95, p99, duration_us = line.split()[1:]
-    sample_error = ""
-    if int(errors):
+    result = _wrk_result(out)
+    result.name, result.concurrency, result.warmup_rounds = scenario.name, concurrency, len(rates)
+    if result.errors:
         call = scenario.call(0)
         headers = scenario.headers(tokens[0] if tokens else "")
         response = httpx.request(call.method, base_url + call.path, json=call.json, headers=headers, timeout=30)
-        sample_error = f"{response.status_code}: {' '.join(response.text.split())[:300]}"
+        result.sample_error = f"{response.status_code}: {' '.join(response.text.split())[:300]}"
+    return result
+
+
+# Warming up: wrk runs of a few seconds until the throughput stops rising. A page kept in memory is rendered once per
+# worker and address first (the proposal scenario visits 200 proposals): until each has been, the scenario measures
+# first visits, which its "_fresh" twin measures on purpose. On a slow machine a fixed two seconds did not suffice.
+WARMUP_ROUND_SECONDS = 2
+WARMUP_MAX_ROUNDS = 10
+WARMUP_RISE = 1.1  # a round more than 10% faster than the one before: still warming up
+
+
+def warmed_up(rates: list[float]) -> bool:
+    """Whether the warm-up rounds so far (their throughputs, in order) are enough: at least two, and the last not
+    markedly faster than the one before it; or the most rounds there may be."""
+    if len(rates) >= WARMUP_MAX_ROUNDS:
+        return True
+    return len(rates) >= 2 and rates[-1] < rates[-2] * WARMUP_RISE
+
+
+def _wrk_result(out: str) -> Result:
+    """The summary line the script's ``done`` prints, as a Result (named by the caller)."""
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRKRESULT"))
+    done, errors, p50, p95, p99, duration_us = line.split()[1:]
     return Result(
-        name=scenario.name,
-        concurrency=concurrency,
+        name="",
+        concurrency=0,
         requests=int(done),
         errors=int(errors),
         p50_ms=float(p50),
@@ -443,7 +472,7 @@ def run_scenario_wrk(
         p99_ms=float(p99),
         throughput_rps=int(done) / (int(duration_us) / 1_000_000),
         statuses=Counter(),
-        sample_error=sample_error,
+        sample_error="",
     )
 
 

@@ -11,7 +11,17 @@ from sqlalchemy import Engine, text
 
 from bench.bare import create_app, create_tables
 from bench.generate import Generated
-from bench.run import Result, add_shares, bare_for, scenarios, selected, thread_start
+from bench.run import (
+    WARMUP_MAX_ROUNDS,
+    Result,
+    _wrk_result,
+    add_shares,
+    bare_for,
+    scenarios,
+    selected,
+    thread_start,
+    warmed_up,
+)
 
 
 def _data() -> Generated:
@@ -97,3 +107,22 @@ def test_wrks_two_threads_never_vote_on_the_same_proposal_at_once() -> None:
     for step in range(1000):  # each thread's step-th request, taken at the same moment
         first, second = calls[(thread_start(0, len(calls)) + step) % 200], calls[(apart + step) % 200]
         assert first.path != second.path
+
+
+def test_the_warm_up_lasts_until_the_throughput_stops_rising() -> None:
+    """A cached page's first round renders each address once per worker: its throughput then jumps, and measuring
+    may only start once a round is no longer markedly faster than the one before."""
+    assert not warmed_up([])
+    assert not warmed_up([120.0])  # one round says nothing about rising
+    assert not warmed_up([120.0, 900.0])  # still filling the cache
+    assert warmed_up([120.0, 900.0, 940.0])  # within 10% of the round before: warm
+    assert warmed_up([500.0, 480.0])  # flat from the start (a POST, a fresh page): two rounds
+    rising = [100.0 * 1.2**k for k in range(WARMUP_MAX_ROUNDS)]
+    assert not warmed_up(rising[:-1]) and warmed_up(rising)  # never steadies: stop at the most rounds
+
+
+def test_wrks_summary_line_becomes_a_result() -> None:
+    out = "Running 2s test @ http://127.0.0.1:1\nWRKRESULT 1500 3 4.250 9.500 12.000 2000000\n"
+    result = _wrk_result(out)
+    assert (result.requests, result.errors, result.p50_ms, result.p95_ms, result.p99_ms) == (1500, 3, 4.25, 9.5, 12.0)
+    assert result.throughput_rps == 750.0
