@@ -28,7 +28,8 @@ def configure_logging(level: str, *, json: bool) -> None:
 
 log = structlog.get_logger("mcqa")
 
-# Set by app.response_cache on the requests it looks at: "hit" (answered from memory), "stored" or "not stored".
+# Set by app.response_cache on the requests it looks at: "hit" (answered from memory), "joined" (answered with what
+# the same request arriving just before made meanwhile), "stored" or "not stored".
 CACHE_SCOPE_KEY = "mcqa.cache"
 
 

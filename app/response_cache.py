@@ -19,6 +19,10 @@ How a request is answered:
 - The version is read once the request has arrived (``VersionReader``: one read serves every request that
   arrived before it began). An entry stored under another version is never served. A request that starts after
   a commit therefore never gets a page from before it, whichever worker or host serves it.
+- A request that finds no entry while the same request (same key, same version) is being answered waits for that
+  answer and is given it, once stored, instead of rendering the page again: after a commit, the visitors of a
+  catalogue page do not all render it at once. A reload never waits; nor does anyone when that answer cannot be
+  stored (they make their own).
 - Only a ``200`` that sets no cookie and does not say ``no-store`` is stored, up to ``MAX_ENTRY_BYTES``; a larger
   body is streamed through as it comes. Entries are evicted oldest-used first beyond ``max_bytes`` in all.
 - Answers carry an ``ETag`` (and, for the catalogue, ``Last-Modified``) with ``Cache-Control: no-cache``, public or
@@ -224,6 +228,9 @@ class ResponseCacheMiddleware:
         self.cache_control = b"public, no-cache" if shared else b"private, no-cache"
         self.entries: OrderedDict[Key, Entry] = OrderedDict()
         self.stored_bytes = 0
+        # Answers being made now, by key and version: the same request arriving meanwhile waits for that answer
+        # instead of making its own (after a commit, every visitor of a catalogue page would render it at once).
+        self.making: dict[tuple[Key, Hashable], asyncio.Future[Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = self.key(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
@@ -238,12 +245,39 @@ class ResponseCacheMiddleware:
             return
         if self.version_scope_key:  # what the request reads may be remembered under it (app.db.version_memo)
             scope[self.version_scope_key] = version
-        entry = None if _reload(scope) else self.entries.get(key)
+        reload = _reload(scope)
+        entry = None if reload else self.entries.get(key)
         if entry is not None and entry.version == version and self._fresh(entry):
             self.entries.move_to_end(key)
             scope[CACHE_SCOPE_KEY] = "hit"
             await self._answer(scope, send, entry, changed_at)
             return
+        if not reload and (made := await self._made_meanwhile(key, version)) is not None:
+            scope[CACHE_SCOPE_KEY] = "joined"
+            await self._answer(scope, send, made, changed_at)
+            return
+        making: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
+        self.making[(key, version)] = making
+        stored = None
+        try:
+            stored = await self._make(scope, receive, send, key, version, changed_at)
+        finally:  # also when the app failed or the client went away: those waiting then make their own
+            if self.making.get((key, version)) is making:
+                del self.making[(key, version)]
+            making.set_result(stored)
+
+    async def _made_meanwhile(self, key: Key, version: Hashable) -> Entry | None:
+        """The answer another request with this key and version is making now, once made and stored; None when
+        none is being made, or it could not be stored (the caller then makes its own)."""
+        making = self.making.get((key, version))
+        if making is None or making.get_loop() is not asyncio.get_running_loop():
+            return None
+        return await asyncio.shield(making)
+
+    async def _make(
+        self, scope: Scope, receive: Receive, send: Send, key: Key, version: Hashable, changed_at: datetime | None
+    ) -> Entry | None:
+        """The app's answer, sent and, when it may be kept, stored; returns what was stored."""
         if self.shared_scope_key:
             scope[self.shared_scope_key] = True
         start: Message = {}
@@ -266,7 +300,7 @@ class ResponseCacheMiddleware:
         await self.app(scope, receive, capture)
         if streaming:
             scope[CACHE_SCOPE_KEY] = "not stored"
-            return
+            return None
         headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
         entry = Entry(
             version=version,
@@ -282,6 +316,7 @@ class ResponseCacheMiddleware:
             self._store(key, entry)
         scope[CACHE_SCOPE_KEY] = "stored" if storable else "not stored"
         await self._answer(scope, send, entry, changed_at, validators=storable)
+        return entry if storable else None
 
     def _fresh(self, entry: Entry) -> bool:
         if self.max_age is None:

@@ -12,7 +12,7 @@ import asyncio
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -26,7 +26,15 @@ from starlette.types import Message, Receive, Scope, Send
 from app import response_cache
 from app.logs import CACHE_SCOPE_KEY
 from app.policies import Policies
-from app.response_cache import Entry, ResponseCacheMiddleware, Version, VersionReader, database_version, page_key
+from app.response_cache import (
+    Entry,
+    Key,
+    ResponseCacheMiddleware,
+    Version,
+    VersionReader,
+    database_version,
+    page_key,
+)
 from app.settings import Settings
 from app.users.models import User
 from tests.conftest import api_headers, csrf_token, login
@@ -415,3 +423,86 @@ def test_the_request_log_is_told_what_the_cache_did() -> None:
     scope = request()
     run_asgi(refused, scope)
     assert scope[CACHE_SCOPE_KEY] == "not stored"
+
+
+class SlowInner(Inner):
+    """``Inner``, answering only once ``release`` is set: requests arriving meanwhile find no entry yet."""
+
+    def __init__(self, headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> None:
+        super().__init__(headers, chunks)
+        self.release: asyncio.Event | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.release is not None
+        await self.release.wait()
+        await super().__call__(scope, receive, send)
+
+
+class Watched(ResponseCacheMiddleware):
+    """The cache, counting the requests that looked for an answer being made (all that found no entry)."""
+
+    looked = 0
+
+    async def _made_meanwhile(self, key: Key, version: Hashable) -> Entry | None:
+        self.looked += 1
+        return await super()._made_meanwhile(key, version)
+
+
+def watched(inner: Inner) -> Watched:
+    plain = cached(inner)
+    return Watched(inner, reader=plain.reader, key=plain.key, shared=False)
+
+
+def run_together(app: Watched, inner: SlowInner, scopes: list[Scope]) -> list[tuple[int, bytes]]:
+    """The requests sent at once, the app held until every one that would wait has found no entry; each one's
+    status and body."""
+
+    async def one(scope: Scope) -> tuple[int, bytes]:
+        messages: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            messages.append(message)
+
+        await app(scope, receive, send)
+        return messages[0]["status"], b"".join(m.get("body", b"") for m in messages[1:])
+
+    async def scenario() -> list[tuple[int, bytes]]:
+        inner.release, app.looked = asyncio.Event(), 0
+        answers = [asyncio.ensure_future(one(scope)) for scope in scopes]
+        waiting = sum(1 for scope in scopes if not any(b"no-cache" in v for _, v in scope["headers"]))
+        for _ in range(3000):
+            if app.looked >= waiting:
+                break
+            await asyncio.sleep(0.01)
+        inner.release.set()
+        return list(await asyncio.gather(*answers))
+
+    outcome: list[list[tuple[int, bytes]]] = []
+    runner = threading.Thread(target=lambda: outcome.append(asyncio.run(scenario())))  # see run_asgi
+    runner.start()
+    runner.join(timeout=60)
+    return outcome[0]
+
+
+def test_the_same_request_arriving_while_its_answer_is_made_waits_for_it() -> None:
+    """After a commit, everyone asking for a page at once would render it at once: the first renders it, the others
+    are given its answer. A reload renders afresh all the same, and an answer that cannot be stored is not shared."""
+    inner = SlowInner([], [b"page"])
+    app = watched(inner)
+    scopes = [request() for _ in range(5)]
+    assert run_together(app, inner, scopes) == [(200, b"page")] * 5
+    assert inner.calls == 1
+    assert sorted(s[CACHE_SCOPE_KEY] for s in scopes) == ["joined"] * 4 + ["stored"]
+    assert not app.making  # nothing left waiting
+
+    reload = {**request("/other"), "headers": [*request()["headers"], (b"cache-control", b"no-cache")]}
+    assert run_together(app, inner, [request("/other"), request("/other"), reload]) == [(200, b"page")] * 3
+    assert inner.calls == 3  # "/other" once, and the reload once more
+
+    refused = SlowInner([(b"set-cookie", b"a=b")], [b"mine"])
+    app = watched(refused)
+    assert run_together(app, refused, [request(), request(), request()]) == [(200, b"mine")] * 3
+    assert refused.calls == 3  # a page that sets a cookie is each person's own
