@@ -642,6 +642,8 @@ def answer(
             "body": item.body.value,
         },
     }
+    if _same_answer(locked.row, status.value, fields, actor):  # a double submit: the answer stands as it is
+        return ItemView(item=item, response=locked.row, auto=auto, refusal=None)
     core.fire(
         session,
         locked,
@@ -654,6 +656,16 @@ def answer(
         fields=fields,
     )
     return ItemView(item=item, response=locked.row, auto=auto, refusal=None)
+
+
+def _same_answer(row: ChecklistResponse, status: str, fields: dict[str, Any], actor: Actor) -> bool:
+    """The answer this person gave last, again, word for word and under the same item and policy version (a double
+    click, a form sent twice): nothing to record."""
+    return (
+        row.answered_by_id == actor.id
+        and row.status == status
+        and all(getattr(row, name) == value for name, value in fields.items())
+    )
 
 
 # --- the gate on a body's decision, or a review's outcome ----------------------------------------------

@@ -55,6 +55,30 @@ def test_the_qa_office_answers_its_item_with_evidence_and_every_change_is_audite
     assert audits[0].policy_version == policies.of(ChecklistPolicy).version
 
 
+def test_the_same_answer_sent_twice_is_recorded_once(db: Session, policies: Policies) -> None:
+    """A double click, or a form sent twice, gives one audit row; the same answer from another member, or with other
+    evidence, is recorded."""
+    proposal = submitted(db, policies)  # with the faculty council
+    for _ in range(2):
+        row = answer(
+            db, policies, proposal, "owning-unit", "council1@example.org", evidence_text="Dean's letter"
+        ).response
+    answer(db, policies, proposal, "owning-unit", "council2@example.org", evidence_text="Dean's letter")
+    answer(db, policies, proposal, "owning-unit", "council2@example.org", evidence_text="Dean's letter, signed")
+    audits = db.exec(
+        select(AuditEvent.actor_id, AuditEvent.from_state, AuditEvent.to_state)
+        .where(AuditEvent.entity_type == "checklist_answer", AuditEvent.entity_id == row.id)
+        .order_by(col(AuditEvent.id))
+    ).all()
+    first, second = actor_for(db, "council1@example.org").id, actor_for(db, "council2@example.org").id
+    assert [tuple(a) for a in audits] == [
+        (first, "unanswered", "met"),
+        (second, "met", "met"),
+        (second, "met", "met"),
+    ]
+    assert row.evidence_text == "Dean's letter, signed"
+
+
 def test_only_the_deciding_body_answers_and_the_proposer_reads_only(db: Session, policies: Policies) -> None:
     proposal = submitted(db, policies)  # with the faculty council
     with pytest.raises(PermissionDenied, match="read-only"):
