@@ -209,7 +209,7 @@ def lock(
     model: Any = lifecycle.model
     row = session.execute(_lock_statement(model, ("id",)), {"id": row_id}).scalars().first()
     if row is None:
-        raise NotFound(f"There is no {lifecycle.name} {row_id}.")
+        raise _missing(lifecycle, row_id)
     return _subject(session, lifecycle, row, actor, context, f"{lifecycle.name} {row_id}")
 
 
@@ -220,7 +220,7 @@ def read(session: Session, lifecycle: Lifecycle[RowT, CtxT], row_id: int, actor:
         return _loaded(lifecycle, lifecycle.load(session, row_id, False), row_id, actor)
     row = session.get(lifecycle.model, row_id)
     if row is None:
-        raise NotFound(f"There is no {lifecycle.name} {row_id}.")
+        raise _missing(lifecycle, row_id)
     return _subject(session, lifecycle, row, actor, None, f"{lifecycle.name} {row_id}")
 
 
@@ -228,7 +228,7 @@ def _loaded(
     lifecycle: Lifecycle[RowT, CtxT], found: tuple[RowT, CtxT] | None, row_id: int, actor: Any
 ) -> Subject[RowT, CtxT]:
     if found is None:
-        raise NotFound(f"There is no {lifecycle.name} {row_id}.")
+        raise _missing(lifecycle, row_id)
     row, ctx = found
     return _subject(None, lifecycle, row, actor, lambda _row: ctx, f"{lifecycle.name} {row_id}")
 
@@ -246,6 +246,12 @@ def lock_by(
     model: Any = lifecycle.model
     row = session.execute(_lock_statement(model, tuple(key)), dict(key)).scalars().first()
     return None if row is None else _subject(session, lifecycle, row, actor, context, lifecycle.name)
+
+
+def _missing(lifecycle: Lifecycle[Any, Any], row_id: int) -> NotFound:
+    """The 404 for a row that does not exist: the words of one the person may not see, so that nobody learns which
+    ids exist."""
+    return NotFound(f"There is no {lifecycle.name} {row_id} that you can see.")
 
 
 def _subject(

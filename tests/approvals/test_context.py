@@ -78,6 +78,15 @@ def test_one_statement_gives_the_context_two_give(db: Session, policies: Policie
 
 
 @pytest.mark.parametrize("read", [core.read, core.lock])
-def test_a_missing_proposal_is_a_404_either_way(db: Session, read: Callable[..., object]) -> None:
-    with pytest.raises(NotFound, match=r"^There is no proposal 1000000\.$"):
-        read(db, access.PROPOSAL, 10**6, core.SYSTEM)
+def test_a_missing_proposal_and_a_hidden_one_are_the_same_404(
+    db: Session, policies: Policies, read: Callable[..., object]
+) -> None:
+    """Nobody learns from the answer whether a proposal they may not see exists."""
+    hidden = new_proposal(db, policies)  # a draft: only its proposers see it
+    stranger = actor_for(db, "humanities@example.org")
+    with pytest.raises(NotFound) as missing:
+        read(db, access.PROPOSAL, 10**6, stranger)
+    with pytest.raises(NotFound) as not_theirs:
+        read(db, access.PROPOSAL, hidden.id, stranger)
+    assert missing.value.message == "There is no proposal 1000000 that you can see."
+    assert not_theirs.value.message == f"There is no proposal {hidden.id} that you can see."
