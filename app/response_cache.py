@@ -258,13 +258,10 @@ class ResponseCacheMiddleware:
             return
         making: asyncio.Future[Entry | None] = asyncio.get_running_loop().create_future()
         self.making[(key, version)] = making
-        stored = None
         try:
-            stored = await self._make(scope, receive, send, key, version, changed_at)
-        finally:  # also when the app failed or the client went away: those waiting then make their own
-            if self.making.get((key, version)) is making:
-                del self.making[(key, version)]
-            making.set_result(stored)
+            await self._make(scope, receive, send, key, version, changed_at, making)
+        finally:  # not stored (not to be kept, the app failed, the client went away): those waiting make their own
+            self._made(key, version, making, None)
 
     async def _made_meanwhile(self, key: Key, version: Hashable) -> Entry | None:
         """The answer another request with this key and version is making now, once made and stored; None when
@@ -274,10 +271,24 @@ class ResponseCacheMiddleware:
             return None
         return await asyncio.shield(making)
 
+    def _made(self, key: Key, version: Hashable, making: asyncio.Future[Entry | None], entry: Entry | None) -> None:
+        """Give those waiting for ``making`` its answer (None: make your own), once."""
+        if self.making.get((key, version)) is making:
+            del self.making[(key, version)]
+        if not making.done():
+            making.set_result(entry)
+
     async def _make(
-        self, scope: Scope, receive: Receive, send: Send, key: Key, version: Hashable, changed_at: datetime | None
-    ) -> Entry | None:
-        """The app's answer, sent and, when it may be kept, stored; returns what was stored."""
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        key: Key,
+        version: Hashable,
+        changed_at: datetime | None,
+        making: asyncio.Future[Entry | None],
+    ) -> None:
+        """The app's answer, stored when it may be kept (and given at once to those waiting for it), then sent."""
         if self.shared_scope_key:
             scope[self.shared_scope_key] = True
         start: Message = {}
@@ -300,7 +311,7 @@ class ResponseCacheMiddleware:
         await self.app(scope, receive, capture)
         if streaming:
             scope[CACHE_SCOPE_KEY] = "not stored"
-            return None
+            return
         headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
         entry = Entry(
             version=version,
@@ -314,9 +325,9 @@ class ResponseCacheMiddleware:
         storable = _storable(entry.status, headers) and len(body) <= MAX_ENTRY_BYTES
         if storable:
             self._store(key, entry)
+            self._made(key, version, making, entry)
         scope[CACHE_SCOPE_KEY] = "stored" if storable else "not stored"
         await self._answer(scope, send, entry, changed_at, validators=storable)
-        return entry if storable else None
 
     def _fresh(self, entry: Entry) -> bool:
         if self.max_age is None:

@@ -453,9 +453,9 @@ def watched(inner: Inner) -> Watched:
     return Watched(inner, reader=plain.reader, key=plain.key, shared=False)
 
 
-def run_together(app: Watched, inner: SlowInner, scopes: list[Scope]) -> list[tuple[int, bytes]]:
+def run_together(app: Watched, inner: SlowInner, scopes: list[Scope]) -> list[Any]:
     """The requests sent at once, the app held until every one that would wait has found no entry; each one's
-    status and body."""
+    status and body (or what it raised)."""
 
     async def one(scope: Scope) -> tuple[int, bytes]:
         messages: list[Message] = []
@@ -469,7 +469,7 @@ def run_together(app: Watched, inner: SlowInner, scopes: list[Scope]) -> list[tu
         await app(scope, receive, send)
         return messages[0]["status"], b"".join(m.get("body", b"") for m in messages[1:])
 
-    async def scenario() -> list[tuple[int, bytes]]:
+    async def scenario() -> list[Any]:
         inner.release, app.looked = asyncio.Event(), 0
         answers = [asyncio.ensure_future(one(scope)) for scope in scopes]
         waiting = sum(1 for scope in scopes if not any(b"no-cache" in v for _, v in scope["headers"]))
@@ -478,9 +478,9 @@ def run_together(app: Watched, inner: SlowInner, scopes: list[Scope]) -> list[tu
                 break
             await asyncio.sleep(0.01)
         inner.release.set()
-        return list(await asyncio.gather(*answers))
+        return list(await asyncio.gather(*answers, return_exceptions=True))
 
-    outcome: list[list[tuple[int, bytes]]] = []
+    outcome: list[list[Any]] = []
     runner = threading.Thread(target=lambda: outcome.append(asyncio.run(scenario())))  # see run_asgi
     runner.start()
     runner.join(timeout=60)
@@ -506,3 +506,24 @@ def test_the_same_request_arriving_while_its_answer_is_made_waits_for_it() -> No
     app = watched(refused)
     assert run_together(app, refused, [request(), request(), request()]) == [(200, b"mine")] * 3
     assert refused.calls == 3  # a page that sets a cookie is each person's own
+
+
+class FailingOnce(SlowInner):
+    """``SlowInner`` whose first answer fails (the app raised while rendering)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.release is not None
+        await self.release.wait()
+        if self.calls == 0:
+            self.calls += 1
+            raise RuntimeError("the first rendering failed")
+        await super().__call__(scope, receive, send)
+
+
+def test_when_the_answer_waited_for_fails_those_waiting_make_their_own() -> None:
+    inner = FailingOnce([], [b"page"])
+    app = watched(inner)
+    first, *others = run_together(app, inner, [request(), request(), request()])
+    assert isinstance(first, RuntimeError)
+    assert others == [(200, b"page")] * 2  # one made it again, the other was given that one, or made its own
+    assert not app.making
