@@ -67,7 +67,9 @@ def load_ctx(session: Session, proposal: Proposal) -> Ctx:
     """The proposal's proposers and, while a body is deciding, the committee that decides: the body's own or the
     substitute that took the stage over. A body whose committee is not set up has nobody who may vote."""
     assert proposal.id is not None
-    return _ctx(proposal, *deciders.deciding_panel_and_co_proposers(session, proposal))
+    found = _load(session, proposal.id, False)  # the same row, from the session (its changes flushed first)
+    assert found is not None
+    return found[1]
 
 
 def _ctx(proposal: Proposal, panel: deciders.Panel | None, co_proposer_ids: frozenset[int]) -> Ctx:

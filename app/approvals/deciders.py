@@ -58,23 +58,11 @@ _PANEL_BY_ID = _PANEL.where(col(Committee.id) == bindparam("committee_id"))
 _PANEL_BY_KIND = _PANEL.where(col(Committee.kind) == bindparam("kind"))
 _PANEL_OF_FACULTY = _PANEL_BY_KIND.where(col(Committee.org_unit_id) == bindparam("org_unit_id"))
 CO_PROPOSERS = select(CoProposer.user_id).where(CoProposer.proposal_id == bindparam("proposal_id"))
-# The same, with one more column: the proposal's co-proposers (the same on every row). A proposal's context
-# (app.approvals.access.load_ctx) needs both, before every action on it and on every page of it: one statement.
-_CO_PROPOSER_IDS = (
-    select(func.aggregate_strings(cast(col(CoProposer.user_id), String), ","))
-    .where(col(CoProposer.proposal_id) == bindparam("proposal_id"))
-    .scalar_subquery()
-)
-_WITH_CO_PROPOSERS: dict[int, Any] = {
-    id(s): s.add_columns(_CO_PROPOSER_IDS) for s in (_PANEL_BY_ID, _PANEL_BY_KIND, _PANEL_OF_FACULTY)
-}
-
-
-# The same three read with the proposal itself, in one statement: before every action on a proposal (locked, when
-# it is about to change) and on its pages. A row per member of the deciding committee, the proposal on each; one
-# row with no committee when no body decides or its committee is not set up. The join says in SQL what
-# ``_deciding_query`` says in Python: the substitute that took the stage over, else the body's own committee (a
-# faculty council: the proposal's faculty's).
+# Who decides and the co-proposers, read with the proposal itself in one statement: before every action on a
+# proposal (locked, when it is about to change) and on its pages (``access.load_ctx``). A row per member of the
+# deciding committee, the proposal on each; one row with no committee when no body decides or its committee is not
+# set up. The join says in SQL what ``_deciding_query`` says in Python: the substitute that took the stage over,
+# else the body's own committee (a faculty council: the proposal's faculty's).
 _DECIDES = and_(
     col(Committee.is_active),
     func.coalesce(col(Proposal.current_body), "") != "",
@@ -162,17 +150,6 @@ def deciding_panel(session: Session, proposal: Proposal) -> Panel | None:
     no body is deciding, or the body's committee is not set up)."""
     query = _deciding_query(proposal)
     return _panel(session, query[0], **query[1]) if query is not None else None
-
-
-def deciding_panel_and_co_proposers(session: Session, proposal: Proposal) -> tuple[Panel | None, frozenset[int]]:
-    """``deciding_panel`` and the ids of the proposal's co-proposers, read together while a body is deciding."""
-    query = _deciding_query(proposal)
-    if query is not None:
-        stmt, params = query
-        rows = session.exec(_WITH_CO_PROPOSERS[id(stmt)], params={**params, "proposal_id": proposal.id}).all()
-        if rows:
-            return _panel_of_rows(rows), frozenset(int(uid) for uid in (rows[0][3] or "").split(",") if uid)
-    return None, frozenset(session.exec(CO_PROPOSERS, params={"proposal_id": proposal.id}))
 
 
 def ensure_decider(session: Session, proposal: Proposal, proposer_ids: Set[int], policies: Policies) -> bool:

@@ -1,7 +1,7 @@
 """A proposal's context (its proposers and the committee deciding its stage) read with the proposal in one
-statement (``access.PROPOSAL.load``, used by ``core.lock`` and ``core.read``) is the context ``load_ctx`` reads in
-two: for a draft, a faculty council deciding, a substitute deciding, a member whose seat has ended and a committee
-switched off. On both databases."""
+statement (``access.PROPOSAL.load``: ``load_ctx``, ``core.lock`` and ``core.read``) says what the rule in Python
+says (``deciders.deciding_panel`` and the co-proposers read on their own): for a draft, a faculty council deciding,
+a substitute deciding, a member whose seat has ended and a committee switched off. On both databases."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from app.approvals import access
+from app.approvals import access, deciders
 from app.db import utcnow
 from app.errors import NotFound
 from app.org.models import Committee, CommitteeMember
@@ -28,10 +28,20 @@ def facts(ctx: access.Ctx) -> tuple[int | None, set[int], int | None, set[int], 
     return ctx.proposal.id, ctx.proposer_ids, committee_id, ctx.member_ids, ctx.chair_id
 
 
+def by_the_rule(db: Session, proposal: Proposal) -> tuple[int | None, set[int], int | None, set[int], int | None]:
+    """The context as the Python rule finds it: the deciding panel, and the co-proposers on their own."""
+    panel = deciders.deciding_panel(db, proposal)
+    co = set(db.exec(deciders.CO_PROPOSERS, params={"proposal_id": proposal.id}))
+    if panel is None:
+        return proposal.id, {proposal.owner_id, *co}, None, set(), None
+    return proposal.id, {proposal.owner_id, *co}, panel.committee.id, set(panel.member_ids), panel.chair_id
+
+
 def read_both_ways(db: Session, proposal: Proposal) -> tuple[int | None, set[int], int | None, set[int], int | None]:
-    """The context read in one statement, unlocked and locked, checked against the one read in two; returned."""
+    """The context read in one statement (``load_ctx``, unlocked and locked), checked against the rule; returned."""
     assert proposal.id is not None
-    two = facts(access.load_ctx(db, proposal))
+    two = by_the_rule(db, proposal)
+    assert facts(access.load_ctx(db, proposal)) == two
     assert facts(core.read(db, access.PROPOSAL, proposal.id, core.SYSTEM).ctx) == two
     assert facts(core.lock(db, access.PROPOSAL, proposal.id, core.SYSTEM).ctx) == two
     return two
@@ -45,7 +55,9 @@ def test_one_statement_gives_the_context_two_give(db: Session, policies: Policie
     assert read_both_ways(db, draft) == (draft.id, {draft.owner_id, council3}, None, set(), None)
 
     deciding = submitted(db, allowing, co_proposers=[council3])
-    council = db.get_one(Committee, access.load_ctx(db, deciding).committee.id)  # type: ignore[union-attr]
+    deciding_committee = access.load_ctx(db, deciding).committee
+    assert deciding_committee is not None
+    council = db.get_one(Committee, deciding_committee.id)
     assert council.kind == "faculty_council" and council.org_unit_id == deciding.org_unit_id
     members = {m.user_id: m for m in db.exec(select(CommitteeMember).where(CommitteeMember.committee_id == council.id))}
     chair = next(uid for uid, m in members.items() if m.is_chair)
