@@ -12,14 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import bindparam
-from sqlmodel import Session, and_, col, or_, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlalchemy import Select, bindparam, func, select
+from sqlmodel import Session, and_, col, or_
+from starlette.requests import Request
 
 from app.audit.models import AuditEvent
 from app.users.names import user_names
 
 Subject = tuple[str, int]  # (entity_type, entity_id), as the audit rows name them
+
+# How many of the newest entries a page shows; "Show all N events" (``?timeline=all``) shows the rest. A proposal
+# gathers an entry for every vote, comment and revision, and its page should not grow (and slow) with its age.
+SHOWN = 25
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,12 @@ class TimelineEntry:
 @dataclass(frozen=True)
 class Timeline:
     entries: list[TimelineEntry] = field(default_factory=list)  # oldest first
+    total: int = -1  # how many entries the subjects have in all (-1: all of them are in ``entries``)
+
+    @property
+    def hidden(self) -> int:
+        """How many earlier entries are left out."""
+        return max(0, self.total - len(self.entries))
 
     @property
     def events(self) -> list[AuditEvent]:
@@ -59,21 +69,46 @@ class Timeline:
         return self.entries[::-1]
 
 
-def events_of(session: Session, subjects: Sequence[Subject]) -> list[AuditEvent]:
-    """The audit rows of the subjects, oldest first: one query (each entity type reads ix_audit_event_entity)."""
+def shown(request: Request) -> int | None:
+    """How many entries a page's timeline shows: the newest ``SHOWN``, or all after "Show all" (``?timeline=all``)."""
+    return None if request.query_params.get("timeline") == "all" else SHOWN
+
+
+def events_of(session: Session, subjects: Sequence[Subject], newest: int | None = None) -> tuple[list[AuditEvent], int]:
+    """The audit rows of the subjects, oldest first (``newest``: only that many of the latest), and how many there
+    are in all: one query (each entity type reads ix_audit_event_entity)."""
     ids_by_type: dict[str, list[int]] = {}
     for entity_type, entity_id in subjects:
         ids_by_type.setdefault(entity_type, []).append(entity_id)
     if not ids_by_type:
-        return []
+        return [], 0
     types = tuple(ids_by_type)
-    params = {f"ids_{i}": ids for i, ids in enumerate(ids_by_type.values())}
-    return list(session.exec(_events_statement(types), params=params))
+    params: dict[str, object] = {f"ids_{i}": ids for i, ids in enumerate(ids_by_type.values())}
+    if newest is None:
+        events = list(session.scalars(_all_statement(types), params))
+        return events, len(events)
+    rows = session.execute(_newest_statement(types), {**params, "newest": newest}).all()
+    return [event for event, _ in reversed(rows)], rows[0][1] if rows else 0
+
+
+# Built once per list of entity types (building a statement costs more than running it).
+@lru_cache(maxsize=32)
+def _all_statement(types: tuple[str, ...]) -> Select[AuditEvent]:
+    return _events_statement(types).order_by(col(AuditEvent.id))
 
 
 @lru_cache(maxsize=32)
-def _events_statement(types: tuple[str, ...]) -> SelectOfScalar[AuditEvent]:
-    """Built once per list of entity types (building a statement costs more than running it)."""
+def _newest_statement(types: tuple[str, ...]) -> Select[AuditEvent, int]:
+    """The latest ``:newest`` rows, newest first, each with the count of all."""
+    return (
+        _events_statement(types)
+        .add_columns(func.count().over())
+        .order_by(col(AuditEvent.id).desc())
+        .limit(bindparam("newest"))
+    )
+
+
+def _events_statement(types: tuple[str, ...]) -> Select[AuditEvent]:
     where = or_(
         *(
             and_(
@@ -83,7 +118,7 @@ def _events_statement(types: tuple[str, ...]) -> SelectOfScalar[AuditEvent]:
             for i, entity_type in enumerate(types)
         )
     )
-    return select(AuditEvent).where(where).order_by(col(AuditEvent.id))
+    return select(AuditEvent).where(where)
 
 
 def timeline(
@@ -92,11 +127,12 @@ def timeline(
     *,
     state_labels: Mapping[str, Mapping[str, str]] | None = None,
     subject_names: Mapping[Subject, str] | None = None,
+    newest: int | None = None,
 ) -> Timeline:
-    """The subjects' audit rows in one list, oldest first. ``state_labels`` maps an entity type to the labels of
-    its states (a state without one shows as stored); ``subject_names`` names the subjects shown beside the main
-    one."""
-    events = events_of(session, subjects)
+    """The subjects' audit rows in one list, oldest first (``newest``: only that many of the latest, see
+    ``shown``). ``state_labels`` maps an entity type to the labels of its states (a state without one shows as
+    stored); ``subject_names`` names the subjects shown beside the main one."""
+    events, total = events_of(session, subjects, newest)
     actor_ids = {e.actor_id for e in events if e.actor_id is not None}
     names = user_names(session, actor_ids)
     labels = state_labels or {}
@@ -115,5 +151,6 @@ def timeline(
                 who=names.get(e.actor_id, "the system") if e.actor_id is not None else "the system",
             )
             for e in events
-        ]
+        ],
+        total=total,
     )

@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.audit.timeline import timeline
+from app.audit.timeline import shown, timeline
 from app.db import SessionDep
 from app.errors import DomainError
 from app.external_qa import service
@@ -38,7 +38,7 @@ def _page(
         "decision_options": [(d.value, label) for d, label in DECISION_LABELS.items()],
         "values": values,
         "errors": errors,
-        "timeline": timeline(session, [("external_qa", RECORD_ID)]),
+        "timeline": timeline(session, [("external_qa", RECORD_ID)], newest=shown(request)),
     }
     return render(request, "external_qa/record.html", ctx, status=status)
 

@@ -16,6 +16,7 @@ from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
+from app.audit import timeline as audit_timeline
 from app.db import SessionDep
 from app.errors import DomainError
 from app.forms import FormResult, PostedForm, parse_form
@@ -182,7 +183,7 @@ def _committee_page(
         "faculty_options": _faculty_options(session),
         "chair_options": [(m.user_id, m.name) for m in committee.members],
         "awaiting": service.awaiting(session, row),
-        "timeline": service.committee_history(session, row),
+        "timeline": service.committee_history(session, row, audit_timeline.shown(request)),
     }
     return render(request, "admin/committee.html", ctx, status=status, block=block)
 
@@ -401,7 +402,7 @@ def _programme_page(
         "module_values": module_values
         or (editing.model_dump(include={"code", "name", "ects"}) if editing is not None else {}),
         "module_errors": module_errors or {},
-        "timeline": service.programme_history(session, row),
+        "timeline": service.programme_history(session, row, audit_timeline.shown(request)),
     }
     return render(request, "admin/programme.html", ctx, status=status)
 

@@ -459,9 +459,9 @@ def remove_member(session: Session, committee: Committee, user_id: int, *, by: A
     end_membership(session, committee, user_id, by=by, policies=policies)
 
 
-def committee_history(session: Session, committee: Committee) -> Timeline:
+def committee_history(session: Session, committee: Committee, newest: int | None = None) -> Timeline:
     assert committee.id is not None
-    return timeline(session, [("committee", committee.id)])
+    return timeline(session, [("committee", committee.id)], newest=newest)
 
 
 # --- programmes and modules ----------------------------------------------------------------------
@@ -619,6 +619,6 @@ def set_module_active(
     return module
 
 
-def programme_history(session: Session, programme: Programme) -> Timeline:
+def programme_history(session: Session, programme: Programme, newest: int | None = None) -> Timeline:
     assert programme.id is not None
-    return timeline(session, [("programme", programme.id)])
+    return timeline(session, [("programme", programme.id)], newest=newest)

@@ -19,6 +19,7 @@ from app.approvals import access, history
 from app.approvals import service as approvals
 from app.approvals.models import Condition, Vote
 from app.approvals.voting import CHOICE_LABELS, SIDE_LABELS
+from app.audit import timeline as audit_timeline
 from app.catalogue.models import CredentialVersion
 from app.checklists import service as checklists
 from app.org.models import COMMITTEE_KIND_LABELS, CommitteeKind
@@ -43,6 +44,7 @@ class Viewing:
     proposal: Proposal
     actor: Actor
     policies: Policies
+    timeline_shown: int | None = audit_timeline.SHOWN  # the newest timeline entries shown (None: all of them)
 
     @property
     def proposal_id(self) -> int:
@@ -203,7 +205,7 @@ def comments(v: Viewing) -> dict[str, Any]:
 
 
 def timeline(v: Viewing) -> dict[str, Any]:
-    return {"timeline": views.timeline(v.session, v.proposal_id, v.conditions)}
+    return {"timeline": views.timeline(v.session, v.proposal_id, v.conditions, v.timeline_shown)}
 
 
 DECISION_PANEL = Fragment("proposals/_decision_panel.html", decision_panel)

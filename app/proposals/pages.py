@@ -20,6 +20,7 @@ from app.approvals import service as approvals
 from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import CHOICE_LABELS, Choice
 from app.approvals.workflow_diagram import POSITION_WORDS, banner, steps
+from app.audit import timeline as audit_timeline
 from app.catalogue import service as catalogue
 from app.committees import watching
 from app.db import SessionDep, utcnow
@@ -375,7 +376,8 @@ def proposal_page(
     confirm: Annotated[str, Query(max_length=40, description="A confirmation to show open (without JavaScript)")] = "",
 ) -> Response:
     proposal = access.get_proposal(session, proposal_id, actor)
-    return _proposal_page(request, fragments.Viewing(session, proposal, actor, policies), confirm=confirm)
+    viewing = fragments.Viewing(session, proposal, actor, policies, audit_timeline.shown(request))
+    return _proposal_page(request, viewing, confirm=confirm)
 
 
 def _act(

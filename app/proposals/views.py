@@ -116,8 +116,11 @@ def comment_tree(session: Session, proposal_id: int) -> list[CommentNode]:
     return roots
 
 
-def timeline(session: Session, proposal_id: int, conditions: list[Condition] | None = None) -> Timeline:
-    """The proposal's transitions and its conditions' in one list (``conditions``: when already loaded)."""
+def timeline(
+    session: Session, proposal_id: int, conditions: list[Condition] | None = None, newest: int | None = None
+) -> Timeline:
+    """The proposal's transitions and its conditions' in one list (``conditions``: when already loaded; ``newest``:
+    only that many of the latest)."""
     if conditions is None:
         conditions = approvals.conditions_of(session, [proposal_id])[proposal_id]
     subjects: list[Subject] = [("proposal", proposal_id)]
@@ -127,7 +130,7 @@ def timeline(session: Session, proposal_id: int, conditions: list[Condition] | N
         subjects.append(("condition", c.id))
         names["condition", c.id] = f"Condition “{shorten(c.text, 60, placeholder='…')}”"
     labels = {"proposal": access.STATE_LABELS, "condition": condition_workflow.LABELS}
-    return audit_timeline.timeline(session, subjects, state_labels=labels, subject_names=names)
+    return audit_timeline.timeline(session, subjects, state_labels=labels, subject_names=names, newest=newest)
 
 
 def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
+from app.audit import service as audit
+from app.audit import timeline as audit_timeline
 from app.policies import Policies
+from app.proposals import views
 from app.proposals.models import Comment, Proposal
 from tests.conftest import actor_for, api_headers, field_error, login, make_user, post_form
 from tests.proposals.factories import approved_with_condition, complete_content, new_proposal, submitted
@@ -200,6 +204,28 @@ def test_a_conditions_transitions_appear_in_its_proposals_timeline(
     trail = client.get(f"/api/v1/proposals/{proposal.id}/audit", headers=api_headers(client)).json()
     assert [e["action"] for e in trail if e["entity_type"] == "condition"] == ["report_met", "send_back"]
     assert [e["id"] for e in trail] == sorted(e["id"] for e in trail)
+
+
+def test_a_long_timeline_shows_its_newest_entries_and_a_link_to_all(
+    client: TestClient, db: Session, policies: Policies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_timeline, "SHOWN", 3)
+    proposal = submitted(db, policies)
+    assert proposal.id is not None
+    for n in range(4):
+        audit.record(db, actor_id=None, entity_type="proposal", entity_id=proposal.id, action=f"note {n}")
+    db.commit()
+    total = len(views.timeline(db, proposal.id).entries)
+    login(client, "council1@example.org")
+
+    page = client.get(f"/proposals/{proposal.id}").text.split('id="timeline"')[1].split("</section>")[0]
+    assert page.count("<li>") == 3 and "note 3" in page and "note 1" in page and "note 0" not in page
+    assert f'<a href="?timeline=all#timeline">Show all {total} events</a>' in page
+    assert f"({total - 3} earlier events are not shown)" in page
+
+    everything = client.get(f"/proposals/{proposal.id}?timeline=all").text.split('id="timeline"')[1]
+    everything = everything.split("</section>")[0]
+    assert everything.count("<li>") == total and "note 0" in everything and "Show all" not in everything
 
 
 def test_a_refused_comment_re_renders_only_the_comments(client: TestClient, db: Session, policies: Policies) -> None:
