@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, bindparam, cast, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.approvals.models import StageAlert
@@ -59,10 +60,11 @@ _PANEL_BY_KIND = _PANEL.where(col(Committee.kind) == bindparam("kind"))
 _PANEL_OF_FACULTY = _PANEL_BY_KIND.where(col(Committee.org_unit_id) == bindparam("org_unit_id"))
 CO_PROPOSERS = select(CoProposer.user_id).where(CoProposer.proposal_id == bindparam("proposal_id"))
 # Who decides and the co-proposers, read with the proposal itself in one statement: before every action on a
-# proposal (locked, when it is about to change) and on its pages (``access.load_ctx``). A row per member of the
-# deciding committee, the proposal on each; one row with no committee when no body decides or its committee is not
-# set up. The join says in SQL what ``_deciding_query`` says in Python: the substitute that took the stage over,
-# else the body's own committee (a faculty council: the proposal's faculty's).
+# proposal (locked, when it is about to change) and on its pages (``access.load_ctx``). One row: the proposal, the
+# deciding committee (none when no body decides or its committee is not set up), its current members' ids and its
+# chair's, and the co-proposers' ids; the ids as text, joined by commas, so that the proposal's row (its content)
+# is read and decoded once, not once per member. The join says in SQL what ``_deciding_query`` says in Python: the
+# substitute that took the stage over, else the body's own committee (a faculty council: the proposal's faculty's).
 _DECIDES = and_(
     col(Committee.is_active),
     func.coalesce(col(Proposal.current_body), "") != "",
@@ -78,19 +80,31 @@ _DECIDES = and_(
         ),
     ),
 )
+_SEATED = (col(CommitteeMember.committee_id) == Committee.id) & membership_current()
+
+
+def _ids(column: Any, *where: Any) -> Any:
+    """The ids in ``column`` of the rows ``where`` finds, as text joined by commas (a scalar subquery)."""
+    return select(func.aggregate_strings(cast(column, String), ",")).where(*where).scalar_subquery()
+
+
 _WITH_DECIDERS = (
-    select(Proposal, Committee, CommitteeMember.user_id, CommitteeMember.is_chair)
-    .add_columns(
-        select(func.aggregate_strings(cast(col(CoProposer.user_id), String), ","))
-        .where(col(CoProposer.proposal_id) == col(Proposal.id))
-        .scalar_subquery()
+    sa_select(  # SQLModel's select types at most four columns
+        Proposal,
+        Committee,
+        _ids(col(CommitteeMember.user_id), _SEATED),
+        select(col(CommitteeMember.user_id)).where(_SEATED, col(CommitteeMember.is_chair)).limit(1).scalar_subquery(),
+        _ids(col(CoProposer.user_id), col(CoProposer.proposal_id) == col(Proposal.id)),
     )
     .outerjoin(Committee, _DECIDES)
-    .outerjoin(CommitteeMember, (col(CommitteeMember.committee_id) == Committee.id) & membership_current())
     .where(col(Proposal.id) == bindparam("proposal_id"))
 )
 # Locked: only the proposal's row (FOR UPDATE OF proposal), read afresh even when the session holds it already.
 _LOCK_WITH_DECIDERS = _WITH_DECIDERS.with_for_update(of=Proposal).execution_options(populate_existing=True)
+
+
+def _id_set(joined: str | None) -> frozenset[int]:
+    return frozenset(int(i) for i in (joined or "").split(",") if i)
 
 
 def proposal_with_deciders(
@@ -98,11 +112,12 @@ def proposal_with_deciders(
 ) -> tuple[Proposal, Panel | None, frozenset[int]] | None:
     """The proposal, ``deciding_panel`` and its co-proposers' ids, in one round trip (``lock``: the proposal's row
     locked for a change); None when there is no such proposal."""
-    rows = session.execute(_LOCK_WITH_DECIDERS if lock else _WITH_DECIDERS, {"proposal_id": proposal_id}).all()
-    if not rows:
+    row = session.execute(_LOCK_WITH_DECIDERS if lock else _WITH_DECIDERS, {"proposal_id": proposal_id}).first()
+    if row is None:
         return None
-    panel = _panel_of_rows([row[1:4] for row in rows]) if rows[0][1] is not None else None
-    return rows[0][0], panel, frozenset(int(uid) for uid in (rows[0][4] or "").split(",") if uid)
+    proposal, committee, member_ids, chair_id, co_proposer_ids = row
+    panel = Panel(committee, _id_set(member_ids), chair_id) if committee is not None else None
+    return proposal, panel, _id_set(co_proposer_ids)
 
 
 def _panel(session: Session, stmt: Any, **params: Any) -> Panel | None:
