@@ -63,6 +63,18 @@ def test_each_scenario_is_compared_with_its_own_reference() -> None:
     assert row["bare_get"]["meets_target_share"] is None  # a reference has no target
 
 
+def test_a_share_is_taken_of_the_reference_measured_just_before_the_scenario() -> None:
+    chosen = selected(scenarios(_data(), [3]), "vote,awaiting")
+    results = [_result(s.name, {"bare_get": 1000.0, "bare_post": 500.0}.get(s.name, 200.0)) for s in chosen]
+    by_name = {r.name: r for r in results}
+    by_name["vote"].bare_rps = 400.0  # the machine was slower when the vote ran than when bare_post did
+    add_shares(chosen, results)
+    assert by_name["vote"].share_of_bare == 0.5  # 200 of the adjacent 400, not 200 of the run's 500
+    assert by_name["vote"].row()["bare_rps"] == 400.0 and by_name["vote"].row()["bare"] == "bare_post"
+    assert by_name["awaiting"].share_of_bare == 0.2  # no adjacent figure: the reference's own row
+    assert by_name["awaiting"].row()["bare_rps"] is None
+
+
 def test_every_vote_of_the_bench_changes_the_vote_and_fresh_pages_skip_the_cache() -> None:
     data = _data()
     data.vote_target_ids = [7, 8, 9]
