@@ -673,9 +673,8 @@ def main() -> int:
             reference = references.get(bare_for(scenario))
             if client != "wrk" or scenario.server == "bare" or reference is None:
                 return run_one(scenario)
-            bare_base = bare_server.base_url
             adjacent = run_scenario_wrk(
-                bare_base, reference, [], seconds=ADJACENT_BARE_SECONDS, concurrency=concurrency, warmup=0
+                bare_server.base_url, reference, [], seconds=ADJACENT_BARE_SECONDS, concurrency=concurrency, warmup=0
             )
             result = run_one(scenario)
             result.bare_rps = adjacent.throughput_rps

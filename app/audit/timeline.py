@@ -53,7 +53,7 @@ class TimelineEntry:
 @dataclass(frozen=True)
 class Timeline:
     entries: list[TimelineEntry] = field(default_factory=list)  # oldest first
-    total: int = -1  # how many entries the subjects have in all (-1: all of them are in ``entries``)
+    total: int = 0  # how many entries the subjects have in all, shown or not
 
     @property
     def hidden(self) -> int:
