@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any, TypeVar, cast
@@ -13,7 +13,6 @@ from typing import Annotated, Any, TypeVar, cast
 from fastapi import Depends, Request
 from sqlalchemy import Engine, Table, event
 from sqlmodel import Session, SQLModel, create_engine
-from starlette.concurrency import run_in_threadpool
 
 # Deterministic constraint names, so Alembic migrations are reproducible on SQLite and PostgreSQL.
 SQLModel.metadata.naming_convention = {
@@ -182,38 +181,44 @@ def read_only(engine: Engine) -> Engine:
     return engine.execution_options(read_only=True)
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+TRIP_DEPENDENCY = "mcqa_trip_dependency"
+C = TypeVar("C", bound=Callable[..., Any])
+
+
+def trip_dependency(call: C) -> C:
+    """Mark a plain ``def`` request dependency (or a generator, ended like a context manager) to be resolved in
+    the handler's own trip to the thread pool, with the handler and the commit, instead of by FastAPI before it
+    (``app.routing.OneTripRoute``): the request's session and who is asking. Its own dependencies must be such
+    dependencies too, or the request."""
+    setattr(call, TRIP_DEPENDENCY, True)
+    return call
+
+
+@trip_dependency
+def get_session(request: Request) -> Iterator[Session]:
     """One request, one transaction: commit when the handler returns, roll back when it raises.
 
     ``request.state.db`` lends the session to page-wide context (navigation badges) while the handler
     renders; it is cleared when the session closes, so nothing can reopen a transaction that nobody ends
     (an error page renders after this teardown and opens its own short session, see app.web).
 
-    A session does no I/O until its first statement (in the handler or a sync dependency, in the thread
-    pool), so it is made on the event loop; its end (commit or rollback, then returning the connection) is one
-    trip to the thread pool. A sync generator here would cost two trips per request. A request that only read
-    on PostgreSQL (no transaction was begun, see ``lazy_transactions``) ends without a word to the server, so
-    it ends on the loop, without that trip.
+    A one-trip route (``app.routing``) opens, uses and ends it in the handler's thread: one trip to the thread
+    pool per request. On PostgreSQL, a request that only read (no transaction was begun, see
+    ``lazy_transactions``) ends without a word to the server.
     """
     session = Session(request.app.state.request_engine, expire_on_commit=False)
     under_version(session, request)
     request.state.db = session
     try:
         yield session
+        if not _ends_without_io(session):
+            session.commit()
     except BaseException:
-        await _end_off_loop(session, commit=False)
+        session.rollback()
         raise
-    else:
-        await _end_off_loop(session, commit=True)
     finally:
+        session.close()
         request.state.db = None
-
-
-async def _end_off_loop(session: Session, *, commit: bool) -> None:
-    if _ends_without_io(session):
-        session.close()  # nothing to commit or roll back: only returns the connection
-    else:
-        await run_in_threadpool(_end, session, commit=commit)
 
 
 def _ends_without_io(session: Session) -> bool:
@@ -303,32 +308,6 @@ def mark_written(session: Session, *_args: Any) -> None:
     """A session that has written reads its own changes: nothing it reads is remembered for others. Called on
     every flush, and by what writes through Core (the audit log)."""
     session.info[_WROTE] = True
-
-
-def commit_now(session: Session) -> None:
-    """Commit the request's work from the thread its handler ran in (``app.routing.OneTripRoute``): its teardown
-    then has nothing left to send. A failed commit is rolled back and raised, a failed request."""
-    if _ends_without_io(session):
-        return
-    try:
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-
-
-def _end(session: Session, *, commit: bool) -> None:
-    try:
-        if commit:
-            try:
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-        else:
-            session.rollback()
-    finally:
-        session.close()
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is a failed request.

@@ -184,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )
+    app.router.route_class = routing.OneTripRoute  # the app's own few routes too (app.routing)
     app.state.settings = settings
     web.templates.env.auto_reload = settings.mode is Mode.development  # re-read edited templates only in development
     app.state.policies = policies

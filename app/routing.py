@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Coroutine, Iterable, Sequence
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
+from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
-from app.db import commit_now
+from app.db import TRIP_DEPENDENCY
 from app.handlers import API_ERRORS, PUBLIC_API_ERRORS
 
 API_PREFIX = "/api/v1"
@@ -49,24 +53,48 @@ _OVERRIDES = _RequestAppOverrides()
 
 
 class OneTripRoute(APIRoute):
-    """A route whose plain ``def`` handler runs in one trip to the thread pool together with what follows it.
+    """A route whose plain ``def`` handler runs in one trip to the thread pool together with what it needs and
+    what follows it.
 
-    FastAPI runs a plain handler in the thread pool, then, in a second trip, checks its return value against the
-    response model, and the request's session commits in a third (its dependency's teardown). Each trip costs
-    about as much as a small query. Here the handler is called by an ``async`` wrapper that makes one trip: the
-    handler, then the commit of the request's session (``app.db.commit_now``), in the same thread; the response
-    model is then checked on the event loop, which reads only what the handler has loaded (a read from the event
-    loop would be refused, see ``app.db``). A handler that raises is rolled back by the session's teardown, as
-    before."""
+    FastAPI solves a handler's dependencies one by one before calling it, each plain ``def`` one in a trip to the
+    thread pool of its own (the request's session, who is asking), runs the handler in another, checks its return
+    value against the response model in a third, and ends the session in a fourth. Each trip costs about as much
+    as a small query, and solving each dependency costs again. Here the dependencies marked ``trip_dependency``
+    (``app.db``: the session; ``app.security``: the actor; the policies and settings) are taken out of FastAPI's
+    hands: an ``async`` wrapper makes one trip in which they are resolved, the handler runs, and the session is
+    committed (rolled back when anything raises) and closed. The response model is then checked on the event
+    loop, which reads only what the handler has loaded (a read from the event loop would be refused, see
+    ``app.db``). FastAPI still solves everything else (path, query and body parameters, a posted form) first.
+
+    Errors keep their order: a request that is both unauthenticated and invalid is answered 401, not 422, as
+    when FastAPI resolved the actor before it validated the parameters."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         call = self.dependant.call
         if call is not None and call not in _ONE_TRIP and _plain_function(call):
-            self.dependant.call = _in_one_trip(call)
-        return super().get_route_handler()
+            self._trip = _take_trip_dependencies(self.dependant)
+            self.dependant.call = _in_one_trip(
+                call, self._trip, self.dependant.request_param_name, self.dependency_overrides_provider
+            )
+            self.dependant.request_param_name = self.dependant.request_param_name or _REQUEST
+        handler = super().get_route_handler()
+        trip: tuple[Dependant, ...] = getattr(self, "_trip", ())
+        if not trip:
+            return handler
+
+        async def authenticated_first(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError:
+                # The parameters were refused before the handler's trip: a refusal of the caller comes first.
+                await run_in_threadpool(_resolve_and_end, trip, request, _overrides(self.dependency_overrides_provider))
+                raise
+
+        return authenticated_first
 
 
 _ONE_TRIP: set[Callable[..., Any]] = set()  # the wrappers made, never wrapped again
+_REQUEST = "mcqa_request"  # the parameter through which a wrapper that needs it is given the request
 
 
 def _plain_function(call: Callable[..., Any]) -> bool:
@@ -75,19 +103,98 @@ def _plain_function(call: Callable[..., Any]) -> bool:
     )
 
 
-def _in_one_trip(call: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
-    def handle_and_commit(values: dict[str, Any]) -> Any:
-        result = call(**values)
-        for value in values.values():
-            if isinstance(value, Session):
-                commit_now(value)
-            elif isinstance(value, Request) and isinstance(getattr(value.state, "db", None), Session):
-                commit_now(value.state.db)
-        return result
+def _in_trip(dependant: Dependant) -> bool:
+    """A dependency the handler's trip can resolve: marked, with no parameters of its own (the request aside),
+    and depending only on such dependencies."""
+    return (
+        getattr(dependant.call, TRIP_DEPENDENCY, False)
+        and not (
+            dependant.path_params
+            or dependant.query_params
+            or dependant.header_params
+            or dependant.cookie_params
+            or dependant.body_params
+        )
+        and all(_in_trip(sub) for sub in dependant.dependencies)
+    )
+
+
+def _calls(dependant: Dependant) -> set[Any]:
+    found = {dependant.call}
+    for sub in dependant.dependencies:
+        found |= _calls(sub)
+    return found
+
+
+def _take_trip_dependencies(dependant: Dependant) -> tuple[Dependant, ...]:
+    """Take the handler's trip dependencies out of its dependant, unless a dependency FastAPI still solves needs
+    one of them too (it would then get a second session): those are then all left to FastAPI."""
+    trip = tuple(sub for sub in dependant.dependencies if _in_trip(sub))
+    left = [sub for sub in dependant.dependencies if sub not in trip]
+    wanted = set().union(*(_calls(sub) for sub in trip)) if trip else set()
+    if any(_calls(sub) & wanted for sub in left):
+        return ()
+    dependant.dependencies = left
+    return trip
+
+
+@cache
+def _dependant_of(call: Callable[..., Any]) -> Dependant:
+    dependant = get_dependant(path="", call=call)
+    if not all(_in_trip(sub) for sub in dependant.dependencies) or inspect.iscoroutinefunction(call):
+        raise TypeError(f"{call!r} replaces a trip dependency, so it must be one too (app.db.trip_dependency)")
+    return dependant
+
+
+def _resolve(
+    dependant: Dependant, request: Request, overrides: dict[Any, Any], stack: ExitStack, solved: dict[Any, Any]
+) -> Any:
+    """A trip dependency's value, once per request (as FastAPI's cache does); a generator is entered on
+    ``stack`` and ended with it, as a context manager."""
+    original = dependant.call
+    assert original is not None
+    if original in solved:
+        return solved[original]
+    call: Callable[..., Any] = overrides.get(original, original)
+    if call is not original:
+        dependant = _dependant_of(call)
+    values = {str(sub.name): _resolve(sub, request, overrides, stack, solved) for sub in dependant.dependencies}
+    if dependant.request_param_name:
+        values[dependant.request_param_name] = request
+    value = stack.enter_context(contextmanager(call)(**values)) if inspect.isgeneratorfunction(call) else call(**values)
+    solved[original] = value
+    return value
+
+
+def _resolve_and_end(trip: Sequence[Dependant], request: Request, overrides: dict[Any, Any]) -> None:
+    """Resolve the trip dependencies alone (each raises its refusal), then end them."""
+    with ExitStack() as stack:
+        solved: dict[Any, Any] = {}
+        for dependant in trip:
+            _resolve(dependant, request, overrides, stack, solved)
+
+
+def _overrides(provider: Any) -> dict[Any, Any]:
+    """The dependency overrides in force for this request (tests replace the session), read on the event loop:
+    the thread has no app of its own."""
+    return dict(getattr(provider, "dependency_overrides", None) or {})
+
+
+def _in_one_trip(
+    call: Callable[..., Any], trip: Sequence[Dependant], request_name: str | None, provider: Any
+) -> Callable[..., Coroutine[Any, Any, Any]]:
+    def handle(values: dict[str, Any], overrides: dict[Any, Any]) -> Any:
+        request = values[request_name] if request_name else values.pop(_REQUEST)
+        with ExitStack() as stack:
+            solved: dict[Any, Any] = {}
+            for dependant in trip:
+                assert dependant.name is not None
+                values[dependant.name] = _resolve(dependant, request, overrides, stack, solved)
+            return call(**values)
 
     # Not functools.wraps: FastAPI unwraps ``__wrapped__`` to tell plain handlers from ``async`` ones.
     async def one_trip(**values: Any) -> Any:
-        return await run_in_threadpool(handle_and_commit, values)
+        return await run_in_threadpool(handle, values, _overrides(provider) if trip else {})
 
     _ONE_TRIP.add(one_trip)
     return one_trip

@@ -36,7 +36,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from app.committees.models import Delegation
-from app.db import SessionDep, utcnow
+from app.db import SessionDep, trip_dependency, utcnow
 from app.errors import NotAuthenticated, PermissionDenied, TooManyAttempts
 from app.notifications.models import Notification
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, membership_current
@@ -415,6 +415,7 @@ def _user_and_facts(
     return user, facts
 
 
+@trip_dependency
 def optional_actor(request: Request, session: SessionDep) -> Actor | None:
     header = request.headers.get("authorization", "")
     user: _UserRow | None = None
@@ -443,7 +444,8 @@ def optional_actor(request: Request, session: SessionDep) -> Actor | None:
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
-async def current_actor(actor: OptionalActor) -> Actor:
+@trip_dependency
+def current_actor(actor: OptionalActor) -> Actor:
     if actor is None:
         raise NotAuthenticated("Please log in to continue.")
     return actor
@@ -452,7 +454,8 @@ async def current_actor(actor: OptionalActor) -> Actor:
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-async def require_admin(actor: CurrentActor) -> Actor:
+@trip_dependency
+def require_admin(actor: CurrentActor) -> Actor:
     if not actor.is_admin:
         raise PermissionDenied("Only administrators can manage accounts and the organisation.")
     return actor
@@ -461,7 +464,8 @@ async def require_admin(actor: CurrentActor) -> Actor:
 AdminActor = Annotated[Actor, Depends(require_admin)]
 
 
-async def require_oversight(actor: CurrentActor) -> Actor:
+@trip_dependency
+def require_oversight(actor: CurrentActor) -> Actor:
     if not actor.oversees_approvals:
         raise PermissionDenied("The pipeline is for the QA office.")
     return actor
@@ -470,7 +474,8 @@ async def require_oversight(actor: CurrentActor) -> Actor:
 OverseerActor = Annotated[Actor, Depends(require_oversight)]
 
 
-async def app_settings(request: Request) -> Settings:
+@trip_dependency
+def app_settings(request: Request) -> Settings:
     """The settings the application was created with (tests and workers may differ from the environment)."""
     settings: Settings = request.app.state.settings
     return settings

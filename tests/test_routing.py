@@ -131,14 +131,16 @@ def _note_app(tmp_path: Any, route_class: type[APIRoute]) -> tuple[FastAPI, Any,
     from sqlalchemy import event, text
     from sqlmodel import Session
 
-    from app.db import make_engine
+    from app.db import make_engine, trip_dependency
 
     engine = make_engine(f"sqlite:///{tmp_path}/notes.db")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE note (id INTEGER PRIMARY KEY, text VARCHAR NOT NULL)"))
     seen: list[str] = []
 
+    @trip_dependency
     def session() -> Any:  # the request's session, committed by its teardown as app.db's is
+        seen.append(f"open {threading.get_ident()}")
         with Session(engine) as s:
             event.listen(s, "after_commit", lambda _s: seen.append(f"commit {threading.get_ident()}"))
             yield s
@@ -187,12 +189,12 @@ def test_a_handler_its_answer_and_its_commit_take_one_trip_to_the_thread_pool(tm
             app, engine, seen = _note_app(folder, route_class)
             response = TestClient(app).post("/notes")
         assert response.status_code == 200 and response.json() == {"id": 1}
-        # FastAPI alone: the handler, then the check of its answer against the response model; the one-trip
-        # route: the handler, whose thread also commits.
+        # FastAPI alone: the handler, then the check of its answer against the response model (and the session
+        # in trips of its own); the one-trip route: the handler, whose thread also opens and commits the session.
         assert len(trips) == expected_trips, trips
         if route_class is routing.OneTripRoute:
-            assert seen[0].startswith("handler ") and seen[1].startswith("commit ")
-            assert seen[0].split()[1] == seen[1].split()[1]  # the same thread
+            assert [event.split()[0] for event in seen] == ["open", "handler", "commit"]
+            assert len({event.split()[1] for event in seen}) == 1  # the same thread
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM note").scalar_one() == 1
         engine.dispose()
@@ -219,3 +221,65 @@ def test_a_commit_that_fails_in_the_handlers_trip_fails_the_request_and_saves_no
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM note").scalar_one() == 0
     engine.dispose()
+
+
+def test_a_dependency_fastapi_solves_that_needs_the_session_gets_the_handlers_own(tmp_path: Any) -> None:
+    """When a dependency left to FastAPI (not a trip dependency) takes the session, the session is left to
+    FastAPI too: handler and dependency share one session, opened once."""
+    from fastapi import APIRouter, Depends
+    from fastapi.testclient import TestClient
+    from sqlmodel import Session
+
+    from app.db import make_engine, trip_dependency
+    from app.routing import OneTripRoute
+
+    engine = make_engine(f"sqlite:///{tmp_path}/shared.db")
+    opened: list[Session] = []
+
+    @trip_dependency
+    def session() -> Any:
+        with Session(engine) as s:
+            opened.append(s)
+            yield s
+
+    def helper(s: Session = Depends(session)) -> Session:  # a plain dependency, not a trip one
+        return s
+
+    router = APIRouter(route_class=OneTripRoute)
+
+    @router.get("/same")
+    def same(s: Session = Depends(session), h: Session = Depends(helper)) -> dict[str, bool]:
+        return {"same": s is h}
+
+    app = FastAPI()
+    install(app, [router])
+    assert TestClient(app).get("/same").json() == {"same": True}
+    assert len(opened) == 1
+    engine.dispose()
+
+
+def test_a_refused_caller_is_told_so_before_their_invalid_input(client: Any) -> None:
+    """Who is asking is resolved in the handler's trip, after FastAPI validated the parameters; a request that
+    is both refused and invalid is still answered with the refusal, as before: 401 anonymous, 403 not allowed,
+    and 422 only for someone who may make the call."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import api_headers, login
+
+    invalid_vote = {"choice": "maybe"}
+    anonymous = client.post("/api/v1/proposals/1/votes", json=invalid_vote)
+    assert anonymous.status_code == 401, anonymous.text
+    assert anonymous.json()["detail"] == "Please log in to continue."
+
+    login(client, "academic@example.org")
+    headers = api_headers(client)
+    not_admin = client.post("/api/v1/users", json={"email": "not-an-address"}, headers=headers)
+    assert not_admin.status_code == 403, not_admin.text
+    bad_page = client.get("/api/v1/pipeline?limit=0", headers=headers)
+    assert bad_page.status_code == 403, bad_page.text
+
+    admin_client = TestClient(client.app, follow_redirects=False)
+    login(admin_client, "admin@example.org")
+    admin = admin_client.post("/api/v1/users", json={"email": "not-an-address"}, headers=api_headers(admin_client))
+    assert admin.status_code == 422, admin.text
+    assert "email" in admin.json()["errors"]
