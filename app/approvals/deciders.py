@@ -21,7 +21,7 @@ from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, bindparam, cast, func, or_
+from sqlalchemy import ColumnElement, String, and_, bindparam, cast, func, literal_column, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -83,9 +83,14 @@ _DECIDES = and_(
 _SEATED = (col(CommitteeMember.committee_id) == Committee.id) & membership_current()
 
 
+# The separator as SQL text: given as a string, it is a parameter that SQLAlchemy renders into the statement anew
+# on every execution (every read of a proposal's context runs two).
+_COMMA: Any = literal_column("','")
+
+
 def _ids(column: Any, *where: Any) -> Any:
     """The ids in ``column`` of the rows ``where`` finds, as text joined by commas (a scalar subquery)."""
-    return select(func.aggregate_strings(cast(column, String), ",")).where(*where).scalar_subquery()
+    return select(func.aggregate_strings(cast(column, String), _COMMA)).where(*where).scalar_subquery()
 
 
 _WITH_DECIDERS = (
