@@ -160,8 +160,8 @@ def test_a_burst_of_parallel_logins_then_everyone_is_served(server: LiveServer) 
 
 def _takes_the_session(dependant: Dependant) -> bool:
     """The callable is given the request's session (an async one would then query on the event loop). One that
-    only depends on a plain `def` dependency using it, as `current_actor` on `optional_actor`, is given that
-    dependency's result, computed in the thread pool."""
+    only depends on a plain `def` dependency using it, as `require_admin` on `current_actor`, is given that
+    dependency's result, computed in the thread pool (a one-trip route resolves both in the handler's trip)."""
     return any(d.call is get_session for d in dependant.dependencies)
 
 

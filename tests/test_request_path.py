@@ -108,11 +108,11 @@ def test_plain_reads_run_without_a_transaction_and_a_locking_read_starts_one(set
 
 @pytest.mark.postgres_only
 def test_a_request_that_only_read_ends_without_a_word_to_the_server(settings: Settings, tmp_path: Any) -> None:
-    """PostgreSQL: a request that only read is ended on the event loop (app.db._ends_without_io), which is safe
-    only because nothing goes over the wire then; a request that wrote still commits (off the loop)."""
+    """PostgreSQL: a request that only read is ended without a commit (app.db._ends_without_io), which is right
+    only because nothing goes over the wire then; a request that wrote still commits."""
     app = create_app(settings)
     traces: dict[str, Any] = {}
-    ends_on_loop: dict[str, bool] = {}
+    ends_without_io: dict[str, bool] = {}
     code = f"RD{uuid.uuid4().hex[:6]}"
 
     def trace(session: Session, name: str) -> None:
@@ -121,7 +121,7 @@ def test_a_request_that_only_read_ends_without_a_word_to_the_server(settings: Se
         handle = (tmp_path / f"{name}.trace").open("w")
         dbapi.pgconn.trace(handle.fileno())  # libpq logs every protocol message from here on
         traces[name] = (dbapi, handle)
-        ends_on_loop[name] = _ends_without_io(session)
+        ends_without_io[name] = _ends_without_io(session)
 
     @app.get("/_test/read-only")
     def read_only(session: SessionDep) -> dict[str, Any]:
@@ -140,7 +140,7 @@ def test_a_request_that_only_read_ends_without_a_word_to_the_server(settings: Se
     def unflushed(session: SessionDep) -> dict[str, Any]:
         session.connection().execute(text("SELECT 1"))
         session.add(OrgUnit(code=code + "U", name=f"Unit {code}U"))  # left for the commit to flush
-        ends_on_loop["unflushed"] = _ends_without_io(session)
+        ends_without_io["unflushed"] = _ends_without_io(session)
         return {}
 
     try:
@@ -151,12 +151,12 @@ def test_a_request_that_only_read_ends_without_a_word_to_the_server(settings: Se
                 dbapi.pgconn.untrace()  # before the connection serves the next request
                 handle.close()
             assert http.get("/_test/unflushed").status_code == 200
-        assert ends_on_loop == {"read": True, "write": False, "unflushed": False}
+        assert ends_without_io == {"read": True, "write": False, "unflushed": False}
         assert (tmp_path / "read.trace").read_text() == ""
         assert '"COMMIT"' in (tmp_path / "write.trace").read_text()
         with Session(app.state.engine) as check:
             assert check.exec(select(OrgUnit).where(OrgUnit.code == code)).one()
-            assert check.exec(select(OrgUnit).where(OrgUnit.code == code + "U")).one()  # committed off the loop
+            assert check.exec(select(OrgUnit).where(OrgUnit.code == code + "U")).one()  # flushed by the commit
             check.connection().execute(text("DELETE FROM org_unit WHERE code LIKE :c"), {"c": code + "%"})
             check.commit()
     finally:
