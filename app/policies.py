@@ -124,8 +124,8 @@ def load_policies(directory: Path) -> Policies:
     return Policies(files={name: load_policy_file(directory / name, model) for name, model in registry.items()})
 
 
-async def get_policies(request: Request) -> Policies:
-    """The policies loaded at start-up (a request dependency)."""
+def get_policies(request: Request) -> Policies:
+    """The policies loaded at start-up (a request dependency, resolved in the handler's trip: app.routing)."""
     policies: Policies = request.app.state.policies
     return policies
 

@@ -31,8 +31,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
-from app.db import TRIP_DEPENDENCY
+from app.db import TRIP_DEPENDENCY, trip_dependency
 from app.handlers import API_ERRORS, PUBLIC_API_ERRORS
+from app.policies import get_policies
 
 API_PREFIX = "/api/v1"
 _MATCHED = "mcqa.route"  # the scope key through which ``matches`` tells ``handle`` which route it found
@@ -60,10 +61,10 @@ class OneTripRoute(APIRoute):
     thread pool of its own (the request's session, who is asking), runs the handler in another, checks its return
     value against the response model in a third, and ends the session in a fourth. Each trip costs about as much
     as a small query, and solving each dependency costs again. Here the dependencies marked ``trip_dependency``
-    (``app.db``: the session; ``app.security``: the actor; the policies and settings) are taken out of FastAPI's
-    hands: an ``async`` wrapper makes one trip in which they are resolved, the handler runs, and the session is
-    committed (rolled back when anything raises) and closed. The response model is then checked on the event
-    loop, which reads only what the handler has loaded (a read from the event loop would be refused, see
+    (``app.db``: the session; ``app.security``: the actor and the settings; the policies, marked below) are taken
+    out of FastAPI's hands: an ``async`` wrapper makes one trip in which they are resolved, the handler runs, and
+    the session is committed (rolled back when anything raises) and closed. The response model is then checked on
+    the event loop, which reads only what the handler has loaded (a read from the event loop would be refused, see
     ``app.db``). FastAPI still solves everything else (path, query and body parameters, a posted form) first.
 
     Errors keep their order: a request that is both unauthenticated and invalid is answered 401, not 422, as
@@ -94,6 +95,8 @@ class OneTripRoute(APIRoute):
 
 
 _ONE_TRIP: set[Callable[..., Any]] = set()  # the wrappers made, never wrapped again
+# Marked here: app.policies imports nothing of the app (tests/test_import_graph.py).
+trip_dependency(get_policies)
 _REQUEST = "mcqa_request"  # the parameter through which a wrapper that needs it is given the request
 
 
