@@ -133,8 +133,8 @@ def _take_trip_dependencies(dependant: Dependant) -> tuple[Dependant, ...]:
     """Take the handler's trip dependencies out of its dependant, unless a dependency FastAPI still solves needs
     one of them too (it would then get a second session): those are then all left to FastAPI."""
     trip = tuple(sub for sub in dependant.dependencies if _in_trip(sub))
-    left = [sub for sub in dependant.dependencies if sub not in trip]
-    wanted = set().union(*(_calls(sub) for sub in trip)) if trip else set()
+    left = [sub for sub in dependant.dependencies if not _in_trip(sub)]
+    wanted = set().union(*(_calls(sub) for sub in trip))
     if any(_calls(sub) & wanted for sub in left):
         return ()
     dependant.dependencies = left
@@ -169,12 +169,18 @@ def _resolve(
     return value
 
 
+def _resolve_all(
+    trip: Sequence[Dependant], request: Request, overrides: dict[Any, Any], stack: ExitStack
+) -> dict[str, Any]:
+    """The trip dependencies' values by the handler's parameter names, ended with ``stack``."""
+    solved: dict[Any, Any] = {}
+    return {str(dependant.name): _resolve(dependant, request, overrides, stack, solved) for dependant in trip}
+
+
 def _resolve_and_end(trip: Sequence[Dependant], request: Request, overrides: dict[Any, Any]) -> None:
     """Resolve the trip dependencies alone (each raises its refusal), then end them."""
     with ExitStack() as stack:
-        solved: dict[Any, Any] = {}
-        for dependant in trip:
-            _resolve(dependant, request, overrides, stack, solved)
+        _resolve_all(trip, request, overrides, stack)
 
 
 def _overrides(provider: Any) -> dict[Any, Any]:
@@ -189,11 +195,7 @@ def _in_one_trip(
     def handle(values: dict[str, Any], overrides: dict[Any, Any]) -> Any:
         request = values[request_name] if request_name else values.pop(_REQUEST)
         with ExitStack() as stack:
-            solved: dict[Any, Any] = {}
-            for dependant in trip:
-                assert dependant.name is not None
-                values[dependant.name] = _resolve(dependant, request, overrides, stack, solved)
-            return call(**values)
+            return call(**values, **_resolve_all(trip, request, overrides, stack))
 
     # Not functools.wraps: FastAPI unwraps ``__wrapped__`` to tell plain handlers from ``async`` ones.
     async def one_trip(**values: Any) -> Any:
