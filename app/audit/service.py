@@ -13,8 +13,9 @@ ROLE_MAX = 64  # AuditEvent.actor_role's length
 
 
 # Built once: every action writes one, as a plain INSERT at once, without the ORM's unit of work (nothing reads
-# the row back in the transaction that writes it, and the log is append-only).
-_INSERT = table_of(AuditEvent).insert()
+# the row back in the transaction that writes it, and the log is append-only). ``inline``: nor its new id, which
+# PostgreSQL would otherwise send back (``RETURNING id``) as a result to read on every action.
+_INSERT = table_of(AuditEvent).insert().inline()
 # Where a session keeps the status changes it has audited and not yet flushed: the workflow core's flush guard
 # (app.workflows.core) refuses a status change without its audit row.
 AUDITED = "mcqa_audited"
