@@ -3,6 +3,7 @@ JSON for the API, a toast for htmx, or the error page."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 from urllib.parse import quote
 
@@ -10,11 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db import UnstorableValue
 from app.errors import DomainError, NotAuthenticated, PolicyViolation, wants_json
+from app.logs import log
 from app.web import redirect, render_error
 
 
@@ -43,18 +47,47 @@ ERROR_DESCRIPTIONS = {
     409: "Not possible in the current state, or changed by someone else meanwhile",
     413: "The request body is larger than the server accepts",
     422: "Invalid input: the fields in `errors` need correcting",
+    503: "The database cannot be reached or is too busy: nothing was done; try again after `Retry-After` seconds",
 }
-API_ERRORS = error_responses(401, 403, 404, 409, 413, 422)
-PUBLIC_API_ERRORS = error_responses(404, 413, 422)  # anonymous reading: no login, nothing to refuse or conflict with
+API_ERRORS = error_responses(401, 403, 404, 409, 413, 422, 503)
+PUBLIC_API_ERRORS = error_responses(
+    404, 413, 422, 503
+)  # anonymous reading: no login, nothing to refuse or conflict with
 
 
-def _error_response(request: Request, status: int, title: str, message: str, errors: dict[str, Any]) -> Response:
+def _error_response(
+    request: Request, status: int, title: str, message: str, errors: dict[str, Any], *, database: bool = True
+) -> Response:
     if wants_json(request):
         body: dict[str, Any] = {"detail": message, "title": title}
         if errors:
             body["errors"] = errors
         return JSONResponse(body, status_code=status)
-    return render_error(request, status=status, title=title, message=message)
+    return render_error(request, status=status, title=title, message=message, database=database)
+
+
+# SQLite's codes for a database that is there but cannot serve now (locked past the busy timeout, unopenable, a
+# failing or full disk). Its other "operational" errors (no such table, a syntax error) are faults: a 500.
+_SQLITE_UNAVAILABLE = {
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_FULL,
+}
+RETRY_AFTER_SECONDS = 30
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """The database cannot serve now, and may again soon: PostgreSQL refusing or dropping connections ("too many
+    clients", a restart), a lock or serialization conflict, the pool's wait for a connection timing out; SQLite
+    locked or its file unopenable."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.Error):
+        return (getattr(orig, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_UNAVAILABLE
+    return isinstance(exc, OperationalError)  # psycopg: connection and concurrency failures, never a bad query
 
 
 def _field_path(loc: Any) -> list[Any]:
@@ -91,6 +124,22 @@ def install_handlers(app: FastAPI) -> None:
     def _stale(request: Request, exc: StaleDataError) -> Response:
         message = "Someone else changed this at the same moment. Reload the page to see the change, then try again."
         return _error_response(request, 409, "Changed meanwhile", message, {})
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    def _unavailable(request: Request, exc: Exception) -> Response:
+        """503, as JSON for the API and as a page (rendered without the database) for people, instead of a bare
+        "Internal Server Error"; the request's transaction was rolled back."""
+        if not database_unavailable(exc):
+            raise exc
+        log.warning("database.unavailable", path=request.url.path, error=f"{type(exc).__name__}: {exc}"[:500])
+        message = (
+            "The database cannot be reached or is too busy right now, so nothing was done. "
+            "Please try again in a minute."
+        )
+        response = _error_response(request, 503, "Please try again shortly", message, {}, database=False)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> Response:

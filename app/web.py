@@ -72,18 +72,18 @@ def render(
     return response
 
 
-def render_error(request: Request, *, status: int, title: str, message: str) -> Response:
+def render_error(request: Request, *, status: int, title: str, message: str, database: bool = True) -> Response:
     """The error page (or an htmx toast). Call it from a thread, never from the event loop.
 
     It usually runs after the request's session has closed (the handler raised), so it opens its own short
     read-only session for the header's context and closes it before returning: an error page must never
     leave a transaction open (on SQLite that would hold the write lock; on PostgreSQL a connection idle in
-    transaction).
+    transaction). ``database=False``: the page for a database that cannot be reached reads nothing from it.
     """
     if getattr(request.state, "db", None) is not None:  # rendered by a handler whose session is still open
         return _render_error(request, status=status, title=title, message=message)
     engine = getattr(request.app.state, "engine", None)
-    if engine is None:
+    if engine is None or not database:
         return _render_error(request, status=status, title=title, message=message)
     from sqlmodel import Session
 

@@ -21,12 +21,17 @@ import pytest
 from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.db import BlockingCallOnEventLoop, SessionDep, get_session, make_engine
 from app.demo import DEMO_PASSWORD
+from app.handlers import RETRY_AFTER_SECONDS, database_unavailable
+from app.main import create_app
 from app.routing import all_routes
+from app.settings import Settings
 from tests.live import LiveServer, serve
 
 # A liveness bound, not a speed target: the outages made every request wait 30 s or more (a lock held until the
@@ -246,3 +251,49 @@ def test_healthz_reports_a_locked_database(tmp_path: Path) -> None:
     finally:
         holder.close()
         application.state.engine.dispose()
+
+
+# --- a database that cannot serve -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql+psycopg://postgres@127.0.0.1:1/nowhere", "sqlite:////nonexistent-mcqa-dir/mcqa.db"],
+    ids=["postgresql-unreachable", "sqlite-unopenable"],
+)
+def test_a_database_that_cannot_be_reached_gets_503_answers_not_500(url: str) -> None:
+    """JSON for the API, a page (made without the database) for people, and when to try again; never a bare
+    "Internal Server Error"."""
+    app = create_app(Settings(database_url=url, secret_key="s" * 40, run_scheduler=False))
+    with TestClient(app, raise_server_exceptions=False) as http:
+        api = http.get("/api/v1/proposals/1", headers={"authorization": "Bearer mcqa_not_checked"})
+        page = http.get("/awaiting", headers={"authorization": "Bearer mcqa_not_checked", "accept": "text/html"})
+        login = http.get("/login")
+
+    assert api.status_code == 503 and api.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+    assert api.json()["detail"].startswith("The database cannot be reached or is too busy right now")
+    for response in (page, login):
+        assert response.status_code == 503 and response.headers["content-type"].startswith("text/html")
+        assert "Please try again in a minute." in response.text and "<h1" in response.text
+
+
+def _sqlite_error(tmp_path: Path, *, busy: bool) -> OperationalError:
+    """A real error of SQLite's, as SQLAlchemy raises it: the file locked by another writer, or a missing table."""
+    path = tmp_path / "errors.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError) as raised:
+            other.execute("BEGIN IMMEDIATE" if busy else "SELECT * FROM no_such_table")
+    finally:
+        holder.close()
+        other.close()
+    return OperationalError("statement", {}, raised.value)
+
+
+def test_only_a_database_that_cannot_serve_now_is_a_503(tmp_path: Path) -> None:
+    """Locked past the busy timeout: 503, try again. A missing table is a fault of the app: still a 500."""
+    assert database_unavailable(_sqlite_error(tmp_path, busy=True))
+    assert not database_unavailable(_sqlite_error(tmp_path, busy=False))
