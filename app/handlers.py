@@ -50,9 +50,8 @@ ERROR_DESCRIPTIONS = {
     503: "The database cannot be reached or is too busy: nothing was done; try again after `Retry-After` seconds",
 }
 API_ERRORS = error_responses(401, 403, 404, 409, 413, 422, 503)
-PUBLIC_API_ERRORS = error_responses(
-    404, 413, 422, 503
-)  # anonymous reading: no login, nothing to refuse or conflict with
+# Anonymous reading: no login, nothing to refuse or conflict with.
+PUBLIC_API_ERRORS = error_responses(404, 413, 422, 503)
 
 
 def _error_response(
