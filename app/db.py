@@ -11,7 +11,9 @@ from functools import lru_cache
 from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, Table, event
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine
 
 # Deterministic constraint names, so Alembic migrations are reproducible on SQLite and PostgreSQL.
@@ -45,16 +47,20 @@ def make_engine(url: str, *, pool_size: int = 5, **kwargs: Any) -> Engine:
         # and SQLAlchemy then replaces the whole pool (a disconnect invalidates every pooled connection).
         engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, **kwargs)
     event.listen(engine, "before_cursor_execute", _before_each_statement)
+    if engine.dialect.name == "postgresql":
+        _send_in_pipelines(engine)
     return engine
 
 
-def _before_each_statement(conn: Any, cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-    """The checks and the lazy BEGIN before every statement: one listener, not three (every statement pays for
-    each listener it passes through)."""
+def _before_each_statement(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, *_args: Any) -> None:
+    """The checks, the lazy BEGIN and the pipeline before every statement: one listener, not three (every
+    statement pays for each listener it passes through)."""
     _refuse_on_event_loop()
-    if conn.dialect.name == "postgresql":
-        _begin_before_first_write(conn, cursor, statement)
     _refuse_unstorable_values(conn, cursor, statement, parameters)
+    if conn.dialect.name == "postgresql":
+        _begin_before_first_write(conn, statement)
+        if context is not None and context.execution_options.get(IN_FLIGHT):
+            _open_pipeline(conn)
 
 
 # The widest integer column of each database: SQLite's INTEGER, PostgreSQL's (the app's) INTEGER.
@@ -151,12 +157,89 @@ def lazy_transactions(engine: Engine) -> Engine:
     return engine.execution_options(isolation_level="AUTOCOMMIT", **{LAZY_TRANSACTION: True})
 
 
-def _begin_before_first_write(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+def _begin_before_first_write(conn: Any, statement: str) -> None:
     if not conn.get_execution_options().get(LAZY_TRANSACTION) or _is_plain_read(statement):
         return
     dbapi = conn.connection.dbapi_connection
-    if dbapi is not None and dbapi.autocommit:
-        dbapi.autocommit = False  # psycopg begins a transaction with this statement; commit() or rollback() ends it
+    if dbapi is not None and dbapi.pgconn.transaction_status == TransactionStatus.IDLE:
+        # The connection stays in psycopg's autocommit mode (psycopg would send its BEGIN alone and wait for it):
+        # the BEGIN is sent here, with this statement, and psycopg's commit() or rollback() ends the transaction.
+        _open_pipeline(conn)
+        dbapi.cursor().execute("BEGIN")
+
+
+# --- PostgreSQL: statements whose results nobody waits for travel with the next one -------------------------
+#
+# Each statement costs a round trip: the client sends it and waits for its result. psycopg's pipeline mode sends
+# statements without waiting and reads their results at the next sync. Two uses, for any statement of any request:
+# - the BEGIN that starts a transaction (above) goes with the statement that needs it, instead of alone;
+# - a write marked ``IN_FLIGHT`` (the audit row, a vote's new choice: an INSERT or UPDATE whose result and row
+#   count nobody reads) is sent and not waited for; it travels with the next statement that is waited for, or
+#   with the COMMIT.
+# The server runs them in the order sent, so every later statement of the transaction sees them, and an error in
+# one of them fails the statement or the commit it travelled with: the request fails and is rolled back whole.
+# On SQLite, which has no round trips, statements run one by one as before.
+IN_FLIGHT = "mcqa_in_flight"  # execution option: send this write without waiting for its result
+_PIPELINE = "mcqa_pipeline"  # in the DBAPI connection's info: the pipeline open on it
+
+
+def _open_pipeline(conn: Any) -> None:
+    info = conn.connection.info
+    if _PIPELINE not in info:
+        pipeline = conn.connection.dbapi_connection.pipeline()
+        pipeline.__enter__()
+        info[_PIPELINE] = pipeline
+
+
+def _sync_pipeline(info: dict[str, Any], *, quietly: bool = False) -> None:
+    """Send what is queued and read every result (raising the first error), then leave pipeline mode."""
+    pipeline = info.pop(_PIPELINE, None)
+    if pipeline is None:
+        return
+    try:
+        pipeline.__exit__(None, None, None)
+    except Exception:
+        if not quietly:
+            raise
+
+
+def _send_in_pipelines(engine: Engine) -> None:
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Any, _cursor: Any, _statement: str, _parameters: Any, context: Any, _many: bool) -> None:
+        # A statement whose result is read: wait for it (and for what travelled with it) before SQLAlchemy reads
+        # its rows or row count.
+        if _PIPELINE in conn.connection.info and not (context is not None and context.execution_options.get(IN_FLIGHT)):
+            _sync_pipeline(conn.connection.info)
+
+    @event.listens_for(engine, "commit")
+    def _commit(conn: Any) -> None:
+        # The COMMIT goes with the writes still in flight, in the same round trip; psycopg's own commit that
+        # follows then has nothing to do. An error is raised as SQLAlchemy raises it for any statement.
+        info = conn.connection.info
+        if _PIPELINE not in info:
+            return
+        try:
+            conn.connection.dbapi_connection.cursor().execute("COMMIT")
+            _sync_pipeline(info)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            _sync_pipeline(info, quietly=True)
+            raise DBAPIError.instance("COMMIT", None, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+    # A rollback, or a statement that failed while others were in flight: their results are not wanted.
+    @event.listens_for(engine, "rollback")
+    def _rollback(conn: Any) -> None:
+        if not conn.invalidated:
+            _sync_pipeline(conn.connection.info, quietly=True)
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context: Any) -> None:
+        conn = context.connection
+        if conn is not None and not conn.invalidated:
+            _sync_pipeline(conn.connection.info, quietly=True)
+
+    @event.listens_for(engine.pool, "reset")
+    def _reset(_dbapi: Any, record: Any, _state: Any) -> None:
+        _sync_pipeline(record.info, quietly=True)
 
 
 def check_writable(engine: Engine, timeout_seconds: float) -> None:
@@ -229,7 +312,7 @@ def get_session(request: Request) -> Iterator[Session]:
 
 def _ends_without_io(session: Session) -> bool:
     """True when ending the session sends nothing to the database: nothing left to flush, and no connection
-    taken or only PostgreSQL connections of ``lazy_transactions`` still in autocommit (only plain reads ran:
+    taken or only PostgreSQL connections of ``lazy_transactions`` outside a transaction (only plain reads ran:
     psycopg's rollback and the pool's reset on return are then local no-ops; tests/test_request_path.py checks
     the wire)."""
     if session.new or session.deleted or session.dirty:
@@ -241,7 +324,7 @@ def _ends_without_io(session: Session) -> bool:
         if not connection.get_execution_options().get(LAZY_TRANSACTION):
             return False
         dbapi = None if connection.invalidated else connection.connection.dbapi_connection
-        if dbapi is None or not dbapi.autocommit:
+        if dbapi is None or dbapi.pgconn.transaction_status != TransactionStatus.IDLE:
             return False
     return True
 

@@ -3,14 +3,17 @@ handler returns and rolled back when it raises; CSRF checks on cookie sessions, 
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session, col, select
 
+from app.audit import service as audit
 from app.db import SessionDep, _ends_without_io
 from app.errors import Conflict
 from app.main import create_app
@@ -161,3 +164,153 @@ def test_a_request_that_only_read_ends_without_a_word_to_the_server(settings: Se
             check.commit()
     finally:
         app.state.engine.dispose()
+
+
+# --- PostgreSQL: what travels together (app.db: the lazy BEGIN and writes in flight) -------------------------
+
+
+def _round_trips(trace: str) -> list[list[str]]:
+    """The statements the client sent (their first line), grouped by round trip: each group ends with the Sync
+    it then waited on, or is one statement of the simple protocol. A prepared statement is sent without its
+    text: it shows as "(prepared)"."""
+    trips: list[list[str]] = [[]]
+    for line in trace.splitlines():
+        message = re.match(r"[^\t]*\tF\t\d+\t(\w+)(.*)", line)
+        if message is None:
+            continue
+        kind, rest = message.groups()
+        if kind == "Parse":
+            trips[-1].append(rest.split('"" "', 1)[-1].rstrip('" 0'))
+        elif kind == "Bind" and (not trips[-1] or trips[-1][-1] == "(prepared)"):
+            trips[-1].append("(prepared)")
+        elif kind == "Sync":
+            trips.append([])
+        elif kind == "Query":  # the simple protocol (psycopg's own BEGIN, COMMIT): a round trip of its own
+            trips += [[rest.strip().strip('"')], []]
+    return [trip for trip in trips if trip]
+
+
+@pytest.fixture
+def traced_app(settings: Settings, tmp_path: Any) -> Iterator[tuple[Any, Callable[[], list[list[str]]]]]:
+    """The app with one pooled connection (every request reuses it), whose protocol messages libpq logs."""
+    app = create_app(settings.model_copy(update={"db_pool_size": 1}))
+    path = tmp_path / "wire.trace"
+    handle = path.open("w")
+
+    @event.listens_for(app.state.engine.pool, "checkout")
+    def _trace(dbapi: Any, *_args: Any) -> None:
+        dbapi.pgconn.trace(handle.fileno())
+
+    def trips() -> list[list[str]]:
+        handle.flush()
+        found = _round_trips(path.read_text())
+        handle.truncate(0)
+        handle.seek(0)
+        return found
+
+    try:
+        yield app, trips
+    finally:
+        app.state.engine.dispose()
+        handle.close()
+
+
+def _audit_rows(engine: Engine, comment: str) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(text("SELECT count(*) FROM audit_event WHERE comment = :c"), {"c": comment}).scalar_one()
+        )
+
+
+def _audit(session: Session, comment: str, actor_id: int | None = None) -> None:
+    audit.record(session, actor_id=actor_id, entity_type="test", entity_id=1, action="test.pipelined", comment=comment)
+
+
+@pytest.mark.postgres_only
+def test_a_transaction_begins_with_its_first_write_and_the_audit_row_travels_with_the_commit(
+    traced_app: tuple[Any, Callable[[], list[list[str]]]], engine: Engine
+) -> None:
+    """A locking read, then an audited change: two round trips, not four. The BEGIN goes with the statement that
+    needs it, and the audit row, whose result nobody reads, goes with the COMMIT."""
+    app, trips = traced_app
+    comment = f"pipelined {uuid.uuid4().hex[:8]}"
+
+    @app.post("/_test/audited")
+    def audited(session: SessionDep) -> dict[str, Any]:
+        session.get(OrgUnit, 1, with_for_update=True)
+        _audit(session, comment)
+        return {}
+
+    with TestClient(app) as http:
+        trips()
+        assert http.post("/_test/audited").status_code == 200
+        sent = trips()
+    assert [[statement.split()[0] for statement in trip] for trip in sent] == [
+        ["BEGIN", "SELECT"],
+        ["INSERT", "COMMIT"],
+    ]
+    assert sent[1][0].startswith("INSERT INTO audit_event")
+    assert _audit_rows(engine, comment) == 1
+
+
+@pytest.mark.postgres_only
+def test_a_write_in_flight_is_seen_by_the_next_statement_and_rolled_back_with_the_request(
+    traced_app: tuple[Any, Callable[[], list[list[str]]]], engine: Engine
+) -> None:
+    app, trips = traced_app
+    comment = f"in flight {uuid.uuid4().hex[:8]}"
+    seen: list[int] = []
+
+    @app.post("/_test/refused-after-write")
+    def refused(session: SessionDep) -> dict[str, Any]:
+        _audit(session, comment)
+        count = "SELECT count(*) FROM audit_event WHERE comment = :c"
+        seen.append(int(session.connection().execute(text(count), {"c": comment}).scalar_one()))
+        raise Conflict("Refused after the write.")
+
+    @app.post("/_test/audited")
+    def audited(session: SessionDep) -> dict[str, Any]:
+        _audit(session, comment + " kept")
+        return {}
+
+    with TestClient(app) as http:
+        trips()
+        assert http.post("/_test/refused-after-write", headers={"accept": "application/json"}).status_code == 409
+        sent = trips()
+        # The next request, on the same (only) connection, is served as if nothing had happened.
+        assert http.post("/_test/audited").status_code == 200
+    assert seen == [1]  # the count travelled with the INSERT, after it
+    assert [statement.split()[0] for statement in sent[0]] == ["BEGIN", "INSERT", "SELECT"]
+    assert _audit_rows(engine, comment) == 0
+    assert _audit_rows(engine, comment + " kept") == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("then", ["commit", "read"])
+def test_a_write_in_flight_that_fails_fails_its_request_and_nothing_is_saved(
+    traced_app: tuple[Any, Callable[[], list[list[str]]]], engine: Engine, then: str
+) -> None:
+    """The server refuses a write that was sent without waiting (here: an audit row naming nobody who exists).
+    The error comes back with the statement or the COMMIT it travelled with; the request fails, and the writes
+    before it in the same transaction are not saved."""
+    app, _trips = traced_app
+    comment = f"refused {then} {uuid.uuid4().hex[:8]}"
+
+    @app.post("/_test/bad-write")
+    def bad_write(session: SessionDep) -> dict[str, Any]:
+        _audit(session, comment)  # valid, and in flight
+        _audit(session, comment, actor_id=2_000_000_000)  # no such user: refused by the foreign key
+        if then == "read":
+            session.connection().execute(text("SELECT 1"))
+        return {}
+
+    @app.post("/_test/audited")
+    def audited(session: SessionDep) -> dict[str, Any]:
+        _audit(session, comment + " kept")
+        return {}
+
+    with TestClient(app, raise_server_exceptions=False) as http:
+        assert http.post("/_test/bad-write", headers={"accept": "application/json"}).status_code == 500
+        assert http.post("/_test/audited").status_code == 200
+    assert _audit_rows(engine, comment) == 0
+    assert _audit_rows(engine, comment + " kept") == 1

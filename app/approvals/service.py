@@ -25,7 +25,7 @@ from app.audit import service as audit
 from app.catalogue import service as catalogue
 from app.catalogue.models import CredentialVersion
 from app.checklists import service as checklists
-from app.db import mark_written, table_of, utcnow
+from app.db import IN_FLIGHT, mark_written, table_of, utcnow
 from app.errors import PolicyViolation, TransitionNotAllowed
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind, CommitteeMember, membership_current
 from app.policies import Policies
@@ -151,6 +151,7 @@ _CHANGE_VOTE = (
     update(table_of(Vote))
     .where(table_of(Vote).c.id == bindparam("vote_id"))
     .values({name: bindparam(name) for name in ("choice", "comment", "conditions", "updated_at")})
+    .execution_options(**{IN_FLIGHT: True})  # its row count is not read: it travels with the audit row's INSERT
 )
 
 

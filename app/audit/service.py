@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.audit.models import AuditEvent
-from app.db import mark_written, table_of, utcnow
+from app.db import IN_FLIGHT, mark_written, table_of, utcnow
 
 ROLE_MAX = 64  # AuditEvent.actor_role's length
 
@@ -15,7 +15,8 @@ ROLE_MAX = 64  # AuditEvent.actor_role's length
 # Built once: every action writes one, as a plain INSERT at once, without the ORM's unit of work (nothing reads
 # the row back in the transaction that writes it, and the log is append-only). ``inline``: nor its new id, which
 # PostgreSQL would otherwise send back (``RETURNING id``) as a result to read on every action.
-_INSERT = table_of(AuditEvent).insert().inline()
+# ``IN_FLIGHT``: sent without waiting for it, with the statement or the COMMIT that follows (app.db).
+_INSERT = table_of(AuditEvent).insert().inline().execution_options(**{IN_FLIGHT: True})
 # Where a session keeps the status changes it has audited and not yet flushed: the workflow core's flush guard
 # (app.workflows.core) refuses a status change without its audit row.
 AUDITED = "mcqa_audited"
