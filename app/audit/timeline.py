@@ -77,13 +77,9 @@ def shown(request: Request) -> int | None:
 def events_of(session: Session, subjects: Sequence[Subject], newest: int | None = None) -> tuple[list[AuditEvent], int]:
     """The audit rows of the subjects, oldest first (``newest``: only that many of the latest), and how many there
     are in all: one query (each entity type reads ix_audit_event_entity)."""
-    ids_by_type: dict[str, list[int]] = {}
-    for entity_type, entity_id in subjects:
-        ids_by_type.setdefault(entity_type, []).append(entity_id)
-    if not ids_by_type:
+    types, params = _grouped(subjects)
+    if not types:
         return [], 0
-    types = tuple(ids_by_type)
-    params: dict[str, object] = {f"ids_{i}": ids for i, ids in enumerate(ids_by_type.values())}
     if newest is None:
         events = list(session.scalars(_all_statement(types), params))
         return events, len(events)
@@ -91,10 +87,41 @@ def events_of(session: Session, subjects: Sequence[Subject], newest: int | None 
     return [event for event, _ in reversed(rows)], rows[0][1] if rows else 0
 
 
+def events_after(
+    session: Session, subjects: Sequence[Subject], after: int, limit: int
+) -> tuple[list[AuditEvent], bool]:
+    """At most ``limit`` audit rows of the subjects with an id above ``after``, oldest first, and whether more
+    follow: a long history read page by page (an integration that keeps up with it asks for what came after the
+    last row it has)."""
+    types, params = _grouped(subjects)
+    if not types:
+        return [], False
+    rows = list(session.scalars(_after_statement(types), {**params, "after": after, "limit": limit + 1}))
+    return rows[:limit], len(rows) > limit
+
+
+def _grouped(subjects: Sequence[Subject]) -> tuple[tuple[str, ...], dict[str, object]]:
+    """The subjects' entity types, and their ids by type as the statements' parameters (``ids_0``, ...)."""
+    ids_by_type: dict[str, list[int]] = {}
+    for entity_type, entity_id in subjects:
+        ids_by_type.setdefault(entity_type, []).append(entity_id)
+    return tuple(ids_by_type), {f"ids_{i}": ids for i, ids in enumerate(ids_by_type.values())}
+
+
 # Built once per list of entity types (building a statement costs more than running it).
 @lru_cache(maxsize=32)
 def _all_statement(types: tuple[str, ...]) -> Select[AuditEvent]:
     return _events_statement(types).order_by(col(AuditEvent.id))
+
+
+@lru_cache(maxsize=32)
+def _after_statement(types: tuple[str, ...]) -> Select[AuditEvent]:
+    return (
+        _events_statement(types)
+        .where(col(AuditEvent.id) > bindparam("after"))
+        .order_by(col(AuditEvent.id))
+        .limit(bindparam("limit"))
+    )
 
 
 @lru_cache(maxsize=32)

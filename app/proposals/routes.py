@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Body, Form, Query, Response, UploadFile, status
+from fastapi import Body, Form, Query, Request, Response, UploadFile, status
 
 from app import limits
 from app.approvals import access, history
@@ -180,12 +180,42 @@ def publish(proposal_id: int, session: SessionDep, actor: CurrentActor, policies
     return views.proposal_public(session, approvals.publish_by(session, proposal_id, actor, policies), actor, policies)
 
 
-@router.get("/proposals/{proposal_id}/audit", response_model=list[AuditEventPublic], summary="The timeline")
-def audit_trail(proposal_id: int, session: SessionDep, actor: CurrentActor) -> list[AuditEventPublic]:
+AUDIT_PAGE_MAX = 1000
+
+
+@router.get(
+    "/proposals/{proposal_id}/audit",
+    response_model=list[AuditEventPublic],
+    summary="The timeline",
+    responses={
+        200: {
+            "headers": {
+                "Link": {
+                    "description": 'The next page, `<...?after=ID&limit=N>; rel="next"`, while more entries follow',
+                    "schema": {"type": "string"},
+                }
+            }
+        }
+    },
+)
+def audit_trail(
+    proposal_id: int,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: CurrentActor,
+    after: Annotated[int, Query(ge=0, description="Only the entries after the entry with this id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=AUDIT_PAGE_MAX, description="Entries per page")] = AUDIT_PAGE_MAX,
+) -> list[AuditEventPublic]:
+    """The audit trail of the proposal and its conditions, oldest first, a page at a time. When more entries
+    follow, the `Link` header names the next page (`rel="next"`): the same call with `after` set to the last
+    entry's id. An integration keeping up with a proposal asks for the entries after the last one it has."""
     access.get_proposal(session, proposal_id, actor)
-    return [
-        AuditEventPublic.model_validate(e, from_attributes=True) for e in views.timeline(session, proposal_id).events
-    ]
+    events, more = views.audit_page(session, proposal_id, after, limit)
+    if more:
+        following = request.url.include_query_params(after=events[-1].id, limit=limit)
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return [AuditEventPublic.model_validate(e, from_attributes=True) for e in events]
 
 
 @router.get("/proposals/{proposal_id}/versions", response_model=list[VersionPublic], summary="Frozen submissions")

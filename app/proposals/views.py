@@ -14,6 +14,7 @@ from app.approvals.models import Condition, Vote
 from app.approvals.queries import Row
 from app.approvals.voting import Progress
 from app.audit import timeline as audit_timeline
+from app.audit.models import AuditEvent
 from app.audit.timeline import Subject, Timeline
 from app.catalogue.models import CredentialVersion
 from app.policies import Policies
@@ -123,14 +124,21 @@ def timeline(
     only that many of the latest)."""
     if conditions is None:
         conditions = approvals.conditions_of(session, [proposal_id])[proposal_id]
-    subjects: list[Subject] = [("proposal", proposal_id)]
-    names: dict[Subject, str] = {}
-    for c in conditions:
-        assert c.id is not None
-        subjects.append(("condition", c.id))
-        names["condition", c.id] = f"Condition “{shorten(c.text, 60, placeholder='…')}”"
+    names: dict[Subject, str] = {
+        ("condition", c.id): f"Condition “{shorten(c.text, 60, placeholder='…')}”" for c in conditions if c.id
+    }
     labels = {"proposal": access.STATE_LABELS, "condition": condition_workflow.LABELS}
-    return audit_timeline.timeline(session, subjects, state_labels=labels, subject_names=names, newest=newest)
+    return audit_timeline.timeline(
+        session, [("proposal", proposal_id), *names], state_labels=labels, subject_names=names, newest=newest
+    )
+
+
+def audit_page(session: Session, proposal_id: int, after: int, limit: int) -> tuple[list[AuditEvent], bool]:
+    """The audit rows of the proposal and its conditions after the row ``after``, oldest first, at most ``limit``,
+    and whether more follow (the API's audit trail, page by page)."""
+    conditions = approvals.conditions_of(session, [proposal_id])[proposal_id]
+    subjects: list[Subject] = [("proposal", proposal_id), *(("condition", c.id) for c in conditions if c.id)]
+    return audit_timeline.events_after(session, subjects, after, limit)
 
 
 def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:

@@ -206,6 +206,44 @@ def test_a_conditions_transitions_appear_in_its_proposals_timeline(
     assert [e["id"] for e in trail] == sorted(e["id"] for e in trail)
 
 
+def test_the_api_gives_a_long_audit_trail_page_by_page(client: TestClient, db: Session, policies: Policies) -> None:
+    """The audit trail through the API: oldest first, at most ``limit`` entries, a Link header to the next page
+    (the entries after the last one given) while more follow; all pages together are the whole trail, the
+    conditions' entries among the proposal's, each entry once."""
+    proposal, condition = approved_with_condition(db, policies, "Publish the grading scheme")
+    assert proposal.id is not None and condition.id is not None
+    for n in range(5):
+        audit.record(db, actor_id=None, entity_type="proposal", entity_id=proposal.id, action=f"note {n}")
+    audit.record(db, actor_id=None, entity_type="condition", entity_id=condition.id, action="condition note")
+    db.commit()
+    login(client, "council1@example.org")
+    headers = api_headers(client)
+    url = f"/api/v1/proposals/{proposal.id}/audit"
+    whole = client.get(url, headers=headers)
+    assert "link" not in whole.headers  # all of it fits the default page
+    everything = [e["id"] for e in whole.json()]
+    assert everything == sorted(everything) and len(everything) > 8
+    assert "condition note" in [e["action"] for e in whole.json()]
+
+    pages: list[list[int]] = []
+    next_url: str | None = f"{url}?limit=3"
+    while next_url is not None:
+        answer = client.get(next_url, headers=headers)
+        assert answer.status_code == 200
+        pages.append([e["id"] for e in answer.json()])
+        link = answer.headers.get("link")
+        next_url = link.split(">")[0].lstrip("<") if link else None
+        if next_url is not None:
+            assert link is not None and link.endswith('; rel="next"') and f"after={pages[-1][-1]}" in next_url
+    assert [len(page) for page in pages[:-1]] == [3] * (len(pages) - 1) and 1 <= len(pages[-1]) <= 3
+    assert [i for page in pages for i in page] == everything
+    after_last = client.get(f"{url}?after={everything[-1]}", headers=headers)
+    assert after_last.json() == [] and "link" not in after_last.headers
+    for bad in ("limit=0", "limit=1001", "after=-1", "after=x"):
+        refused = client.get(f"{url}?{bad}", headers=headers)
+        assert refused.status_code == 422, bad
+
+
 def test_a_long_timeline_shows_its_newest_entries_and_a_link_to_all(
     client: TestClient, db: Session, policies: Policies, monkeypatch: pytest.MonkeyPatch
 ) -> None:
