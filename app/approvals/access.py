@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 from app.approvals import deciders
 from app.approvals.models import Condition
 from app.approvals.policy import ApprovalPolicy
-from app.errors import Conflict, DomainError, NotFound, PermissionDenied, TransitionNotAllowed
+from app.db import session_memo
+from app.errors import Conflict, DomainError, PermissionDenied, TransitionNotAllowed
 from app.org.models import COMMITTEE_KIND_LABELS, Committee, CommitteeKind
 from app.policies import Policies
 from app.proposals.models import CoProposer, Proposal
@@ -57,6 +58,7 @@ class Ctx:
         return self.proposal.deciding_committee_id is not None
 
 
+_CTX = "proposal_ctx"  # the session memo of a proposal's context (load_ctx)
 # Built once: every action on a proposal reads who proposed it.
 _IS_CO_PROPOSER = select(CoProposer.id).where(
     CoProposer.proposal_id == bindparam("proposal_id"), CoProposer.user_id == bindparam("user_id")
@@ -65,11 +67,21 @@ _IS_CO_PROPOSER = select(CoProposer.id).where(
 
 def load_ctx(session: Session, proposal: Proposal) -> Ctx:
     """The proposal's proposers and, while a body is deciding, the committee that decides: the body's own or the
-    substitute that took the stage over. A body whose committee is not set up has nobody who may vote."""
-    assert proposal.id is not None
-    found = _load(session, proposal.id, False)  # the same row, from the session (its changes flushed first)
-    assert found is not None
-    return found[1]
+    substitute that took the stage over. A body whose committee is not set up has nobody who may vote.
+
+    Read once per request until something is written (``session_memo``): the proposal's page asks for it in
+    several places, after ``get_proposal`` read it with the proposal."""
+    proposal_id = proposal.id
+    assert proposal_id is not None
+
+    def read() -> Ctx:
+        found = _load(session, proposal_id, False)  # the same row, from the session (its changes flushed first)
+        assert found is not None
+        return found[1]
+
+    if session.new or session.dirty or session.deleted:  # changes not flushed yet: read after them
+        return read()
+    return session_memo(session, (_CTX, proposal_id), read)
 
 
 def _ctx(proposal: Proposal, panel: deciders.Panel | None, co_proposer_ids: frozenset[int]) -> Ctx:
@@ -122,10 +134,10 @@ def _may_view(proposal: Proposal, proposer_ids: set[int], actor: Actor) -> bool:
 
 
 def get_proposal(session: Session, proposal_id: int, actor: Actor) -> Proposal:
-    proposal = session.get(Proposal, proposal_id)
-    if proposal is None or not can_view(session, proposal, actor):
-        raise NotFound(f"There is no proposal {proposal_id} that you can see.")
-    return proposal
+    """The proposal, a 404 for someone who may not see it: read with its context in one statement, which
+    ``load_ctx`` then gives without reading it again."""
+    found = core.read(session, PROPOSAL, proposal_id, actor)
+    return session_memo(session, (_CTX, proposal_id), lambda: found.ctx).proposal
 
 
 # --- permissions: evaluated for the buttons, and again before firing ------------------------------

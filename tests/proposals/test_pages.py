@@ -307,6 +307,29 @@ def test_list_pages_use_a_fixed_number_of_queries(client: TestClient, db: Sessio
     )
 
 
+def test_the_proposal_page_reads_the_proposal_once_with_who_decides_it(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    """Checking who may see the proposal and showing who decides it take one read of its row, not two."""
+    proposal = submitted(db, policies)
+    login(client, "council1@example.org")
+    seen: list[str] = []
+    engine = db.get_bind()
+
+    def listener(*args: Any) -> None:
+        seen.append(" ".join(args[2].split()))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        page = client.get(f"/proposals/{proposal.id}")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert page.status_code == 200 and proposal.title in page.text
+    reads = [s for s in seen if s.startswith("SELECT proposal.id, proposal.credential_id") and "proposal.id =" in s]
+    assert len(reads) == 1, reads
+    assert "committee" in reads[0]  # the deciding committee came with it
+
+
 def test_api_twins_walk_the_whole_path(client: TestClient, db: Session) -> None:
     def as_user(email: str) -> dict[str, str]:
         login(client, email)
