@@ -59,7 +59,7 @@ def _before_each_statement(conn: Any, cursor: Any, statement: str, parameters: A
     _refuse_unstorable_values(conn, cursor, statement, parameters)
     if conn.dialect.name == "postgresql":
         _begin_before_first_write(conn, statement)
-        if context is not None and context.execution_options.get(IN_FLIGHT):
+        if _in_flight(context):
             _open_pipeline(conn)
 
 
@@ -183,6 +183,10 @@ IN_FLIGHT = "mcqa_in_flight"  # execution option: send this write without waitin
 _PIPELINE = "mcqa_pipeline"  # in the DBAPI connection's info: the pipeline open on it
 
 
+def _in_flight(context: Any) -> bool:
+    return context is not None and bool(context.execution_options.get(IN_FLIGHT))
+
+
 def _open_pipeline(conn: Any) -> None:
     info = conn.connection.info
     if _PIPELINE not in info:
@@ -208,7 +212,7 @@ def _send_in_pipelines(engine: Engine) -> None:
     def _after(conn: Any, _cursor: Any, _statement: str, _parameters: Any, context: Any, _many: bool) -> None:
         # A statement whose result is read: wait for it (and for what travelled with it) before SQLAlchemy reads
         # its rows or row count.
-        if _PIPELINE in conn.connection.info and not (context is not None and context.execution_options.get(IN_FLIGHT)):
+        if _PIPELINE in conn.connection.info and not _in_flight(context):
             _sync_pipeline(conn.connection.info)
 
     @event.listens_for(engine, "commit")

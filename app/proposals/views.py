@@ -125,20 +125,25 @@ def timeline(
     if conditions is None:
         conditions = approvals.conditions_of(session, [proposal_id])[proposal_id]
     names: dict[Subject, str] = {
-        ("condition", c.id): f"Condition “{shorten(c.text, 60, placeholder='…')}”" for c in conditions if c.id
+        ("condition", c.id): f"Condition “{shorten(c.text, 60, placeholder='…')}”"
+        for c in conditions
+        if c.id is not None
     }
     labels = {"proposal": access.STATE_LABELS, "condition": condition_workflow.LABELS}
-    return audit_timeline.timeline(
-        session, [("proposal", proposal_id), *names], state_labels=labels, subject_names=names, newest=newest
-    )
+    subjects = _audit_subjects(proposal_id, conditions)
+    return audit_timeline.timeline(session, subjects, state_labels=labels, subject_names=names, newest=newest)
 
 
 def audit_page(session: Session, proposal_id: int, after: int, limit: int) -> tuple[list[AuditEvent], bool]:
     """The audit rows of the proposal and its conditions after the row ``after``, oldest first, at most ``limit``,
     and whether more follow (the API's audit trail, page by page)."""
-    conditions = approvals.conditions_of(session, [proposal_id])[proposal_id]
-    subjects: list[Subject] = [("proposal", proposal_id), *(("condition", c.id) for c in conditions if c.id)]
+    subjects = _audit_subjects(proposal_id, approvals.conditions_of(session, [proposal_id])[proposal_id])
     return audit_timeline.events_after(session, subjects, after, limit)
+
+
+def _audit_subjects(proposal_id: int, conditions: list[Condition]) -> list[Subject]:
+    """Whose audit rows make a proposal's history: the proposal's own and its conditions'."""
+    return [("proposal", proposal_id), *(("condition", c.id) for c in conditions if c.id is not None)]
 
 
 def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:
