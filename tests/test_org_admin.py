@@ -205,6 +205,39 @@ def test_an_ended_member_no_longer_votes_and_their_vote_stays(db: Session, polic
     assert actor_for(db, "council1@example.org").memberships
 
 
+def test_a_deactivated_member_no_longer_counts_and_the_body_decides_without_them(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    """Deactivating an account takes the person out of every body they sit on, as ending the membership does:
+    the votes cast may then meet the rule. Here the chair approves, one member asks for changes, and the third
+    is deactivated: everyone who counts has voted, so the chair breaks the tie. Activated again, they count."""
+    proposal = submitted(db, policies)
+    council = committee(db, "Science Faculty Council")
+    council3 = demo_user(db, "council3@example.org")
+    vote(db, policies, proposal, "council1@example.org", Choice.approve)
+    vote(db, policies, proposal, "council2@example.org", Choice.request_changes, comment="More on assessment.")
+    db.commit()
+    assert db.get_one(Proposal, proposal.id).status == "faculty_council_review"
+    login(client, ADMIN)
+    url = f"/api/v1/users/{council3.id}"
+    assert client.patch(url, json={"is_active": False}, headers=api_headers(client)).status_code == 200
+    db.expire_all()
+    assert council3.id not in panel_of(db, CommitteeKind.faculty_council, council.org_unit_id).member_ids
+    decided = db.get_one(Proposal, proposal.id)
+    assert decided.status != "faculty_council_review"
+    [decision] = db.exec(select(Decision).where(Decision.proposal_id == proposal.id)).all()
+    assert (decision.body, decision.outcome) == ("faculty_council", "approve")
+    assert decision.comment == "Tie broken by the chair."
+    # Still listed among the body's members, marked; the membership itself has not ended.
+    [listed] = [m for m in org.committee_public(db, council).members if m.user_id == council3.id]
+    assert (listed.account_active, listed.ended_on) == (False, None)
+    page = client.get(f"/admin/committees/{council.id}")
+    assert "account deactivated" in page.text
+    assert client.patch(url, json={"is_active": True}, headers=api_headers(client)).status_code == 200
+    db.expire_all()
+    assert council3.id in panel_of(db, CommitteeKind.faculty_council, council.org_unit_id).member_ids
+
+
 def test_a_membership_ending_in_the_future_still_counts_until_then(db: Session, policies: Policies) -> None:
     council = committee(db, "Science Faculty Council")
     council2 = demo_user(db, "council2@example.org")

@@ -7,9 +7,10 @@ from enum import StrEnum
 
 from pydantic import ConfigDict
 from sqlalchemy import ColumnElement, UniqueConstraint, func, true
-from sqlmodel import Field, SQLModel, col, or_
+from sqlmodel import Field, SQLModel, and_, col, or_, select
 
 from app.db import utcnow
+from app.users.models import User
 
 
 class CommitteeKind(StrEnum):
@@ -65,10 +66,17 @@ class CommitteeMember(SQLModel, table=True):
     ended_on: date | None = None
 
 
-def membership_current() -> ColumnElement[bool]:
-    """SQL: the membership counts today (no end date, or one still ahead). The one place that says which members
-    may vote, chair and see a body's queue; an ended membership keeps its past votes but gives no more rights."""
+def membership_dated() -> ColumnElement[bool]:
+    """SQL: by its dates, the membership runs today (no end date, or one still ahead)."""
     return or_(col(CommitteeMember.ended_on).is_(None), col(CommitteeMember.ended_on) > func.current_date())
+
+
+def membership_current() -> ColumnElement[bool]:
+    """SQL: the membership counts today: it runs by its dates, and the member's account is active. The one place
+    that says which members may vote, chair and see a body's queue; an ended membership keeps its past votes but
+    gives no more rights, and so does a deactivated account's until it is activated again."""
+    account_active = select(User.id).where(col(User.id) == CommitteeMember.user_id, col(User.is_active)).exists()
+    return and_(membership_dated(), account_active)
 
 
 class Programme(SQLModel, table=True):
@@ -152,6 +160,8 @@ class MemberPublic(SQLModel):
     is_learner_representative: bool
     started_on: date | None = None
     ended_on: date | None = None
+    # False: the member's account is deactivated; the membership gives no rights (no vote, no queue) meanwhile.
+    account_active: bool = True
 
 
 class CommitteePublic(SQLModel):

@@ -1,13 +1,14 @@
 """The organisation: faculties, committees and their members, programmes and modules.
 
-A change to a committee or its membership can leave a body with nobody who may vote on a proposal waiting for it
-(or give one back): each such change ends by letting the approvals re-check who decides the proposals concerned
-(``app.approvals.service.committee_changed``), in the same transaction.
+A change to a committee or its membership, or to a member's account (deactivated or activated again), can leave a
+body with nobody who may vote on a proposal waiting for it (or give one back): each such change ends by letting the
+approvals re-check who decides the proposals concerned (``app.approvals.service.committee_changed``), in the same
+transaction.
 
 Nothing here deletes history: a committee, programme or module is deactivated (offered nowhere new, kept with
-its votes, decisions and proposals), a membership ends on a date (``membership_current`` in app/org/models.py says
-who counts today) and can be reinstated, and every change writes an audit row with the values before and after,
-which the admin pages show as the change history.
+its votes, decisions and proposals), a membership ends on a date and can be reinstated (``membership_current`` in
+app/org/models.py says who counts today: by the dates, with an active account), and every change writes an audit
+row with the values before and after, which the admin pages show as the change history.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from app.org.models import (
     ProgrammeCreate,
     ProgrammePublic,
     ProgrammeUpdate,
-    membership_current,
+    membership_dated,
 )
 from app.policies import Policies
 from app.proposals.models import Proposal
@@ -123,7 +124,7 @@ def committees_public(session: Session, committees: list[Committee]) -> list[Com
     past: dict[int, list[MemberPublic]] = {c.id or 0: [] for c in committees}
     if committees:
         rows = session.exec(
-            select(CommitteeMember, User, membership_current())
+            select(CommitteeMember, User, membership_dated())
             .join(User, col(User.id) == CommitteeMember.user_id)
             .where(col(CommitteeMember.committee_id).in_(list(members)))
             .order_by(
@@ -140,6 +141,7 @@ def committees_public(session: Session, committees: list[Committee]) -> list[Com
                     is_learner_representative=m.is_learner_representative,
                     started_on=m.started_on,
                     ended_on=m.ended_on,
+                    account_active=u.is_active,
                 )
             )
     return [
@@ -277,7 +279,7 @@ def _member(session: Session, committee: Committee, user_id: int) -> CommitteeMe
 def _committee_facts(session: Session, committee: Committee) -> dict[str, Any]:
     chair = session.exec(
         select(CommitteeMember.user_id).where(
-            CommitteeMember.committee_id == committee.id, col(CommitteeMember.is_chair), membership_current()
+            CommitteeMember.committee_id == committee.id, col(CommitteeMember.is_chair), membership_dated()
         )
     ).first()
     return {
@@ -356,9 +358,17 @@ def _has_decided(session: Session, committee_id: int) -> bool:
 
 def _is_current(session: Session, member: CommitteeMember) -> bool:
     return (
-        session.exec(select(CommitteeMember.id).where(CommitteeMember.id == member.id, membership_current())).first()
+        session.exec(select(CommitteeMember.id).where(CommitteeMember.id == member.id, membership_dated())).first()
         is not None
     )
+
+
+def account_activity_changed(session: Session, user_id: int, policies: Policies) -> None:
+    """After a person's account was deactivated or activated again: each body they sit on has a member fewer (or
+    more) who counts, as when a membership ends (``membership_current``): the proposals it decides are looked at."""
+    sits_on = select(CommitteeMember.committee_id).where(CommitteeMember.user_id == user_id, membership_dated())
+    for committee in session.exec(select(Committee).where(col(Committee.id).in_(sits_on)).order_by(col(Committee.id))):
+        approvals.committee_changed(session, committee, policies)
 
 
 def set_committee_active(

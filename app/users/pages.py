@@ -15,6 +15,7 @@ from app.forms import PostedForm, domain_errors, parse_form
 from app.notifications.pages import preferences_context
 from app.org import service as org_service
 from app.pagination import PageDep
+from app.policies import PoliciesDep
 from app.routing import page_router
 from app.security import (
     SESSION_USER_KEY,
@@ -208,13 +209,13 @@ def admin_user_edit(request: Request, user_id: int, session: SessionDep, _admin:
 
 @router.post("/admin/users/{user_id}")
 def admin_user_update(
-    request: Request, posted: PostedForm, user_id: int, session: SessionDep, admin: AdminActor
+    request: Request, posted: PostedForm, user_id: int, session: SessionDep, admin: AdminActor, policies: PoliciesDep
 ) -> Response:
     user = service.get_user(session, user_id)
     form = parse_form(UserForm, posted, multi=frozenset({"roles"}))
     if form.data is not None:
         try:
-            service.update_user(session, user, form.data.to_update(), by=admin)
+            service.update_user(session, user, form.data.to_update(), by=admin, policies=policies)
         except DomainError as exc:
             form.errors = domain_errors(exc)
         else:

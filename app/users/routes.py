@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from app import csrf
 from app.db import SessionDep
 from app.pagination import Page, PageDep
+from app.policies import PoliciesDep
 from app.routing import api_router
 from app.security import (
     SESSION_USER_KEY,
@@ -75,8 +76,10 @@ def get_user(user_id: int, session: SessionDep, _admin: AdminActor) -> UserPubli
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic)
-def update_user(user_id: int, data: UserUpdate, session: SessionDep, admin: AdminActor) -> UserPublic:
-    user = service.update_user(session, service.get_user(session, user_id), data, by=admin)
+def update_user(
+    user_id: int, data: UserUpdate, session: SessionDep, admin: AdminActor, policies: PoliciesDep
+) -> UserPublic:
+    user = service.update_user(session, service.get_user(session, user_id), data, by=admin, policies=policies)
     return service.to_public(session, [user])[0]
 
 

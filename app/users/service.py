@@ -10,7 +10,8 @@ from sqlmodel import Session, col, func, select
 from app.audit import service as audit
 from app.db import utcnow
 from app.errors import Conflict, NotFound, PolicyViolation
-from app.org.service import require_known_org_unit
+from app.org.service import account_activity_changed, require_known_org_unit
+from app.policies import Policies
 from app.security import Actor, end_sessions, hash_password, hash_token, new_token, verify_password
 from app.users.models import (
     ApiToken,
@@ -108,7 +109,7 @@ def create_user(session: Session, data: UserCreate, *, by: Actor | None) -> User
     return user
 
 
-def update_user(session: Session, user: User, data: UserUpdate, *, by: Actor) -> User:
+def update_user(session: Session, user: User, data: UserUpdate, *, by: Actor, policies: Policies) -> User:
     assert user.id is not None
     changed = data.model_dump(exclude_unset=True, exclude={"password"})
     if by.id == user.id and (data.is_active is False or (data.roles is not None and Role.admin not in data.roles)):
@@ -118,6 +119,7 @@ def update_user(session: Session, user: User, data: UserUpdate, *, by: Actor) ->
         )
     if data.name is not None:
         user.name = data.name.strip()
+    activity_changed = data.is_active is not None and data.is_active != user.is_active
     if data.is_active is not None:
         user.is_active = data.is_active
     if "org_unit_id" in data.model_fields_set:
@@ -134,6 +136,8 @@ def update_user(session: Session, user: User, data: UserUpdate, *, by: Actor) ->
     session.add(user)
     audit.record(session, actor_id=by.id, entity_type="user", entity_id=user.id, action="user.updated", data=changed)
     session.flush()
+    if activity_changed:  # a deactivated member no longer counts in their bodies: their stages may be decided now
+        account_activity_changed(session, user.id, policies)
     return user
 
 
