@@ -68,7 +68,7 @@ def test_display_list_keeps_items_apart() -> None:
     assert display_list("title", None, LOOKUPS) == []
 
 
-def test_load_lookups_names_programmes_and_modules_in_two_queries(db: Session, engine: Engine) -> None:
+def test_load_lookups_names_programmes_and_modules_in_one_query(db: Session, engine: Engine) -> None:
     module = db.exec(select(Module).where(Module.code == "CS320")).one()
     programme = db.get(Programme, module.programme_id)
     assert programme is not None and programme.id is not None and module.id is not None
@@ -82,13 +82,19 @@ def test_load_lookups_names_programmes_and_modules_in_two_queries(db: Session, e
         only = load_lookups(db, [{"parent_programme_id": programme.id, "parent_module_id": module.id}, None])
         everything = load_lookups(db)
         none_needed = load_lookups(db, [{"title": "Standalone"}])
+        programme_only = load_lookups(db, [{"parent_programme_id": programme.id}])
+        already_known = load_lookups(db, [{"parent_programme_id": programme.id, "parent_module_id": module.id}], only)
     finally:
         event.remove(engine, "before_cursor_execute", before)
     assert only.programmes == {programme.id: f"{programme.name} ({programme.code})"}
     assert only.modules == {module.id: "Machine Learning (CS320)"}
     assert len(everything.programmes) >= 2 and module.id in everything.modules
     assert none_needed == Lookups()
-    assert len(statements) == 4  # two for the referenced names, two for all, none when nothing is referenced
+    assert programme_only == Lookups(programmes=only.programmes)
+    assert already_known == only
+    # One for the referenced names of both kinds, one for all, one for a programme alone, none when nothing new is
+    # referenced.
+    assert len(statements) == 3
 
 
 # --- diff ----------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -510,19 +510,31 @@ def carried_conditions(session: Session, proposal: Proposal) -> list[Condition]:
     return list(session.exec(_CARRIED, params=params))
 
 
-_CARRIED = (
+_EARLIER_OPEN = and_(
+    col(Condition.proposal_id).in_(
+        select(Proposal.id).where(
+            Proposal.credential_id == bindparam("credential_id"),
+            col(Proposal.revision_no) < bindparam("revision_no"),
+        )
+    ),
+    col(Condition.status) != ConditionStatus.confirmed.value,
+)
+_CARRIED = select(Condition).where(_EARLIER_OPEN).order_by(col(Condition.due_on))
+_OWN_AND_CARRIED = (
     select(Condition)
-    .where(
-        col(Condition.proposal_id).in_(
-            select(Proposal.id).where(
-                Proposal.credential_id == bindparam("credential_id"),
-                col(Proposal.revision_no) < bindparam("revision_no"),
-            )
-        ),
-        Condition.status != ConditionStatus.confirmed.value,
-    )
+    .where(or_(col(Condition.proposal_id) == bindparam("proposal_id"), _EARLIER_OPEN))
     .order_by(col(Condition.due_on))
 )
+
+
+def conditions_and_carried(session: Session, proposal: Proposal) -> tuple[list[Condition], list[Condition]]:
+    """The proposal's own conditions and those ``carried_conditions`` gives, in one query (its page shows both)."""
+    params = {"proposal_id": proposal.id, "credential_id": proposal.credential_id, "revision_no": proposal.revision_no}
+    own: list[Condition] = []
+    carried: list[Condition] = []
+    for condition in session.exec(_OWN_AND_CARRIED, params=params):
+        (own if condition.proposal_id == proposal.id else carried).append(condition)
+    return own, carried
 
 
 # --- conditions --------------------------------------------------------------------------------

@@ -244,7 +244,7 @@ def pack_context(session: Session, agenda_id: int, actor: Actor, policies: Polic
                 "owner": user_names(session, {p.owner_id}).get(p.owner_id, "?"),
                 "kind_label": el.KIND_LABELS[el.Kind(p.kind)],
                 "sections": sections,
-                "redlines": redlines_of(session, p, lookups),
+                "redlines": redlines_of(session, p, lookups)[0],
                 "checklist": agendas.checklist_status(session, p, policies),
                 "votes": views.votes_with_names(session, p),
             }

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, literal, union_all
 from sqlmodel import Session, col, select
 
 from app.org.models import Module, Programme
@@ -35,7 +36,7 @@ def load_lookups(
     session: Session, contents: Iterable[Mapping[str, Any] | None] | None = None, known: Lookups | None = None
 ) -> Lookups:
     """Programme and module names: all of them, or only those ``contents`` refer to and ``known`` does not name
-    yet (the result names both). At most two queries, none when nothing new is referred to."""
+    yet (the result names both). One query for both kinds, none when nothing new is referred to."""
     known = known or Lookups()
     programme_ids: set[int] | None = None
     module_ids: set[int] | None = None
@@ -50,24 +51,29 @@ def load_lookups(
                 module_ids.add(mid)
     programmes: dict[int, str] = dict(known.programmes)
     modules: dict[int, str] = dict(known.modules)
-    if programme_ids is None or programme_ids:
-        found = _read(session, _PROGRAMMES, _THESE_PROGRAMMES, programme_ids)
-        programmes |= {pid: f"{name} ({code})" for pid, code, name in found if pid is not None}
-    if module_ids is None or module_ids:
-        found = _read(session, _MODULES, _THESE_MODULES, module_ids)
-        modules |= {mid: f"{name} ({code})" for mid, code, name in found if mid is not None}
+    kinds = (programme_ids is None or bool(programme_ids), module_ids is None or bool(module_ids))
+    if any(kinds):
+        params = {"programme_ids": sorted(programme_ids or ()), "module_ids": sorted(module_ids or ())}
+        for kind, item_id, code, name in session.connection().execute(
+            _names_statement(*kinds, contents is None), params
+        ):
+            (programmes if kind == "programme" else modules)[item_id] = f"{name} ({code})"
     return Lookups(programmes=programmes, modules=modules)
 
 
-# Built once (building a statement costs more than running it): every row, and those of the ids given.
-_PROGRAMMES = select(Programme.id, Programme.code, Programme.name)
-_MODULES = select(Module.id, Module.code, Module.name)
-_THESE_PROGRAMMES = _PROGRAMMES.where(col(Programme.id).in_(bindparam("ids", expanding=True)))
-_THESE_MODULES = _MODULES.where(col(Module.id).in_(bindparam("ids", expanding=True)))
-
-
-def _read(session: Session, every: Any, these: Any, ids: set[int] | None) -> Any:
-    return session.exec(every) if ids is None else session.exec(these, params={"ids": sorted(ids)})
+@cache
+def _names_statement(programmes: bool, modules: bool, every: bool) -> Any:
+    """Built once per shape (building a statement costs more than running it): the names of the programmes, the
+    modules or both, every row or those of the ids given, as (kind, id, code, name)."""
+    parts = []
+    for wanted, model, kind, ids in (
+        (programmes, Programme, "programme", "programme_ids"),
+        (modules, Module, "module", "module_ids"),
+    ):
+        if wanted:
+            part = select(literal(kind), col(model.id), col(model.code), col(model.name))
+            parts.append(part if every else part.where(col(model.id).in_(bindparam(ids, expanding=True))))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 def _number(value: Any) -> str:

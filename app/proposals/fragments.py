@@ -62,8 +62,17 @@ class Viewing:
         return [(named.vote, named.voter) for named in current.votes] if current else []
 
     @cached_property
+    def _own_and_carried_conditions(self) -> tuple[list[Condition], list[Condition]]:
+        return approvals.conditions_and_carried(self.session, self.proposal)
+
+    @property
     def conditions(self) -> list[Condition]:
-        return views.conditions(self.session, self.proposal_id)
+        return self._own_and_carried_conditions[0]
+
+    @property
+    def carried_conditions(self) -> list[Condition]:
+        """Open conditions of earlier editions, followed up on this one (none on a superseded edition's page)."""
+        return [] if self.superseded_by else self._own_and_carried_conditions[1]
 
     @cached_property
     def superseded_by(self) -> CredentialVersion | None:
@@ -175,7 +184,7 @@ def _by_body(rounds: list[history.Round]) -> list[tuple[str, list[history.Round]
 
 def conditions(v: Viewing) -> dict[str, Any]:
     # Open conditions of earlier editions carry over: followed up here, not on the superseded edition's page.
-    carried = [] if v.superseded_by else approvals.carried_conditions(v.session, v.proposal)
+    carried = v.carried_conditions
     shown = [*v.conditions, *carried]
     return {
         "conditions": shown,

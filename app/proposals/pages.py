@@ -40,7 +40,7 @@ from app.proposals.models import Proposal
 from app.proposals.policy import CredentialPolicy
 from app.routing import page_router
 from app.security import Actor, CurrentActor
-from app.users.names import user_names
+from app.users.names import expect_names, user_names
 from app.web import is_htmx, redirect, render, templates
 from app.workflows.approval import ProposalStatus
 
@@ -273,15 +273,17 @@ def save_proposal(
 # --- the proposal page ---------------------------------------------------------------------------
 
 
-def redlines_of(session: Session, proposal: Proposal, lookups: Lookups) -> list[tuple[str, Any, list[history.Answer]]]:
+def redlines_of(
+    session: Session, proposal: Proposal, known: Lookups | None = None
+) -> tuple[list[tuple[str, Any, list[history.Answer]]], Lookups]:
     """What changed, as (caption, diffs, answers to the points raised): the last submission against the one
     before, and the proposal against the published edition (the proposal page and the meeting pack show the
-    same)."""
+    same); with the names of the programmes and modules the proposal and the compared contents refer to (besides
+    those ``known``), read in one query."""
     assert proposal.id is not None
-    versions = views.versions(session, proposal.id)
+    versions = views.latest_versions(session, proposal.id, 2)
     published = catalogue.published_content(session, proposal.credential_id)
-    # The names of programmes and modules the compared contents refer to, besides those already known.
-    lookups = load_lookups(session, [*(v.content for v in versions[-2:]), published, proposal.content], lookups)
+    lookups = load_lookups(session, [proposal.content, *(v.content for v in versions), published], known)
     # Each redline with the proposer's answers to the points raised, shown beside it.
     redlines: list[tuple[str, Any, list[history.Answer]]] = []
     if len(versions) >= 2:
@@ -296,16 +298,16 @@ def redlines_of(session: Session, proposal: Proposal, lookups: Lookups) -> list[
         redlines.append(
             ("Changes against the published edition", diff_contents(published, proposal.content, lookups), [])
         )
-    return redlines
+    return redlines, lookups
 
 
 def _page_context(v: fragments.Viewing) -> dict[str, Any]:
     """The page around the fragments (facts, workflow, elements, changes, decisions), and every fragment's."""
     session, proposal, ctx, policies = v.session, v.proposal, v.access, v.policies
-    lookups = load_lookups(session, [proposal.content])
+    expect_names(session, ctx.proposer_ids)  # read with the voters' names
     elements, _ = el.parse(proposal.content)
     check = checks.check(elements, policies.of(CredentialPolicy), el.Kind(proposal.kind))
-    redlines = redlines_of(session, proposal, lookups)
+    redlines, lookups = redlines_of(session, proposal)
     route = v.route
     last = next((r for r in reversed(v.rounds) if r.decision is not None), None)
     stopped_at = last.body if last is not None and proposal.status in SIDE_STATES else None

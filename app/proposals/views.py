@@ -150,6 +150,11 @@ def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:
     return list(session.exec(_VERSIONS, params={"proposal_id": proposal_id}))
 
 
+def latest_versions(session: Session, proposal_id: int, count: int) -> list[ProposalVersion]:
+    """The last ``count`` submissions, oldest first: what a redline compares, without reading every earlier one."""
+    return list(reversed(session.exec(_LATEST_VERSIONS, params={"proposal_id": proposal_id, "count": count}).all()))
+
+
 # Built once: building a statement costs more than running it (a page runs a dozen of them).
 _PROPOSAL_ID: BindParameter[int] = bindparam("proposal_id")
 _COMMENTS = select(Comment).where(Comment.proposal_id == _PROPOSAL_ID).order_by(col(Comment.created_at))
@@ -160,6 +165,12 @@ _EDITS = (
 )
 _VERSIONS = (
     select(ProposalVersion).where(ProposalVersion.proposal_id == _PROPOSAL_ID).order_by(col(ProposalVersion.version_no))
+)
+_LATEST_VERSIONS = (
+    select(ProposalVersion)
+    .where(ProposalVersion.proposal_id == _PROPOSAL_ID)
+    .order_by(col(ProposalVersion.version_no).desc())
+    .limit(bindparam("count"))
 )
 
 

@@ -9,13 +9,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
+from app.approvals.voting import Choice
 from app.audit import service as audit
 from app.audit import timeline as audit_timeline
 from app.policies import Policies
 from app.proposals import views
+from app.proposals.elements import Kind
 from app.proposals.models import Comment, Proposal
 from tests.conftest import actor_for, api_headers, field_error, login, make_user, post_form
-from tests.proposals.factories import approved_with_condition, complete_content, new_proposal, submitted
+from tests.proposals.factories import approved_with_condition, complete_content, new_proposal, submitted, vote
 
 
 def form_data(content: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -330,6 +332,36 @@ def test_the_proposal_page_reads_the_proposal_once_with_who_decides_it(
     reads = [s for s in seen if s.startswith("SELECT proposal.id, proposal.credential_id") and "proposal.id =" in s]
     assert len(reads) == 1, reads
     assert "committee" in reads[0]  # the deciding committee came with it
+
+
+def test_the_proposal_page_reads_names_conditions_and_lookups_once_each(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    """The voters' and the proposers' names come in one query, the proposal's conditions with those carried over
+    from earlier editions in one, and the programme and module names in one."""
+    proposal = submitted(db, policies, kind=Kind.unbundled)
+    vote(db, policies, proposal, "council1@example.org", Choice.request_changes, comment="More on assessment.")
+    db.commit()
+    login(client, "council2@example.org")
+    db.expunge_all()
+    seen: list[str] = []
+    engine = db.get_bind()
+
+    def listener(*args: Any) -> None:
+        seen.append(" ".join(args[2].split()))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        page = client.get(f"/proposals/{proposal.id}")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert page.status_code == 200
+    assert "Carla Chair" in page.text and "Alex Academic" in page.text  # a voter and the proposer, by name
+    names = [s for s in seen if s.startswith("SELECT user_account.id, user_account.name FROM user_account")]
+    assert len(names) == 1, names
+    assert len([s for s in seen if " FROM condition " in f"{s} " and s.startswith("SELECT condition.id")]) == 1
+    lookups = [s for s in seen if "FROM programme" in s or "FROM module" in s]
+    assert len(lookups) == 1 and "FROM programme" in lookups[0] and "FROM module" in lookups[0], lookups
 
 
 def test_api_twins_walk_the_whole_path(client: TestClient, db: Session) -> None:
