@@ -91,7 +91,7 @@ def set_delivery(
     if form.data is None:
         ctx = preferences_context(session, actor, settings.digest_hour, pref_errors=form.errors)
         return render(request, "auth/account.html", ctx, status=422, block="notification_preferences")
-    service.set_delivery(session, actor.id, form.data.delivery)
+    service.set_delivery(session, actor.id, form.data.delivery, base_url=settings.base_url)
     message = (
         f"You will get one e-mail a day, after {settings.digest_hour:02d}:00 UTC."
         if form.data.delivery.value == "digest"

@@ -60,7 +60,7 @@ def set_preferences(
     data: PreferencesUpdate, session: SessionDep, actor: CurrentActor, settings: SettingsDep
 ) -> PreferencesPublic:
     """Immediate mail, or one digest a day after the configured hour (UTC)."""
-    delivery = service.set_delivery(session, actor.id, data.delivery)
+    delivery = service.set_delivery(session, actor.id, data.delivery, base_url=settings.base_url)
     return PreferencesPublic(delivery=delivery, digest_hour_utc=settings.digest_hour)
 
 

@@ -309,7 +309,11 @@ def get_delivery(session: Session, user_id: int) -> Delivery:
     return Delivery(row.delivery) if row is not None else Delivery.immediate
 
 
-def set_delivery(session: Session, user_id: int, delivery: Delivery, *, now: datetime | None = None) -> Delivery:
+def set_delivery(
+    session: Session, user_id: int, delivery: Delivery, *, base_url: str, now: datetime | None = None
+) -> Delivery:
+    """Immediate mail or the daily digest. Leaving the digest sends what waited for it at once, in one last
+    digest: no later digest would carry it, and immediate mail only carries what comes from now on."""
     now = now or utcnow()
     row = session.get(NotificationPreference, user_id)
     before = Delivery(row.delivery) if row is not None else Delivery.immediate
@@ -329,7 +333,11 @@ def set_delivery(session: Session, user_id: int, delivery: Delivery, *, now: dat
             action="notifications.delivery_changed",
             data={"from": before.value, "to": delivery.value},
         )
+    # The preference row is written (and on PostgreSQL locked) before the waiting items are read: the digest job,
+    # which claims that row first, cannot collect the same items meanwhile.
     session.flush()
+    if before is Delivery.digest and delivery is not Delivery.digest:
+        compose_digest(session, user_id, base_url=base_url, now=now)
     return delivery
 
 

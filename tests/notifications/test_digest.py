@@ -45,9 +45,9 @@ def test_digest_slot_is_the_latest_digest_hour_at_or_before_now() -> None:
 def test_preference_defaults_to_immediate_and_can_change(db: Session) -> None:
     user = make_user(db)
     assert service.get_delivery(db, user.id or 0) is Delivery.immediate
-    service.set_delivery(db, user.id or 0, Delivery.digest, now=DAY1)
+    service.set_delivery(db, user.id or 0, Delivery.digest, base_url=BASE, now=DAY1)
     assert service.get_delivery(db, user.id or 0) is Delivery.digest
-    service.set_delivery(db, user.id or 0, Delivery.immediate, now=DAY1)
+    service.set_delivery(db, user.id or 0, Delivery.immediate, base_url=BASE, now=DAY1)
     assert service.get_delivery(db, user.id or 0) is Delivery.immediate
 
 
@@ -57,7 +57,7 @@ def test_one_digest_a_day_lists_every_notification_since_the_last_and_is_not_sen
     digest_user = make_user(db, name="Dana Digest")
     instant_user = make_user(db)
     did, iid = digest_user.id or 0, instant_user.id or 0
-    service.set_delivery(db, did, Delivery.digest, now=DAY1)
+    service.set_delivery(db, did, Delivery.digest, base_url=BASE, now=DAY1)
     for n, minutes in enumerate((0, 30, 300), start=1):
         _event(db, [did, iid], n, DAY1 + timedelta(minutes=minutes))
 
@@ -100,6 +100,28 @@ def test_one_digest_a_day_lists_every_notification_since_the_last_and_is_not_sen
 def test_choosing_the_digest_before_the_hour_gets_it_the_same_morning(db: Session) -> None:
     user = make_user(db)
     early = datetime(2027, 3, 1, 5, 0, tzinfo=UTC)
-    service.set_delivery(db, user.id or 0, Delivery.digest, now=early)
+    service.set_delivery(db, user.id or 0, Delivery.digest, base_url=BASE, now=early)
     _event(db, [user.id or 0], 1, early + timedelta(minutes=10))
     assert send_digests(db, early + timedelta(hours=2), digest_hour=HOUR, base_url=BASE) == 1
+
+
+def test_leaving_the_digest_sends_what_waited_for_it_at_once_and_never_again(db: Session) -> None:
+    """Back to immediate mail: the notifications collected for a digest go out in one last digest there and
+    then (no later digest would carry them); what comes afterwards is mailed one by one, and no digest follows."""
+    user = make_user(db, name="Dana Digest")
+    uid = user.id or 0
+    service.set_delivery(db, uid, Delivery.digest, base_url=BASE, now=DAY1)
+    _event(db, [uid], 1, DAY1 + timedelta(minutes=5))
+    _event(db, [uid], 2, DAY1 + timedelta(minutes=10))
+    assert _outbox(db, uid) == []
+    service.set_delivery(db, uid, Delivery.immediate, base_url=BASE, now=DAY1 + timedelta(hours=1))
+    [last_digest] = _outbox(db, uid)
+    assert last_digest.kind == DIGEST_KIND and "Event 1" in last_digest.text_body and "Event 2" in last_digest.text_body
+    waiting = db.exec(select(Notification).where(Notification.user_id == uid)).all()
+    assert {n.outbox_message_id for n in waiting} == {last_digest.id}
+    # Choosing immediate mail again changes nothing more; the next notification comes on its own.
+    service.set_delivery(db, uid, Delivery.immediate, base_url=BASE, now=DAY1 + timedelta(hours=2))
+    _event(db, [uid], 3, DAY1 + timedelta(hours=3))
+    assert [m.subject for m in _outbox(db, uid)][1:] == ["Event 3"]
+    assert send_digests(db, DAY1 + timedelta(days=1), digest_hour=HOUR, base_url=BASE) == 0
+    assert len(_outbox(db, uid)) == 2
