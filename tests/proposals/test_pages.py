@@ -277,19 +277,24 @@ def test_a_refused_comment_re_renders_only_the_comments(client: TestClient, db: 
     assert 'id="decision-panel"' not in refused.text and "<html" not in refused.text
 
 
-def _statements(db: Session, run: Any) -> int:
+def _statements_run(db: Session, run: Any) -> list[str]:
+    """The statements ``run()`` sends, each on one line."""
     seen: list[str] = []
     engine = db.get_bind()
 
     def listener(*args: Any) -> None:
-        seen.append(args[2])
+        seen.append(" ".join(args[2].split()))
 
     event.listen(engine, "before_cursor_execute", listener)
     try:
         run()
     finally:
         event.remove(engine, "before_cursor_execute", listener)
-    return len(seen)
+    return seen
+
+
+def _statements(db: Session, run: Any) -> int:
+    return len(_statements_run(db, run))
 
 
 def test_list_pages_use_a_fixed_number_of_queries(client: TestClient, db: Session, policies: Policies) -> None:
@@ -317,17 +322,9 @@ def test_the_proposal_page_reads_the_proposal_once_with_who_decides_it(
     title = proposal.title
     login(client, "council1@example.org")
     db.expunge_all()  # as in a request of its own: nothing of the proposal in the session yet
-    seen: list[str] = []
-    engine = db.get_bind()
-
-    def listener(*args: Any) -> None:
-        seen.append(" ".join(args[2].split()))
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        page = client.get(f"/proposals/{proposal.id}")
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    pages = []
+    seen = _statements_run(db, lambda: pages.append(client.get(f"/proposals/{proposal.id}")))
+    [page] = pages
     assert page.status_code == 200 and title in page.text
     reads = [s for s in seen if s.startswith("SELECT proposal.id, proposal.credential_id") and "proposal.id =" in s]
     assert len(reads) == 1, reads
@@ -344,17 +341,9 @@ def test_the_proposal_page_reads_names_conditions_and_lookups_once_each(
     db.commit()
     login(client, "council2@example.org")
     db.expunge_all()
-    seen: list[str] = []
-    engine = db.get_bind()
-
-    def listener(*args: Any) -> None:
-        seen.append(" ".join(args[2].split()))
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        page = client.get(f"/proposals/{proposal.id}")
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    pages = []
+    seen = _statements_run(db, lambda: pages.append(client.get(f"/proposals/{proposal.id}")))
+    [page] = pages
     assert page.status_code == 200
     assert "Carla Chair" in page.text and "Alex Academic" in page.text  # a voter and the proposer, by name
     names = [s for s in seen if s.startswith("SELECT user_account.id, user_account.name FROM user_account")]
