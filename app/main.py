@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -307,5 +307,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("health check failed", error=str(exc))
             return JSONResponse({"status": "error", "database": "not writable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": engine.dialect.name})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> RedirectResponse:
+        """Where browsers look when a page names no icon (pages name /static/favicon.svg): there, for a day."""
+        return RedirectResponse("/static/favicon.svg", status_code=301, headers={"cache-control": "max-age=86400"})
 
     return app

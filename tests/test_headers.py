@@ -68,3 +68,14 @@ def test_api_docs_allow_exactly_their_inline_script(client: TestClient) -> None:
     digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
     assert policy["script-src"] == f"'self' 'sha256-{digest}'"
     assert "unsafe-eval" not in policy["script-src"]
+
+
+def test_every_page_names_the_icon_and_the_usual_address_leads_to_it(client: TestClient) -> None:
+    """Browsers ask for /favicon.ico when a page names no icon: without one, every first visit logged a 404."""
+    page = client.get("/login")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page.text
+    usual = client.get("/favicon.ico", follow_redirects=False)
+    assert (usual.status_code, usual.headers["location"]) == (301, "/static/favicon.svg")
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg")
