@@ -90,3 +90,21 @@ def test_the_sticky_meter_and_save_bar_take_at_most_15_percent_of_a_phone(browse
     )
     assert sum(heights) <= 0.15 * PHONE["height"], f"sticky bars take {sum(heights):.0f}px of {PHONE['height']}px"
     context.close()
+
+
+def test_lists_show_each_proposal_as_a_block_of_labelled_lines_on_a_phone(browser: Browser, base_url: str) -> None:
+    """Awaiting and the pipeline stack their rows on a phone. Squeezed into seven or eight columns, they broke every
+    word a letter to a line, their caption included, without scrolling sideways."""
+    context = browser.new_context(base_url=base_url, viewport=PHONE)
+    page = context.new_page()
+    login(page, "qa@example.org")
+    for path in ("/awaiting", "/pipeline"):
+        page.goto(path)
+        table = page.locator("main table").first
+        width = table.evaluate("t => t.getBoundingClientRect().width")
+        caption = table.locator("caption").evaluate("c => c.getBoundingClientRect().height")
+        assert caption < 80, f"{path}: the caption is {caption:.0f}px tall"
+        title = table.locator("tbody tr td").first
+        assert title.get_attribute("data-label") == "Title"
+        assert title.evaluate("c => c.getBoundingClientRect().width") > 0.9 * width, f"{path}: rows are not stacked"
+    context.close()
