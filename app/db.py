@@ -6,6 +6,8 @@ import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any, TypeVar, cast
@@ -34,8 +36,25 @@ def table_of(model: type[SQLModel]) -> Table:
     return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
+# A moment that stands for "now" while set: the demo showcase writes its history as of days past (``as_of``).
+_AS_OF: ContextVar[datetime | None] = ContextVar("mcqa_as_of", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC: the clock every record, deadline and audit row reads (inside ``as_of``, that moment)."""
+    moment = _AS_OF.get()
+    return datetime.now(UTC) if moment is None else moment
+
+
+@contextmanager
+def as_of(moment: datetime) -> Iterator[None]:
+    """What is done inside happens at ``moment``: what it writes and the deadlines it sets read that time (the demo
+    showcase's proposals entered their stages days ago). Never set while serving requests."""
+    token = _AS_OF.set(moment)
+    try:
+        yield
+    finally:
+        _AS_OF.reset(token)
 
 
 def make_engine(url: str, *, pool_size: int = 5, **kwargs: Any) -> Engine:

@@ -5,7 +5,9 @@ Everything is done the way people do it in the app, through the public functions
 and ``app.approvals.service`` (create, edit, submit, vote, withdraw, publish, revise, conditions, comments), acting
 as the demo accounts of ``app.demo``: no row is written directly, so the audit trail, decisions, conditions and
 catalogue editions are exactly what the workflow produces. Dates the reader sees (condition due dates, planned
-starts) are relative to the day the showcase is loaded, so conditions are always still due in the future.
+starts) are relative to the day the showcase is loaded, so conditions are always still due in the future. The
+proposals in review went through their steps days and weeks before that day (``app.db.as_of``): their days in
+stage differ, one decision is due within days and one is overdue, and their timelines span weeks.
 
 What it shows (figures for the shipped policies, where approval publishes at once):
 
@@ -32,6 +34,7 @@ Loading is a few hundred statements and no password hashing, so it takes a secon
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -44,7 +47,7 @@ from app.approvals.voting import Choice
 from app.catalogue.models import Credential
 from app.checklists import service as checklists
 from app.committees import agendas, delegation, watching
-from app.db import utcnow
+from app.db import as_of, utcnow
 from app.external_qa import service as external_qa
 from app.external_qa.models import Decision, ExternalQaUpdate
 from app.feedback.demo import load_feedback_demo
@@ -758,6 +761,12 @@ class _Acting:
     def __init__(self, session: Session, policies: Policies) -> None:
         self.session, self.policies = session, policies
         self._actors: dict[str, Actor] = {}
+        self.loaded_at = utcnow()
+
+    def days_ago(self, days: int) -> AbstractContextManager[None]:
+        """What is done inside happened ``days`` before the showcase is loaded: proposals in review have been
+        there for a while, some are due soon and one is overdue, and their timelines span weeks."""
+        return as_of(self.loaded_at - timedelta(days=days))
 
     def actor(self, email: str) -> Actor:
         if email not in self._actors:
@@ -1033,129 +1042,163 @@ def load_showcase(session: Session, policies: Policies) -> Showcase:
     shown.proposals["heritage-gis"] = p
 
     # Faculty council review, no votes yet: awaits all three council members.
-    p = act.propose(ACADEMIC, Kind.standalone, _battery())
+    with act.days_ago(4):
+        p = act.propose(ACADEMIC, Kind.standalone, _battery())
     shown.proposals["battery"] = p
-    act.comment(COUNCIL3, p, "Could the lab days use the new battery test bench in the energy lab?")
+    with act.days_ago(2):
+        act.comment(COUNCIL3, p, "Could the lab days use the new battery test bench in the energy lab?")
 
-    # Faculty council review, proposed by a council member: the chair has voted; awaits the third member.
-    p = act.propose(COUNCIL2, Kind.unbundled, _mlops(*unbundled("BSC-CS", "CS320")))
-    act.vote(COUNCIL1, p, APPROVE, "Well aligned with CS320.")
+    # Faculty council review, proposed by a council member: the chair has voted; awaits the third member, and its
+    # decision is due in four days (the reminders have gone out).
+    with act.days_ago(17):
+        p = act.propose(COUNCIL2, Kind.unbundled, _mlops(*unbundled("BSC-CS", "CS320")))
+    with act.days_ago(10):
+        act.vote(COUNCIL1, p, APPROVE, "Well aligned with CS320.")
     shown.proposals["mlops"] = p
 
     # Sent back by the faculty council with comments, edited and resubmitted: back with the council, with a
     # redline of submission 2 against submission 1; one member has voted again.
-    p = act.propose(ACADEMIC, Kind.standalone, _remote_sensing())
-    act.vote(
-        COUNCIL2,
-        p,
-        REQUEST_CHANGES,
-        "Outcome 3 ('list the main satellite missions') is recall, not EQF level 7: rewrite it at master's level.",
-    )
-    act.vote(
-        COUNCIL3,
-        p,
-        REQUEST_CHANGES,
-        "Say how the field project is marked and weighted against the exam; 130 hours looks light for two field "
-        "days plus the project.",
-    )
-    question = act.comment(
-        ACADEMIC, p, "Thanks for the quick review. Would an outcome on choosing between satellite and drone data fit?"
-    )
-    act.comment(COUNCIL2, p, "Yes, that is the kind of judgement we expect at level 7.", reply_to=question)
-    content = act.proposal(p).content
-    act.edit(
-        ACADEMIC,
-        p,
-        learning_outcomes=[
-            *content["learning_outcomes"][:2],
-            "Evaluate whether satellite or drone data better answers a given crop-monitoring question",
-        ],
-        hours=145,
-        assessment_description=(
-            "A field project marked with a published rubric (data processing, analysis, advice to the farmer; "
-            "60%) and a written exam on methods and data sources (40%)."
-        ),
-        evidence_links=["https://www.example.org/evidence/farmers-union-letter.pdf"],
-    )
-    act.submit(
-        ACADEMIC,
-        p,
-        answers=[
-            "Outcome 3 now asks learners to evaluate satellite against drone data for a given question (EQF 7).",
-            "The project is marked with a published rubric (60%) against the exam (40%); hours raised to 145.",
-        ],
-    )
-    act.vote(COUNCIL3, p, APPROVE, "The rubric and the new outcome answer my comments.")
+    with act.days_ago(30):
+        p = act.propose(ACADEMIC, Kind.standalone, _remote_sensing())
+    with act.days_ago(26):
+        act.vote(
+            COUNCIL2,
+            p,
+            REQUEST_CHANGES,
+            "Outcome 3 ('list the main satellite missions') is recall, not EQF level 7: rewrite it at master's level.",
+        )
+        act.vote(
+            COUNCIL3,
+            p,
+            REQUEST_CHANGES,
+            "Say how the field project is marked and weighted against the exam; 130 hours looks light for two field "
+            "days plus the project.",
+        )
+    with act.days_ago(25):
+        question = act.comment(
+            ACADEMIC,
+            p,
+            "Thanks for the quick review. Would an outcome on choosing between satellite and drone data fit?",
+        )
+        act.comment(COUNCIL2, p, "Yes, that is the kind of judgement we expect at level 7.", reply_to=question)
+    with act.days_ago(6):
+        content = act.proposal(p).content
+        act.edit(
+            ACADEMIC,
+            p,
+            learning_outcomes=[
+                *content["learning_outcomes"][:2],
+                "Evaluate whether satellite or drone data better answers a given crop-monitoring question",
+            ],
+            hours=145,
+            assessment_description=(
+                "A field project marked with a published rubric (data processing, analysis, advice to the farmer; "
+                "60%) and a written exam on methods and data sources (40%)."
+            ),
+            evidence_links=["https://www.example.org/evidence/farmers-union-letter.pdf"],
+        )
+        act.submit(
+            ACADEMIC,
+            p,
+            answers=[
+                "Outcome 3 now asks learners to evaluate satellite against drone data for a given question (EQF 7).",
+                "The project is marked with a published rubric (60%) against the exam (40%); hours raised to 145.",
+            ],
+        )
+    with act.days_ago(3):
+        act.vote(COUNCIL3, p, APPROVE, "The rubric and the new outcome answer my comments.")
     shown.proposals["remote-sensing"] = p
 
-    # Humanities faculty council review: awaits its chair.
-    p = act.propose(HISTORIAN, Kind.unbundled, _public_history_data(*unbundled("BA-HIS", "HIS240")), faculty=hum)
+    # Humanities faculty council review: awaits its chair, two days past its due date.
+    with act.days_ago(23):
+        p = act.propose(HISTORIAN, Kind.unbundled, _public_history_data(*unbundled("BA-HIS", "HIS240")), faculty=hum)
     shown.proposals["public-history-data"] = p
 
     # Lifelong-learning committee review after the council approved; one member has voted, awaits the other.
-    p = act.propose(ACADEMIC, Kind.standalone, _hydrogen())
-    act.votes(p, (COUNCIL1, APPROVE), (COUNCIL3, APPROVE))
-    act.vote(LLL1, p, APPROVE, "Exactly the kind of short, employer-backed offer the port needs.")
+    with act.days_ago(24):
+        p = act.propose(ACADEMIC, Kind.standalone, _hydrogen())
+    with act.days_ago(16):
+        act.votes(p, (COUNCIL1, APPROVE), (COUNCIL3, APPROVE))
+    with act.days_ago(4):
+        act.vote(LLL1, p, APPROVE, "Exactly the kind of short, employer-backed offer the port needs.")
     shown.proposals["hydrogen"] = p
 
-    p = act.propose(HISTORIAN, Kind.standalone, _museum_audiences(), faculty=hum)
-    act.vote(HUMANITIES, p, APPROVE)
-    act.vote(LLL2, p, APPROVE, "Good partners; a learner representative would add to the design team.")
-    c = act.comment(QA, p, "For the committee: the museum association's survey is linked under the evidence.")
-    act.comment(LLL2, p, "Thanks, read it. Convincing.", reply_to=c)
+    with act.days_ago(20):
+        p = act.propose(HISTORIAN, Kind.standalone, _museum_audiences(), faculty=hum)
+    with act.days_ago(15):
+        act.vote(HUMANITIES, p, APPROVE)
+    with act.days_ago(8):
+        act.vote(LLL2, p, APPROVE, "Good partners; a learner representative would add to the design team.")
+    with act.days_ago(7):
+        c = act.comment(QA, p, "For the committee: the museum association's survey is linked under the evidence.")
+    with act.days_ago(6):
+        act.comment(LLL2, p, "Thanks, read it. Convincing.", reply_to=c)
     shown.proposals["museum-audiences"] = p
 
     # QA office review: awaits the QA officer.
-    p = act.propose(ACADEMIC, Kind.unbundled, _sustainability_smes(*unbundled("MSC-ENV", "ENV520")))
-    act.votes(p, (COUNCIL1, APPROVE), (COUNCIL2, APPROVE))
+    with act.days_ago(18):
+        p = act.propose(ACADEMIC, Kind.unbundled, _sustainability_smes(*unbundled("MSC-ENV", "ENV520")))
+    with act.days_ago(9):
+        act.votes(p, (COUNCIL1, APPROVE), (COUNCIL2, APPROVE))
     shown.proposals["sustainability-smes"] = p
 
     # Changes requested by the lifelong-learning committee, not resubmitted yet; a thread with the proposer.
-    p = act.propose(ACADEMIC, Kind.standalone, _lab_automation())
-    act.votes(p, (COUNCIL1, APPROVE), (COUNCIL3, APPROVE))
-    act.vote(
-        LLL1,
-        p,
-        REQUEST_CHANGES,
-        "The only evidence of need is a survey of our own staff: add statements from employers outside the university.",
-    )
-    act.vote(
-        LLL2,
-        p,
-        REQUEST_CHANGES,
-        "Technicians work days: consider evening or Saturday lab sessions, and say so in the participation form.",
-    )
-    c = act.comment(
-        ACADEMIC, p, "Two pharmaceutical companies have agreed to write letters; I will add them and resubmit."
-    )
-    reply = act.comment(
-        LLL1, p, "Thank you. Please also say whether their staff can use training vouchers for the fee.", reply_to=c
-    )
-    act.comment(ACADEMIC, p, "They can; I will add it to the need.", reply_to=reply)
+    with act.days_ago(40):
+        p = act.propose(ACADEMIC, Kind.standalone, _lab_automation())
+    with act.days_ago(33):
+        act.votes(p, (COUNCIL1, APPROVE), (COUNCIL3, APPROVE))
+    with act.days_ago(12):
+        act.vote(
+            LLL1,
+            p,
+            REQUEST_CHANGES,
+            "The only evidence of need is a survey of our own staff: add statements from employers outside the "
+            "university.",
+        )
+        act.vote(
+            LLL2,
+            p,
+            REQUEST_CHANGES,
+            "Technicians work days: consider evening or Saturday lab sessions, and say so in the participation form.",
+        )
+    with act.days_ago(10):
+        c = act.comment(
+            ACADEMIC, p, "Two pharmaceutical companies have agreed to write letters; I will add them and resubmit."
+        )
+        reply = act.comment(
+            LLL1, p, "Thank you. Please also say whether their staff can use training vouchers for the fee.", reply_to=c
+        )
+        act.comment(ACADEMIC, p, "They can; I will add it to the need.", reply_to=reply)
     shown.proposals["lab-automation"] = p
 
     # Rejected by the faculty council, with the reasons.
-    p = act.propose(ACADEMIC, Kind.standalone, _blockchain())
-    act.vote(
-        COUNCIL1,
-        p,
-        REJECT,
-        "The outcomes describe awareness rather than ability, the target group is everyone, and free online "
-        "courses already cover this.",
-    )
-    act.vote(COUNCIL3, p, REJECT, "One letter from a start-up is not evidence of need; the unsupervised test is weak.")
+    with act.days_ago(45):
+        p = act.propose(ACADEMIC, Kind.standalone, _blockchain())
+    with act.days_ago(38):
+        act.vote(
+            COUNCIL1,
+            p,
+            REJECT,
+            "The outcomes describe awareness rather than ability, the target group is everyone, and free online "
+            "courses already cover this.",
+        )
+        act.vote(
+            COUNCIL3, p, REJECT, "One letter from a start-up is not evidence of need; the unsupervised test is weak."
+        )
     shown.proposals["blockchain"] = p
 
     # Withdrawn by the proposer during review.
-    p = act.propose(ACADEMIC, Kind.standalone, _quantum())
-    act.vote(COUNCIL2, p, APPROVE)
-    service.withdraw(
-        session,
-        p,
-        act.actor(ACADEMIC),
-        policies,
-        "Withdrawn: it will be part of the new quantum technologies track and proposed again with it next year.",
-    )
+    with act.days_ago(60):
+        p = act.propose(ACADEMIC, Kind.standalone, _quantum())
+        act.vote(COUNCIL2, p, APPROVE)
+    with act.days_ago(50):
+        service.withdraw(
+            session,
+            p,
+            act.actor(ACADEMIC),
+            policies,
+            "Withdrawn: it will be part of the new quantum technologies track and proposed again with it next year.",
+        )
     shown.proposals["quantum"] = p
 
     # Drafts: one just started (the completeness meter shows what is missing), one nearly ready.

@@ -9,13 +9,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from app.approvals import access, history, queries
 from app.approvals import service as approvals
@@ -108,6 +108,29 @@ def test_every_committee_member_and_the_qa_officer_has_proposals_awaiting_them(s
             proposal = access.get_proposal(session, row.id, member)
             assert member.id not in access.load_ctx(session, proposal).proposer_ids
     assert tallies >= 4, "some proposals should already have votes from others, so tallies show"
+
+
+def test_proposals_in_review_have_been_there_for_a_while_one_is_due_soon_and_one_is_overdue(
+    session: Session,
+) -> None:
+    """The review stages began days and weeks before the showcase was loaded (``app.db.as_of``), not all at once:
+    the pipeline shows different days in stage, a decision due within the reminder window and an overdue one,
+    and each proposal's timeline runs forward in time."""
+    page = queries.pipeline(session, queries.PipelineFilter(), offset=0, limit=100, now=utcnow())
+    in_review = [r for r in page.rows if r.status.endswith("_review")]
+    days = {r.days_in_stage for r in in_review}
+    assert len(days) >= 5 and max(days) >= 20, days
+    assert any(r.overdue_days > 0 for r in in_review)
+    assert any(r.due_at is not None and 0 < (r.due_at - utcnow()).days < 7 for r in in_review)
+    for row in in_review:
+        moments = session.exec(
+            select(AuditEvent.at)
+            .where(AuditEvent.entity_type == "proposal", AuditEvent.entity_id == row.id)
+            .order_by(col(AuditEvent.id))
+        ).all()
+        assert moments == sorted(moments), row.title
+    # Outside the showcase, the clock is the real one again.
+    assert abs((utcnow() - datetime.now(UTC)).total_seconds()) < 60
 
 
 def test_proposals_at_every_stage_in_both_kinds_and_faculties(session: Session) -> None:
