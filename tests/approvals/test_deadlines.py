@@ -189,7 +189,9 @@ def test_the_proposal_page_and_the_pipeline_show_when_a_stage_is_due(
 
     pipeline = client.get("/pipeline").text
     assert '<th scope="col">Due</th>' in pipeline
-    rows = {title: row for row, title in re.findall(r"(<tr[^>]*>\s*<td><a [^>]*>([^<]*)</a>.*?</tr>)", pipeline, re.S)}
+    rows = {
+        title: row for row, title in re.findall(r"(<tr[^>]*>\s*<td[^>]*><a [^>]*>([^<]*)</a>.*?</tr>)", pipeline, re.S)
+    }
     assert 'class="overdue"' in rows["Running late"] and "overdue by 4 days" in rows["Running late"]
     assert 'class="overdue"' not in rows["On time"] and f"{due(on_time):%Y-%m-%d}" in rows["On time"]
     rows_json = client.get("/api/v1/pipeline", headers={"accept": "application/json"}).json()["items"]
