@@ -110,9 +110,8 @@ CASES = [
         user=ACADEMIC,
     ),
     Case("POST", "/api/v1/conditions/1/met", 422, json={"evidence": LONG(limits.EVIDENCE)}),
-    Case("POST", "/conditions/1/met", 422, form={"evidence": LONG(limits.EVIDENCE)}),
     Case("POST", "/api/v1/conditions/1/send-back", 422, json={"reason": LONG(limits.REASON)}),
-    Case("POST", "/conditions/1/send-back", 422, form={"comment": LONG(limits.REASON)}),
+    # The condition forms' refusals, with what was typed kept: tests/proposals/test_pages.py.
     Case("POST", f"/api/v1/proposals/{{proposal}}/withdraw?comment={LONG(limits.REASON)}", 422, user=ACADEMIC),
     Case("POST", "/proposals/{proposal}/withdraw", 422, form={"comment": LONG(limits.REASON)}, user=ACADEMIC),
     Case(

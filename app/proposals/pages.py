@@ -17,6 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 from app import limits
 from app.approvals import access, history, queries
 from app.approvals import service as approvals
+from app.approvals.models import Condition
 from app.approvals.policy import ApprovalPolicy
 from app.approvals.voting import CHOICE_LABELS, Choice
 from app.approvals.workflow_diagram import POSITION_WORDS, banner, steps
@@ -24,7 +25,7 @@ from app.audit import timeline as audit_timeline
 from app.catalogue import service as catalogue
 from app.committees import watching
 from app.db import SessionDep, utcnow
-from app.errors import DomainError, PermissionDenied, PolicyViolation
+from app.errors import DomainError, NotFound, PermissionDenied, PolicyViolation
 from app.forms import PostedForm, domain_errors
 from app.forms.proposal import content_to_values, parse_proposal_form, require_kind
 from app.org import service as org_service
@@ -565,6 +566,26 @@ def edit_comment(
     return redirect(request, f"/proposals/{comment.proposal_id}#comment-{comment_id}", message="Comment updated.")
 
 
+def _on_condition(
+    request: Request,
+    form: FormData,
+    session: Session,
+    condition_id: int,
+    actor: Actor,
+    policies: Policies,
+    action: Callable[[FormData], object],
+    success: str,
+) -> Response:
+    """An action on a condition, done or refused as any action on its proposal (``_act``): refused, the conditions
+    come back with the reason beside that condition's form and what was typed in it."""
+    condition = session.get(Condition, condition_id)
+    if condition is None:
+        raise NotFound(f"There is no condition {condition_id} that you can see.")
+    return _act(
+        request, form, session, condition.proposal_id, actor, policies, action, success, fragment=fragments.CONDITIONS
+    )
+
+
 @router.post("/conditions/{condition_id}/met")
 def condition_met(
     request: Request,
@@ -574,16 +595,25 @@ def condition_met(
     actor: CurrentActor,
     policies: PoliciesDep,
 ) -> Response:
-    condition = approvals.mark_condition_met(session, condition_id, actor, policies, str(posted.get("evidence") or ""))
-    return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition reported as met.")
+    def report(form: FormData) -> object:
+        return approvals.mark_condition_met(session, condition_id, actor, policies, str(form.get("evidence") or ""))
+
+    return _on_condition(request, posted, session, condition_id, actor, policies, report, "Condition reported as met.")
 
 
 @router.post("/conditions/{condition_id}/confirm")
 def condition_confirm(
-    request: Request, condition_id: int, session: SessionDep, actor: CurrentActor, policies: PoliciesDep
+    request: Request,
+    posted: PostedForm,
+    condition_id: int,
+    session: SessionDep,
+    actor: CurrentActor,
+    policies: PoliciesDep,
 ) -> Response:
-    condition = approvals.confirm_condition(session, condition_id, actor, policies)
-    return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition confirmed.")
+    def confirm(_form: FormData) -> object:
+        return approvals.confirm_condition(session, condition_id, actor, policies)
+
+    return _on_condition(request, posted, session, condition_id, actor, policies, confirm, "Condition confirmed.")
 
 
 @router.post("/conditions/{condition_id}/send-back")
@@ -595,9 +625,11 @@ def condition_send_back(
     actor: CurrentActor,
     policies: PoliciesDep,
 ) -> Response:
-    reason = str(posted.get("comment") or "")
-    condition = approvals.send_back_condition(session, condition_id, actor, policies, reason)
-    return redirect(request, f"/proposals/{condition.proposal_id}", message="Condition sent back as not met yet.")
+    def send_back(form: FormData) -> object:
+        return approvals.send_back_condition(session, condition_id, actor, policies, str(form.get("comment") or ""))
+
+    message = "Condition sent back as not met yet."
+    return _on_condition(request, posted, session, condition_id, actor, policies, send_back, message)
 
 
 @router.post("/proposals/{proposal_id}/effective-date")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import goto, login
+from tests.browser.conftest import check_a11y, goto, login
 
 
 def links(page: Page, pattern: str) -> list[str]:
@@ -53,3 +53,23 @@ def test_showcase_catalogue_and_proposal_pages_are_accessible(page: Page) -> Non
             if path not in mine:
                 goto(page, path)
                 mine.append(path)
+
+
+def test_a_condition_report_refused_in_place_then_accepted(page: Page) -> None:
+    """The proposer of *Climate Risk Analytics* reports its open condition met: blank evidence is refused beside the
+    form (the conditions section swapped by htmx, on the same page), then real evidence goes through."""
+    login(page, "academic@example.org")
+    goto(page, "/proposals")
+    page.get_by_role("link", name=re.compile("Climate Risk Analytics")).first.click()
+    page.wait_for_load_state()
+    url = page.url
+    page.get_by_label("Evidence that it is met").fill("   ")
+    page.get_by_role("button", name="Report as met").click()
+    expect(page.locator("#conditions .field-error", has_text="Required.")).to_be_visible()
+    assert page.url == url
+    check_a11y(page)
+    page.get_by_label("Evidence that it is met").fill("The agreement was signed on 3 March; it is under the evidence.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Report as met").click()
+    expect(page.locator("#conditions")).to_contain_text("Reported met")
+    check_a11y(page)

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
+from app import limits
 from app.approvals.voting import Choice
 from app.audit import service as audit
 from app.audit import timeline as audit_timeline
@@ -184,6 +185,42 @@ def test_open_conditions_show_in_pipeline(client: TestClient, db: Session, polic
     post_form(client, f"/conditions/{condition.id}/confirm")
     db.refresh(condition)
     assert condition.status == "confirmed"
+
+
+def test_a_refused_condition_action_says_why_beside_its_form_and_keeps_what_was_typed(
+    client: TestClient, db: Session, policies: Policies
+) -> None:
+    """Too long or empty, the evidence is refused with the reason beside that condition's form, the text kept: as
+    a page without JavaScript, as the conditions section for htmx. Nothing changes; a good report then goes through."""
+    proposal, condition = approved_with_condition(db, policies, "Publish the grading scheme")
+    login(client, "academic@example.org")
+    typed = "e" * (limits.EVIDENCE + 1)
+    page = post_form(client, f"/conditions/{condition.id}/met", {"evidence": typed, "condition_id": condition.id})
+    assert page.status_code == 422
+    assert f'value="{typed}"' in page.text
+    assert field_error(page.text, f"evidence-{condition.id}").startswith("Must be at most")
+    htmx = post_form(
+        client,
+        f"/conditions/{condition.id}/met",
+        {"evidence": "   ", "condition_id": condition.id},
+        headers={"HX-Request": "true"},
+    )
+    assert htmx.status_code == 422 and htmx.text.lstrip().startswith('<section id="conditions"')
+    assert field_error(htmx.text, f"evidence-{condition.id}") == "Required."
+    db.refresh(condition)
+    assert condition.status == "open"
+    done = post_form(client, f"/conditions/{condition.id}/met", {"evidence": "Online since May"})
+    assert done.status_code == 303 and done.headers["location"] == f"/proposals/{proposal.id}"
+    db.refresh(condition)
+    assert condition.status == "met"
+    assert post_form(client, "/conditions/999999/met", {"evidence": "x"}).status_code == 404
+    login(client, "qa@example.org")
+    reason = "r" * (limits.REASON + 1)
+    refused = post_form(
+        client, f"/conditions/{condition.id}/send-back", {"comment": reason, "condition_id": condition.id}
+    )
+    assert refused.status_code == 422 and f'value="{reason}"' in refused.text
+    assert field_error(refused.text, f"comment-{condition.id}").startswith("Must be at most")
 
 
 def test_a_conditions_transitions_appear_in_its_proposals_timeline(
