@@ -566,70 +566,47 @@ def edit_comment(
     return redirect(request, f"/proposals/{comment.proposal_id}#comment-{comment_id}", message="Comment updated.")
 
 
-def _on_condition(
-    request: Request,
-    form: FormData,
-    session: Session,
-    condition_id: int,
-    actor: Actor,
-    policies: Policies,
-    action: Callable[[FormData], object],
-    success: str,
-) -> Response:
-    """An action on a condition, done or refused as any action on its proposal (``_act``): refused, the conditions
-    come back with the reason beside that condition's form and what was typed in it."""
-    condition = session.get(Condition, condition_id)
-    if condition is None:
-        raise NotFound(f"There is no condition {condition_id} that you can see.")
-    return _act(
-        request, form, session, condition.proposal_id, actor, policies, action, success, fragment=fragments.CONDITIONS
-    )
+# A condition's actions: each runs as any action on its proposal (``_act``). Refused, the conditions come back with
+# the reason beside that condition's form and what was typed in it; done, the proposal's page with the outcome.
+ConditionAction = Callable[[Session, int, Actor, Policies, FormData], object]
+CONDITION_ACTIONS: dict[str, tuple[ConditionAction, str]] = {
+    "met": (
+        lambda s, cid, a, p, f: approvals.mark_condition_met(s, cid, a, p, str(f.get("evidence") or "")),
+        "Condition reported as met.",
+    ),
+    "confirm": (lambda s, cid, a, p, _f: approvals.confirm_condition(s, cid, a, p), "Condition confirmed."),
+    "send-back": (
+        lambda s, cid, a, p, f: approvals.send_back_condition(s, cid, a, p, str(f.get("comment") or "")),
+        "Condition sent back as not met yet.",
+    ),
+}
 
 
-@router.post("/conditions/{condition_id}/met")
-def condition_met(
-    request: Request,
-    posted: PostedForm,
-    condition_id: int,
-    session: SessionDep,
-    actor: CurrentActor,
-    policies: PoliciesDep,
-) -> Response:
-    def report(form: FormData) -> object:
-        return approvals.mark_condition_met(session, condition_id, actor, policies, str(form.get("evidence") or ""))
+def _condition_action_route(name: str, action: ConditionAction, message: str) -> None:
+    def handler(
+        request: Request,
+        posted: PostedForm,
+        condition_id: int,
+        session: SessionDep,
+        actor: CurrentActor,
+        policies: PoliciesDep,
+    ) -> Response:
+        condition = session.get(Condition, condition_id)
+        if condition is None:
+            raise NotFound(f"There is no condition {condition_id} that you can see.")
 
-    return _on_condition(request, posted, session, condition_id, actor, policies, report, "Condition reported as met.")
+        def run(form: FormData) -> object:
+            return action(session, condition_id, actor, policies, form)
 
+        proposal_id = condition.proposal_id
+        return _act(request, posted, session, proposal_id, actor, policies, run, message, fragment=fragments.CONDITIONS)
 
-@router.post("/conditions/{condition_id}/confirm")
-def condition_confirm(
-    request: Request,
-    posted: PostedForm,
-    condition_id: int,
-    session: SessionDep,
-    actor: CurrentActor,
-    policies: PoliciesDep,
-) -> Response:
-    def confirm(_form: FormData) -> object:
-        return approvals.confirm_condition(session, condition_id, actor, policies)
-
-    return _on_condition(request, posted, session, condition_id, actor, policies, confirm, "Condition confirmed.")
+    handler.__name__ = f"condition_{name.replace('-', '_')}"
+    router.post(f"/conditions/{{condition_id}}/{name}")(handler)
 
 
-@router.post("/conditions/{condition_id}/send-back")
-def condition_send_back(
-    request: Request,
-    posted: PostedForm,
-    condition_id: int,
-    session: SessionDep,
-    actor: CurrentActor,
-    policies: PoliciesDep,
-) -> Response:
-    def send_back(form: FormData) -> object:
-        return approvals.send_back_condition(session, condition_id, actor, policies, str(form.get("comment") or ""))
-
-    message = "Condition sent back as not met yet."
-    return _on_condition(request, posted, session, condition_id, actor, policies, send_back, message)
+for _name, (_condition_action, _message) in CONDITION_ACTIONS.items():
+    _condition_action_route(_name, _condition_action, _message)
 
 
 @router.post("/proposals/{proposal_id}/effective-date")
