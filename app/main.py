@@ -5,13 +5,13 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -42,8 +42,8 @@ async def _csrf_failed(scope: Scope, send: Send, _message_id: Any) -> None:
         response = JSONResponse({"title": "Not allowed", "detail": CSRF_MESSAGE}, status_code=403)
     else:
         # The error page may read the database (the header's counts): off the event loop.
-        response = await run_in_threadpool(
-            web.render_error, request, status=403, title="Not allowed", message=CSRF_MESSAGE
+        response = await routing.in_trip_thread(
+            partial(web.render_error, request, status=403, title="Not allowed", message=CSRF_MESSAGE)
         )
 
     async def _no_body() -> dict[str, Any]:
@@ -163,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        routing.use_request_threads(settings.request_threads)
         scheduler = None
         if settings.run_scheduler:
             scheduler = start_scheduler(engine, scheduled_jobs(settings, policies), settings.scheduler_interval_seconds)

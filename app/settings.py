@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     # Connections per worker process (and as many again under bursts). Keep workers x 2 x this below the server's
     # max_connections. At least the worker's usual concurrency: below it, requests open new connections.
     db_pool_size: int = 10
+    # Threads per worker process that serve requests at once (more wait their turn): Python runs one at a time, so
+    # more than a few only queue for its lock (app.routing). Raise it when the database is far (its answers take
+    # long) or many requests wait on slow work.
+    request_threads: int = Field(default=3, gt=0)
     run_scheduler: bool = True
     scheduler_interval_seconds: int = 60
     cookie_secure: bool = False

@@ -171,19 +171,19 @@ def test_a_handler_its_answer_and_its_commit_take_one_trip_to_the_thread_pool(tm
     for route_class, expected_trips in ((routing.OneTripRoute, 1), (APIRoute, 2)):
         trips: list[str] = []
         with monkeypatch.context() as patch:
-            for module in (routing, fastapi_routing):
+            for module, name in ((routing, "in_trip_thread"), (fastapi_routing, "run_in_threadpool")):
 
                 async def counted(
                     func: Any,
                     *args: Any,
-                    _original: Any = module.run_in_threadpool,
+                    _original: Any = getattr(module, name),
                     _trips: list[str] = trips,
                     **kw: Any,
                 ) -> Any:
                     _trips.append(getattr(func, "__name__", "?"))
                     return await _original(func, *args, **kw)
 
-                patch.setattr(module, "run_in_threadpool", counted)
+                patch.setattr(module, name, counted)
             folder = tmp_path / route_class.__name__
             folder.mkdir()
             app, engine, seen = _note_app(folder, route_class)
@@ -198,6 +198,71 @@ def test_a_handler_its_answer_and_its_commit_take_one_trip_to_the_thread_pool(tm
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM note").scalar_one() == 1
         engine.dispose()
+
+
+def _most_trips_at_once(threads: int | None, requests: int = 6) -> int:
+    """How many handlers ran at the same moment when ``requests`` arrive together, each taking a while; the event
+    loop's trips limited to ``threads`` (None: not limited by the app)."""
+    import threading
+    import time
+
+    import anyio
+    import httpx
+    from fastapi import APIRouter
+
+    from app.routing import OneTripRoute, use_request_threads
+
+    running = [0, 0]  # now, most
+    lock = threading.Lock()
+    router = APIRouter(route_class=OneTripRoute)
+
+    @router.get("/slow")
+    def slow() -> dict[str, bool]:
+        with lock:
+            running[0] += 1
+            running[1] = max(running)
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return {"ok": True}
+
+    app = FastAPI()
+    install(app, [router])
+
+    async def burst() -> list[int]:
+        if threads is not None:
+            use_request_threads(threads)
+        codes: list[int] = []
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+
+            async def one() -> None:
+                codes.append((await client.get("/slow")).status_code)
+
+            async with anyio.create_task_group() as group:
+                for _ in range(requests):
+                    group.start_soon(one)
+        return codes
+
+    assert anyio.run(burst) == [200] * requests  # every request is answered; the others waited their turn
+    return running[1]
+
+
+def test_request_trips_run_in_as_many_threads_at_once_as_the_app_allows() -> None:
+    assert _most_trips_at_once(2) == 2
+    assert _most_trips_at_once(None) == 6  # without the limit, all six at once: the limit is what made it two
+
+
+def test_the_app_sets_its_request_threads_from_the_settings(settings: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.routing import trip_threads
+
+    application = create_app(settings.model_copy(update={"request_threads": 2}))
+    with TestClient(application) as client:
+        assert client.portal is not None
+        assert client.portal.call(lambda: trip_threads().total_tokens) == 2
+    application.state.engine.dispose()
 
 
 def test_a_commit_that_fails_in_the_handlers_trip_fails_the_request_and_saves_nothing(tmp_path: Any) -> None:
