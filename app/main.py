@@ -53,7 +53,8 @@ async def _csrf_failed(scope: Scope, send: Send, _message_id: Any) -> None:
 
 
 # Only the app's own origin for scripts, styles, images, forms and requests; never framed. htmx runs under it
-# because its config (templates/base.html) turns off eval, inline scripts and its injected indicator style.
+# because its config (templates/base.html) turns off eval, inline scripts, its injected indicator style and the
+# copying of style attributes when it settles a swap (an inline style, refused).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
