@@ -297,8 +297,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:
-        """200 when a write transaction can start within a short time; 503 otherwise (locked, unreachable,
-        or every worker thread busy: the same thread pool serves the requests)."""
+        """200 when a write transaction can start within a short time; 503 otherwise (locked, unreachable, or
+        anyio's thread pool exhausted). Checked in that pool, not in the request trips' few threads (app.routing):
+        under load those are busy by design, and a health check waiting its turn behind them would take a busy
+        worker for a broken one."""
         try:
             with anyio.fail_after(HEALTH_TIMEOUT_SECONDS):
                 await anyio.to_thread.run_sync(check_writable, engine, HEALTH_TIMEOUT_SECONDS, abandon_on_cancel=True)

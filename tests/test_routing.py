@@ -269,6 +269,24 @@ def test_the_app_sets_its_request_threads_from_the_settings(settings: Any) -> No
     application.state.engine.dispose()
 
 
+def test_the_health_check_does_not_wait_for_a_request_thread(settings: Any) -> None:
+    """Under load every request thread is busy by design: /healthz checks the database in a thread of its own
+    rather than queueing behind the requests, which would take a busy worker for a broken one."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.routing import trip_threads
+
+    application = create_app(settings.model_copy(update={"request_threads": 1}))
+    with TestClient(application) as client:
+        assert client.portal is not None
+        client.portal.call(lambda: trip_threads().acquire_on_behalf_of_nowait("a request that takes long"))
+        assert client.portal.call(lambda: trip_threads().available_tokens) == 0
+        assert client.get("/healthz").status_code == 200
+        client.portal.call(lambda: trip_threads().release_on_behalf_of("a request that takes long"))
+    application.state.engine.dispose()
+
+
 def test_a_commit_that_fails_in_the_handlers_trip_fails_the_request_and_saves_nothing(tmp_path: Any) -> None:
     from fastapi.testclient import TestClient
     from sqlalchemy import event
