@@ -3,16 +3,26 @@
 One Jinja template serves both: it extends ``_print/base.html`` (which links ``static/css/print.css``), a page
 offers it as HTML with :func:`print_response` and as a PDF download with :func:`pdf_response`.
 
-WeasyPrint turns the HTML into PDF. It only ever reads the application's own ``static/`` files (stylesheets,
-images) and ``data:`` URIs: a document may quote text or links people typed, and rendering it must never make
-the server fetch an address (no requests to other hosts, no reading files outside ``static/``).
+WeasyPrint turns the HTML into PDF, in a process of its own (``_renderers``), awaited on the event loop when the
+response is sent (``PdfResponse``): laying out pages is pure Python that holds the interpreter's lock for the whole
+document (about 0.7 s for a meeting pack), so rendered in a request's thread a few downloads at once slowed every
+other page of that worker to the same 0.7 s, and held request threads besides (app.routing).
+
+WeasyPrint only ever reads the application's own ``static/`` files (stylesheets, images) and ``data:`` URIs: a
+document may quote text or links people typed, and rendering it must never make the server fetch an address (no
+requests to other hosts, no reading files outside ``static/``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import mimetypes
+import multiprocessing
 import re
+import threading
 import unicodedata
+from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -20,6 +30,7 @@ from urllib.parse import quote, unquote, urlsplit
 from fastapi import Request
 from fastapi.responses import Response
 from jinja2_fragments.fastapi import Jinja2Blocks
+from starlette.types import Receive, Scope, Send
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -84,6 +95,48 @@ def print_response(
     return (templates or web.templates).TemplateResponse(request, name, document_context(request, context))
 
 
+# Processes that lay out PDFs, per worker process, started with the first download (each imports WeasyPrint once).
+RENDERER_PROCESSES = 2
+_RENDERERS: list[Executor] = []
+_RENDERERS_LOCK = threading.Lock()
+
+
+def _renderers() -> Executor:
+    with _RENDERERS_LOCK:
+        if not _RENDERERS:
+            # "spawn": a fork of a process running threads (the event loop's, the request threads) may copy a held
+            # lock into the child.
+            pool = ProcessPoolExecutor(RENDERER_PROCESSES, mp_context=multiprocessing.get_context("spawn"))
+            atexit.register(pool.shutdown, wait=False, cancel_futures=True)
+            _RENDERERS.append(pool)
+        return _RENDERERS[0]
+
+
+class PdfResponse(Response):
+    """A PDF download whose document is laid out while it is sent: in a renderer process, awaited on the event loop,
+    so that neither a request thread nor the interpreter's lock is held meanwhile. A failed rendering fails the
+    response (500), as it did in the handler."""
+
+    media_type = PDF_MEDIA_TYPE
+
+    def __init__(self, html: str, base_url: str, filename: str) -> None:
+        super().__init__(
+            b"", headers={"Content-Disposition": content_disposition(filename), "Cache-Control": "no-store"}
+        )
+        self.html, self.base_url = html, base_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        self.body = await loop.run_in_executor(_renderers(), _render_for, self.html, self.base_url)
+        self.headers["content-length"] = str(len(self.body))
+        await super().__call__(scope, receive, send)
+
+
+def _render_for(html: str, base_url: str) -> bytes:
+    """``render_pdf`` as a renderer process runs it (a module-level function: what a process pool can send)."""
+    return render_pdf(html, base_url=base_url)
+
+
 def pdf_response(
     request: Request,
     name: str,
@@ -92,15 +145,11 @@ def pdf_response(
     *,
     templates: Jinja2Blocks | None = None,
 ) -> Response:
-    """The same document template as a PDF download named ``filename``."""
+    """The same document template as a PDF download named ``filename``: the HTML made here, in the request's
+    transaction, the PDF laid out as it is sent (``PdfResponse``)."""
     ctx = {"request": request, **document_context(request, context)}
     html = (templates or web.templates).get_template(name).render(ctx)
-    pdf = render_pdf(html, base_url=str(request.base_url))
-    return Response(
-        pdf,
-        media_type=PDF_MEDIA_TYPE,
-        headers={"Content-Disposition": content_disposition(filename), "Cache-Control": "no-store"},
-    )
+    return PdfResponse(html, str(request.base_url), filename)
 
 
 def content_disposition(filename: str) -> str:

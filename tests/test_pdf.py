@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,40 @@ def test_the_same_template_as_html_and_as_pdf(tmp_path: Path) -> None:
     assert '<link rel="stylesheet" href="/static/css/print.css">' in html.text
     assert "Standard 1.2 is met by the QA office." in html.text
     assert '<a href="/report.pdf">Download as PDF</a>' in html.text
+
+
+def test_a_pdf_is_laid_out_in_a_renderer_process_as_it_is_sent(tmp_path: Path) -> None:
+    """The handler only makes the HTML (its thread is free again at once); the PDF is laid out in another process,
+    awaited on the event loop, so that neither a request thread nor the interpreter's lock waits for it."""
+    import os
+
+    from app import pdf as pdf_module
+
+    (tmp_path / "report.html").write_text(DOCUMENT)
+    templates = Jinja2Blocks(directory=[str(tmp_path), str(ROOT / "templates")])
+    templates.env.globals["app_name"] = "MC-QA"
+    app = FastAPI()
+    returned: list[Response] = []
+
+    @app.get("/report.pdf")
+    def as_pdf(request: Request) -> Response:
+        response = pdf_response(
+            request, "report.html", {"title": "Data Literacy", "who": "x"}, "r", templates=templates
+        )
+        returned.append(response)
+        return response
+
+    with TestClient(app) as client:
+        served = client.get("/report.pdf")
+
+    assert isinstance(returned[0], pdf_module.PdfResponse)
+    assert served.status_code == 200 and served.content.startswith(b"%PDF-")
+    assert int(served.headers["content-length"]) == len(served.content)
+    assert "Checklist report: Data Literacy" in pdf_text(served.content)
+    pool = pdf_module._renderers()
+    assert isinstance(pool, ProcessPoolExecutor)
+    renderers = set((pool._processes or {}).keys())
+    assert renderers and os.getpid() not in renderers
 
 
 def test_download_names_are_safe() -> None:
