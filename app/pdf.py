@@ -23,6 +23,7 @@ import re
 import threading
 import unicodedata
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -112,6 +113,13 @@ def _renderers() -> Executor:
         return _RENDERERS[0]
 
 
+def _forget(pool: Executor) -> None:
+    with _RENDERERS_LOCK:
+        if pool in _RENDERERS:
+            _RENDERERS.remove(pool)
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 class PdfResponse(Response):
     """A PDF download whose document is laid out while it is sent: in a renderer process, awaited on the event loop,
     so that neither a request thread nor the interpreter's lock is held meanwhile. A failed rendering fails the
@@ -127,7 +135,12 @@ class PdfResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
-        self.body = await loop.run_in_executor(_renderers(), _render_for, self.html, self.base_url)
+        pool = _renderers()
+        try:
+            self.body = await loop.run_in_executor(pool, _render_for, self.html, self.base_url)
+        except BrokenProcessPool:
+            _forget(pool)  # a renderer died (out of memory, killed): this download fails, the next starts new ones
+            raise
         self.headers["content-length"] = str(len(self.body))
         await super().__call__(scope, receive, send)
 

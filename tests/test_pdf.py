@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
@@ -126,6 +127,40 @@ def test_a_pdf_is_laid_out_in_a_renderer_process_as_it_is_sent(tmp_path: Path) -
     assert isinstance(pool, ProcessPoolExecutor)
     renderers = set((pool._processes or {}).keys())
     assert renderers and os.getpid() not in renderers
+
+
+def test_a_renderer_that_died_fails_one_download_and_the_next_gets_new_renderers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from app import pdf as pdf_module
+
+    class Broken(ProcessPoolExecutor):
+        """A pool whose renderer died: what ProcessPoolExecutor answers then, for good."""
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            raise BrokenProcessPool("a renderer process terminated abruptly")
+
+    broken = Broken(1)
+    monkeypatch.setattr(pdf_module, "_RENDERERS", [broken])
+    (tmp_path / "report.html").write_text(DOCUMENT)
+    templates = Jinja2Blocks(directory=[str(tmp_path), str(ROOT / "templates")])
+    templates.env.globals["app_name"] = "MC-QA"
+    app = FastAPI()
+
+    @app.get("/report.pdf")
+    def as_pdf(request: Request) -> Response:
+        return pdf_response(request, "report.html", {"title": "Data Literacy", "who": "x"}, "r", templates=templates)
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/report.pdf").status_code == 500
+        assert broken not in pdf_module._RENDERERS
+        again = client.get("/report.pdf")
+    assert again.status_code == 200 and again.content.startswith(b"%PDF-")
+    pdf_module._renderers().shutdown()
+    pdf_module._RENDERERS.clear()
 
 
 def test_download_names_are_safe() -> None:
