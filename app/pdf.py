@@ -25,6 +25,7 @@ import unicodedata
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -137,17 +138,12 @@ class PdfResponse(Response):
         loop = asyncio.get_running_loop()
         pool = _renderers()
         try:
-            self.body = await loop.run_in_executor(pool, _render_for, self.html, self.base_url)
+            self.body = await loop.run_in_executor(pool, partial(render_pdf, self.html, base_url=self.base_url))
         except BrokenProcessPool:
             _forget(pool)  # a renderer died (out of memory, killed): this download fails, the next starts new ones
             raise
         self.headers["content-length"] = str(len(self.body))
         await super().__call__(scope, receive, send)
-
-
-def _render_for(html: str, base_url: str) -> bytes:
-    """``render_pdf`` as a renderer process runs it (a module-level function: what a process pool can send)."""
-    return render_pdf(html, base_url=base_url)
 
 
 def pdf_response(
